@@ -1,0 +1,157 @@
+// Package fn describes a Lambda function of this project: its name in template.yaml, its route, who may
+// call it, the AWS actions its code performs, and how to build its handler from platform.Deps.
+//
+// The same description is used by the function's main (Start), by the local API server and by the tests
+// that keep template.yaml honest, so a route cannot exist in one place and not in another.
+package fn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"onecard/shared/auth"
+	"onecard/shared/fault"
+	"onecard/shared/httpapi"
+	"onecard/shared/platform"
+)
+
+// Access says who may call a route.
+type Access int
+
+const (
+	Public Access = iota // anyone (register, login, school list)
+	User                 // a student's access token
+	Staff                // a staff token with one of Roles (admin always)
+	Signed               // the handler verifies a signature itself (devices, WeChat Pay)
+)
+
+// HTTP describes one HTTP-triggered function.
+type HTTP struct {
+	Name    string   // LogicalId in template.yaml, e.g. "AuthLogin"
+	Route   string   // "POST /v1/auth/login", exactly as the template's HttpApi event
+	Access  Access   // who may call it
+	Roles   []string // for Staff: any of these
+	Actions []string // AWS actions the code calls, e.g. "dynamodb:GetItem"; template.yaml grants exactly these
+	Env     []string // extra environment variables from the template's parameters
+	// MaxBody overrides the app body limit (device routes take 1 MiB).
+	MaxBody int64
+	Build   func(d *platform.Deps) httpapi.Handler
+}
+
+// Dir is the folder of the function's main under functions/.
+func (f HTTP) Dir() string { return "functions/" + kebab(f.Name) }
+
+// Method and Path split Route.
+func (f HTTP) Method() string { m, _, _ := strings.Cut(f.Route, " "); return m }
+func (f HTTP) Path() string   { _, p, _ := strings.Cut(f.Route, " "); return p }
+
+// Handler builds the complete http.Handler: route match (so r.PathValue works), access check, body
+// limit, panic recovery, error mapping and one structured log line per request.
+func (f HTTP) Handler(d *platform.Deps) http.Handler {
+	h := f.Build(d)
+	tokens := auth.NewTokens(d.Cfg.JWTKey, d.Cfg.AccessTTL, d.Now)
+	limit := f.MaxBody
+	if limit == 0 {
+		limit = httpapi.AppBodyLimit
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc(f.Route, func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit+1)
+		ctx, err := f.check(r, tokens)
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		r = r.WithContext(ctx)
+		if err := h(w, r); err != nil {
+			httpapi.WriteError(w, r, err)
+		}
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteError(w, r, fault.ErrRouteNotFound)
+	})
+	return observe(f.Name, d.Log, mux)
+}
+
+// check verifies the caller and returns the context that carries it (and a logger naming it).
+func (f HTTP) check(r *http.Request, tokens *auth.Tokens) (context.Context, error) {
+	ctx := r.Context()
+	switch f.Access {
+	case Public, Signed:
+		return ctx, nil
+	}
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(raw) == "" {
+		return ctx, fault.ErrUnauthorized
+	}
+	kind := auth.KindUser
+	if f.Access == Staff {
+		kind = auth.KindStaff
+	}
+	p, err := tokens.Verify(strings.TrimSpace(raw), kind)
+	if err != nil {
+		return ctx, err
+	}
+	if f.Access == Staff && !p.HasRole(f.Roles...) {
+		return ctx, fault.ErrForbidden
+	}
+	ctx = httpapi.WithLogger(auth.With(ctx, p), httpapi.Log(ctx).With("caller", p.Kind+":"+p.Subject))
+	return ctx, nil
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(s int) { r.status = s; r.ResponseWriter.WriteHeader(s) }
+
+// observe attaches a request id and logger, recovers panics into a 500 and logs the outcome.
+func observe(name string, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		reqID := r.Header.Get("X-Request-Id")
+		if gw, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && gw.RequestID != "" {
+			reqID = gw.RequestID
+		}
+		l := log.With("requestId", reqID, "fn", name)
+		ctx := httpapi.WithRequestID(httpapi.WithLogger(r.Context(), l), reqID)
+		r = r.WithContext(ctx)
+		rec := &recorder{ResponseWriter: w, status: 200}
+		defer func() {
+			if v := recover(); v != nil {
+				l.Error("panic", "panic", fmt.Sprint(v))
+				httpapi.WriteError(rec, r, fmt.Errorf("panic: %v", v))
+			}
+			level := slog.LevelInfo
+			if rec.status >= 500 {
+				level = slog.LevelError
+			}
+			// Only method, route and status: never a body, header or query that may hold a secret.
+			l.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+				"status", rec.status, "ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func kebab(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		if c >= 'A' && c <= 'Z' {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(c + ('a' - 'A'))
+		} else {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}

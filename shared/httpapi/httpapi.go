@@ -1,0 +1,185 @@
+// Package httpapi is the HTTP glue shared by every function: strict JSON decoding, the public error
+// shape, request ids and the access log line.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"onecard/shared/fault"
+)
+
+// Handler is an http handler that returns its error instead of writing it, so that the one place
+// below decides what a client sees.
+type Handler func(w http.ResponseWriter, r *http.Request) error
+
+// Body limits from API.md's conventions.
+const (
+	AppBodyLimit    = 64 << 10
+	DeviceBodyLimit = 1 << 20
+)
+
+type ctxKey int
+
+const (
+	logKey ctxKey = iota
+	reqIDKey
+)
+
+// WithLogger stores the request's logger in ctx.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, logKey, l)
+}
+
+// Log returns the request's logger (request id and function already attached).
+func Log(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(logKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// WithRequestID stores the request id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, reqIDKey, id)
+}
+
+// RequestID returns the id the gateway gave this request.
+func RequestID(ctx context.Context) string {
+	s, _ := ctx.Value(reqIDKey).(string)
+	return s
+}
+
+// ReadBody reads at most limit bytes; a larger body is a 400 BODY_TOO_LARGE.
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, fault.ErrBadJSON.Wrap(err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fault.ErrTooLarge
+	}
+	return b, nil
+}
+
+// Decode reads a JSON body strictly: no unknown fields, right types, one value, within the limit.
+func Decode(r *http.Request, limit int64, v any) error {
+	b, err := ReadBody(r, limit)
+	if err != nil {
+		return err
+	}
+	return DecodeBytes(b, v)
+}
+
+// DecodeBytes is Decode for a body already read.
+func DecodeBytes(b []byte, v any) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return fault.E(fault.Invalid, "EMPTY_BODY", "请求体不能为空")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var synErr *json.SyntaxError
+		switch {
+		case errors.As(err, &typeErr):
+			return &fault.Error{Kind: fault.Invalid, Code: fault.ErrWrongType.Code,
+				Message: "字段 " + typeErr.Field + " 类型不正确", Cause: err}
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return &fault.Error{Kind: fault.Invalid, Code: fault.ErrUnknownField.Code,
+				Message: "不支持的字段: " + field, Cause: err}
+		case errors.As(err, &synErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			return fault.ErrBadJSON.Wrap(err)
+		default:
+			return fault.ErrBadJSON.Wrap(err)
+		}
+	}
+	if dec.More() {
+		return fault.E(fault.Invalid, "MALFORMED_JSON", "请求体只能包含一个 JSON 对象")
+	}
+	// A trailing token that is not a value (e.g. "}") is also malformed.
+	if _, err := dec.Token(); err != io.EOF {
+		return fault.E(fault.Invalid, "MALFORMED_JSON", "请求体只能包含一个 JSON 对象")
+	}
+	return nil
+}
+
+// JSON writes v with the given status.
+func JSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	return nil
+}
+
+// NoContent writes 204.
+func NoContent(w http.ResponseWriter) error {
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// Status maps an error kind to its HTTP status. This is the only such mapping in the project.
+func Status(k fault.Kind) int {
+	switch k {
+	case fault.Invalid:
+		return http.StatusBadRequest
+	case fault.Unauthenticated:
+		return http.StatusUnauthorized
+	case fault.Forbidden:
+		return http.StatusForbidden
+	case fault.NotFound:
+		return http.StatusNotFound
+	case fault.Conflict:
+		return http.StatusConflict
+	case fault.Rule:
+		return http.StatusUnprocessableEntity
+	case fault.Locked:
+		return http.StatusLocked
+	case fault.TooMany:
+		return http.StatusTooManyRequests
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// WriteError writes err in API.md's shape. Internal errors are logged and answered without detail.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	fe, ok := fault.As(err)
+	if !ok || fe.Kind == fault.Internal {
+		Log(r.Context()).Error("internal error", "err", err.Error())
+		fe = fault.ErrInternal
+	} else if fe.Cause != nil {
+		Log(r.Context()).Info("request refused", "code", fe.Code, "cause", fe.Cause.Error())
+	}
+	status := Status(fe.Kind)
+	if fe.Kind == fault.TooMany && fe.RetryAfter > 0 {
+		secs := int64(fe.RetryAfter.Seconds() + 0.999)
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = fe.Code, fe.Message
+	_ = JSON(w, status, body)
+}

@@ -1,0 +1,75 @@
+// Package store is the DynamoDB adapter: the one table's key shapes (this file) and the few operations
+// every domain package needs (get, put, transact with bounded conflict retries, query pages).
+//
+// Every item has PK and SK. Two sparse GSIs serve the listings. The table and its access patterns are
+// documented in docs/data-model.md; keep both in step.
+package store
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Attribute names of the keys and indexes. TTL holds epoch seconds.
+const (
+	AttrPK     = "PK"
+	AttrSK     = "SK"
+	AttrGSI1PK = "GSI1PK"
+	AttrGSI1SK = "GSI1SK"
+	AttrGSI2PK = "GSI2PK"
+	AttrGSI2SK = "GSI2SK"
+	AttrTTL    = "ttl"
+	GSI1       = "GSI1"
+	GSI2       = "GSI2"
+)
+
+// Key addresses one item.
+type Key struct {
+	PK string `dynamodbav:"PK"`
+	SK string `dynamodbav:"SK"`
+}
+
+func (k Key) String() string { return k.PK + "|" + k.SK }
+
+// Schools. List: GSI1PK=SCHOOLS.
+func SchoolKey(id string) Key { return Key{"SCHOOL#" + id, "META"} }
+func SchoolListPK() string    { return "SCHOOLS" }
+
+// Users and the uniqueness markers written in the same transaction as the user.
+func UserKey(userID string) Key     { return Key{"USER#" + userID, "PROFILE"} }
+func PhoneKey(phone string) Key     { return Key{"PHONE#" + phone, "PHONE"} }
+func EmailKey(email string) Key     { return Key{"EMAIL#" + strings.ToLower(email), "EMAIL"} }
+func LoginFailKey(phone string) Key { return Key{"PHONE#" + phone, "LOGINFAIL"} }
+
+// SessionKey is one refresh-token family of a user.
+func SessionKey(userID, family string) Key { return Key{"USER#" + userID, "SESSION#" + family} }
+
+// CodeKey is a user's pending emailed code; purpose is "email" or "reset".
+func CodeKey(userID, purpose string) Key { return Key{"USER#" + userID, "CODE#" + purpose} }
+
+// Cards and the roster that maps a student number to a card. A card item also holds its wallet's
+// balance and posting sequence (the ledger account lives on the card).
+func CardKey(school, cardNo string) Key { return Key{"CARD#" + school + "#" + cardNo, "CARD"} }
+func StudentKey(school, studentNo string) Key {
+	return Key{"STUDENT#" + school + "#" + studentNo, "STUDENT"}
+}
+
+// Ledger entries of one account, ordered by posting sequence: PK=LEDGER#<account>, SK=E#<seq>.
+func LedgerPK(account string) string { return "LEDGER#" + account }
+func EntrySK(seq int64) string       { return fmt.Sprintf("E#%012d", seq) }
+func EntryKey(account string, seq int64) Key {
+	return Key{LedgerPK(account), EntrySK(seq)}
+}
+
+// IdemKey marks one money movement as done: scope names the source (reader, wechat, app).
+func IdemKey(scope, key string) Key { return Key{"IDEM#" + scope + "#" + key, "IDEM"} }
+
+// Staff and their audit trail (newest first by SK).
+func StaffKey(username string) Key { return Key{"STAFF#" + username, "STAFF"} }
+func AuditPK() string              { return "AUDIT" }
+
+// Blacklist: a head item with the current version and one item per change.
+func BlacklistHeadKey(school string) Key { return Key{"BLACKLIST#" + school, "HEAD"} }
+func BlacklistChangeKey(school string, version int64) Key {
+	return Key{"BLACKLIST#" + school, fmt.Sprintf("V#%012d", version)}
+}
