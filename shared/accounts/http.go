@@ -1,0 +1,302 @@
+package accounts
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"net/http"
+
+	"onecard/shared/auth"
+	"onecard/shared/fn"
+	"onecard/shared/httpapi"
+	"onecard/shared/mail"
+	"onecard/shared/platform"
+	"onecard/shared/school"
+	"onecard/shared/secret"
+	"onecard/shared/store"
+)
+
+// OpenIDProvider builds the code2session client; the wechat wiring sets it (nil leaves the route
+// answering that WeChat is not configured).
+var OpenIDProvider func(d *platform.Deps) OpenIDs
+
+func newService(d *platform.Deps) *Service {
+	s := store.New(d.DB, d.Cfg.Table)
+	var wx OpenIDs
+	if OpenIDProvider != nil {
+		wx = OpenIDProvider(d)
+	}
+	// The refresh-token MAC key is derived from the JWT key so that one secret rotates both.
+	m := hmac.New(sha256.New, d.Cfg.JWTKey)
+	m.Write([]byte("refresh-token-mac"))
+	return NewService(s, auth.NewTokens(d.Cfg.JWTKey, d.Cfg.AccessTTL, d.Now), secret.NewDigester(d.Cfg.PIIKey),
+		mail.Sender{SES: d.SES, From: d.Cfg.MailFrom}, wx, d.Now, d.Cfg.RefreshTTL, m.Sum(nil))
+}
+
+// handle adapts one service method to a function's Build.
+func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
+	return func(d *platform.Deps) httpapi.Handler { return h(newService(d)) }
+}
+
+// AWS actions, named once so each function lists exactly what its code calls.
+const (
+	get    = "dynamodb:GetItem"
+	put    = "dynamodb:PutItem"
+	update = "dynamodb:UpdateItem"
+	del    = "dynamodb:DeleteItem"
+	query  = "dynamodb:Query"
+	tx     = "dynamodb:ConditionCheckItem" // TransactWriteItems is authorised per item action
+	send   = "ses:SendEmail"
+)
+
+// The account functions.
+var (
+	SchoolsList = fn.HTTP{Name: "SchoolsList", Route: "GET /v1/schools", Access: fn.Public,
+		Actions: []string{query}, Build: func(d *platform.Deps) httpapi.Handler {
+			repo := school.Repo{S: store.New(d.DB, d.Cfg.Table)}
+			return func(w http.ResponseWriter, r *http.Request) error {
+				all, err := repo.List(r.Context())
+				if err != nil {
+					return err
+				}
+				type item struct {
+					SchoolID string   `json:"schoolId"`
+					Name     string   `json:"name"`
+					Prefixes []string `json:"studentNoPrefixes"`
+				}
+				out := struct {
+					Items []item `json:"items"`
+				}{Items: []item{}}
+				for _, s := range all {
+					out.Items = append(out.Items, item{s.ID, s.Name, s.Prefixes})
+				}
+				return httpapi.JSON(w, http.StatusOK, out)
+			}
+		}}
+
+	AuthRegister = fn.HTTP{Name: "AuthRegister", Route: "POST /v1/auth/register", Access: fn.Public,
+		Actions: []string{get, put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Phone    string `json:"phone"`
+					Password string `json:"password"`
+					SchoolID string `json:"schoolId"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				id, err := s.Register(r.Context(), in.Phone, in.Password, in.SchoolID)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusCreated, map[string]string{"userId": id})
+			}
+		})}
+
+	AuthLogin = fn.HTTP{Name: "AuthLogin", Route: "POST /v1/auth/login", Access: fn.Public,
+		Actions: []string{get, put, del}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Phone    string `json:"phone"`
+					Password string `json:"password"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				pair, err := s.Login(r.Context(), in.Phone, in.Password)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, pair)
+			}
+		})}
+
+	AuthRefresh = fn.HTTP{Name: "AuthRefresh", Route: "POST /v1/auth/refresh", Access: fn.Public,
+		Actions: []string{get, update}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					RefreshToken string `json:"refreshToken"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				pair, err := s.Refresh(r.Context(), in.RefreshToken)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, pair)
+			}
+		})}
+
+	AuthLogout = fn.HTTP{Name: "AuthLogout", Route: "POST /v1/auth/logout", Access: fn.User,
+		Actions: []string{update}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				if err := s.Logout(r.Context(), auth.Must(r.Context())); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	AuthResetCode = fn.HTTP{Name: "AuthResetCode", Route: "POST /v1/auth/password-reset/code", Access: fn.Public,
+		Actions: []string{get, put, del, send}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Phone string `json:"phone"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.SendResetCode(r.Context(), in.Phone); err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusAccepted, map[string]string{"status": "sent_if_bound"})
+			}
+		})}
+
+	AuthResetPassword = fn.HTTP{Name: "AuthResetPassword", Route: "POST /v1/auth/password-reset", Access: fn.Public,
+		Actions: []string{get, update, del, query}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Phone       string `json:"phone"`
+					Code        string `json:"code"`
+					NewPassword string `json:"newPassword"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.ResetPassword(r.Context(), in.Phone, in.Code, in.NewPassword); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	MePassword = fn.HTTP{Name: "MePassword", Route: "PUT /v1/me/password", Access: fn.User,
+		Actions: []string{get, update}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					OldPassword string `json:"oldPassword"`
+					NewPassword string `json:"newPassword"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.ChangePassword(r.Context(), auth.Must(r.Context()), in.OldPassword, in.NewPassword); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	MePhone = fn.HTTP{Name: "MePhone", Route: "PUT /v1/me/phone", Access: fn.User,
+		Actions: []string{get, put, update, del}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					NewPhone string `json:"newPhone"`
+					Password string `json:"password"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.ChangePhone(r.Context(), auth.Must(r.Context()), in.NewPhone, in.Password); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	MeEmailCode = fn.HTTP{Name: "MeEmailCode", Route: "POST /v1/me/email/code", Access: fn.User,
+		Actions: []string{get, put, del, send}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Email string `json:"email"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.SendEmailCode(r.Context(), auth.Must(r.Context()), in.Email); err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusAccepted, map[string]string{"status": "sent"})
+			}
+		})}
+
+	MeEmail = fn.HTTP{Name: "MeEmail", Route: "PUT /v1/me/email", Access: fn.User,
+		Actions: []string{get, put, update, del}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Email string `json:"email"`
+					Code  string `json:"code"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.BindEmail(r.Context(), auth.Must(r.Context()), in.Email, in.Code); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	MeSchool = fn.HTTP{Name: "MeSchool", Route: "PUT /v1/me/school", Access: fn.User,
+		Actions: []string{get, update}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					SchoolID string `json:"schoolId"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.SwitchSchool(r.Context(), auth.Must(r.Context()), in.SchoolID); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	MeWechat = fn.HTTP{Name: "MeWechat", Route: "POST /v1/me/wechat", Access: fn.User,
+		Actions: []string{update}, Env: []string{"WECHAT"}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					JSCode string `json:"jsCode"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.BindWeChat(r.Context(), auth.Must(r.Context()), in.JSCode); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+)
+
+// MeView is GET /v1/me's answer; Card is filled by the cards package (nil until a card is bound).
+type MeView struct {
+	UserID      string `json:"userId"`
+	Phone       string `json:"phone"`
+	Email       string `json:"email"`
+	SchoolID    string `json:"schoolId"`
+	WechatBound bool   `json:"wechatBound"`
+	Card        any    `json:"card"`
+}
+
+// View returns the public view of u.
+func (u *User) View() MeView {
+	return MeView{UserID: u.UserID, Phone: u.Phone, Email: u.Email, SchoolID: u.SchoolID, WechatBound: u.OpenID != ""}
+}
+
+// CardView, when set by the cards package's wiring, fills GET /v1/me's card (nil until a card is bound).
+var CardView func(d *platform.Deps) func(r *http.Request, u *User) (any, error)
+
+// MeGet is GET /v1/me.
+var MeGet = fn.HTTP{Name: "MeGet", Route: "GET /v1/me", Access: fn.User,
+	Actions: []string{get}, Build: handle(func(s *Service) httpapi.Handler {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			u, err := s.Me(r.Context(), auth.Must(r.Context()))
+			if err != nil {
+				return err
+			}
+			return httpapi.JSON(w, http.StatusOK, u.View())
+		}
+	})}

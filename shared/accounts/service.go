@@ -1,0 +1,431 @@
+// Package accounts is the 一信通 account: registration, login with throttling, rotating refresh tokens,
+// the profile (phone, email, school, WeChat openid) and password reset by an emailed code.
+package accounts
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/auth"
+	"onecard/shared/fault"
+	"onecard/shared/school"
+	"onecard/shared/secret"
+	"onecard/shared/store"
+)
+
+// Mailer sends one plain-text email.
+type Mailer interface {
+	Send(ctx context.Context, to, subject, text string) error
+}
+
+// OpenIDs exchanges a mini-program login code for the user's openid (WeChat code2session).
+type OpenIDs interface {
+	Code2Session(ctx context.Context, jsCode string) (string, error)
+}
+
+// Login throttling and code rules.
+const (
+	MaxLoginFailures = 5
+	LoginLockout     = 15 * time.Minute
+	CodeTTL          = 10 * time.Minute
+	CodeCooldown     = 60 * time.Second
+	MaxCodeTries     = 5
+)
+
+// Service implements the account routes.
+type Service struct {
+	S          *store.Store
+	Users      Users
+	Schools    school.Repo
+	Tokens     *auth.Tokens
+	Digest     secret.Digester
+	Mail       Mailer
+	WeChat     OpenIDs
+	Now        func() time.Time
+	RefreshTTL time.Duration
+	refreshKey []byte
+}
+
+// NewService wires the service. refreshKey signs refresh tokens (derived from the JWT key).
+func NewService(s *store.Store, tokens *auth.Tokens, digest secret.Digester, mail Mailer, wx OpenIDs,
+	now func() time.Time, refreshTTL time.Duration, refreshKey []byte) *Service {
+	return &Service{S: s, Users: Users{s}, Schools: school.Repo{S: s}, Tokens: tokens, Digest: digest,
+		Mail: mail, WeChat: wx, Now: now, RefreshTTL: refreshTTL, refreshKey: refreshKey}
+}
+
+var (
+	ErrPhoneTaken     = fault.E(fault.Conflict, "PHONE_TAKEN", "该手机号已注册")
+	ErrEmailTaken     = fault.E(fault.Conflict, "EMAIL_TAKEN", "该邮箱已绑定其他账号")
+	ErrBadCredentials = fault.E(fault.Unauthenticated, "BAD_CREDENTIALS", "手机号或密码错误")
+	ErrBadPassword    = fault.E(fault.Unauthenticated, "BAD_CREDENTIALS", "密码错误")
+	ErrLoginLocked    = fault.E(fault.TooMany, "TOO_MANY_ATTEMPTS", "登录失败次数过多，请稍后再试")
+	ErrBadRefresh     = fault.E(fault.Unauthenticated, "BAD_REFRESH_TOKEN", "登录已失效，请重新登录")
+	ErrBadCode        = fault.E(fault.Invalid, "BAD_CODE", "验证码错误或已失效")
+	ErrCodeCooldown   = fault.E(fault.TooMany, "CODE_COOLDOWN", "验证码发送过于频繁，请稍后再试")
+	ErrSamePhone      = fault.Field("SAME_PHONE", "新手机号与当前手机号相同")
+	ErrUserGone       = fault.E(fault.Unauthenticated, "TOKEN_INVALID", "账号不存在，请重新登录")
+	ErrNoEmail        = fault.E(fault.Rule, "EMAIL_NOT_BOUND", "该账号未绑定邮箱")
+	ErrBadJSCode      = fault.E(fault.Invalid, "BAD_JS_CODE", "微信登录凭证无效，请重新进入小程序")
+)
+
+// Register creates an account with a unique phone.
+func (s *Service) Register(ctx context.Context, phone, password, schoolID string) (string, error) {
+	if err := validPhone(phone); err != nil {
+		return "", err
+	}
+	if err := validPassword(password); err != nil {
+		return "", err
+	}
+	if _, err := s.Schools.Get(ctx, schoolID); err != nil {
+		return "", err
+	}
+	hash, err := secret.HashPassword(password)
+	if err != nil {
+		return "", err
+	}
+	u := User{UserID: "u_" + secret.Token(12), Phone: phone, PasswordHash: hash, SchoolID: schoolID, CreatedAt: s.Now().UTC()}
+	u.Key = store.UserKey(u.UserID)
+	putUser, err := store.PutItem(u, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return "", err
+	}
+	putPhone, err := store.PutItem(marker{store.PhoneKey(phone), u.UserID}, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return "", err
+	}
+	err = s.S.Transact(ctx, []types.TransactWriteItem{putUser, putPhone}, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) && tc.Failed(1) {
+		return "", ErrPhoneTaken
+	}
+	return u.UserID, err
+}
+
+// loginFail counts failed logins per phone (known or not, so the throttle reveals nothing).
+type loginFail struct {
+	store.Key
+	Count       int       `dynamodbav:"count"`
+	LockedUntil time.Time `dynamodbav:"lockedUntil"`
+	TTL         int64     `dynamodbav:"ttl"`
+}
+
+// TokenPair is the answer of login and refresh.
+type TokenPair struct {
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+	ExpiresIn    int64  `json:"expiresIn"`
+}
+
+// Login checks the password under the per-phone throttle and opens a session.
+func (s *Service) Login(ctx context.Context, phone, password string) (*TokenPair, error) {
+	if validPhone(phone) != nil || password == "" || len(password) > 256 {
+		return nil, ErrBadCredentials
+	}
+	now := s.Now()
+	var lf loginFail
+	if _, err := s.S.Get(ctx, store.LoginFailKey(phone), &lf); err != nil {
+		return nil, err
+	}
+	if now.Before(lf.LockedUntil) {
+		return nil, ErrLoginLocked.After(lf.LockedUntil.Sub(now))
+	}
+	u, ok, err := s.Users.ByPhone(ctx, phone)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		secret.BurnPasswordCheck(password)
+	}
+	if !ok || !secret.CheckPassword(u.PasswordHash, password) {
+		return nil, s.recordLoginFailure(ctx, phone, lf, now)
+	}
+	if lf.Count > 0 {
+		if err := s.S.Delete(ctx, store.LoginFailKey(phone)); err != nil {
+			return nil, err
+		}
+	}
+	return s.openSession(ctx, u)
+}
+
+func (s *Service) recordLoginFailure(ctx context.Context, phone string, lf loginFail, now time.Time) error {
+	// A lock from an earlier round has passed: start counting again.
+	count := lf.Count + 1
+	if !lf.LockedUntil.IsZero() && !now.Before(lf.LockedUntil) {
+		count = 1
+	}
+	next := loginFail{Key: store.LoginFailKey(phone), Count: count, TTL: store.TTL(now.Add(24 * time.Hour))}
+	if count >= MaxLoginFailures {
+		next.LockedUntil = now.Add(LoginLockout)
+	}
+	if err := s.S.Put(ctx, next, "", nil); err != nil {
+		return err
+	}
+	if count >= MaxLoginFailures {
+		return ErrLoginLocked.After(LoginLockout)
+	}
+	return ErrBadCredentials
+}
+
+// session is one refresh-token family; Gen counts rotations and only the newest token is valid.
+type session struct {
+	store.Key
+	UserID    string    `dynamodbav:"userId"`
+	Family    string    `dynamodbav:"family"`
+	Gen       int64     `dynamodbav:"gen"`
+	TokenHash string    `dynamodbav:"tokenHash"`
+	Revoked   bool      `dynamodbav:"revoked"`
+	ExpiresAt time.Time `dynamodbav:"expiresAt"`
+	TTL       int64     `dynamodbav:"ttl"`
+}
+
+func (s *Service) openSession(ctx context.Context, u *User) (*TokenPair, error) {
+	family := secret.Token(12)
+	sess := session{Key: store.SessionKey(u.UserID, family), UserID: u.UserID, Family: family, Gen: 1,
+		ExpiresAt: s.Now().Add(s.RefreshTTL).UTC()}
+	sess.TTL = store.TTL(sess.ExpiresAt.Add(24 * time.Hour))
+	refresh := s.refreshToken(u.UserID, family, 1)
+	sess.TokenHash = s.Digest.Digest("refresh", refresh)
+	if err := s.S.Put(ctx, sess, "attribute_not_exists(PK)", nil); err != nil {
+		return nil, err
+	}
+	return s.pair(u, family, refresh)
+}
+
+func (s *Service) pair(u *User, family, refresh string) (*TokenPair, error) {
+	access, err := s.Tokens.Issue(auth.Principal{Subject: u.UserID, Kind: auth.KindUser, School: u.SchoolID, Family: family})
+	if err != nil {
+		return nil, err
+	}
+	return &TokenPair{AccessToken: access, RefreshToken: refresh, ExpiresIn: int64(s.Tokens.TTL().Seconds())}, nil
+}
+
+// Refresh tokens read rt1.<userId>.<family>.<gen>.<random>.<mac>: the MAC lets us tell a stolen, already
+// rotated token (reuse: revoke the family) from garbage (just refuse).
+func (s *Service) refreshToken(userID, family string, gen int64) string {
+	body := fmt.Sprintf("rt1.%s.%s.%d.%s", userID, family, gen, secret.Token(16))
+	return body + "." + s.refreshMAC(body)
+}
+
+func (s *Service) refreshMAC(body string) string {
+	m := hmac.New(sha256.New, s.refreshKey)
+	m.Write([]byte(body))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s *Service) parseRefresh(tok string) (userID, family string, gen int64, ok bool) {
+	if len(tok) > 512 {
+		return "", "", 0, false
+	}
+	i := strings.LastIndexByte(tok, '.')
+	if i < 0 || !hmac.Equal([]byte(tok[i+1:]), []byte(s.refreshMAC(tok[:i]))) {
+		return "", "", 0, false
+	}
+	parts := strings.Split(tok[:i], ".")
+	if len(parts) != 5 || parts[0] != "rt1" {
+		return "", "", 0, false
+	}
+	gen, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil || gen < 1 {
+		return "", "", 0, false
+	}
+	return parts[1], parts[2], gen, true
+}
+
+// Refresh rotates a refresh token. Presenting a token that was already rotated revokes the whole family:
+// either the user or a thief holds an old copy, and we cannot tell which.
+func (s *Service) Refresh(ctx context.Context, tok string) (*TokenPair, error) {
+	userID, family, gen, ok := s.parseRefresh(tok)
+	if !ok {
+		return nil, ErrBadRefresh
+	}
+	var sess session
+	found, err := s.S.Get(ctx, store.SessionKey(userID, family), &sess)
+	if err != nil {
+		return nil, err
+	}
+	if !found || sess.Revoked || !s.Now().Before(sess.ExpiresAt) {
+		return nil, ErrBadRefresh
+	}
+	if gen != sess.Gen || !s.Digest.Equal(sess.TokenHash, "refresh", tok) {
+		if gen < sess.Gen {
+			if err := s.revoke(ctx, userID, family); err != nil {
+				return nil, err
+			}
+			return nil, fault.E(fault.Unauthenticated, "REFRESH_TOKEN_REUSED", "登录凭证已被使用，为安全起见已退出登录，请重新登录")
+		}
+		return nil, ErrBadRefresh
+	}
+	u, ok, err := s.Users.Get(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrBadRefresh
+	}
+	next := s.refreshToken(userID, family, gen+1)
+	err = s.S.Update(ctx, sess.Key, "SET gen = :next, tokenHash = :h", "gen = :gen AND revoked = :f", nil,
+		store.Values{":next": gen + 1, ":h": s.Digest.Digest("refresh", next), ":gen": gen, ":f": false}.AV())
+	if errors.Is(err, store.ErrConditionFailed) {
+		// Two refreshes raced with the same token: the loser is a reuse.
+		if err := s.revoke(ctx, userID, family); err != nil {
+			return nil, err
+		}
+		return nil, ErrBadRefresh
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.pair(u, family, next)
+}
+
+func (s *Service) revoke(ctx context.Context, userID, family string) error {
+	err := s.S.Update(ctx, store.SessionKey(userID, family), "SET revoked = :t", "attribute_exists(PK)", nil,
+		store.Values{":t": true}.AV())
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil
+	}
+	return err
+}
+
+// Logout revokes the caller's session.
+func (s *Service) Logout(ctx context.Context, p auth.Principal) error {
+	if p.Family == "" {
+		return nil
+	}
+	return s.revoke(ctx, p.Subject, p.Family)
+}
+
+// revokeAll ends every session of a user (after a password reset).
+func (s *Service) revokeAll(ctx context.Context, userID string) error {
+	in := &dynamodb.QueryInput{
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :s)"),
+		ExpressionAttributeValues: store.Values{":pk": store.UserKey(userID).PK, ":s": "SESSION#"}.AV(),
+		ProjectionExpression:      aws.String("family"),
+	}
+	for {
+		var page []session
+		last, err := s.S.QueryPage(ctx, in, &page)
+		if err != nil {
+			return err
+		}
+		for _, ss := range page {
+			if err := s.revoke(ctx, userID, ss.Family); err != nil {
+				return err
+			}
+		}
+		if last == nil {
+			return nil
+		}
+		in.ExclusiveStartKey = last
+	}
+}
+
+// Me returns the caller's account.
+func (s *Service) Me(ctx context.Context, p auth.Principal) (*User, error) {
+	u, ok, err := s.Users.Get(ctx, p.Subject)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrUserGone
+	}
+	return u, nil
+}
+
+// ChangePassword needs the old password.
+func (s *Service) ChangePassword(ctx context.Context, p auth.Principal, oldPw, newPw string) error {
+	if err := validPassword(newPw); err != nil {
+		return err
+	}
+	u, err := s.Me(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !secret.CheckPassword(u.PasswordHash, oldPw) {
+		return ErrBadPassword
+	}
+	return s.setPassword(ctx, u.UserID, newPw)
+}
+
+func (s *Service) setPassword(ctx context.Context, userID, pw string) error {
+	hash, err := secret.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	return s.S.Update(ctx, store.UserKey(userID), "SET passwordHash = :h", "attribute_exists(PK)", nil,
+		store.Values{":h": hash}.AV())
+}
+
+// ChangePhone moves the login to a new, unused phone number.
+func (s *Service) ChangePhone(ctx context.Context, p auth.Principal, newPhone, password string) error {
+	if err := validPhone(newPhone); err != nil {
+		return err
+	}
+	u, err := s.Me(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !secret.CheckPassword(u.PasswordHash, password) {
+		return ErrBadPassword
+	}
+	if u.Phone == newPhone {
+		return ErrSamePhone
+	}
+	putNew, err := store.PutItem(marker{store.PhoneKey(newPhone), u.UserID}, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{
+		putNew,
+		store.DeleteItem(store.PhoneKey(u.Phone), "userId = :u", store.Values{":u": u.UserID}.AV()),
+		store.UpdateItem(u.Key, "SET phone = :n", "phone = :o", nil, store.Values{":n": newPhone, ":o": u.Phone}.AV()),
+	}
+	err = s.S.Transact(ctx, items, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) {
+		if tc.Failed(0) {
+			return ErrPhoneTaken
+		}
+		return fault.E(fault.Conflict, "CONCURRENT_CHANGE", "账号信息已被修改，请刷新后重试").Wrap(err)
+	}
+	return err
+}
+
+// SwitchSchool changes the school the account works in (切换学校).
+func (s *Service) SwitchSchool(ctx context.Context, p auth.Principal, schoolID string) error {
+	if _, err := s.Schools.Get(ctx, schoolID); err != nil {
+		return err
+	}
+	return s.S.Update(ctx, store.UserKey(p.Subject), "SET schoolId = :s", "attribute_exists(PK)", nil,
+		store.Values{":s": schoolID}.AV())
+}
+
+// BindWeChat stores the openid that WeChat Pay needs as the payer.
+func (s *Service) BindWeChat(ctx context.Context, p auth.Principal, jsCode string) error {
+	if jsCode == "" || len(jsCode) > 128 {
+		return ErrBadJSCode
+	}
+	if s.WeChat == nil {
+		return fault.E(fault.Internal, "WECHAT_UNCONFIGURED", "微信登录暂不可用")
+	}
+	openID, err := s.WeChat.Code2Session(ctx, jsCode)
+	if err != nil {
+		if fe, ok := fault.As(err); ok {
+			return fe
+		}
+		return ErrBadJSCode.Wrap(err)
+	}
+	return s.S.Update(ctx, store.UserKey(p.Subject), "SET openId = :o", "attribute_exists(PK)", nil,
+		store.Values{":o": openID}.AV())
+}

@@ -1,0 +1,20 @@
+package fn
+
+import "onecard/shared/platform"
+
+// Event describes a function triggered by a queue or a schedule rather than a route.
+type Event struct {
+	Name          string
+	Description   string
+	Queue         string // LogicalId of the SQS queue, for queue consumers
+	BatchSize     int
+	WindowSeconds int
+	Schedule      string // e.g. "rate(1 minute)", for scheduled functions
+	Timeout       int    // seconds; the queue's visibility timeout must be ≥ 6× this
+	Actions       []string
+	// Build returns the Lambda handler (a func accepted by lambda.Start).
+	Build func(d *platform.Deps) any
+}
+
+// Dir is the folder of the function's main under functions/.
+func (e Event) Dir() string { return "functions/" + kebab(e.Name) }

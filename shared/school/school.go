@@ -1,0 +1,148 @@
+// Package school holds the schools the service runs for: names, student-number prefixes and the
+// settings that other packages read (tariffs, night hours, limits).
+package school
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/fault"
+	"onecard/shared/store"
+)
+
+// School is one school's settings. Prefixes[0] is the canonical student-number prefix; the rest are
+// aliases (CUK for CUIK).
+type School struct {
+	store.Key
+	GSI1PK   string   `dynamodbav:"GSI1PK"`
+	GSI1SK   string   `dynamodbav:"GSI1SK"`
+	ID       string   `dynamodbav:"schoolId"`
+	Name     string   `dynamodbav:"name"`
+	Prefixes []string `dynamodbav:"prefixes"`
+	// Money settings, in fen.
+	MaxRechargeFen   int64 `dynamodbav:"maxRechargeFen"`
+	LowBalanceFen    int64 `dynamodbav:"lowBalanceFen"`
+	DefaultPerTxnFen int64 `dynamodbav:"defaultPerTxnFen"`
+	DefaultDailyFen  int64 `dynamodbav:"defaultDailyFen"`
+	// Tariffs in fen per 100 units of the meters' hundredths (fen per kWh, fen per m³).
+	ElecFenPerKWh int64  `dynamodbav:"elecFenPerKWh"`
+	WaterFenPerM3 int64  `dynamodbav:"waterFenPerM3"`
+	NightStart    string `dynamodbav:"nightStart"` // "23:00", school local time
+	NightEnd      string `dynamodbav:"nightEnd"`   // "07:00"
+	TimeZone      string `dynamodbav:"timeZone"`   // "Asia/Shanghai"
+	Help          string `dynamodbav:"help"`
+	About         string `dynamodbav:"about"`
+}
+
+// Defaults fills unset money settings with the project's defaults.
+func (s *School) Defaults() {
+	if s.MaxRechargeFen == 0 {
+		s.MaxRechargeFen = 100000 // 1,000.00 元
+	}
+	if s.DefaultPerTxnFen == 0 {
+		s.DefaultPerTxnFen = 5000
+	}
+	if s.DefaultDailyFen == 0 {
+		s.DefaultDailyFen = 30000
+	}
+	if s.LowBalanceFen == 0 {
+		s.LowBalanceFen = 1000
+	}
+	if s.TimeZone == "" {
+		s.TimeZone = "Asia/Shanghai"
+	}
+}
+
+// ErrUnknown is the answer for a school id that does not exist.
+var ErrUnknown = fault.E(fault.Invalid, "BAD_SCHOOL", "学校不存在")
+
+// Repo reads and writes schools.
+type Repo struct{ S *store.Store }
+
+// Get returns one school or ErrUnknown.
+func (r Repo) Get(ctx context.Context, id string) (*School, error) {
+	if id == "" || len(id) > 32 {
+		return nil, ErrUnknown
+	}
+	var s School
+	ok, err := r.S.Get(ctx, store.SchoolKey(id), &s)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrUnknown
+	}
+	s.Defaults()
+	return &s, nil
+}
+
+// List returns every school, ordered by id.
+func (r Repo) List(ctx context.Context) ([]School, error) {
+	var all []School
+	in := &dynamodb.QueryInput{
+		IndexName:                 aws.String(store.GSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: store.SchoolListPK()}},
+	}
+	for {
+		var page []School
+		last, err := r.S.QueryPage(ctx, in, &page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if last == nil {
+			return all, nil
+		}
+		in.ExclusiveStartKey = last
+	}
+}
+
+// Put writes a school (seeding and staff settings).
+func (r Repo) Put(ctx context.Context, s *School) error {
+	s.Key = store.SchoolKey(s.ID)
+	s.GSI1PK, s.GSI1SK = store.SchoolListPK(), s.ID
+	return r.S.Put(ctx, s, "", nil)
+}
+
+// ErrBadStudentNo is returned for a student number without a known prefix.
+var ErrBadStudentNo = fault.E(fault.Invalid, "BAD_STUDENT_NO", "学号格式不正确，请在学号前加学校前缀（如 CUIK）")
+
+// StudentNumber splits "cuk20230001" into the bare number "20230001" using any of the school's prefixes,
+// case-insensitively. The canonical form is Prefixes[0] + bare.
+func (s *School) StudentNumber(input string) (bare string, err error) {
+	in := strings.ToUpper(strings.TrimSpace(input))
+	// Longest prefix first, so CUIK wins over a hypothetical CU.
+	best := ""
+	for _, p := range s.Prefixes {
+		p = strings.ToUpper(p)
+		if strings.HasPrefix(in, p) && len(p) > len(best) {
+			best = p
+		}
+	}
+	if best == "" {
+		return "", ErrBadStudentNo
+	}
+	bare = in[len(best):]
+	if len(bare) < 4 || len(bare) > 20 {
+		return "", ErrBadStudentNo
+	}
+	for _, c := range bare {
+		if c < '0' || c > '9' {
+			return "", ErrBadStudentNo
+		}
+	}
+	return bare, nil
+}
+
+// Canonical returns the student number as the school writes it (CUIK20230001).
+func (s *School) Canonical(bare string) string {
+	if len(s.Prefixes) == 0 {
+		return bare
+	}
+	return strings.ToUpper(s.Prefixes[0]) + bare
+}
