@@ -309,9 +309,10 @@ func (s *Service) Logout(ctx context.Context, p auth.Principal) error {
 // revokeAll ends every session of a user (after a password reset).
 func (s *Service) revokeAll(ctx context.Context, userID string) error {
 	in := &dynamodb.QueryInput{
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :s)"),
+		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :s)"),
 		ExpressionAttributeValues: store.Values{":pk": store.UserKey(userID).PK, ":s": "SESSION#"}.AV(),
-		ProjectionExpression:      aws.String("family"),
+		ProjectionExpression:      aws.String("#f"),
+		ExpressionAttributeNames:  map[string]string{"#f": "family"},
 	}
 	for {
 		var page []session

@@ -1,0 +1,64 @@
+// Package seed writes API.md's demo data: the school 昆明传媒学院 and (as later parts land) its students,
+// cards, dorms, devices and staff. `make dev` runs it on start; tests use the same data.
+package seed
+
+import (
+	"context"
+
+	"onecard/shared/platform"
+	"onecard/shared/school"
+	"onecard/shared/store"
+)
+
+// SchoolID is the demo school.
+const SchoolID = "kmmc"
+
+// DemoSchool returns the demo school's settings.
+func DemoSchool() *school.School {
+	s := &school.School{
+		ID: SchoolID, Name: "昆明传媒学院", Prefixes: []string{"CUIK", "CUK"},
+		ElecFenPerKWh: 60, WaterFenPerM3: 350,
+		NightStart: "23:00", NightEnd: "07:00", TimeZone: "Asia/Shanghai",
+		MaxRechargeFen: 100000, LowBalanceFen: 1000, DefaultPerTxnFen: 5000, DefaultDailyFen: 30000,
+		Help:  HelpText,
+		About: AboutText,
+	}
+	return s
+}
+
+// School writes the demo school.
+func School(ctx context.Context, d *platform.Deps) error {
+	return school.Repo{S: store.New(d.DB, d.Cfg.Table)}.Put(ctx, DemoSchool())
+}
+
+// All writes every piece of demo data. It is idempotent.
+func All(ctx context.Context, d *platform.Deps) error {
+	return School(ctx, d)
+}
+
+// HelpText is the demo school's 使用帮助, written from the card system's user manual.
+const HelpText = `一、注册与登录
+1. 注册：点击"立即注册"，填写手机号（作为登录账号）和登录密码，学校选择"昆明传媒学院"，点击"注册"。
+2. 登录：输入注册时的手机号与密码即可登录。
+
+二、绑定一卡通
+首次充值前需绑定一卡通。学号处输入"CUIK+学号"（如 CUIK20230001），一卡通密码初始为身份证号后六位（末位为 X 时以 0 代替）。
+
+三、充值
+绑定成功后点击"充值"，输入任意金额，完成微信支付后金额立即到账，无需再到圈存机领款。
+
+四、付款码消费
+点击"付款码"并同意开通"虚拟卡"，向刷卡机出示付款码即可消费。付款码约 60 秒内有效，仅可使用一次。
+
+五、宿舍电费、冷水费充值
+6、7、8 栋宿舍电费与冷水费为"一号两用"，一间宿舍一个账号；9 栋电费与冷水费分开充值。账号余额不足时宿舍将会停电，请及时充值。任何人都可以为任意宿舍充值，请核对宿舍号。
+
+六、挂失与解挂
+卡片丢失请在"一卡通安全中心"挂失，挂失后实体卡与付款码均停止使用；找回后可解挂。密码连续输错 5 次卡片将被锁定，可凭身份证号自助解锁，或到图文信息中心办理。
+
+七、绑定邮箱与找回密码
+在"我的-绑定邮箱"绑定邮箱后，可通过邮箱验证码重置登录密码。`
+
+// AboutText is the demo school's 关于.
+const AboutText = `校园一信通是昆明传媒学院的一卡通线上服务，提供余额查询、充值、付款码、挂失、宿舍电费冷水费充值等功能。
+一卡通补办、余额退款请到财务处；卡片解锁、密码重置请携带身份证到图文信息中心。`

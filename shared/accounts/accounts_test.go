@@ -1,0 +1,196 @@
+package accounts_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"onecard/shared/auth"
+	"onecard/shared/testkit"
+)
+
+func TestSchoolsList(t *testing.T) {
+	e := newEnv(t)
+	var out struct {
+		Items []struct {
+			SchoolID string   `json:"schoolId"`
+			Name     string   `json:"name"`
+			Prefixes []string `json:"studentNoPrefixes"`
+		}
+	}
+	e.Do("GET", "/v1/schools", nil).Expect(t, 200, "").Decode(t, &out)
+	if len(out.Items) != 1 || out.Items[0].SchoolID != "kmmc" || out.Items[0].Name != "昆明传媒学院" ||
+		strings.Join(out.Items[0].Prefixes, ",") != "CUIK,CUK" {
+		t.Fatalf("schools: %+v", out)
+	}
+}
+
+func TestRegisterValidation(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		name   string
+		body   any
+		status int
+		code   string
+	}{
+		{"short phone", `{"phone":"1381234567","password":"password1","schoolId":"kmmc"}`, 400, "BAD_PHONE"},
+		{"landline", `{"phone":"02112345678","password":"password1","schoolId":"kmmc"}`, 400, "BAD_PHONE"},
+		{"letters in phone", `{"phone":"1381234567a","password":"password1","schoolId":"kmmc"}`, 400, "BAD_PHONE"},
+		{"short password", `{"phone":"13812345678","password":"short","schoolId":"kmmc"}`, 400, "BAD_PASSWORD"},
+		{"long password", fmt.Sprintf(`{"phone":"13812345678","password":"%s","schoolId":"kmmc"}`, strings.Repeat("a", 65)), 400, "BAD_PASSWORD"},
+		{"unknown school", `{"phone":"13812345678","password":"password1","schoolId":"nope"}`, 400, "BAD_SCHOOL"},
+		{"unknown field", `{"phone":"13812345678","password":"password1","schoolId":"kmmc","admin":true}`, 400, "UNKNOWN_FIELD"},
+		{"wrong type", `{"phone":13812345678,"password":"password1","schoolId":"kmmc"}`, 400, "WRONG_TYPE"},
+		{"not json", `phone=13812345678`, 400, "MALFORMED_JSON"},
+		{"two objects", `{"phone":"13812345678"}{"x":1}`, 400, "MALFORMED_JSON"},
+		{"empty", ``, 400, "EMPTY_BODY"},
+		{"too large", `{"phone":"` + strings.Repeat("1", 70000) + `"}`, 400, "BODY_TOO_LARGE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.Do("POST", "/v1/auth/register", c.body).Expect(t, c.status, c.code)
+		})
+	}
+	// Nothing was written by any refusal: the phone is still free.
+	e.Do("POST", "/v1/auth/register", map[string]string{"phone": "13812345678", "password": "password1", "schoolId": "kmmc"}).Expect(t, 201, "")
+}
+
+func TestRegisterDuplicatePhone(t *testing.T) {
+	e := newEnv(t)
+	body := map[string]string{"phone": "13900000001", "password": "password1", "schoolId": "kmmc"}
+	e.Do("POST", "/v1/auth/register", body).Expect(t, 201, "")
+	e.Do("POST", "/v1/auth/register", body).Expect(t, 409, "PHONE_TAKEN")
+}
+
+func TestLoginAndMe(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13900000002", "correct-horse")
+	var me struct {
+		UserID, Phone, Email, SchoolID string
+		WechatBound                    bool
+		Card                           any
+	}
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(access)...).Expect(t, 200, "").Decode(t, &me)
+	if me.Phone != "13900000002" || me.SchoolID != "kmmc" || me.Card != nil || me.WechatBound || me.UserID == "" {
+		t.Fatalf("me: %+v", me)
+	}
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000002", "password": "wrong-horse"}).Expect(t, 401, "BAD_CREDENTIALS")
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900009999", "password": "whatever1"}).Expect(t, 401, "BAD_CREDENTIALS")
+}
+
+func TestLoginBruteForceLockout(t *testing.T) {
+	e := newEnv(t)
+	signup(t, e, "13900000003", "correct-horse")
+	bad := map[string]string{"phone": "13900000003", "password": "guess-guess"}
+	for i := 1; i < 5; i++ {
+		e.Do("POST", "/v1/auth/login", bad).Expect(t, 401, "BAD_CREDENTIALS")
+	}
+	r := e.Do("POST", "/v1/auth/login", bad).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	// Locked: even the right password waits.
+	good := map[string]string{"phone": "13900000003", "password": "correct-horse"}
+	e.Do("POST", "/v1/auth/login", good).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+	e.Clock.Advance(16 * time.Minute)
+	e.Do("POST", "/v1/auth/login", good).Expect(t, 200, "")
+	// Success clears the count: four more failures do not lock.
+	for i := 0; i < 4; i++ {
+		e.Do("POST", "/v1/auth/login", bad).Expect(t, 401, "BAD_CREDENTIALS")
+	}
+	e.Do("POST", "/v1/auth/login", good).Expect(t, 200, "")
+}
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	e := newEnv(t)
+	_, rt1 := signup(t, e, "13900000004", "correct-horse")
+	var p2 struct{ AccessToken, RefreshToken string }
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": rt1}).Expect(t, 200, "").Decode(t, &p2)
+	if p2.RefreshToken == rt1 || p2.AccessToken == "" {
+		t.Fatal("refresh did not rotate")
+	}
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(p2.AccessToken)...).Expect(t, 200, "")
+	// Reusing the rotated token revokes the family: the newest token dies too.
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": rt1}).Expect(t, 401, "REFRESH_TOKEN_REUSED")
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": p2.RefreshToken}).Expect(t, 401, "BAD_REFRESH_TOKEN")
+	// Garbage and tampered tokens.
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": "nonsense"}).Expect(t, 401, "BAD_REFRESH_TOKEN")
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": p2.RefreshToken + "x"}).Expect(t, 401, "BAD_REFRESH_TOKEN")
+}
+
+func TestRefreshExpires(t *testing.T) {
+	e := newEnv(t)
+	_, rt := signup(t, e, "13900000005", "correct-horse")
+	e.Clock.Advance(31 * 24 * time.Hour)
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": rt}).Expect(t, 401, "BAD_REFRESH_TOKEN")
+}
+
+func TestLogout(t *testing.T) {
+	e := newEnv(t)
+	access, rt := signup(t, e, "13900000006", "correct-horse")
+	e.Do("POST", "/v1/auth/logout", nil).Expect(t, 401, "UNAUTHORIZED")
+	e.Do("POST", "/v1/auth/logout", nil, testkit.Bearer(access)...).Expect(t, 204, "")
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": rt}).Expect(t, 401, "BAD_REFRESH_TOKEN")
+}
+
+func TestAccessTokenChecks(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13900000007", "correct-horse")
+	e.Do("GET", "/v1/me", nil).Expect(t, 401, "UNAUTHORIZED")
+	e.Do("GET", "/v1/me", nil, "Authorization", "Basic abc").Expect(t, 401, "UNAUTHORIZED")
+	// Tampered payload: flip a character of the claims part.
+	parts := strings.Split(access, ".")
+	tampered := parts[0] + "." + parts[1][:len(parts[1])-2] + "xx." + parts[2]
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(tampered)...).Expect(t, 401, "TOKEN_INVALID")
+	// Signed with another key.
+	other := auth.NewTokens([]byte("another-key-another-key-another-key!!"), time.Hour, e.Clock.Now)
+	forged, _ := other.Issue(auth.Principal{Subject: "u_x", Kind: auth.KindUser, School: "kmmc"})
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(forged)...).Expect(t, 401, "TOKEN_INVALID")
+	// A staff token is not a user token.
+	real := auth.NewTokens(testkit.TestJWTKey, time.Hour, e.Clock.Now)
+	staff, _ := real.Issue(auth.Principal{Subject: "admin", Kind: auth.KindStaff, Roles: []string{"admin"}})
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(staff)...).Expect(t, 401, "TOKEN_INVALID")
+	// Expired.
+	e.Clock.Advance(16 * time.Minute)
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(access)...).Expect(t, 401, "TOKEN_EXPIRED")
+}
+
+func TestChangePassword(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13900000008", "correct-horse")
+	h := testkit.Bearer(access)
+	e.Do("PUT", "/v1/me/password", map[string]string{"oldPassword": "wrong-horse", "newPassword": "battery-staple"}, h...).Expect(t, 401, "BAD_CREDENTIALS")
+	e.Do("PUT", "/v1/me/password", map[string]string{"oldPassword": "correct-horse", "newPassword": "short"}, h...).Expect(t, 400, "BAD_PASSWORD")
+	e.Do("PUT", "/v1/me/password", map[string]string{"oldPassword": "correct-horse", "newPassword": "battery-staple"}, h...).Expect(t, 204, "")
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000008", "password": "correct-horse"}).Expect(t, 401, "BAD_CREDENTIALS")
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000008", "password": "battery-staple"}).Expect(t, 200, "")
+}
+
+func TestChangePhone(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13900000009", "correct-horse")
+	signup(t, e, "13900000010", "correct-horse")
+	h := testkit.Bearer(access)
+	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "13900000010", "password": "correct-horse"}, h...).Expect(t, 409, "PHONE_TAKEN")
+	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "13900000011", "password": "wrong-horse"}, h...).Expect(t, 401, "BAD_CREDENTIALS")
+	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "139", "password": "correct-horse"}, h...).Expect(t, 400, "BAD_PHONE")
+	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "13900000011", "password": "correct-horse"}, h...).Expect(t, 204, "")
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000011", "password": "correct-horse"}).Expect(t, 200, "")
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000009", "password": "correct-horse"}).Expect(t, 401, "BAD_CREDENTIALS")
+	// The old number is free again.
+	e.Do("POST", "/v1/auth/register", map[string]string{"phone": "13900000009", "password": "password1", "schoolId": "kmmc"}).Expect(t, 201, "")
+}
+
+func TestSwitchSchool(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13900000012", "correct-horse")
+	h := testkit.Bearer(access)
+	e.Do("PUT", "/v1/me/school", map[string]string{"schoolId": "nowhere"}, h...).Expect(t, 400, "BAD_SCHOOL")
+	e.Do("PUT", "/v1/me/school", map[string]string{"schoolId": "kmmc"}, h...).Expect(t, 204, "")
+}
+
+func TestUnknownRoute(t *testing.T) {
+	e := newEnv(t)
+	e.Do("GET", "/v1/nothing-here", nil).Expect(t, 404, "ROUTE_NOT_FOUND")
+}

@@ -1,0 +1,120 @@
+package accounts_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"onecard/shared/testkit"
+)
+
+var mailSeq = time.Now().UnixNano() % 1000000
+
+// uniqueMail gives each test its own address, since the SES emulator is shared by all tests.
+func uniqueMail(t *testing.T, tag string) string {
+	mailSeq++
+	return fmt.Sprintf("%s-%d-%d@stu.example.cn", tag, mailSeq, time.Now().UnixNano()%100000)
+}
+
+func TestBindEmail(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13910000001", "correct-horse")
+	h := testkit.Bearer(access)
+	addr := uniqueMail(t, "bind")
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": "not-an-email"}, h...).Expect(t, 400, "BAD_EMAIL")
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
+	code := testkit.LastCode(t, addr)
+	// Cooldown: a second request within 60 s is refused with Retry-After.
+	r := e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 429, "CODE_COOLDOWN")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("cooldown without Retry-After")
+	}
+	if n := len(testkit.MailsTo(t, addr)); n != 1 {
+		t.Fatalf("cooldown still mailed: %d mails", n)
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": wrong}, h...).Expect(t, 400, "BAD_CODE")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": uniqueMail(t, "other"), "code": code}, h...).Expect(t, 400, "BAD_CODE")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code}, h...).Expect(t, 204, "")
+	// Single use.
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code}, h...).Expect(t, 400, "BAD_CODE")
+	var me struct{ Email string }
+	e.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)
+	if me.Email != addr {
+		t.Fatalf("email not bound: %q", me.Email)
+	}
+	// Another account cannot take the address.
+	other, _ := signup(t, e, "13910000002", "correct-horse")
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, testkit.Bearer(other)...).Expect(t, 409, "EMAIL_TAKEN")
+}
+
+func TestEmailCodeExpiresAndTries(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13910000003", "correct-horse")
+	h := testkit.Bearer(access)
+	addr := uniqueMail(t, "exp")
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
+	code := testkit.LastCode(t, addr)
+	e.Clock.Advance(11 * time.Minute) // DynamoDB Local never runs TTL: expiry is checked in code.
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code}, h...).Expect(t, 400, "BAD_CODE")
+
+	// A fresh code survives four wrong tries but not five.
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
+	code = testkit.LastCode(t, addr)
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	for i := 0; i < 5; i++ {
+		e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": wrong}, h...).Expect(t, 400, "BAD_CODE")
+	}
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code}, h...).Expect(t, 400, "BAD_CODE")
+}
+
+func TestPasswordReset(t *testing.T) {
+	e := newEnv(t)
+	access, rt := signup(t, e, "13910000004", "correct-horse")
+	h := testkit.Bearer(access)
+	addr := uniqueMail(t, "reset")
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr)}, h...).Expect(t, 204, "")
+
+	// Same answer for an unknown phone and for a phone with no email: nothing reveals which exists.
+	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910009999"}).Expect(t, 202, "")
+	signup(t, e, "13910000005", "correct-horse")
+	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910000005"}).Expect(t, 202, "")
+
+	before := len(testkit.MailsTo(t, addr))
+	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910000004"}).Expect(t, 202, "")
+	if len(testkit.MailsTo(t, addr)) != before+1 {
+		t.Fatal("reset code not mailed")
+	}
+	code := testkit.LastCode(t, addr)
+	// Within the cooldown the answer is the same 202 and no mail goes out.
+	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910000004"}).Expect(t, 202, "")
+	if len(testkit.MailsTo(t, addr)) != before+1 {
+		t.Fatal("cooldown ignored for reset codes")
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910000004", "code": wrong, "newPassword": "new-password-1"}).Expect(t, 400, "BAD_CODE")
+	e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910000004", "code": code, "newPassword": "short"}).Expect(t, 400, "BAD_PASSWORD")
+	e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910000004", "code": code, "newPassword": "new-password-1"}).Expect(t, 204, "")
+	e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910000004", "code": code, "newPassword": "new-password-2"}).Expect(t, 400, "BAD_CODE")
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13910000004", "password": "new-password-1"}).Expect(t, 200, "")
+	// Every earlier session ended.
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": rt}).Expect(t, 401, "BAD_REFRESH_TOKEN")
+	// An unknown phone's reset is a plain BAD_CODE.
+	e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910009999", "code": "123456", "newPassword": "new-password-1"}).Expect(t, 400, "BAD_CODE")
+}
+
+func TestWeChatBindUnconfigured(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13910000006", "correct-horse")
+	e.Do("POST", "/v1/me/wechat", map[string]string{"jsCode": ""}, testkit.Bearer(access)...).Expect(t, 400, "BAD_JS_CODE")
+}
