@@ -197,10 +197,13 @@ func onePEM(data []byte, types ...string) (*pem.Block, error) {
 	return nil, fmt.Errorf("%w: PEM block is %q, want %s", ErrConfig, block.Type, strings.Join(types, " or "))
 }
 
-// normSerial makes "0A51..." and "a51..." the same key; public key ids are compared as given.
+// normSerial makes "0A51..." and "a51..." the same certificate serial (tools disagree on case and on a
+// leading zero). Anything that is not pure hex, such as a public key id, is compared exactly.
 func normSerial(s string) string {
-	if strings.HasPrefix(s, PublicKeyIDPrefix) {
-		return s
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return s
+		}
 	}
 	return strings.TrimLeft(strings.ToUpper(s), "0")
 }

@@ -71,7 +71,7 @@ func verifySHA256(key *rsa.PublicKey, msg []byte, signature string) error {
 	if strings.HasPrefix(signature, SignTestPrefix) {
 		return ErrSignTestProbe
 	}
-	sig, err := base64.StdEncoding.DecodeString(signature)
+	sig, err := base64.StdEncoding.Strict().DecodeString(signature)
 	if err != nil || len(sig) == 0 {
 		return fmt.Errorf("%w: signature is not base64", ErrBadSignature)
 	}
