@@ -1,0 +1,187 @@
+// Command dev is `make dev`: it starts the emulators, creates the table and queues from template.yaml,
+// seeds the demo data and serves every route of template.yaml on 127.0.0.1:3000, until Ctrl-C.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"onecard/infra/apigw"
+	"onecard/infra/localstack"
+	"onecard/infra/samtemplate"
+	"onecard/infra/seed"
+	"onecard/shared/catalog"
+	"onecard/shared/platform"
+)
+
+const table = "onecard-local"
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "where the API listens")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr); err != nil {
+		fmt.Fprintln(os.Stderr, "make dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, addr string) error {
+	if err := localstack.CheckTools(); err != nil {
+		return err
+	}
+	root, err := localstack.Root()
+	if err != nil {
+		return err
+	}
+	p := localstack.PathsAt(root)
+	if err := os.MkdirAll(filepath.Join(p.StateDir, "logs"), 0o755); err != nil {
+		return err
+	}
+	killLeftovers(p.StateDir)
+	if !localstack.PortFree(portOf(addr)) {
+		return fmt.Errorf("%s is in use: is another `make dev` running? (stop it, or run `make stop`)", addr)
+	}
+	st, err := localstack.Start(ctx, localstack.Options{Ports: localstack.DevPorts, LogDir: filepath.Join(p.StateDir, "logs"), Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+	writePIDs(p.StateDir, st.PIDs())
+	st.Setenv()
+
+	secrets, err := devSecrets(p.CacheDir)
+	if err != nil {
+		return err
+	}
+	env := map[string]string{"TABLE_NAME": table, "APP_ENV": "local", "MAIL_FROM": "no-reply@onecard.local",
+		"JWT_SECRET": secrets["jwtSecret"], "PII_KEY": secrets["piiKey"]}
+	for k, v := range env {
+		os.Setenv(k, v)
+	}
+	d, err := platform.Load(ctx)
+	if err != nil {
+		return err
+	}
+	tmpl, err := samtemplate.Load(root)
+	if err != nil {
+		return err
+	}
+	if err := localstack.CreateTable(ctx, d.DB, tmpl, table); err != nil {
+		return fmt.Errorf("create table: %w", err)
+	}
+	queues, err := localstack.CreateQueues(ctx, d.SQS, tmpl, "")
+	if err != nil {
+		return err
+	}
+	os.Setenv("READER_QUEUE_URL", queues["ReaderQueue"])
+	d.Cfg.ReaderQueueURL = queues["ReaderQueue"]
+	if err := seed.All(ctx, d); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	srv, err := apigw.New(tmpl, catalog.HTTP, d)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	banner(addr, st, len(srv.Routes))
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "\nmake dev: stopping")
+	shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(shut)
+	os.Remove(filepath.Join(p.StateDir, "dev.pids"))
+	return nil
+}
+
+func banner(addr string, st *localstack.Stack, routes int) {
+	fmt.Printf(`
+校园一卡通 backend is running (Ctrl-C stops everything)
+
+  API              http://%s   (%d routes from template.yaml)
+  SES emulator     http://127.0.0.1:%d/store   (every sent email; codes are in the bodies)
+  DynamoDB Local   http://127.0.0.1:%d   table %s
+  SQS emulator     http://127.0.0.1:%d
+
+Demo data: school kmmc (昆明传媒学院, prefixes CUIK and CUK). Try:
+  curl -s http://%s/v1/schools
+  curl -s -XPOST http://%s/v1/auth/register -d '{"phone":"13800000001","password":"password123","schoolId":"kmmc"}'
+  curl -s -XPOST http://%s/v1/auth/login -d '{"phone":"13800000001","password":"password123"}'
+
+`, addr, routes, st.Ports.SES, st.Ports.DynamoDB, table, st.Ports.SQS, addr, addr, addr)
+}
+
+// devSecrets returns stable local-only keys (kept in .cache, so tokens survive a restart).
+func devSecrets(cache string) (map[string]string, error) {
+	path := filepath.Join(cache, "dev-secrets.json")
+	m := map[string]string{}
+	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &m) == nil && m["jwtSecret"] != "" && m["piiKey"] != "" {
+		return m, nil
+	}
+	for _, k := range []string{"jwtSecret", "piiKey"} {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		m[k] = base64.StdEncoding.EncodeToString(b)
+	}
+	b, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return nil, err
+	}
+	return m, os.WriteFile(path, b, 0o600)
+}
+
+// A `make dev` killed with SIGKILL leaves its emulators running; the next one ends them first.
+func killLeftovers(state string) {
+	b, err := os.ReadFile(filepath.Join(state, "dev.pids"))
+	if err != nil {
+		return
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+			if syscall.Kill(-pid, syscall.SIGTERM) == nil {
+				fmt.Fprintf(os.Stderr, "make dev: stopped leftover process group %d\n", pid)
+			}
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	os.Remove(filepath.Join(state, "dev.pids"))
+}
+
+func writePIDs(state string, pids []int) {
+	var b strings.Builder
+	for _, p := range pids {
+		fmt.Fprintf(&b, "%d\n", p)
+	}
+	_ = os.WriteFile(filepath.Join(state, "dev.pids"), []byte(b.String()), 0o644)
+}
+
+func portOf(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return n
+}
