@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -299,4 +300,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("verify=%v but sig==expected is %v", err, sig == want)
 		}
 	})
+}
+
+// docs/reader-protocol.md shows the same vector.
+func TestDocShowsVector(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/reader-protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{vecSeedB64, vecPubB64, vecNonce, vecBody, vecSHA, vecSig, strconv.FormatInt(vecTS, 10)} {
+		if !strings.Contains(string(doc), s) {
+			t.Errorf("docs/reader-protocol.md lacks %s", s)
+		}
+	}
 }
