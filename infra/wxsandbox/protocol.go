@@ -53,7 +53,7 @@ type merchantAuth struct {
 	MchID, Nonce, Signature, Timestamp, Serial string
 }
 
-var errAuth = errors.New("Authorization is not a WECHATPAY2-SHA256-RSA2048 token")
+var errAuth = errors.New("the Authorization header is not a WECHATPAY2-SHA256-RSA2048 token")
 
 // parseAuthorization reads `WECHATPAY2-SHA256-RSA2048 k1="v1",k2="v2",...` in any key order, as WeChat
 // Pay accepts it.

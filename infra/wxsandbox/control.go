@@ -1,0 +1,436 @@
+package wxsandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// Notification modes: how the next payments are notified. A mode stays until changed.
+const (
+	NotifyNormal    = "normal"    // one notification, retried until the merchant answers 2xx
+	NotifyDrop      = "drop"      // pay, but never notify (the reconciler must find it)
+	NotifyDuplicate = "duplicate" // two concurrent deliveries of the same notification
+	NotifyDelay     = "delay"     // wait Mode.DelayMS before the first attempt
+)
+
+// Mode is the sandbox's fault-injection state.
+type Mode struct {
+	Notify  string `json:"notify"`
+	DelayMS int64  `json:"delay_ms,omitempty"`
+	// FailAPI is how many of the next API calls (/v3 and jscode2session) answer SYSTEM_ERROR.
+	FailAPI int `json:"fail_api"`
+}
+
+// Delivery is one attempt to deliver a notification.
+type Delivery struct {
+	OutTradeNo     string    `json:"out_trade_no"`
+	NotificationID string    `json:"notification_id"`
+	Copy           int       `json:"copy"`    // 1, or 2 for the duplicate
+	Attempt        int       `json:"attempt"` // 1 for the first try
+	URL            string    `json:"url"`
+	Status         int       `json:"status"` // HTTP status; 0 if the request failed
+	Error          string    `json:"error,omitempty"`
+	At             time.Time `json:"at"`
+}
+
+// ErrNotFound, ErrClosed, ErrNotPaid and ErrExpired are what Pay and Resend refuse with.
+var (
+	ErrNotFound = errors.New("wxsandbox: no such order")
+	ErrClosed   = errors.New("wxsandbox: order is closed")
+	ErrNotPaid  = errors.New("wxsandbox: order is not paid")
+	ErrExpired  = errors.New("wxsandbox: order expired (time_expire has passed)")
+)
+
+// SetNotifyMode sets how the next payments are notified: NotifyNormal, NotifyDrop, NotifyDuplicate, or
+// NotifyDelay with the given delay.
+func (s *Sandbox) SetNotifyMode(mode string, delay time.Duration) error {
+	switch mode {
+	case NotifyNormal, NotifyDrop, NotifyDuplicate:
+		delay = 0
+	case NotifyDelay:
+		if delay < 0 {
+			return errors.New("wxsandbox: negative delay")
+		}
+	default:
+		return fmt.Errorf("wxsandbox: unknown notify mode %q", mode)
+	}
+	s.mu.Lock()
+	s.mode.Notify, s.mode.DelayMS = mode, delay.Milliseconds()
+	s.mu.Unlock()
+	return nil
+}
+
+// FailNextAPICalls makes the next n API calls answer 500 SYSTEM_ERROR (0 cancels).
+func (s *Sandbox) FailNextAPICalls(n int) {
+	s.mu.Lock()
+	s.mode.FailAPI = max(n, 0)
+	s.mu.Unlock()
+}
+
+// Mode returns the current fault-injection state.
+func (s *Sandbox) Mode() Mode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mode
+}
+
+func (s *Sandbox) takeFailure() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mode.FailAPI > 0 {
+		s.mode.FailAPI--
+		return true
+	}
+	return false
+}
+
+// Order returns a copy of the order, if placed.
+func (s *Sandbox) Order(outTradeNo string) (Order, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[outTradeNo]
+	if !ok {
+		return Order{}, false
+	}
+	return *o, true
+}
+
+// Orders returns every order, oldest first.
+func (s *Sandbox) Orders() []Order {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Order, 0, len(s.orders))
+	for _, o := range s.orders {
+		out = append(out, *o)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].OutTradeNo < out[j].OutTradeNo
+	})
+	return out
+}
+
+// Deliveries returns every notification attempt so far, in order.
+func (s *Sandbox) Deliveries() []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.deliveries...)
+}
+
+// Reset forgets orders, deliveries and modes. Deliveries already in flight still run to their end.
+func (s *Sandbox) Reset() {
+	s.mu.Lock()
+	s.orders = map[string]*Order{}
+	s.deliveries = nil
+	s.mode = Mode{Notify: NotifyNormal}
+	s.mu.Unlock()
+}
+
+// WaitIdle blocks until no notification delivery is in progress (including scheduled retries), or ctx ends.
+func (s *Sandbox) WaitIdle(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		idle, n := s.idle, s.inflight
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Pay does what a payer does in the WeChat app: the order becomes SUCCESS and the notification is sent
+// according to the current mode, in the background. Paying a paid order again changes nothing and sends
+// nothing (use Resend). It returns the order as paid.
+func (s *Sandbox) Pay(outTradeNo string) (Order, error) {
+	s.mu.Lock()
+	o, ok := s.orders[outTradeNo]
+	if !ok {
+		s.mu.Unlock()
+		return Order{}, ErrNotFound
+	}
+	switch o.TradeState {
+	case StateClosed:
+		s.mu.Unlock()
+		return Order{}, ErrClosed
+	case StateSuccess:
+		cp := *o
+		s.mu.Unlock()
+		return cp, nil
+	}
+	if o.TimeExpire != "" {
+		if te, err := time.Parse(time.RFC3339, o.TimeExpire); err == nil && !s.now().Before(te) {
+			s.mu.Unlock()
+			return Order{}, ErrExpired
+		}
+	}
+	now := s.now()
+	o.TradeState = StateSuccess
+	o.SuccessTime = now.Truncate(time.Second)
+	o.TransactionID = "4200" + now.In(time.FixedZone("CST", 8*3600)).Format("20060102") + randomString(16, "0123456789")
+	o.NotificationID = newEventID()
+	mode := s.mode
+	cp := *o
+	s.mu.Unlock()
+
+	s.opts.Logger.Info("wxsandbox: order paid", "out_trade_no", cp.OutTradeNo, "transaction_id", cp.TransactionID, "notify", mode.Notify)
+	switch mode.Notify {
+	case NotifyDrop:
+	case NotifyDuplicate:
+		s.startDelivery(cp, 1, 0)
+		s.startDelivery(cp, 2, 0)
+	case NotifyDelay:
+		s.startDelivery(cp, 1, time.Duration(mode.DelayMS)*time.Millisecond)
+	default:
+		s.startDelivery(cp, 1, 0)
+	}
+	return cp, nil
+}
+
+// Resend sends the notification of a paid order once more (same notification id, fresh encryption and
+// signature), whatever the mode, as WeChat Pay's own retries do.
+func (s *Sandbox) Resend(outTradeNo string) error {
+	s.mu.Lock()
+	o, ok := s.orders[outTradeNo]
+	var cp Order
+	if ok {
+		cp = *o
+	}
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return ErrNotFound
+	case cp.TradeState != StateSuccess:
+		return ErrNotPaid
+	}
+	s.startDelivery(cp, 1, 0)
+	return nil
+}
+
+func (s *Sandbox) startDelivery(o Order, copyNo int, delay time.Duration) {
+	s.mu.Lock()
+	if s.inflight == 0 {
+		s.idle = make(chan struct{})
+	}
+	s.inflight++
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			s.inflight--
+			if s.inflight == 0 {
+				close(s.idle)
+			}
+			s.mu.Unlock()
+		}()
+		s.deliver(o, copyNo, delay)
+	}()
+}
+
+// deliver posts one notification until the merchant answers 2xx or the retry schedule runs out.
+func (s *Sandbox) deliver(o Order, copyNo int, delay time.Duration) {
+	if !s.sleep(delay) {
+		return
+	}
+	body, err := s.notificationBody(o)
+	if err != nil {
+		s.opts.Logger.Error("wxsandbox: cannot build notification", "err", err)
+		return
+	}
+	for attempt := 1; ; attempt++ {
+		status, err := s.post(o.NotifyURL, body)
+		d := Delivery{
+			OutTradeNo: o.OutTradeNo, NotificationID: o.NotificationID, Copy: copyNo, Attempt: attempt,
+			URL: o.NotifyURL, Status: status, At: s.now(),
+		}
+		if err != nil {
+			d.Error = err.Error()
+		}
+		s.mu.Lock()
+		s.deliveries = append(s.deliveries, d)
+		s.mu.Unlock()
+		s.opts.Logger.Info("wxsandbox: notification attempt", "out_trade_no", o.OutTradeNo, "attempt", attempt, "status", status, "err", d.Error)
+		if err == nil && status >= 200 && status < 300 {
+			return
+		}
+		if attempt > len(s.opts.RetryDelays) || !s.sleep(s.opts.RetryDelays[attempt-1]) {
+			return
+		}
+	}
+}
+
+func (s *Sandbox) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return s.ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+// notificationBody builds the outer JSON with the transaction encrypted under the APIv3 key.
+func (s *Sandbox) notificationBody(o Order) ([]byte, error) {
+	plain, err := json.Marshal(s.transactionJSON(&o))
+	if err != nil {
+		return nil, err
+	}
+	nonce := randomString(12, alnum)
+	ct, err := sealResource(s.opts.APIv3Key, nonce, "transaction", plain)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(map[string]any{
+		"id":            o.NotificationID,
+		"create_time":   wechatTime(o.SuccessTime),
+		"resource_type": "encrypt-resource",
+		"event_type":    "TRANSACTION.SUCCESS",
+		"summary":       "支付成功",
+		"resource": map[string]string{
+			"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM",
+			"ciphertext": ct, "associated_data": "transaction", "nonce": nonce,
+		},
+	})
+}
+
+// post sends one signed attempt; each attempt is signed afresh, so a late retry is not stale.
+func (s *Sandbox) post(notifyURL string, body []byte) (int, error) {
+	ts := fmt.Sprint(s.now().Unix())
+	nonce := randomString(32, alnum)
+	sig, err := signLines(s.opts.PlatformKey, ts, nonce, string(body))
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, notifyURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Mozilla/4.0 (wxsandbox)")
+	req.Header.Set("Wechatpay-Timestamp", ts)
+	req.Header.Set("Wechatpay-Nonce", nonce)
+	req.Header.Set("Wechatpay-Signature", sig)
+	req.Header.Set("Wechatpay-Serial", s.opts.PlatformSerial)
+	req.Header.Set("Wechatpay-Signature-Type", authScheme)
+	resp, err := s.opts.HTTPClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// newEventID looks like WeChat Pay's notification ids (a UUID).
+func newEventID() string {
+	h := randomString(32, "0123456789abcdef")
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// controlRoutes is the JSON test API under /sandbox/.
+func (s *Sandbox) controlRoutes(m *http.ServeMux) {
+	reply := func(w http.ResponseWriter, status int, v any) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	fail := func(w http.ResponseWriter, err error) {
+		status, code := http.StatusBadRequest, "INVALID_REQUEST"
+		switch {
+		case errors.Is(err, ErrNotFound):
+			status, code = http.StatusNotFound, "ORDER_NOT_EXIST"
+		case errors.Is(err, ErrClosed):
+			code = "ORDER_CLOSED"
+		case errors.Is(err, ErrExpired):
+			code = "ORDER_EXPIRED"
+		case errors.Is(err, ErrNotPaid):
+			status, code = http.StatusConflict, "ORDER_NOT_PAID"
+		}
+		reply(w, status, map[string]string{"code": code, "message": err.Error()})
+	}
+
+	m.HandleFunc("POST /sandbox/orders/{no}/pay", func(w http.ResponseWriter, r *http.Request) {
+		o, err := s.Pay(r.PathValue("no"))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		reply(w, 200, map[string]string{
+			"out_trade_no": o.OutTradeNo, "transaction_id": o.TransactionID, "trade_state": o.TradeState,
+			"notify": s.Mode().Notify,
+		})
+	})
+	m.HandleFunc("POST /sandbox/orders/{no}/notify", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Resend(r.PathValue("no")); err != nil {
+			fail(w, err)
+			return
+		}
+		reply(w, http.StatusAccepted, map[string]string{"out_trade_no": r.PathValue("no"), "notify": "sent"})
+	})
+	m.HandleFunc("GET /sandbox/orders/{no}", func(w http.ResponseWriter, r *http.Request) {
+		o, ok := s.Order(r.PathValue("no"))
+		if !ok {
+			fail(w, ErrNotFound)
+			return
+		}
+		reply(w, 200, o)
+	})
+	m.HandleFunc("GET /sandbox/orders", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, map[string]any{"orders": s.Orders()})
+	})
+	m.HandleFunc("GET /sandbox/notifications", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, map[string]any{"deliveries": s.Deliveries()})
+	})
+	m.HandleFunc("GET /sandbox/mode", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, s.Mode()) })
+	m.HandleFunc("POST /sandbox/mode", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Mode  string `json:"mode"`
+			MS    int64  `json:"ms"`
+			Count int    `json:"count"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			fail(w, fmt.Errorf("body must be {\"mode\":...}: %v", err))
+			return
+		}
+		switch req.Mode {
+		case "fail_api":
+			if req.Count <= 0 {
+				fail(w, errors.New("fail_api needs a positive count"))
+				return
+			}
+			s.FailNextAPICalls(req.Count)
+		case NotifyNormal:
+			_ = s.SetNotifyMode(NotifyNormal, 0)
+			s.FailNextAPICalls(0)
+		default:
+			if err := s.SetNotifyMode(req.Mode, time.Duration(req.MS)*time.Millisecond); err != nil {
+				fail(w, err)
+				return
+			}
+		}
+		reply(w, 200, s.Mode())
+	})
+	m.HandleFunc("POST /sandbox/reset", func(w http.ResponseWriter, r *http.Request) {
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
