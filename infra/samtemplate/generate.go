@@ -36,6 +36,9 @@ func Generate(base []byte, https []fn.HTTP, events []fn.Event) ([]byte, error) {
 func writeHTTP(b *bytes.Buffer, f fn.HTTP) {
 	fmt.Fprintf(b, "\n  %s:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildMethod: go1.x\n", f.Name)
 	fmt.Fprintf(b, "    Properties:\n      CodeUri: %s/\n      Description: %q\n", f.Dir(), f.Route)
+	if f.Timeout > 0 {
+		fmt.Fprintf(b, "      Timeout: %d\n", f.Timeout)
+	}
 	fmt.Fprintf(b, "      Events:\n        Api:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n")
 	fmt.Fprintf(b, "            Method: %s\n            Path: %s\n", f.Method(), f.Path())
 	writePolicies(b, f.Actions)

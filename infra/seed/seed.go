@@ -4,6 +4,15 @@ package seed
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"onecard/shared/auth"
+	"onecard/shared/cards"
+	"onecard/shared/secret"
+	"onecard/shared/staff"
 
 	"onecard/shared/platform"
 	"onecard/shared/school"
@@ -31,9 +40,61 @@ func School(ctx context.Context, d *platform.Deps) error {
 	return school.Repo{S: store.New(d.DB, d.Cfg.Table)}.Put(ctx, DemoSchool())
 }
 
+// Students are API.md's demo students: student number, name, ID number, card number.
+var Students = []cards.ImportRow{
+	{Line: 1, StudentNo: "CUIK20230001", Name: "张三", IDNumber: "530102200001011237", CardNo: "10000001"},
+	{Line: 2, StudentNo: "CUIK20230002", Name: "李四", IDNumber: "53010220010202562X", CardNo: "10000002"},
+	{Line: 3, StudentNo: "CUIK20230003", Name: "王五", IDNumber: "530102200203034322", CardNo: "10000003"},
+}
+
+// StudentsAndCards imports the demo roster through the same path staff use.
+func StudentsAndCards(ctx context.Context, d *platform.Deps) error {
+	svc := cards.NewService(store.New(d.DB, d.Cfg.Table), secret.NewDigester(d.Cfg.PIIKey), d.Now)
+	rep, err := svc.Import(ctx, auth.Principal{Subject: "seed", Kind: auth.KindStaff, School: SchoolID}, Students)
+	if err != nil {
+		return err
+	}
+	if rep.Rejected > 0 {
+		return fmt.Errorf("seed students: %+v", rep.Errors)
+	}
+	return nil
+}
+
+// StaffLogin is the local console login (infra/local/demo/staff.json).
+type StaffLogin struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// DemoStaff reads infra/local/demo/staff.json.
+func DemoStaff(root string) (StaffLogin, error) {
+	var s StaffLogin
+	b, err := os.ReadFile(filepath.Join(root, "infra", "local", "demo", "staff.json"))
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(b, &s)
+}
+
+// Staff writes the demo admin with every role.
+func Staff(ctx context.Context, d *platform.Deps, login StaffLogin) error {
+	return staff.Put(ctx, store.New(d.DB, d.Cfg.Table), login.Username, login.Password, SchoolID,
+		[]string{auth.RoleFinance, auth.RoleIT, auth.RoleOps, auth.RoleAdmin})
+}
+
 // All writes every piece of demo data. It is idempotent.
-func All(ctx context.Context, d *platform.Deps) error {
-	return School(ctx, d)
+func All(ctx context.Context, d *platform.Deps, root string) error {
+	if err := School(ctx, d); err != nil {
+		return err
+	}
+	if err := StudentsAndCards(ctx, d); err != nil {
+		return err
+	}
+	login, err := DemoStaff(root)
+	if err != nil {
+		return err
+	}
+	return Staff(ctx, d, login)
 }
 
 // HelpText is the demo school's 使用帮助, written from the card system's user manual.

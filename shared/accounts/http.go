@@ -285,18 +285,3 @@ type MeView struct {
 func (u *User) View() MeView {
 	return MeView{UserID: u.UserID, Phone: u.Phone, Email: u.Email, SchoolID: u.SchoolID, WechatBound: u.OpenID != ""}
 }
-
-// CardView, when set by the cards package's wiring, fills GET /v1/me's card (nil until a card is bound).
-var CardView func(d *platform.Deps) func(r *http.Request, u *User) (any, error)
-
-// MeGet is GET /v1/me.
-var MeGet = fn.HTTP{Name: "MeGet", Route: "GET /v1/me", Access: fn.User,
-	Actions: []string{get}, Build: handle(func(s *Service) httpapi.Handler {
-		return func(w http.ResponseWriter, r *http.Request) error {
-			u, err := s.Me(r.Context(), auth.Must(r.Context()))
-			if err != nil {
-				return err
-			}
-			return httpapi.JSON(w, http.StatusOK, u.View())
-		}
-	})}

@@ -4,7 +4,9 @@ package catalog
 
 import (
 	"onecard/shared/accounts"
+	"onecard/shared/cards"
 	"onecard/shared/fn"
+	"onecard/shared/staff"
 )
 
 // HTTP is every HTTP-triggered function, in the order they appear in template.yaml.
@@ -16,13 +18,33 @@ var HTTP = []fn.HTTP{
 	accounts.AuthLogout,
 	accounts.AuthResetCode,
 	accounts.AuthResetPassword,
-	accounts.MeGet,
+	cards.MeGet,
 	accounts.MePassword,
 	accounts.MePhone,
 	accounts.MeEmailCode,
 	accounts.MeEmail,
 	accounts.MeSchool,
 	accounts.MeWechat,
+
+	cards.CardBind,
+	cards.CardUnbind,
+	cards.CardGet,
+	cards.CardTransactions,
+	cards.CardVirtual,
+	cards.CardLossReport,
+	cards.CardLossCancel,
+	cards.CardUnlock,
+	cards.CardPassword,
+	cards.CardPasswordReset,
+	cards.CardLimits,
+
+	staff.AdminLogin,
+	staff.AdminAudit,
+	cards.AdminStudentsImport,
+	cards.AdminCardUnlock,
+	cards.AdminCardResetPassword,
+	cards.AdminCardReplace,
+	cards.AdminReconcile,
 }
 
 // Find returns the HTTP function named name.

@@ -41,6 +41,7 @@ type HTTP struct {
 	Env     []string // extra environment variables from the template's parameters
 	// MaxBody overrides the app body limit (device routes take 1 MiB).
 	MaxBody int64
+	Timeout int // seconds, when the global 10 s is not enough
 	Build   func(d *platform.Deps) httpapi.Handler
 }
 

@@ -247,3 +247,18 @@ func (s *Store) QueryPage(ctx context.Context, in *dynamodb.QueryInput, out any)
 
 // TTL returns the epoch seconds DynamoDB's TTL expects.
 func TTL(t time.Time) int64 { return t.Unix() }
+
+// GetRaw is Get that also returns the raw attributes.
+func (s *Store) GetRaw(ctx context.Context, k Key, out any, raw *map[string]types.AttributeValue) (bool, error) {
+	res, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.Table, Key: k.AV(), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, err
+	}
+	if res.Item == nil {
+		return false, nil
+	}
+	*raw = res.Item
+	return true, attributevalue.UnmarshalMap(res.Item, out)
+}

@@ -91,7 +91,7 @@ func run(ctx context.Context, addr string) error {
 	}
 	os.Setenv("READER_QUEUE_URL", queues["ReaderQueue"])
 	d.Cfg.ReaderQueueURL = queues["ReaderQueue"]
-	if err := seed.All(ctx, d); err != nil {
+	if err := seed.All(ctx, d, root); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	srv, err := apigw.New(tmpl, catalog.HTTP, d)

@@ -43,4 +43,3 @@ func run() error {
 	fmt.Printf("gen: wrote template.yaml and %d functions\n", len(files)-1)
 	return nil
 }
-

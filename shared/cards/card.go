@@ -1,0 +1,168 @@
+// Package cards is the 一卡通 itself: the roster imported by staff, binding to an account, the card
+// password with its lockout, loss reports, limits, the virtual card, replacement, and the blacklist that
+// readers keep offline. A card item also holds its wallet's balance; only the ledger changes it.
+package cards
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/fault"
+	"onecard/shared/ledger"
+	"onecard/shared/store"
+)
+
+// Card statuses.
+const (
+	Active    = "active"
+	Lost      = "lost"
+	Locked    = "locked"
+	Cancelled = "cancelled"
+)
+
+// MaxPasswordFailures wrong card passwords in a row lock the card.
+const MaxPasswordFailures = 5
+
+// Card is a card item.
+type Card struct {
+	store.Key
+	GSI2PK       string    `dynamodbav:"GSI2PK,omitempty"` // BLOCKED#<school> while blocked (sparse)
+	GSI2SK       string    `dynamodbav:"GSI2SK,omitempty"`
+	Type         string    `dynamodbav:"type"`
+	Account      string    `dynamodbav:"acct"`
+	SchoolID     string    `dynamodbav:"schoolId"`
+	CardNo       string    `dynamodbav:"cardNo"`
+	StudentNo    string    `dynamodbav:"studentNo"` // canonical, CUIK20230001
+	HolderName   string    `dynamodbav:"holderName"`
+	IDDigest     string    `dynamodbav:"idDigest"`
+	PasswordHash string    `dynamodbav:"passwordHash"`
+	Status       string    `dynamodbav:"status"`
+	FailedPw     int       `dynamodbav:"failedPw"`
+	FailedID     int       `dynamodbav:"failedId"`
+	Balance      int64     `dynamodbav:"balance"`
+	Seq          int64     `dynamodbav:"seq"`
+	Arrears      bool      `dynamodbav:"arrears"`
+	PerTxnFen    int64     `dynamodbav:"perTxnFen"`
+	DailyFen     int64     `dynamodbav:"dailyFen"`
+	Virtual      bool      `dynamodbav:"virtualCard"`
+	BoundUser    string    `dynamodbav:"boundUser,omitempty"`
+	LostAt       time.Time `dynamodbav:"lostAt,omitempty"`
+	ReplacedBy   string    `dynamodbav:"replacedBy,omitempty"`
+	CreatedAt    time.Time `dynamodbav:"createdAt"`
+}
+
+// AccountID names a card's wallet in the ledger.
+func AccountID(school, cardNo string) string { return "card:" + school + ":" + cardNo }
+
+// Blocked reports whether readers must refuse the card.
+func (c *Card) Blocked() bool { return c.Status != Active || c.Arrears }
+
+// student maps a bare student number to its current card.
+type student struct {
+	store.Key
+	SchoolID  string `dynamodbav:"schoolId"`
+	StudentNo string `dynamodbav:"studentNo"`
+	CardNo    string `dynamodbav:"cardNo"`
+	Name      string `dynamodbav:"name"`
+	IDDigest  string `dynamodbav:"idDigest"`
+}
+
+// Errors a student may see.
+var (
+	ErrNoCard          = fault.E(fault.NotFound, "CARD_NOT_FOUND", "未找到该一卡通")
+	ErrNotBound        = fault.E(fault.Rule, "CARD_NOT_BOUND", "请先绑定一卡通")
+	ErrBadPassword     = fault.E(fault.Unauthenticated, "BAD_CARD_PASSWORD", "一卡通密码错误")
+	ErrLocked          = fault.E(fault.Locked, "CARD_LOCKED", "密码错误次数过多，一卡通已锁定，请凭身份证号解锁")
+	ErrCancelled       = fault.E(fault.Rule, "CARD_CANCELLED", "该一卡通已注销")
+	ErrLost            = fault.E(fault.Rule, "CARD_LOST", "该一卡通已挂失")
+	ErrBoundElsewhere  = fault.E(fault.Conflict, "CARD_BOUND_ELSEWHERE", "该一卡通已绑定其他账号")
+	ErrAlreadyBound    = fault.E(fault.Conflict, "ALREADY_BOUND", "当前账号已绑定一卡通，请先解绑")
+	ErrAlreadyLost     = fault.E(fault.Conflict, "ALREADY_LOST", "该一卡通已处于挂失状态")
+	ErrNotLost         = fault.E(fault.Conflict, "NOT_LOST", "该一卡通未挂失")
+	ErrNotLocked       = fault.E(fault.Conflict, "NOT_LOCKED", "该一卡通未锁定")
+	ErrBadID           = fault.E(fault.Unauthenticated, "BAD_ID_NUMBER", "身份证号与一卡通信息不符")
+	ErrTooManyID       = fault.E(fault.TooMany, "TOO_MANY_ATTEMPTS", "身份验证失败次数过多，请携带身份证到图文信息中心办理")
+	ErrVirtualOff      = fault.E(fault.Rule, "VIRTUAL_CARD_OFF", "请先开通虚拟卡")
+	ErrBadLimits       = fault.Field("BAD_LIMITS", "消费额度须为正整数（分），单笔额度不超过日额度，且不超过学校上限")
+	ErrConcurrentState = fault.E(fault.Conflict, "CONCURRENT_CHANGE", "一卡通状态已变化，请刷新后重试")
+)
+
+// blacklistChange is one entry of a school's blacklist log: a card became blocked or stopped being blocked.
+type blacklistChange struct {
+	store.Key
+	CardNo  string `dynamodbav:"cardNo"`
+	Blocked bool   `dynamodbav:"blocked"`
+	Version int64  `dynamodbav:"version"`
+}
+
+// BlacklistPK is the partition of a school's blacklist log.
+func BlacklistPK(school string) string { return "BLACKLIST#" + school }
+
+// blacklistItem writes a change to the log. Versions are microseconds since the epoch: no shared counter
+// is written, and readers ask for changes since a version with a small overlap (see docs/reader-protocol.md).
+func blacklistItem(school, cardNo string, blocked bool, at time.Time) types.TransactWriteItem {
+	v := at.UnixMicro()
+	it, _ := store.PutItem(blacklistChange{
+		Key:    store.Key{PK: BlacklistPK(school), SK: fmt.Sprintf("V#%016d#%s", v, cardNo)},
+		CardNo: cardNo, Blocked: blocked, Version: v,
+	}, "", nil)
+	return it
+}
+
+// blockParts returns the update clauses that keep the sparse BLOCKED index in step.
+func blockParts(school, cardNo string, blocked bool) (set []string, remove []string, vals map[string]any) {
+	if blocked {
+		return []string{"GSI2PK = :bpk", "GSI2SK = :bsk"}, nil, map[string]any{":bpk": "BLOCKED#" + school, ":bsk": cardNo}
+	}
+	return nil, []string{"GSI2PK", "GSI2SK"}, map[string]any{}
+}
+
+// LedgerHook keeps a card's arrears flag and the blacklist in step with its balance, inside the
+// ledger's own transaction.
+func LedgerHook(now func() time.Time) func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
+	return func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
+		if !strings.HasPrefix(item.PK, "CARD#") || (before < 0) == (after < 0) {
+			return nil, ledger.UpdateParts{}
+		}
+		school, cardNo := attr(state, "schoolId"), attr(state, "cardNo")
+		arrears := after < 0
+		parts := ledger.UpdateParts{Set: []string{"arrears = :arr"}, Values: map[string]any{":arr": arrears}}
+		if attr(state, "status") != Active {
+			return nil, parts // blocked either way: the blacklist does not change
+		}
+		set, remove, vals := blockParts(school, cardNo, arrears)
+		parts.Set = append(parts.Set, set...)
+		parts.Remove = append(parts.Remove, remove...)
+		for k, v := range vals {
+			parts.Values[k] = v
+		}
+		return []types.TransactWriteItem{blacklistItem(school, cardNo, arrears, now())}, parts
+	}
+}
+
+func attr(m map[string]types.AttributeValue, k string) string {
+	if s, ok := m[k].(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// Repo reads cards.
+type Repo struct{ S *store.Store }
+
+// Get returns a card or ErrNoCard.
+func (r Repo) Get(ctx context.Context, school, cardNo string) (*Card, error) {
+	var c Card
+	ok, err := r.S.Get(ctx, store.CardKey(school, cardNo), &c)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNoCard
+	}
+	return &c, nil
+}

@@ -1,0 +1,269 @@
+package cards_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"onecard/shared/testkit"
+)
+
+func TestBindPrefixesAndView(t *testing.T) {
+	w := newWorld(t)
+	for i, no := range []string{"CUIK20230001", "cuik20230001", "CUK20230001", "cuk20230001"} {
+		h := w.student(fmt.Sprintf("1380000000%d", i))
+		if i == 0 {
+			var v map[string]any
+			w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": no, "cardPassword": "011237"}, h...).Expect(t, 200, "").Decode(t, &v)
+			if v["holderName"] != "张*" || v["cardNo"] != "10000001" || v["studentNo"] != "CUIK20230001" || v["status"] != "active" {
+				t.Fatalf("bind answer: %v", v)
+			}
+			continue
+		}
+		// Every spelling finds the same card, which is now bound to the first account.
+		w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": no, "cardPassword": "011237"}, h...).Expect(t, 409, "CARD_BOUND_ELSEWHERE")
+	}
+	h := w.student("13800000009")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "20230002", "cardPassword": "025620"}, h...).Expect(t, 400, "BAD_STUDENT_NO")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK29990000", "cardPassword": "025620"}, h...).Expect(t, 404, "CARD_NOT_FOUND")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230002", "cardPassword": "12345"}, h...).Expect(t, 400, "BAD_CARD_PASSWORD_FORMAT")
+	// 李四's ID ends in X: the initial password reads it as 0, and X typed in the app counts as 0.
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230002", "cardPassword": "02562X"}, h...).Expect(t, 200, "")
+	var card map[string]any
+	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
+	lim := card["limits"].(map[string]any)
+	if card["holderName"] != "李*" || card["balanceFen"] != float64(0) || card["arrears"] != false || lim["perTxnFen"] != float64(5000) || card["virtualCard"] != false {
+		t.Fatalf("card view: %v", card)
+	}
+	var me map[string]any
+	w.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)
+	if c, _ := me["card"].(map[string]any); c == nil || c["cardNo"] != "10000002" {
+		t.Fatalf("me.card: %v", me)
+	}
+	// A second card for the same account in the same school is refused until unbound.
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230003", "cardPassword": "034322"}, h...).Expect(t, 409, "ALREADY_BOUND")
+	w.Do("DELETE", "/v1/card/bind", nil, h...).Expect(t, 204, "")
+	w.Do("GET", "/v1/card", nil, h...).Expect(t, 422, "CARD_NOT_BOUND")
+	w.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)
+	if me["card"] != nil {
+		t.Fatalf("card still shown after unbind: %v", me["card"])
+	}
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230003", "cardPassword": "034322"}, h...).Expect(t, 200, "")
+}
+
+func TestPasswordLockoutAndUnlock(t *testing.T) {
+	w := newWorld(t)
+	h := w.bound("13800000011", "CUIK20230003", "034322")
+	for i := 1; i < 5; i++ {
+		w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+	}
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 423, "CARD_LOCKED")
+	// Locked: even the right password is refused, everywhere it is checked.
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 423, "CARD_LOCKED")
+	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "034322", "newPassword": "111111"}, h...).Expect(t, 423, "CARD_LOCKED")
+	var card map[string]any
+	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
+	if card["status"] != "locked" {
+		t.Fatalf("status %v", card["status"])
+	}
+	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200001011237"}, h...).Expect(t, 401, "BAD_ID_NUMBER")
+	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 204, "")
+	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 409, "NOT_LOCKED")
+	// The count restarted: four wrong tries do not lock again.
+	for i := 0; i < 4; i++ {
+		w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+	}
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
+}
+
+func TestBindCountsWrongPasswords(t *testing.T) {
+	w := newWorld(t)
+	h := w.student("13800000012")
+	for i := 1; i < 5; i++ {
+		w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "999999"}, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+	}
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "999999"}, h...).Expect(t, 423, "CARD_LOCKED")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, h...).Expect(t, 423, "CARD_LOCKED")
+	// Staff unlock in person (it role).
+	w.Do("POST", "/v1/admin/cards/10000001/unlock", nil, w.staff("it")...).Expect(t, 204, "")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, h...).Expect(t, 200, "")
+}
+
+func TestIDNumberTriesAreLimited(t *testing.T) {
+	w := newWorld(t)
+	h := w.bound("13800000013", "CUIK20230001", "011237")
+	for i := 0; i < 5; i++ {
+		w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...)
+	}
+	for i := 1; i < 5; i++ {
+		w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 401, "BAD_ID_NUMBER")
+	}
+	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200001011237"}, h...).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "not-an-id"}, h...).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+}
+
+func TestLossAndBlacklistLog(t *testing.T) {
+	w := newWorld(t)
+	h := w.bound("13800000014", "CUIK20230001", "011237")
+	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
+	w.Do("DELETE", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, h...).Expect(t, 409, "NOT_LOST")
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, h...).Expect(t, 204, "")
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, h...).Expect(t, 409, "ALREADY_LOST")
+	var card map[string]any
+	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
+	if card["status"] != "lost" || card["virtualCard"] != true {
+		t.Fatalf("after loss: %v", card)
+	}
+	if got := blacklist(t, w.Env, "10000001"); got != "+" {
+		t.Fatalf("blacklist after loss: %q", got)
+	}
+	w.Clock.Advance(time.Second)
+	w.Do("DELETE", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, h...).Expect(t, 204, "")
+	if got := blacklist(t, w.Env, "10000001"); got != "+-" {
+		t.Fatalf("blacklist after cancel: %q", got)
+	}
+}
+
+func TestCardPasswordChangeAndReset(t *testing.T) {
+	w := newWorld(t)
+	h := w.bound("13800000015", "CUIK20230002", "025620")
+	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "025620", "newPassword": "12ab56"}, h...).Expect(t, 400, "BAD_CARD_PASSWORD_FORMAT")
+	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "111111", "newPassword": "654321"}, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "02562x", "newPassword": "654321"}, h...).Expect(t, 204, "")
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "025620"}, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+	// Reset needs the account's phone, the student number and the ID number.
+	w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13899999999", "studentNo": "CUIK20230002", "idNumber": "53010220010202562X"}, h...).Expect(t, 401, "BAD_ID_NUMBER")
+	w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13800000015", "studentNo": "CUIK20230002", "idNumber": "530102200102025621"}, h...).Expect(t, 401, "BAD_ID_NUMBER")
+	w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13800000015", "studentNo": "cuk20230002", "idNumber": "53010220010202562x"}, h...).Expect(t, 204, "")
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "025620"}, h...).Expect(t, 204, "")
+}
+
+func TestLimits(t *testing.T) {
+	w := newWorld(t)
+	h := w.bound("13800000016", "CUIK20230001", "011237")
+	for _, bad := range []string{`{"perTxnFen":0,"dailyFen":100}`, `{"perTxnFen":200,"dailyFen":100}`, `{"perTxnFen":-1,"dailyFen":100}`, `{"perTxnFen":100,"dailyFen":100000000}`} {
+		w.Do("PUT", "/v1/card/limits", bad, h...).Expect(t, 400, "BAD_LIMITS")
+	}
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":1.5,"dailyFen":100}`, h...).Expect(t, 400, "WRONG_TYPE")
+	var lim map[string]any
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":2000,"dailyFen":10000}`, h...).Expect(t, 200, "").Decode(t, &lim)
+	if lim["perTxnFen"] != float64(2000) || lim["dailyFen"] != float64(10000) {
+		t.Fatalf("limits: %v", lim)
+	}
+}
+
+func TestTransactionsPagingAndMonth(t *testing.T) {
+	w := newWorld(t)
+	h := w.bound("13800000017", "CUIK20230001", "011237")
+	for i := 1; i <= 5; i++ {
+		w.credit("10000001", int64(i*100), fmt.Sprintf("page-%d", i))
+	}
+	var page struct {
+		Items []struct {
+			TxnID           string
+			Kind            string
+			AmountFen       int64
+			BalanceAfterFen int64
+			OccurredAt      string
+		}
+		NextCursor *string
+	}
+	w.Do("GET", "/v1/card/transactions?limit=2", nil, h...).Expect(t, 200, "").Decode(t, &page)
+	if len(page.Items) != 2 || page.Items[0].AmountFen != 500 || page.Items[0].BalanceAfterFen != 1500 || page.NextCursor == nil ||
+		!strings.HasSuffix(page.Items[0].OccurredAt, "+08:00") {
+		t.Fatalf("first page: %+v", page)
+	}
+	var all []int64
+	for _, it := range page.Items {
+		all = append(all, it.AmountFen)
+	}
+	for page.NextCursor != nil {
+		cur := *page.NextCursor
+		page.NextCursor = nil
+		page.Items = nil
+		w.Do("GET", "/v1/card/transactions?limit=2&cursor="+cur, nil, h...).Expect(t, 200, "").Decode(t, &page)
+		for _, it := range page.Items {
+			all = append(all, it.AmountFen)
+		}
+	}
+	if fmt.Sprint(all) != "[500 400 300 200 100]" {
+		t.Fatalf("pages: %v", all)
+	}
+	w.Do("GET", "/v1/card/transactions?month=2026-10", nil, h...).Expect(t, 200, "").Decode(t, &page)
+	if len(page.Items) != 0 {
+		t.Fatalf("October should be empty: %+v", page.Items)
+	}
+	w.Do("GET", "/v1/card/transactions?month=2026-11", nil, h...).Expect(t, 200, "").Decode(t, &page)
+	if len(page.Items) != 5 {
+		t.Fatalf("November: %d items", len(page.Items))
+	}
+	w.Do("GET", "/v1/card/transactions?month=11-2026", nil, h...).Expect(t, 400, "BAD_MONTH")
+	w.Do("GET", "/v1/card/transactions?cursor=bm90LWFuLWVudHJ5", nil, h...).Expect(t, 400, "BAD_CURSOR")
+	w.Do("GET", "/v1/card/transactions?limit=0", nil, h...).Expect(t, 400, "BAD_LIMIT")
+	w.reconcile()
+}
+
+// A student never reaches another student's card: every card route acts on the caller's own binding.
+func TestStudentsOnlyTouchTheirOwnCard(t *testing.T) {
+	w := newWorld(t)
+	a := w.bound("13800000018", "CUIK20230001", "011237")
+	b := w.student("13800000019")
+	w.credit("10000001", 999, "own-1")
+	w.Do("GET", "/v1/card", nil, b...).Expect(t, 422, "CARD_NOT_BOUND")
+	w.Do("GET", "/v1/card/transactions", nil, b...).Expect(t, 422, "CARD_NOT_BOUND")
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, b...).Expect(t, 422, "CARD_NOT_BOUND")
+	// Knowing the password is not enough to take a bound card.
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, b...).Expect(t, 409, "CARD_BOUND_ELSEWHERE")
+	var card map[string]any
+	w.Do("GET", "/v1/card", nil, a...).Expect(t, 200, "").Decode(t, &card)
+	if card["balanceFen"] != float64(999) {
+		t.Fatalf("balance %v", card["balanceFen"])
+	}
+}
+
+func TestStaffRoutesRefuseStudentsAndOtherRoles(t *testing.T) {
+	w := newWorld(t)
+	stu := w.student("13800000020")
+	routes := []struct {
+		method, path string
+		allowed      string
+	}{
+		{"POST", "/v1/admin/students/import", "it"},
+		{"POST", "/v1/admin/cards/10000001/unlock", "it"},
+		{"POST", "/v1/admin/cards/10000001/reset-password", "it"},
+		{"POST", "/v1/admin/cards/10000001/replace", "finance"},
+		{"GET", "/v1/admin/reconcile", "finance"},
+		{"GET", "/v1/admin/audit", "admin"},
+	}
+	for _, r := range routes {
+		w.Do(r.method, r.path, "{}", stu...).Expect(t, 401, "TOKEN_INVALID")
+		w.Do(r.method, r.path, "{}").Expect(t, 401, "UNAUTHORIZED")
+		for _, role := range []string{"finance", "it", "ops"} {
+			if role == r.allowed {
+				continue
+			}
+			w.Do(r.method, r.path, "{}", w.staff(role)...).Expect(t, 403, "FORBIDDEN")
+		}
+	}
+}
+
+func blacklist(t *testing.T, e *testkit.Env, cardNo string) string {
+	t.Helper()
+	changes, err := listBlacklist(e, "kmmc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, c := range changes {
+		if c.CardNo == cardNo {
+			if c.Blocked {
+				b.WriteByte('+')
+			} else {
+				b.WriteByte('-')
+			}
+		}
+	}
+	return b.String()
+}

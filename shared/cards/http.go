@@ -1,0 +1,332 @@
+package cards
+
+import (
+	"net/http"
+
+	"onecard/shared/auth"
+	"onecard/shared/fault"
+	"onecard/shared/fn"
+	"onecard/shared/httpapi"
+	"onecard/shared/ledger"
+	"onecard/shared/platform"
+	"onecard/shared/secret"
+	"onecard/shared/store"
+)
+
+// View is a card as the student sees it (GET /v1/card).
+type View struct {
+	CardNo      string `json:"cardNo"`
+	StudentNo   string `json:"studentNo"`
+	HolderName  string `json:"holderName"`
+	Status      string `json:"status"`
+	BalanceFen  int64  `json:"balanceFen"`
+	Arrears     bool   `json:"arrears"`
+	Limits      Limits `json:"limits"`
+	VirtualCard bool   `json:"virtualCard"`
+}
+
+// Limits are the 消费额度.
+type Limits struct {
+	PerTxnFen int64 `json:"perTxnFen"`
+	DailyFen  int64 `json:"dailyFen"`
+}
+
+// View returns the student's view of c.
+func (c *Card) View() View {
+	return View{CardNo: c.CardNo, StudentNo: c.StudentNo, HolderName: MaskName(c.HolderName), Status: c.Status,
+		BalanceFen: c.Balance, Arrears: c.Arrears, Limits: Limits{c.PerTxnFen, c.DailyFen}, VirtualCard: c.Virtual}
+}
+
+func newService(d *platform.Deps) *Service {
+	return NewService(store.New(d.DB, d.Cfg.Table), secret.NewDigester(d.Cfg.PIIKey), d.Now)
+}
+
+// NewLedger is the ledger with the card hook; every package that posts to cards uses it.
+func NewLedger(d *platform.Deps) *ledger.Ledger {
+	return &ledger.Ledger{S: store.New(d.DB, d.Cfg.Table), Now: d.Now, OnChange: LedgerHook(d.Now)}
+}
+
+func handle(h func(*Service, *platform.Deps) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
+	return func(d *platform.Deps) httpapi.Handler { return h(newService(d), d) }
+}
+
+const (
+	get    = "dynamodb:GetItem"
+	put    = "dynamodb:PutItem"
+	update = "dynamodb:UpdateItem"
+	query  = "dynamodb:Query"
+)
+
+type passwordBody struct {
+	CardPassword string `json:"cardPassword"`
+}
+
+// MeGet is GET /v1/me: the account and, once bound, its card. It lives here because it shows both.
+var MeGet = fn.HTTP{Name: "MeGet", Route: "GET /v1/me", Access: fn.User,
+	Actions: []string{get}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			u, err := s.user(r.Context(), auth.Must(r.Context()))
+			if err != nil {
+				return err
+			}
+			v := u.View()
+			if no := u.CardFor(u.SchoolID); no != "" {
+				c, err := s.Cards.Get(r.Context(), u.SchoolID, no)
+				if err != nil && !fault.Is(err, ErrNoCard.Code) {
+					return err
+				}
+				if err == nil && c.BoundUser == u.UserID {
+					cv := c.View()
+					v.Card = &cv
+				}
+			}
+			return httpapi.JSON(w, http.StatusOK, v)
+		}
+	})}
+
+// Student card routes.
+var (
+	CardBind = fn.HTTP{Name: "CardBind", Route: "POST /v1/card/bind", Access: fn.User,
+		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					StudentNo    string `json:"studentNo"`
+					CardPassword string `json:"cardPassword"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				c, err := s.Bind(r.Context(), auth.Must(r.Context()), in.StudentNo, in.CardPassword)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, c.View())
+			}
+		})}
+
+	CardUnbind = fn.HTTP{Name: "CardUnbind", Route: "DELETE /v1/card/bind", Access: fn.User,
+		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				if err := s.Unbind(r.Context(), auth.Must(r.Context())); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	CardGet = fn.HTTP{Name: "CardGet", Route: "GET /v1/card", Access: fn.User,
+		Actions: []string{get}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				_, c, err := s.Mine(r.Context(), auth.Must(r.Context()))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, c.View())
+			}
+		})}
+
+	CardTransactions = fn.HTTP{Name: "CardTransactions", Route: "GET /v1/card/transactions", Access: fn.User,
+		Actions: []string{get, query}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
+			l := NewLedger(d)
+			return func(w http.ResponseWriter, r *http.Request) error {
+				limit, err := httpapi.Limit(r, 20, 100)
+				if err != nil {
+					return err
+				}
+				_, c, err := s.Mine(r.Context(), auth.Must(r.Context()))
+				if err != nil {
+					return err
+				}
+				q := r.URL.Query()
+				page, err := l.History(r.Context(), c.Account, limit, q.Get("cursor"), q.Get("month"))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, page)
+			}
+		})}
+
+	CardVirtual = fn.HTTP{Name: "CardVirtual", Route: "POST /v1/card/virtual", Access: fn.User,
+		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				if err := s.OpenVirtual(r.Context(), auth.Must(r.Context())); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	CardLossReport = fn.HTTP{Name: "CardLossReport", Route: "POST /v1/card/loss", Access: fn.User,
+		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in passwordBody
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.ReportLoss(r.Context(), auth.Must(r.Context()), in.CardPassword); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	CardLossCancel = fn.HTTP{Name: "CardLossCancel", Route: "DELETE /v1/card/loss", Access: fn.User,
+		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in passwordBody
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.CancelLoss(r.Context(), auth.Must(r.Context()), in.CardPassword); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	CardUnlock = fn.HTTP{Name: "CardUnlock", Route: "POST /v1/card/unlock", Access: fn.User,
+		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					IDNumber string `json:"idNumber"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.Unlock(r.Context(), auth.Must(r.Context()), in.IDNumber); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	CardPassword = fn.HTTP{Name: "CardPassword", Route: "PUT /v1/card/password", Access: fn.User,
+		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					OldPassword string `json:"oldPassword"`
+					NewPassword string `json:"newPassword"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.ChangePassword(r.Context(), auth.Must(r.Context()), in.OldPassword, in.NewPassword); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	CardPasswordReset = fn.HTTP{Name: "CardPasswordReset", Route: "POST /v1/card/password/reset", Access: fn.User,
+		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Phone     string `json:"phone"`
+					StudentNo string `json:"studentNo"`
+					IDNumber  string `json:"idNumber"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.ResetPassword(r.Context(), auth.Must(r.Context()), in.Phone, in.StudentNo, in.IDNumber); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	CardLimits = fn.HTTP{Name: "CardLimits", Route: "PUT /v1/card/limits", Access: fn.User,
+		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in Limits
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				c, err := s.SetLimits(r.Context(), auth.Must(r.Context()), in.PerTxnFen, in.DailyFen)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, c.View().Limits)
+			}
+		})}
+)
+
+// Staff card routes.
+var (
+	AdminStudentsImport = fn.HTTP{Name: "AdminStudentsImport", Route: "POST /v1/admin/students/import", Access: fn.Staff,
+		Roles: []string{auth.RoleIT}, MaxBody: httpapi.DeviceBodyLimit, Timeout: 120,
+		Actions: []string{get, put}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				body, err := httpapi.ReadBody(r, httpapi.DeviceBodyLimit)
+				if err != nil {
+					return err
+				}
+				rows, err := ParseStudentCSV(body)
+				if err != nil {
+					return err
+				}
+				rep, err := s.Import(r.Context(), auth.Must(r.Context()), rows)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, rep)
+			}
+		})}
+
+	AdminCardUnlock = fn.HTTP{Name: "AdminCardUnlock", Route: "POST /v1/admin/cards/{cardNo}/unlock", Access: fn.Staff,
+		Roles: []string{auth.RoleIT}, Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				if err := s.StaffUnlock(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo")); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	AdminCardResetPassword = fn.HTTP{Name: "AdminCardResetPassword", Route: "POST /v1/admin/cards/{cardNo}/reset-password", Access: fn.Staff,
+		Roles: []string{auth.RoleIT}, Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					IDNumber string `json:"idNumber"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.StaffResetPassword(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo"), in.IDNumber); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	AdminCardReplace = fn.HTTP{Name: "AdminCardReplace", Route: "POST /v1/admin/cards/{cardNo}/replace", Access: fn.Staff,
+		Roles: []string{auth.RoleFinance}, Actions: []string{get, put, update}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
+			l := NewLedger(d)
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					NewCardNo string `json:"newCardNo"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				res, err := s.Replace(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"), in.NewCardNo)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, res)
+			}
+		})}
+
+	AdminReconcile = fn.HTTP{Name: "AdminReconcile", Route: "GET /v1/admin/reconcile", Access: fn.Staff,
+		Roles: []string{auth.RoleFinance}, Timeout: 300, Actions: []string{"dynamodb:Scan"},
+		Build: func(d *platform.Deps) httpapi.Handler {
+			l := NewLedger(d)
+			return func(w http.ResponseWriter, r *http.Request) error {
+				rep, err := l.Reconcile(r.Context())
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, rep)
+			}
+		}}
+)

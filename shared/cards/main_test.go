@@ -1,0 +1,88 @@
+package cards_test
+
+import (
+	"context"
+	"testing"
+
+	"onecard/infra/seed"
+	"onecard/shared/auth"
+	"onecard/shared/ledger"
+	"onecard/shared/staff"
+	"onecard/shared/store"
+	"onecard/shared/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// world is a test environment with the demo school, students and a staff member per role.
+type world struct {
+	*testkit.Env
+	t *testing.T
+}
+
+func newWorld(t *testing.T) *world {
+	t.Parallel()
+	e := testkit.New(t)
+	ctx := context.Background()
+	if err := seed.School(ctx, e.Deps); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
+		t.Fatal(err)
+	}
+	s := store.New(e.Deps.DB, e.Deps.Cfg.Table)
+	for _, role := range []string{auth.RoleFinance, auth.RoleIT, auth.RoleOps, auth.RoleAdmin} {
+		if err := staff.Put(ctx, s, role+"-user", "staff-password-1", seed.SchoolID, []string{role}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &world{Env: e, t: t}
+}
+
+// student registers phone, logs in and returns the access token.
+func (w *world) student(phone string) []string {
+	w.t.Helper()
+	w.Do("POST", "/v1/auth/register", map[string]string{"phone": phone, "password": "password-123", "schoolId": "kmmc"}).Expect(w.t, 201, "")
+	var pair struct{ AccessToken string }
+	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": "password-123"}).Expect(w.t, 200, "").Decode(w.t, &pair)
+	return testkit.Bearer(pair.AccessToken)
+}
+
+// bound registers a student and binds the card of studentNo with password pw.
+func (w *world) bound(phone, studentNo, pw string) []string {
+	w.t.Helper()
+	h := w.student(phone)
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": pw}, h...).Expect(w.t, 200, "")
+	return h
+}
+
+// staff logs in a seeded staff member of role.
+func (w *world) staff(role string) []string {
+	w.t.Helper()
+	var out struct{ Token string }
+	w.Do("POST", "/v1/admin/login", map[string]string{"username": role + "-user", "password": "staff-password-1"}).Expect(w.t, 200, "").Decode(w.t, &out)
+	return testkit.Bearer(out.Token)
+}
+
+// credit puts money on a card as a WeChat recharge would (the recharge issue posts the same movement).
+func (w *world) credit(cardNo string, fen int64, key string) {
+	w.t.Helper()
+	l := ledgerOf(w.Env)
+	_, err := l.Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: []ledger.Posting{{
+		Account: "card:kmmc:" + cardNo, Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
+		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"}}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// reconcile runs the books check through the API and fails the test on any discrepancy.
+func (w *world) reconcile() map[string]any {
+	w.t.Helper()
+	r := w.Do("GET", "/v1/admin/reconcile", nil, w.staff(auth.RoleFinance)...).Expect(w.t, 200, "")
+	m := r.JSON()
+	if m["ok"] != true {
+		w.t.Fatalf("books do not reconcile: %s", r.Body)
+	}
+	return m
+}

@@ -1,0 +1,446 @@
+// Package ledger is the only way a balance changes. A movement moves integer fen between accounts; each
+// posting updates its account's balance item and writes an immutable entry carrying the balance after it,
+// and the movement's idempotency marker goes in the same TransactWriteItems. Replaying a movement returns
+// the first result; the same key with different inputs is refused.
+//
+// Accounts that hold balances live on their own items (a card, a dorm account): they carry `balance` and
+// `seq` (the number of entries posted), and every update is conditioned on the seq it read, so concurrent
+// writers never lose an update. Outside parties (WeChat Pay, merchants, the utility) are accounts too, but
+// only as counterparties named `ext:…` on entries: they have no balance item, so no shared item is written
+// per transaction, and reconcile aggregates their flows instead.
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/fault"
+	"onecard/shared/store"
+)
+
+// Entry kinds.
+const (
+	KindRecharge     = "recharge"      // WeChat Pay → card or dorm account
+	KindPurchase     = "purchase"      // card → merchant (canteen, shop)
+	KindHotWater     = "hot_water"     // card → hot-water merchant
+	KindDormTransfer = "dorm_recharge" // card → dorm account
+	KindMeterCharge  = "meter_charge"  // dorm account → utility
+	KindReplace      = "card_replace"  // old card → new card (补卡)
+	KindAdjustment   = "adjustment"    // staff correction, always with an audit entry
+)
+
+// MaxAmountFen bounds any single posting (100,000.00 元): larger numbers are input errors.
+const MaxAmountFen int64 = 10_000_000
+
+// Posting is one side of a movement on an account with a balance item.
+type Posting struct {
+	Account      string    // account id, e.g. "card:kmmc:10000001"
+	Item         store.Key // the item holding balance and seq
+	AmountFen    int64     // signed: negative takes money out
+	Kind         string
+	Counterparty string // "ext:wechat", "ext:merchant:POS-CANTEEN-01", or another account id
+	Merchant     string // shown to the student (食堂一号窗口)
+	OccurredAt   time.Time
+	// AllowNegative lets a debit take the balance below zero (a reader approved it offline). Otherwise a
+	// debit beyond the balance is refused with INSUFFICIENT_BALANCE.
+	AllowNegative bool
+	Status        string // "posted" (default) or "disputed"
+}
+
+// Movement is one idempotent money movement: one posting against the outside world, or two that sum to
+// zero between two of our accounts.
+type Movement struct {
+	Scope    string // idempotency scope: "reader:<deviceId>", "wechat", "app:<userId>", "staff"
+	Key      string // idempotency key within the scope
+	Postings []Posting
+	// Extra items written in the same transaction (an order marked paid, a payment code spent).
+	Extra []types.TransactWriteItem
+	// Input is what the caller considers the request (hashed to detect key reuse); defaults to Postings.
+	Input any
+}
+
+// EntryResult is what one posting did.
+type EntryResult struct {
+	Account         string `json:"account" dynamodbav:"account"`
+	Seq             int64  `json:"seq" dynamodbav:"seq"`
+	BalanceAfterFen int64  `json:"balanceAfterFen" dynamodbav:"balanceAfter"`
+	BalanceBefore   int64  `json:"-" dynamodbav:"balanceBefore"`
+}
+
+// Result is the outcome of a movement; Replayed is true when the key had been posted before.
+type Result struct {
+	TxnID    string        `dynamodbav:"txnId"`
+	Entries  []EntryResult `dynamodbav:"entries"`
+	Replayed bool          `dynamodbav:"-"`
+}
+
+// Errors.
+var (
+	ErrInsufficient = fault.E(fault.Rule, "INSUFFICIENT_BALANCE", "余额不足")
+	ErrBadAmount    = fault.Field("BAD_AMOUNT", "金额必须是大于 0 的整数（单位：分）且不超过上限")
+	ErrNoAccount    = fault.E(fault.NotFound, "ACCOUNT_NOT_FOUND", "账户不存在")
+	ErrBusy         = fault.E(fault.Conflict, "ACCOUNT_BUSY", "账户繁忙，请稍后重试")
+)
+
+// Entry is the immutable ledger item.
+type Entry struct {
+	store.Key
+	TxnID        string    `dynamodbav:"txnId"`
+	Account      string    `dynamodbav:"account"`
+	Seq          int64     `dynamodbav:"seq"`
+	Kind         string    `dynamodbav:"kind"`
+	AmountFen    int64     `dynamodbav:"amount"`
+	BalanceAfter int64     `dynamodbav:"balanceAfter"`
+	Counterparty string    `dynamodbav:"counterparty"`
+	Merchant     string    `dynamodbav:"merchant,omitempty"`
+	Status       string    `dynamodbav:"status"`
+	Idem         string    `dynamodbav:"idem"`
+	OccurredAt   time.Time `dynamodbav:"occurredAt"`
+	PostedAt     time.Time `dynamodbav:"postedAt"`
+	Month        string    `dynamodbav:"month"` // YYYY-MM in China time, for the month filter
+	EntityType   string    `dynamodbav:"type"`  // "entry"
+}
+
+// marker records that a movement was posted, with its input hash and result.
+type marker struct {
+	store.Key
+	Hash     string        `dynamodbav:"hash"`
+	TxnID    string        `dynamodbav:"txnId"`
+	Entries  []EntryResult `dynamodbav:"entries"`
+	PostedAt time.Time     `dynamodbav:"postedAt"`
+}
+
+// Balance is the money state of an account item.
+type Balance struct {
+	Account string `dynamodbav:"acct"`
+	Balance int64  `dynamodbav:"balance"`
+	Seq     int64  `dynamodbav:"seq"`
+}
+
+// Ledger posts movements.
+type Ledger struct {
+	S   *store.Store
+	Now func() time.Time
+	// OnChange, if set, adds items to a movement's transaction for an account whose balance changes
+	// (the card package uses it to keep the arrears flag and the blacklist in step).
+	OnChange func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, UpdateParts)
+}
+
+// UpdateParts adds SET clauses to an account's balance update.
+type UpdateParts struct {
+	Set    []string
+	Remove []string
+	Values map[string]any
+}
+
+// China is the time zone of months and days.
+var China = time.FixedZone("CST", 8*3600)
+
+// TxnID is derived from the idempotency key, so a replay names the same transaction.
+func TxnID(scope, key string) string {
+	h := sha256.Sum256([]byte(scope + "\x00" + key))
+	return "t" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:])[:20])
+}
+
+func inputHash(m Movement) (string, error) {
+	in := m.Input
+	if in == nil {
+		type p struct {
+			A, K, C string
+			F       int64
+			T       int64
+		}
+		var ps []p
+		for _, x := range m.Postings {
+			ps = append(ps, p{x.Account, x.Kind, x.Counterparty, x.AmountFen, x.OccurredAt.Unix()})
+		}
+		in = ps
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+func validate(m Movement) error {
+	if m.Scope == "" || m.Key == "" || len(m.Key) > 128 {
+		return fault.ErrBadIdemKey
+	}
+	if len(m.Postings) == 0 || len(m.Postings) > 2 {
+		return fmt.Errorf("ledger: a movement has one or two postings, not %d", len(m.Postings))
+	}
+	for _, p := range m.Postings {
+		if p.AmountFen == 0 || p.AmountFen > MaxAmountFen || p.AmountFen < -MaxAmountFen {
+			return ErrBadAmount
+		}
+		if p.Account == "" || p.Kind == "" || p.Counterparty == "" {
+			return fmt.Errorf("ledger: posting without account, kind or counterparty")
+		}
+	}
+	if len(m.Postings) == 2 {
+		a, b := m.Postings[0], m.Postings[1]
+		if a.AmountFen+b.AmountFen != 0 || a.Counterparty != b.Account || b.Counterparty != a.Account {
+			return fmt.Errorf("ledger: a two-sided movement must move the same amount between its two accounts")
+		}
+	} else if !strings.HasPrefix(m.Postings[0].Counterparty, "ext:") {
+		return fmt.Errorf("ledger: a one-sided movement's counterparty must be external (ext:…)")
+	}
+	return nil
+}
+
+// MaxAttempts bounds the retries when another writer moved an account between our read and our write.
+const MaxAttempts = 8
+
+// Post applies one movement exactly once.
+func (l *Ledger) Post(ctx context.Context, m Movement) (Result, error) {
+	res, errs, err := l.PostAll(ctx, []Movement{m})
+	if err != nil {
+		return Result{}, err
+	}
+	if errs[0] != nil {
+		return Result{}, errs[0]
+	}
+	return res[0], nil
+}
+
+// PostAll applies movements in order in as few transactions as fit (DynamoDB allows 100 items), each
+// account's balance item written once per transaction. A movement refused on its own (insufficient
+// balance, key reused with other inputs) gets its error in errs and does not stop the others; err is a
+// failure of the whole call (nothing it reports as done was left undone).
+func (l *Ledger) PostAll(ctx context.Context, ms []Movement) (results []Result, errs []error, err error) {
+	results = make([]Result, len(ms))
+	errs = make([]error, len(ms))
+	hashes := make([]string, len(ms))
+	for i, m := range ms {
+		if errs[i] = validate(m); errs[i] != nil {
+			continue
+		}
+		if hashes[i], err = inputHash(m); err != nil {
+			return nil, nil, err
+		}
+	}
+	// Chunk so a transaction stays within 100 items: per movement an entry per posting and a marker,
+	// plus its extras, plus one update per distinct account.
+	start := 0
+	for start < len(ms) {
+		end, items, accts := start, 0, map[string]bool{}
+		for end < len(ms) {
+			m := ms[end]
+			need := 1 + len(m.Postings) + len(m.Extra)
+			for _, p := range m.Postings {
+				if !accts[p.Account] {
+					need++
+				}
+			}
+			if items+need > 100 && end > start {
+				break
+			}
+			items += need
+			for _, p := range m.Postings {
+				accts[p.Account] = true
+			}
+			end++
+		}
+		if err := l.postChunk(ctx, ms[start:end], hashes[start:end], results[start:end], errs[start:end]); err != nil {
+			return nil, nil, err
+		}
+		start = end
+	}
+	return results, errs, nil
+}
+
+func (l *Ledger) postChunk(ctx context.Context, ms []Movement, hashes []string, results []Result, errs []error) error {
+	for attempt := 1; ; attempt++ {
+		retry, err := l.tryChunk(ctx, ms, hashes, results, errs)
+		if err != nil || !retry {
+			return err
+		}
+		if attempt >= MaxAttempts {
+			for i := range ms {
+				if errs[i] == nil && results[i].TxnID == "" {
+					errs[i] = ErrBusy
+				}
+			}
+			return nil
+		}
+		d := time.Duration(5<<min(attempt, 6)) * time.Millisecond
+		select {
+		case <-time.After(d/2 + time.Duration(rand.Int64N(int64(d/2)+1))):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// tryChunk reads markers and balances, computes the postings and writes them in one transaction. It
+// reports retry=true when another writer got in between (the caller reads again and recomputes).
+func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, results []Result, errs []error) (retry bool, err error) {
+	now := l.Now().UTC()
+	// 1. Movements already posted are answered from their markers.
+	pending := []int{}
+	for i, m := range ms {
+		if errs[i] != nil || results[i].TxnID != "" {
+			continue
+		}
+		var mk marker
+		ok, err := l.S.Get(ctx, store.IdemKey(m.Scope, m.Key), &mk)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			if mk.Hash != hashes[i] {
+				errs[i] = fault.ErrIdemReused
+			} else {
+				results[i] = Result{TxnID: mk.TxnID, Entries: mk.Entries, Replayed: true}
+			}
+			continue
+		}
+		pending = append(pending, i)
+	}
+	if len(pending) == 0 {
+		return false, nil
+	}
+	// 2. Current balances.
+	type acct struct {
+		key         store.Key
+		before, bal int64
+		seq0, seq   int64
+		state       map[string]types.AttributeValue
+	}
+	accts := map[string]*acct{}
+	order := []string{}
+	for _, i := range pending {
+		for _, p := range ms[i].Postings {
+			if _, ok := accts[p.Account]; ok {
+				continue
+			}
+			var raw map[string]types.AttributeValue
+			var b Balance
+			ok, err := l.S.GetRaw(ctx, p.Item, &b, &raw)
+			if err != nil {
+				return false, err
+			}
+			if !ok || b.Account != p.Account {
+				return false, fmt.Errorf("ledger: account %s has no balance item at %s", p.Account, p.Item)
+			}
+			accts[p.Account] = &acct{key: p.Item, before: b.Balance, bal: b.Balance, seq0: b.Seq, seq: b.Seq, state: raw}
+			order = append(order, p.Account)
+		}
+	}
+	// 3. Apply in order; a movement that would overdraw is refused alone.
+	var items []types.TransactWriteItem
+	markerIdx := map[int]int{} // transaction item index → movement index
+	posted := []int{}
+	for _, i := range pending {
+		m := ms[i]
+		ok := true
+		for _, p := range m.Postings {
+			a := accts[p.Account]
+			if p.AmountFen < 0 && !p.AllowNegative && a.bal+p.AmountFen < 0 {
+				ok = false
+			}
+		}
+		if !ok {
+			errs[i] = ErrInsufficient
+			continue
+		}
+		txn := TxnID(m.Scope, m.Key)
+		var ers []EntryResult
+		for _, p := range m.Postings {
+			a := accts[p.Account]
+			before := a.bal
+			a.bal += p.AmountFen
+			a.seq++
+			status := p.Status
+			if status == "" {
+				status = "posted"
+			}
+			occurred := p.OccurredAt
+			if occurred.IsZero() {
+				occurred = now
+			}
+			e := Entry{Key: store.EntryKey(p.Account, a.seq), TxnID: txn, Account: p.Account, Seq: a.seq, Kind: p.Kind,
+				AmountFen: p.AmountFen, BalanceAfter: a.bal, Counterparty: p.Counterparty, Merchant: p.Merchant,
+				Status: status, Idem: m.Scope + "#" + m.Key, OccurredAt: occurred.UTC(), PostedAt: now,
+				Month: occurred.In(China).Format("2006-01"), EntityType: "entry"}
+			put, err := store.PutItem(e, "attribute_not_exists(PK)", nil)
+			if err != nil {
+				return false, err
+			}
+			items = append(items, put)
+			ers = append(ers, EntryResult{Account: p.Account, Seq: a.seq, BalanceAfterFen: a.bal, BalanceBefore: before})
+		}
+		mk := marker{Key: store.IdemKey(m.Scope, m.Key), Hash: hashes[i], TxnID: txn, Entries: ers, PostedAt: now}
+		put, err := store.PutItem(mk, "attribute_not_exists(PK)", nil)
+		if err != nil {
+			return false, err
+		}
+		markerIdx[len(items)] = i
+		items = append(items, put)
+		items = append(items, m.Extra...)
+		results[i] = Result{TxnID: txn, Entries: ers}
+		posted = append(posted, i)
+	}
+	if len(posted) == 0 {
+		return false, nil
+	}
+	// 4. One conditional update per account.
+	for _, id := range order {
+		a := accts[id]
+		if a.seq == a.seq0 {
+			continue
+		}
+		set := []string{"balance = :b", "seq = :n"}
+		var remove []string
+		vals := store.Values{":b": a.bal, ":n": a.seq, ":s": a.seq0}
+		if l.OnChange != nil {
+			extra, parts := l.OnChange(a.key, a.before, a.bal, a.state)
+			items = append(items, extra...)
+			set = append(set, parts.Set...)
+			remove = append(remove, parts.Remove...)
+			for k, v := range parts.Values {
+				vals[k] = v
+			}
+		}
+		expr := "SET " + strings.Join(set, ", ")
+		if len(remove) > 0 {
+			expr += " REMOVE " + strings.Join(remove, ", ")
+		}
+		items = append(items, store.UpdateItem(a.key, expr, "seq = :s", nil, vals.AV()))
+	}
+	if len(items) > 100 {
+		return false, fmt.Errorf("ledger: %d items exceed one transaction", len(items))
+	}
+	err = l.S.Transact(ctx, items, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) {
+		// Someone else wrote one of our accounts or posted one of our keys: forget and recompute.
+		for _, i := range posted {
+			results[i] = Result{}
+		}
+		return true, nil
+	}
+	return false, err
+}
+
+// EntryFor returns the entry of r on account.
+func (r Result) EntryFor(account string) (EntryResult, bool) {
+	for _, e := range r.Entries {
+		if e.Account == account {
+			return e, true
+		}
+	}
+	return EntryResult{}, false
+}

@@ -1,0 +1,90 @@
+package ledger
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/fault"
+	"onecard/shared/store"
+)
+
+// TxnView is one line of a transaction history (API.md's card transactions).
+type TxnView struct {
+	TxnID           string `json:"txnId"`
+	Kind            string `json:"kind"`
+	AmountFen       int64  `json:"amountFen"`
+	BalanceAfterFen int64  `json:"balanceAfterFen"`
+	Merchant        string `json:"merchant"`
+	OccurredAt      string `json:"occurredAt"`
+	Status          string `json:"status"`
+}
+
+// Page is a page of history, newest first.
+type Page struct {
+	Items      []TxnView `json:"items"`
+	NextCursor *string   `json:"nextCursor"`
+}
+
+var (
+	errBadCursor = fault.Field("BAD_CURSOR", "分页游标无效")
+	errBadMonth  = fault.Field("BAD_MONTH", "month 格式应为 YYYY-MM")
+)
+
+// History lists an account's entries newest first. cursor is opaque (the last entry's sort key); month
+// (YYYY-MM, China time) filters by when the transaction happened.
+func (l *Ledger) History(ctx context.Context, account string, limit int, cursor, month string) (*Page, error) {
+	if month != "" {
+		if _, err := time.Parse("2006-01", month); err != nil {
+			return nil, errBadMonth
+		}
+	}
+	in := &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :e)"),
+		ExpressionAttributeValues: store.Values{":pk": store.LedgerPK(account), ":e": "E#"}.AV(),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+	}
+	if month != "" {
+		in.FilterExpression = aws.String("#m = :m")
+		in.ExpressionAttributeNames = map[string]string{"#m": "month"}
+		in.ExpressionAttributeValues[":m"] = &types.AttributeValueMemberS{Value: month}
+	}
+	if cursor != "" {
+		sk, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || !strings.HasPrefix(string(sk), "E#") || len(sk) > 40 {
+			return nil, errBadCursor
+		}
+		in.ExclusiveStartKey = store.Key{PK: store.LedgerPK(account), SK: string(sk)}.AV()
+	}
+	page := &Page{Items: []TxnView{}}
+	for {
+		var entries []Entry
+		last, err := l.S.QueryPage(ctx, in, &entries)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			page.Items = append(page.Items, TxnView{TxnID: e.TxnID, Kind: e.Kind, AmountFen: e.AmountFen,
+				BalanceAfterFen: e.BalanceAfter, Merchant: e.Merchant,
+				OccurredAt: e.OccurredAt.In(China).Format(time.RFC3339), Status: e.Status})
+			if len(page.Items) == limit {
+				if e.SK != store.EntrySK(1) {
+					c := base64.RawURLEncoding.EncodeToString([]byte(e.SK))
+					page.NextCursor = &c
+				}
+				return page, nil
+			}
+		}
+		if last == nil {
+			return page, nil
+		}
+		in.ExclusiveStartKey = last
+		in.Limit = aws.Int32(int32(limit - len(page.Items)))
+	}
+}

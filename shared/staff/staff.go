@@ -1,0 +1,201 @@
+// Package staff is the console side: staff accounts with roles, their login with lockout, and the audit
+// trail that every staff action writes.
+package staff
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/auth"
+	"onecard/shared/fault"
+	"onecard/shared/fn"
+	"onecard/shared/httpapi"
+	"onecard/shared/platform"
+	"onecard/shared/secret"
+	"onecard/shared/store"
+)
+
+// Member is a staff account.
+type Member struct {
+	store.Key
+	Username     string    `dynamodbav:"username"`
+	PasswordHash string    `dynamodbav:"passwordHash"`
+	Roles        []string  `dynamodbav:"roles"`
+	SchoolID     string    `dynamodbav:"schoolId"`
+	Disabled     bool      `dynamodbav:"disabled"`
+	Failed       int       `dynamodbav:"failed"`
+	LockedUntil  time.Time `dynamodbav:"lockedUntil"`
+}
+
+// Lockout after repeated failed logins.
+const (
+	MaxFailures = 5
+	Lockout     = 15 * time.Minute
+)
+
+var (
+	errBadLogin = fault.E(fault.Unauthenticated, "BAD_CREDENTIALS", "用户名或密码错误")
+	errLocked   = fault.E(fault.TooMany, "TOO_MANY_ATTEMPTS", "登录失败次数过多，请稍后再试")
+)
+
+// Put creates or replaces a staff member (seeding, staff management).
+func Put(ctx context.Context, s *store.Store, username, password, school string, roles []string) error {
+	hash, err := secret.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.Put(ctx, Member{Key: store.StaffKey(username), Username: username, PasswordHash: hash, Roles: roles, SchoolID: school}, "", nil)
+}
+
+// Login checks a staff password under lockout and issues a staff token.
+func Login(ctx context.Context, s *store.Store, tokens *auth.Tokens, now time.Time, username, password string) (string, error) {
+	if username == "" || len(username) > 64 || password == "" || len(password) > 256 {
+		return "", errBadLogin
+	}
+	var m Member
+	ok, err := s.Get(ctx, store.StaffKey(username), &m)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		secret.BurnPasswordCheck(password)
+		return "", errBadLogin
+	}
+	if now.Before(m.LockedUntil) {
+		return "", errLocked.After(m.LockedUntil.Sub(now))
+	}
+	if m.Disabled || !secret.CheckPassword(m.PasswordHash, password) {
+		fails := m.Failed + 1
+		set, vals := "SET failed = :f", store.Values{":f": fails}
+		if fails >= MaxFailures {
+			set, vals[":f"], vals[":u"] = "SET failed = :f, lockedUntil = :u", 0, now.Add(Lockout).UTC()
+		}
+		if err := s.Update(ctx, m.Key, set, "", nil, vals.AV()); err != nil {
+			return "", err
+		}
+		if fails >= MaxFailures {
+			return "", errLocked.After(Lockout)
+		}
+		return "", errBadLogin
+	}
+	if m.Failed > 0 {
+		if err := s.Update(ctx, m.Key, "SET failed = :z", "", nil, store.Values{":z": 0}.AV()); err != nil {
+			return "", err
+		}
+	}
+	return tokens.Issue(auth.Principal{Subject: m.Username, Kind: auth.KindStaff, School: m.SchoolID, Roles: m.Roles})
+}
+
+// Event is one audit record.
+type Event struct {
+	store.Key
+	Actor   string         `dynamodbav:"actor" json:"actor"`
+	Action  string         `dynamodbav:"action" json:"action"`
+	Target  string         `dynamodbav:"target" json:"target"`
+	At      time.Time      `dynamodbav:"at" json:"-"`
+	Details map[string]any `dynamodbav:"details,omitempty" json:"details,omitempty"`
+}
+
+// AuditItem is the transaction item that records an action; put it in the same transaction as the
+// action whenever the action is one transaction.
+func AuditItem(actor, action, target string, details map[string]any, now time.Time) types.TransactWriteItem {
+	it, _ := store.PutItem(event(actor, action, target, details, now), "", nil)
+	return it
+}
+
+func event(actor, action, target string, details map[string]any, now time.Time) Event {
+	return Event{Key: store.Key{PK: store.AuditPK(), SK: now.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + secret.Token(6)},
+		Actor: actor, Action: action, Target: target, At: now.UTC(), Details: details}
+}
+
+// Audit records an action on its own (when the action spans several writes).
+func Audit(ctx context.Context, s *store.Store, actor, action, target string, details map[string]any, now time.Time) error {
+	return s.Put(ctx, event(actor, action, target, details, now), "", nil)
+}
+
+// LoginFn is POST /v1/admin/login.
+var AdminLogin = fn.HTTP{Name: "AdminLogin", Route: "POST /v1/admin/login", Access: fn.Public,
+	Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
+	Build: func(d *platform.Deps) httpapi.Handler {
+		s := store.New(d.DB, d.Cfg.Table)
+		tokens := auth.NewTokens(d.Cfg.JWTKey, 8*time.Hour, d.Now)
+		return func(w http.ResponseWriter, r *http.Request) error {
+			var in struct {
+				Username string `json:"username"`
+				Password string `json:"password"`
+			}
+			if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+				return err
+			}
+			tok, err := Login(r.Context(), s, tokens, d.Now(), in.Username, in.Password)
+			if err != nil {
+				return err
+			}
+			return httpapi.JSON(w, http.StatusOK, map[string]any{"token": tok, "expiresIn": int64(tokens.TTL().Seconds())})
+		}
+	}}
+
+// AdminAudit is GET /v1/admin/audit: newest first, cursor paginated.
+var AdminAudit = fn.HTTP{Name: "AdminAudit", Route: "GET /v1/admin/audit", Access: fn.Staff, Roles: []string{auth.RoleAdmin},
+	Actions: []string{"dynamodb:Query"},
+	Build: func(d *platform.Deps) httpapi.Handler {
+		s := store.New(d.DB, d.Cfg.Table)
+		return func(w http.ResponseWriter, r *http.Request) error {
+			limit, err := httpapi.Limit(r, 50, 200)
+			if err != nil {
+				return err
+			}
+			in := &dynamodb.QueryInput{
+				KeyConditionExpression:    aws.String("PK = :pk"),
+				ExpressionAttributeValues: store.Values{":pk": store.AuditPK()}.AV(),
+				ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit)),
+			}
+			if c := r.URL.Query().Get("cursor"); c != "" {
+				sk, err := base64.RawURLEncoding.DecodeString(c)
+				if err != nil || len(sk) > 64 {
+					return fault.Field("BAD_CURSOR", "分页游标无效")
+				}
+				in.ExclusiveStartKey = store.Key{PK: store.AuditPK(), SK: string(sk)}.AV()
+			}
+			var evs []Event
+			last, err := s.QueryPage(r.Context(), in, &evs)
+			if err != nil {
+				return err
+			}
+			type view struct {
+				Event
+				At string `json:"at"`
+			}
+			out := struct {
+				Items      []view  `json:"items"`
+				NextCursor *string `json:"nextCursor"`
+			}{Items: []view{}}
+			for _, e := range evs {
+				out.Items = append(out.Items, view{e, e.At.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339)})
+			}
+			if last != nil && len(evs) > 0 {
+				c := base64.RawURLEncoding.EncodeToString([]byte(evs[len(evs)-1].SK))
+				out.NextCursor = &c
+			}
+			return httpapi.JSON(w, http.StatusOK, out)
+		}
+	}}
+
+// MarshalDetails is a helper for audit details from a struct.
+func MarshalDetails(v any) map[string]any {
+	b, _ := json.Marshal(v)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+// Actor names the caller in audit records.
+func Actor(p auth.Principal) string { return "staff:" + strings.TrimSpace(p.Subject) }
