@@ -4,8 +4,8 @@
 package main
 
 import (
-	"onecard/shared/staff"
 	"onecard/shared/fn"
+	"onecard/shared/staff"
 )
 
 func main() { fn.Start(staff.AdminLogin) }

@@ -6,6 +6,7 @@ package cards
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,7 @@ type Card struct {
 	BoundUser    string    `dynamodbav:"boundUser,omitempty"`
 	LostAt       time.Time `dynamodbav:"lostAt,omitempty"`
 	ReplacedBy   string    `dynamodbav:"replacedBy,omitempty"`
+	BLV          int64     `dynamodbav:"blv"` // number of blacklist changes: orders changes within one microsecond
 	CreatedAt    time.Time `dynamodbav:"createdAt"`
 }
 
@@ -104,10 +106,10 @@ func BlacklistPK(school string) string { return "BLACKLIST#" + school }
 
 // blacklistItem writes a change to the log. Versions are microseconds since the epoch: no shared counter
 // is written, and readers ask for changes since a version with a small overlap (see docs/reader-protocol.md).
-func blacklistItem(school, cardNo string, blocked bool, at time.Time) types.TransactWriteItem {
+func blacklistItem(school, cardNo string, blocked bool, at time.Time, n int64) types.TransactWriteItem {
 	v := at.UnixMicro()
 	it, _ := store.PutItem(blacklistChange{
-		Key:    store.Key{PK: BlacklistPK(school), SK: fmt.Sprintf("V#%016d#%s", v, cardNo)},
+		Key:    store.Key{PK: BlacklistPK(school), SK: fmt.Sprintf("V#%016d#%s#%08d", v, cardNo, n)},
 		CardNo: cardNo, Blocked: blocked, Version: v,
 	}, "", nil)
 	return it
@@ -135,13 +137,23 @@ func LedgerHook(now func() time.Time) func(item store.Key, before, after int64, 
 			return nil, parts // blocked either way: the blacklist does not change
 		}
 		set, remove, vals := blockParts(school, cardNo, arrears)
-		parts.Set = append(parts.Set, set...)
+		n := num(state, "blv") + 1
+		parts.Set = append(parts.Set, append(set, "blv = :blv")...)
 		parts.Remove = append(parts.Remove, remove...)
+		vals[":blv"] = n
 		for k, v := range vals {
 			parts.Values[k] = v
 		}
-		return []types.TransactWriteItem{blacklistItem(school, cardNo, arrears, now())}, parts
+		return []types.TransactWriteItem{blacklistItem(school, cardNo, arrears, now(), n)}, parts
 	}
+}
+
+func num(m map[string]types.AttributeValue, k string) int64 {
+	if n, ok := m[k].(*types.AttributeValueMemberN); ok {
+		v, _ := strconv.ParseInt(n.Value, 10, 64)
+		return v
+	}
+	return 0
 }
 
 func attr(m map[string]types.AttributeValue, k string) string {

@@ -111,22 +111,23 @@ func (s *Service) setStatus(ctx context.Context, c *Card, status, extraSet strin
 	if vals == nil {
 		vals = store.Values{}
 	}
-	vals[":st"], vals[":old"] = status, c.Status
+	vals[":st"], vals[":old"], vals[":oblv"] = status, c.Status, c.BLV
 	var remove []string
 	var items []types.TransactWriteItem
 	if wasBlocked != isBlocked {
 		bs, br, bv := blockParts(c.SchoolID, c.CardNo, isBlocked)
-		set, remove = append(set, bs...), br
+		set, remove = append(set, append(bs, "blv = :blv")...), br
 		for k, v := range bv {
 			vals[k] = v
 		}
-		items = append(items, blacklistItem(c.SchoolID, c.CardNo, isBlocked, now))
+		vals[":blv"] = c.BLV + 1
+		items = append(items, blacklistItem(c.SchoolID, c.CardNo, isBlocked, now, c.BLV+1))
 	}
 	expr := "SET " + strings.Join(set, ", ")
 	if len(remove) > 0 {
 		expr += " REMOVE " + strings.Join(remove, ", ")
 	}
-	items = append(items, store.UpdateItem(c.Key, expr, "#st = :old", map[string]string{"#st": "status"}, vals.AV()))
+	items = append(items, store.UpdateItem(c.Key, expr, "#st = :old AND blv = :oblv", map[string]string{"#st": "status"}, vals.AV()))
 	err := s.S.Transact(ctx, items, "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) {

@@ -20,3 +20,13 @@ func Start(f HTTP) {
 	}
 	lambda.Start(httpadapter.NewV2(f.Handler(d)).ProxyWithContext)
 }
+
+// StartEvent is the whole main of a queue- or schedule-triggered function.
+func StartEvent(e Event) {
+	d, err := platform.Load(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "config:", err)
+		os.Exit(1)
+	}
+	lambda.Start(e.Build(d))
+}

@@ -134,6 +134,8 @@ type Ledger struct {
 	// OnChange, if set, adds items to a movement's transaction for an account whose balance changes
 	// (the card package uses it to keep the arrears flag and the blacklist in step).
 	OnChange func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, UpdateParts)
+	// MaxAttempts overrides DefaultMaxAttempts.
+	MaxAttempts int
 }
 
 // UpdateParts adds SET clauses to an account's balance update.
@@ -200,8 +202,9 @@ func validate(m Movement) error {
 	return nil
 }
 
-// MaxAttempts bounds the retries when another writer moved an account between our read and our write.
-const MaxAttempts = 8
+// DefaultMaxAttempts bounds the retries when another writer moved an account between our read and our
+// write. Contention on one card is rare (one student, a few readers), but a burst must still land.
+const DefaultMaxAttempts = 30
 
 // Post applies one movement exactly once.
 func (l *Ledger) Post(ctx context.Context, m Movement) (Result, error) {
@@ -267,7 +270,11 @@ func (l *Ledger) postChunk(ctx context.Context, ms []Movement, hashes []string, 
 		if err != nil || !retry {
 			return err
 		}
-		if attempt >= MaxAttempts {
+		limit := l.MaxAttempts
+		if limit == 0 {
+			limit = DefaultMaxAttempts
+		}
+		if attempt >= limit {
 			for i := range ms {
 				if errs[i] == nil && results[i].TxnID == "" {
 					errs[i] = ErrBusy
@@ -275,7 +282,7 @@ func (l *Ledger) postChunk(ctx context.Context, ms []Movement, hashes []string, 
 			}
 			return nil
 		}
-		d := time.Duration(5<<min(attempt, 6)) * time.Millisecond
+		d := time.Duration(5<<min(attempt, 4)) * time.Millisecond
 		select {
 		case <-time.After(d/2 + time.Duration(rand.Int64N(int64(d/2)+1))):
 		case <-ctx.Done():

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -56,7 +57,7 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 }
 
 // NewLogger returns the structured JSON logger every function uses.
-func NewLogger(w *os.File) *slog.Logger {
+func NewLogger(w io.Writer) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})
 	l := slog.New(h)
 	if fn := os.Getenv("AWS_LAMBDA_FUNCTION_NAME"); fn != "" {

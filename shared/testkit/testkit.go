@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -114,7 +115,7 @@ func Deps(t testing.TB) (*platform.Deps, *Clock) {
 	}
 	cfg := platform.Config{Table: UniqueName(t), JWTKey: TestJWTKey, PIIKey: TestPIIKey,
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, MailFrom: "no-reply@onecard.test", Env: "local"}
-	d := platform.New(cfg, awsCfg, platform.NewLogger(os.Stderr))
+	d := platform.New(cfg, awsCfg, platform.NewLogger(TestLogs()))
 	clock := NewClock()
 	d.Now = clock.Now
 	if err := localstack.CreateTable(ctx, d.DB, Template(t), cfg.Table); err != nil {
@@ -124,6 +125,14 @@ func Deps(t testing.TB) (*platform.Deps, *Clock) {
 		_, _ = d.DB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(cfg.Table)})
 	})
 	return d, clock
+}
+
+// TestLogs is where functions log during tests: nowhere, unless ONECARD_TEST_LOGS=1.
+func TestLogs() io.Writer {
+	if os.Getenv("ONECARD_TEST_LOGS") == "1" {
+		return os.Stderr
+	}
+	return io.Discard
 }
 
 // Store returns the store of d.
