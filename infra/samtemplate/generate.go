@@ -41,7 +41,7 @@ func writeHTTP(b *bytes.Buffer, f fn.HTTP) {
 	}
 	fmt.Fprintf(b, "      Events:\n        Api:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n")
 	fmt.Fprintf(b, "            Method: %s\n            Path: %s\n", f.Method(), f.Path())
-	writePolicies(b, f.Actions)
+	writePolicies(b, f.IAM())
 }
 
 func writeEvent(b *bytes.Buffer, e fn.Event) {
@@ -89,6 +89,8 @@ func writePolicies(b *bytes.Buffer, actions []string) {
 			b.WriteString("              Resource: [!GetAtt Table.Arn, !Sub \"${Table.Arn}/index/*\"]\n")
 		case "sqs":
 			b.WriteString("              Resource: [!GetAtt ReaderQueue.Arn]\n")
+		case "secretsmanager":
+			b.WriteString("              Resource: [!Sub \"arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${WeChatPaySecretName}-*\"]\n")
 		case "ses":
 			b.WriteString("              Resource: [!Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*\"]\n")
 		default:

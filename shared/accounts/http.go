@@ -15,16 +15,11 @@ import (
 	"onecard/shared/store"
 )
 
-// OpenIDProvider builds the code2session client; the wechat wiring sets it (nil leaves the route
-// answering that WeChat is not configured).
-var OpenIDProvider func(d *platform.Deps) OpenIDs
+func newService(d *platform.Deps) *Service { return FromDeps(d, nil) }
 
-func newService(d *platform.Deps) *Service {
+// FromDeps wires the service; wx answers code2session (the recharge package passes WeChat Pay's client).
+func FromDeps(d *platform.Deps, wx OpenIDs) *Service {
 	s := store.New(d.DB, d.Cfg.Table)
-	var wx OpenIDs
-	if OpenIDProvider != nil {
-		wx = OpenIDProvider(d)
-	}
 	// The refresh-token MAC key is derived from the JWT key so that one secret rotates both.
 	m := hmac.New(sha256.New, d.Cfg.JWTKey)
 	m.Write([]byte("refresh-token-mac"))
@@ -248,22 +243,6 @@ var (
 					return err
 				}
 				if err := s.SwitchSchool(r.Context(), auth.Must(r.Context()), in.SchoolID); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
-		})}
-
-	MeWechat = fn.HTTP{Name: "MeWechat", Route: "POST /v1/me/wechat", Access: fn.User,
-		Actions: []string{update}, Env: []string{"WECHAT"}, Build: handle(func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					JSCode string `json:"jsCode"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.BindWeChat(r.Context(), auth.Must(r.Context()), in.JSCode); err != nil {
 					return err
 				}
 				return httpapi.NoContent(w)

@@ -6,6 +6,7 @@ import (
 	"onecard/shared/accounts"
 	"onecard/shared/cards"
 	"onecard/shared/fn"
+	"onecard/shared/recharge"
 	"onecard/shared/staff"
 )
 
@@ -24,7 +25,7 @@ var HTTP = []fn.HTTP{
 	accounts.MeEmailCode,
 	accounts.MeEmail,
 	accounts.MeSchool,
-	accounts.MeWechat,
+	recharge.MeWechat,
 
 	cards.CardBind,
 	cards.CardUnbind,
@@ -45,6 +46,10 @@ var HTTP = []fn.HTTP{
 	cards.AdminCardResetPassword,
 	cards.AdminCardReplace,
 	cards.AdminReconcile,
+
+	recharge.CardRecharge,
+	recharge.OrderGet,
+	recharge.WeChatNotify,
 }
 
 // Find returns the HTTP function named name.
@@ -58,4 +63,6 @@ func Find(name string) (fn.HTTP, bool) {
 }
 
 // Events is every queue- or schedule-triggered function.
-var Events = []fn.Event{}
+var Events = []fn.Event{
+	recharge.RechargeReconciler,
+}

@@ -24,6 +24,7 @@ const (
 	Rule                        // 422: a business rule refused it
 	Locked                      // 423
 	TooMany                     // 429: too soon or too many tries
+	Unavailable                 // 503: a provider we depend on (WeChat Pay) did not answer; try again
 )
 
 // Error is an error a client may see: Code and Message are public, Cause is for logs only.

@@ -160,6 +160,8 @@ func Status(k fault.Kind) int {
 		return http.StatusLocked
 	case fault.TooMany:
 		return http.StatusTooManyRequests
+	case fault.Unavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
@@ -175,7 +177,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		Log(r.Context()).Info("request refused", "code", fe.Code, "cause", fe.Cause.Error())
 	}
 	status := Status(fe.Kind)
-	if fe.Kind == fault.TooMany && fe.RetryAfter > 0 {
+	if (fe.Kind == fault.TooMany || fe.Kind == fault.Unavailable) && fe.RetryAfter > 0 {
 		secs := int64(fe.RetryAfter.Seconds() + 0.999)
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}

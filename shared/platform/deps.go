@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"onecard/shared/wechatpay"
 )
 
 // Deps is what a handler is built from: configuration, clients and the clock. One per cold start.
@@ -24,6 +26,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Now is the clock. Tests replace it; everything that compares times must read it, never time.Now.
 	Now func() time.Time
+	// WeChat, when set (tests), returns the WeChat Pay client; otherwise the recharge package loads it
+	// from the environment on first use.
+	WeChat func(ctx context.Context) (*wechatpay.Client, error)
 }
 
 // Load builds Deps from the environment. It does no network I/O.

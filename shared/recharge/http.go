@@ -1,0 +1,219 @@
+package recharge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"onecard/shared/accounts"
+	"onecard/shared/auth"
+	"onecard/shared/cards"
+	"onecard/shared/fault"
+	"onecard/shared/fn"
+	"onecard/shared/httpapi"
+	"onecard/shared/platform"
+	"onecard/shared/school"
+	"onecard/shared/secret"
+	"onecard/shared/store"
+	"onecard/shared/wechatpay"
+)
+
+// NewService wires the recharge service from d.
+func NewService(d *platform.Deps) *Service {
+	s := store.New(d.DB, d.Cfg.Table)
+	return &Service{S: s, Ledger: cards.NewLedger(d), WeChat: NewWeChatSource(d), Users: accounts.Users{S: s},
+		Schools: school.Repo{S: s}, Now: d.Now}
+}
+
+const (
+	get      = "dynamodb:GetItem"
+	put      = "dynamodb:PutItem"
+	update   = "dynamodb:UpdateItem"
+	query    = "dynamodb:Query"
+	secretRd = "secretsmanager:GetSecretValue"
+)
+
+// ErrCardCancelled refuses a recharge to a cancelled card (its balance moved to the replacement).
+var ErrCardCancelled = cards.ErrCancelled
+
+// CardTarget is the recharge target of a card.
+func CardTarget(c *cards.Card) Target {
+	return Target{Kind: "card", Account: c.Account, PK: c.PK, SK: c.SK, CardNo: c.CardNo}
+}
+
+// Recharge functions.
+var (
+	CardRecharge = fn.HTTP{Name: "CardRecharge", Route: "POST /v1/card/recharge", Access: fn.User,
+		Actions: []string{get, put, update, secretRd}, Build: func(d *platform.Deps) httpapi.Handler {
+			s := NewService(d)
+			cs := cards.NewService(s.S, secret.NewDigester(d.Cfg.PIIKey), d.Now)
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					AmountFen int64 `json:"amountFen"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := CheckIdemKey(r.Header.Get("Idempotency-Key")); err != nil {
+					return err
+				}
+				u, c, err := cs.Mine(r.Context(), auth.Must(r.Context()))
+				if err != nil {
+					return err
+				}
+				if c.Status == cards.Cancelled {
+					return ErrCardCancelled
+				}
+				o, err := s.Create(r.Context(), u, CardTarget(c), in.AmountFen, "一卡通充值", r.Header.Get("Idempotency-Key"))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusCreated, map[string]any{"orderNo": o.OrderNo, "payParams": o.PayParams})
+			}
+		}}
+
+	OrderGet = fn.HTTP{Name: "OrderGet", Route: "GET /v1/orders/{orderNo}", Access: fn.User,
+		Actions: []string{get}, Build: func(d *platform.Deps) httpapi.Handler {
+			s := store.New(d.DB, d.Cfg.Table)
+			return func(w http.ResponseWriter, r *http.Request) error {
+				o, err := Get(r.Context(), s, r.PathValue("orderNo"))
+				if err != nil {
+					return err
+				}
+				if o.UserID != auth.Must(r.Context()).Subject {
+					return errNoOrder // someone else's order looks exactly like a missing one
+				}
+				return httpapi.JSON(w, http.StatusOK, o.View())
+			}
+		}}
+
+	// MeWechat binds the openid WeChat Pay needs (code2session). It lives here, where the WeChat client is.
+	MeWechat = fn.HTTP{Name: "MeWechat", Route: "POST /v1/me/wechat", Access: fn.User,
+		Actions: []string{update, secretRd}, Build: func(d *platform.Deps) httpapi.Handler {
+			acc := accounts.FromDeps(d, NewWeChatSource(d))
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					JSCode string `json:"jsCode"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := acc.BindWeChat(r.Context(), auth.Must(r.Context()), in.JSCode); err != nil {
+					var we *wechatpay.WeixinError
+					if errors.As(err, &we) && we.InvalidCode() {
+						return accounts.ErrBadJSCode.Wrap(err)
+					}
+					if _, ok := fault.As(err); !ok {
+						return ErrPayUnavailable.Wrap(err)
+					}
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		}}
+
+	// WeChatNotify is WeChat Pay's payment notification. Its answers follow WeChat Pay's convention
+	// (204, or 4xx/5xx with {"code":"FAIL","message":…} so that WeChat Pay retries), not API.md's error shape.
+	WeChatNotify = fn.HTTP{Name: "WeChatNotify", Route: "POST /v1/payments/wechat/notify", Access: fn.Signed,
+		MaxBody: wechatpay.MaxNotificationBytes, Actions: []string{get, put, update, secretRd},
+		Build: func(d *platform.Deps) httpapi.Handler {
+			s := NewService(d)
+			return func(w http.ResponseWriter, r *http.Request) error {
+				status, msg := s.notify(r)
+				if status == http.StatusNoContent {
+					w.WriteHeader(status)
+					return nil
+				}
+				return httpapi.JSON(w, status, map[string]string{"code": "FAIL", "message": msg})
+			}
+		}}
+)
+
+// notify handles one notification and says what to answer.
+func (s *Service) notify(r *http.Request) (int, string) {
+	ctx := r.Context()
+	log := httpapi.Log(ctx)
+	body, err := httpapi.ReadBody(r, wechatpay.MaxNotificationBytes)
+	if err != nil {
+		return http.StatusBadRequest, "body too large"
+	}
+	for _, h := range []string{"Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial"} {
+		if r.Header.Get(h) == "" {
+			log.Warn("notification refused", "reason", "missing "+h)
+			return http.StatusUnauthorized, "verification failed"
+		}
+	}
+	c, err := s.WeChat.Client(ctx)
+	if err != nil {
+		log.Error("wechat pay not configured", "err", err.Error())
+		return http.StatusInternalServerError, "not configured"
+	}
+	tx, err := c.ParseNotification(r.Header, body)
+	switch {
+	case errors.Is(err, wechatpay.ErrUnsupportedEvent):
+		return http.StatusNoContent, ""
+	case errors.Is(err, wechatpay.ErrMalformed):
+		log.Warn("notification refused", "reason", "malformed")
+		return http.StatusBadRequest, "malformed"
+	case errors.Is(err, wechatpay.ErrDecrypt):
+		log.Error("notification refused", "reason", "decrypt failed: check the APIv3 key")
+		return http.StatusUnauthorized, "verification failed"
+	case err != nil:
+		log.Warn("notification refused", "reason", reason(err))
+		return http.StatusUnauthorized, "verification failed"
+	}
+	o, err := Get(ctx, s.S, tx.OutTradeNo)
+	if fault.Is(err, errNoOrder.Code) {
+		log.Warn("notification for an unknown order", "orderNo", tx.OutTradeNo)
+		return http.StatusNoContent, ""
+	}
+	if err != nil {
+		log.Error("notification: read order", "err", err.Error())
+		return http.StatusInternalServerError, "try again"
+	}
+	if err := s.Credit(ctx, c, o, tx); err != nil {
+		if errors.Is(err, wechatpay.ErrNotPaid) {
+			return http.StatusNoContent, ""
+		}
+		if errors.Is(err, wechatpay.ErrMismatch) {
+			log.Error("notification does not match its order", "orderNo", o.OrderNo, "err", err.Error())
+			return http.StatusBadRequest, "order mismatch"
+		}
+		log.Error("notification: credit", "orderNo", o.OrderNo, "err", err.Error())
+		return http.StatusInternalServerError, "try again"
+	}
+	return http.StatusNoContent, ""
+}
+
+func reason(err error) string {
+	switch {
+	case errors.Is(err, wechatpay.ErrSignTestProbe):
+		return "signature probe"
+	case errors.Is(err, wechatpay.ErrStale):
+		return "stale timestamp"
+	case errors.Is(err, wechatpay.ErrUnknownSerial):
+		return "unknown serial"
+	default:
+		return "bad signature"
+	}
+}
+
+// ReconcileAfter is how long an order waits for its notification before the reconciler asks WeChat Pay.
+const ReconcileAfter = 5 * time.Minute
+
+// RechargeReconciler runs on a schedule: it credits paid orders whose notification never came and closes
+// expired ones.
+var RechargeReconciler = fn.Event{Name: "RechargeReconciler", Description: "credit paid orders whose notification was lost; close expired ones",
+	Schedule: "rate(2 minutes)", Timeout: 60, Actions: []string{get, put, update, query, secretRd},
+	Build: func(d *platform.Deps) any {
+		s := NewService(d)
+		return func(ctx context.Context, _ json.RawMessage) (ReconcileReport, error) {
+			ctx = httpapi.WithLogger(ctx, d.Log.With("fn", "RechargeReconciler"))
+			rep, err := s.Reconcile(ctx, ReconcileAfter)
+			d.Log.Info("recharge reconcile", "checked", rep.Checked, "credited", rep.Credited, "closed", rep.Closed,
+				"pending", rep.StillPending, "failed", rep.Failed)
+			return rep, err
+		}
+	}}

@@ -1,0 +1,133 @@
+// Package recharge is 充值 by WeChat Pay: orders for a card (and, through the dorm package, a room's
+// utility account), the payment notification, and the reconciler that heals lost notifications. A
+// recharge is credited through the ledger the moment WeChat Pay confirms it, exactly once, whichever of
+// the notification and the reconciler gets there first: both use the order number as the idempotency key.
+package recharge
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"time"
+
+	"onecard/shared/fault"
+	"onecard/shared/store"
+	"onecard/shared/wechatpay"
+)
+
+// Order statuses (API.md).
+const (
+	Pending = "pending"
+	Paid    = "paid"
+	Closed  = "closed"
+)
+
+// OrderTTL is how long WeChat Pay accepts payment of an order (time_expire).
+const OrderTTL = 30 * time.Minute
+
+// PendingPK is the GSI1 partition of orders still waiting for WeChat Pay; the item leaves it when paid
+// or closed (a sparse index, so the reconciler reads only what it must).
+const PendingPK = "ORDERS#pending"
+
+// Target is what an order credits.
+type Target struct {
+	Kind        string `dynamodbav:"kind" json:"kind"` // "card" or "dorm"
+	Account     string `dynamodbav:"account" json:"-"`
+	PK          string `dynamodbav:"pk" json:"-"`
+	SK          string `dynamodbav:"sk" json:"-"`
+	CardNo      string `dynamodbav:"cardNo,omitempty" json:"cardNo,omitempty"`
+	RoomID      string `dynamodbav:"roomId,omitempty" json:"roomId,omitempty"`
+	AccountKind string `dynamodbav:"accountKind,omitempty" json:"accountKind,omitempty"`
+	Label       string `dynamodbav:"label,omitempty" json:"label,omitempty"`
+}
+
+// Item is the ledger item the target's balance lives on.
+func (t Target) Item() store.Key { return store.Key{PK: t.PK, SK: t.SK} }
+
+// Order is a WeChat Pay recharge order; OrderNo is WeChat Pay's out_trade_no.
+type Order struct {
+	store.Key
+	GSI1PK        string               `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK        string               `dynamodbav:"GSI1SK,omitempty"`
+	Type          string               `dynamodbav:"type"`
+	OrderNo       string               `dynamodbav:"orderNo"`
+	UserID        string               `dynamodbav:"userId"`
+	SchoolID      string               `dynamodbav:"schoolId"`
+	Target        Target               `dynamodbav:"target"`
+	AmountFen     int64                `dynamodbav:"amountFen"`
+	Status        string               `dynamodbav:"status"`
+	OpenID        string               `dynamodbav:"openId"`
+	Description   string               `dynamodbav:"description"`
+	PayParams     *wechatpay.PayParams `dynamodbav:"payParams,omitempty"`
+	CreatedAt     time.Time            `dynamodbav:"createdAt"`
+	ExpiresAt     time.Time            `dynamodbav:"expiresAt"`
+	PaidAt        time.Time            `dynamodbav:"paidAt,omitempty"`
+	TransactionID string               `dynamodbav:"transactionId,omitempty"`
+}
+
+// OrderKey addresses an order.
+func OrderKey(no string) store.Key { return store.Key{PK: "ORDER#" + no, SK: "ORDER"} }
+
+// View is GET /v1/orders/{orderNo}.
+type View struct {
+	OrderNo   string `json:"orderNo"`
+	Status    string `json:"status"`
+	AmountFen int64  `json:"amountFen"`
+	Target    Target `json:"target"`
+	CreatedAt string `json:"createdAt"`
+	PaidAt    string `json:"paidAt,omitempty"`
+}
+
+var china = time.FixedZone("CST", 8*3600)
+
+// View returns the public view.
+func (o *Order) View() View {
+	v := View{OrderNo: o.OrderNo, Status: o.Status, AmountFen: o.AmountFen, Target: o.Target,
+		CreatedAt: o.CreatedAt.In(china).Format(time.RFC3339)}
+	if !o.PaidAt.IsZero() {
+		v.PaidAt = o.PaidAt.In(china).Format(time.RFC3339)
+	}
+	return v
+}
+
+// newOrderNo is R + China-time yyyymmddhhmmss + 10 random digits: 25 characters, inside WeChat Pay's
+// 6–32 for out_trade_no, sortable by time and unguessable enough that orders cannot be enumerated.
+func newOrderNo(now time.Time) string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1e10))
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("R%s%010d", now.In(china).Format("20060102150405"), n.Int64())
+}
+
+// validOrderNo checks the shape before any lookup.
+func validOrderNo(no string) bool {
+	if len(no) != 25 || no[0] != 'R' {
+		return false
+	}
+	for i := 1; i < len(no); i++ {
+		if no[i] < '0' || no[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+var errNoOrder = fault.E(fault.NotFound, "ORDER_NOT_FOUND", "订单不存在")
+
+// Get reads an order.
+func Get(ctx context.Context, s *store.Store, no string) (*Order, error) {
+	if !validOrderNo(no) {
+		return nil, errNoOrder
+	}
+	var o Order
+	ok, err := s.Get(ctx, OrderKey(no), &o)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errNoOrder
+	}
+	return &o, nil
+}
