@@ -70,7 +70,8 @@ func run(ctx context.Context, addr string) error {
 		return err
 	}
 	env := map[string]string{"TABLE_NAME": table, "APP_ENV": "local", "MAIL_FROM": "no-reply@onecard.local",
-		"JWT_SECRET": secrets["jwtSecret"], "PII_KEY": secrets["piiKey"]}
+		"WECHATPAY_CONFIG_FILE": filepath.Join(p.StateDir, "wechatpay.json"),
+		"JWT_SECRET":            secrets["jwtSecret"], "PII_KEY": secrets["piiKey"]}
 	for k, v := range env {
 		os.Setenv(k, v)
 	}
@@ -94,6 +95,12 @@ func run(ctx context.Context, addr string) error {
 	if err := seed.All(ctx, d, root); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	wx, err := startWeChatSandbox(ctx, p.StateDir, addr)
+	if err != nil {
+		return fmt.Errorf("wechat pay sandbox: %w", err)
+	}
+	defer wx.Close()
+	go runReconciler(ctx, d)
 	srv, err := apigw.New(tmpl, catalog.HTTP, d)
 	if err != nil {
 		return err
@@ -122,6 +129,7 @@ func banner(addr string, st *localstack.Stack, routes int) {
   SES emulator     http://127.0.0.1:%d/store   (every sent email; codes are in the bodies)
   DynamoDB Local   http://127.0.0.1:%d   table %s
   SQS emulator     http://127.0.0.1:%d
+  WeChat Pay       http://127.0.0.1:8090   (sandbox: POST /sandbox/orders/{orderNo}/pay pays an order)
 
 Demo data: school kmmc (昆明传媒学院, prefixes CUIK and CUK). Try:
   curl -s http://%s/v1/schools
