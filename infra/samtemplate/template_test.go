@@ -97,7 +97,7 @@ func TestTemplateShape(t *testing.T) {
 			t.Errorf("%s: template route %q, catalog route %q", f.Name, key, c.Route)
 		}
 		// IAM: exactly the actions the code declares, nothing broader.
-		want := slices.Clone(c.Actions)
+		want := slices.Clone(c.IAM())
 		got := slices.Clone(f.Actions)
 		sort.Strings(want)
 		sort.Strings(got)

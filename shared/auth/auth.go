@@ -36,6 +36,9 @@ type Principal struct {
 	School  string   // the school the token was issued for
 	Roles   []string // staff only
 	Family  string   // refresh-token family of a user session
+	// IssuedAt is when the token was signed (whole seconds); staff tokens issued before a password
+	// reset are refused by the staff check in fn.
+	IssuedAt time.Time
 }
 
 // HasRole reports whether a staff principal holds one of roles (admin holds all).
@@ -113,7 +116,11 @@ func (t *Tokens) Verify(token, wantKind string) (Principal, error) {
 	if c.Kind != wantKind || c.Subject == "" {
 		return Principal{}, fault.ErrTokenInvalid
 	}
-	return Principal{Subject: c.Subject, Kind: c.Kind, School: c.School, Roles: c.Roles, Family: c.Family}, nil
+	p := Principal{Subject: c.Subject, Kind: c.Kind, School: c.School, Roles: c.Roles, Family: c.Family}
+	if c.IssuedAt != nil {
+		p.IssuedAt = c.IssuedAt.Time
+	}
+	return p, nil
 }
 
 type principalKey struct{}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/httpapi"
 	"onecard/shared/platform"
+	"onecard/shared/store"
 )
 
 // Access says who may call a route.
@@ -48,6 +50,16 @@ type HTTP struct {
 // Dir is the folder of the function's main under functions/.
 func (f HTTP) Dir() string { return "functions/" + kebab(f.Name) }
 
+// IAM is every AWS action the function performs: its own Actions plus, on a staff route, the GetItem
+// of the staff check in Handler. template.yaml grants exactly these.
+func (f HTTP) IAM() []string {
+	acts := slices.Clone(f.Actions)
+	if f.Access == Staff && !slices.Contains(acts, staffCheckAction) {
+		acts = append(acts, staffCheckAction)
+	}
+	return acts
+}
+
 // Method and Path split Route.
 func (f HTTP) Method() string { m, _, _ := strings.Cut(f.Route, " "); return m }
 func (f HTTP) Path() string   { _, p, _ := strings.Cut(f.Route, " "); return p }
@@ -57,6 +69,10 @@ func (f HTTP) Path() string   { _, p, _ := strings.Cut(f.Route, " "); return p }
 func (f HTTP) Handler(d *platform.Deps) http.Handler {
 	h := f.Build(d)
 	tokens := auth.NewTokens(d.Cfg.JWTKey, d.Cfg.AccessTTL, d.Now)
+	var staffDB *store.Store
+	if f.Access == Staff {
+		staffDB = store.New(d.DB, d.Cfg.Table)
+	}
 	limit := f.MaxBody
 	if limit == 0 {
 		limit = httpapi.AppBodyLimit
@@ -64,7 +80,7 @@ func (f HTTP) Handler(d *platform.Deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(f.Route, func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, limit+1)
-		ctx, err := f.check(r, tokens)
+		ctx, err := f.check(r, tokens, staffDB)
 		if err != nil {
 			httpapi.WriteError(w, r, err)
 			return
@@ -81,7 +97,7 @@ func (f HTTP) Handler(d *platform.Deps) http.Handler {
 }
 
 // check verifies the caller and returns the context that carries it (and a logger naming it).
-func (f HTTP) check(r *http.Request, tokens *auth.Tokens) (context.Context, error) {
+func (f HTTP) check(r *http.Request, tokens *auth.Tokens, staffDB *store.Store) (context.Context, error) {
 	ctx := r.Context()
 	switch f.Access {
 	case Public, Signed:
@@ -99,11 +115,45 @@ func (f HTTP) check(r *http.Request, tokens *auth.Tokens) (context.Context, erro
 	if err != nil {
 		return ctx, err
 	}
-	if f.Access == Staff && !p.HasRole(f.Roles...) {
-		return ctx, fault.ErrForbidden
+	if f.Access == Staff {
+		if p, err = checkStaff(ctx, staffDB, p); err != nil {
+			return ctx, err
+		}
+		if !p.HasRole(f.Roles...) {
+			return ctx, fault.ErrForbidden
+		}
 	}
 	ctx = httpapi.WithLogger(auth.With(ctx, p), httpapi.Log(ctx).With("caller", p.Kind+":"+p.Subject))
 	return ctx, nil
+}
+
+const staffCheckAction = "dynamodb:GetItem"
+
+// staffRecord is the part of a staff item (staff.Member, key store.StaffKey) that every staff request
+// reads, so that disabling a member, changing their roles or resetting their password takes effect on
+// their next request instead of when their 8-hour token expires (docs/decisions/0003).
+type staffRecord struct {
+	Roles       []string  `dynamodbav:"roles"`
+	SchoolID    string    `dynamodbav:"schoolId"`
+	Disabled    bool      `dynamodbav:"disabled"`
+	TokensAfter time.Time `dynamodbav:"tokensAfter"`
+}
+
+var errStaffRevoked = fault.E(fault.Unauthenticated, "TOKEN_REVOKED", "账号已停用或登录已失效，请重新登录")
+
+// checkStaff returns p with the member's current roles, or 401 when the member is gone or disabled,
+// moved school, or the token predates a password reset.
+func checkStaff(ctx context.Context, s *store.Store, p auth.Principal) (auth.Principal, error) {
+	var m staffRecord
+	ok, err := s.Get(ctx, store.StaffKey(p.Subject), &m)
+	if err != nil {
+		return p, err
+	}
+	if !ok || m.Disabled || m.SchoolID != p.School || p.IssuedAt.Before(m.TokensAfter) {
+		return p, errStaffRevoked
+	}
+	p.Roles = m.Roles
+	return p, nil
 }
 
 type recorder struct {
