@@ -5,8 +5,10 @@ package catalog
 import (
 	"onecard/shared/accounts"
 	"onecard/shared/cards"
+	"onecard/shared/content"
 	"onecard/shared/fn"
 	"onecard/shared/recharge"
+	"onecard/shared/school"
 	"onecard/shared/staff"
 )
 
@@ -50,6 +52,28 @@ var HTTP = []fn.HTTP{
 	recharge.CardRecharge,
 	recharge.OrderGet,
 	recharge.WeChatNotify,
+
+	// School content and the staff console (issue 7).
+	content.NewsList,
+	content.NewsGet,
+	content.NoticesList,
+	content.HelpGet,
+	content.AboutGet,
+	content.AdminNewsList,
+	content.AdminNewsCreate,
+	content.AdminNewsUpdate,
+	content.AdminNewsUnpublish,
+	content.AdminNewsPublish,
+	content.AdminNewsPin,
+	school.AdminSchoolGet,
+	school.AdminSchoolPut,
+	staff.AdminStaffList,
+	staff.AdminStaffCreate,
+	staff.AdminStaffRoles,
+	staff.AdminStaffDisable,
+	staff.AdminStaffEnable,
+	staff.AdminStaffResetPassword,
+	staff.AdminPassword,
 }
 
 // Find returns the HTTP function named name.

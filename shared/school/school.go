@@ -34,8 +34,10 @@ type School struct {
 	NightStart    string `dynamodbav:"nightStart"` // "23:00", school local time
 	NightEnd      string `dynamodbav:"nightEnd"`   // "07:00"
 	TimeZone      string `dynamodbav:"timeZone"`   // "Asia/Shanghai"
-	Help          string `dynamodbav:"help"`
-	About         string `dynamodbav:"about"`
+	// Help and About (使用帮助, 关于) are stored in the school's texts item, not here: this item is read on
+	// most requests and should stay small. Repo.Put writes them; Repo.Texts reads them.
+	Help  string `dynamodbav:"-"`
+	About string `dynamodbav:"-"`
 }
 
 // Defaults fills unset money settings with the project's defaults.
@@ -106,7 +108,10 @@ func (r Repo) List(ctx context.Context) ([]School, error) {
 func (r Repo) Put(ctx context.Context, s *School) error {
 	s.Key = store.SchoolKey(s.ID)
 	s.GSI1PK, s.GSI1SK = store.SchoolListPK(), s.ID
-	return r.S.Put(ctx, s, "", nil)
+	if err := r.S.Put(ctx, s, "", nil); err != nil {
+		return err
+	}
+	return r.S.Put(ctx, textsOf(s), "", nil)
 }
 
 // ErrBadStudentNo is returned for a student number without a known prefix.

@@ -23,9 +23,11 @@ import (
 	"onecard/shared/store"
 )
 
-// Member is a staff account.
+// Member is a staff account. fn reads roles, schoolId, disabled and tokensAfter on every staff request.
 type Member struct {
 	store.Key
+	GSI1PK       string    `dynamodbav:"GSI1PK"` // StaffListPK(school): the school's staff list
+	GSI1SK       string    `dynamodbav:"GSI1SK"` // username
 	Username     string    `dynamodbav:"username"`
 	PasswordHash string    `dynamodbav:"passwordHash"`
 	Roles        []string  `dynamodbav:"roles"`
@@ -33,6 +35,10 @@ type Member struct {
 	Disabled     bool      `dynamodbav:"disabled"`
 	Failed       int       `dynamodbav:"failed"`
 	LockedUntil  time.Time `dynamodbav:"lockedUntil"`
+	// TokensAfter revokes every token issued before it (password reset, disable).
+	TokensAfter time.Time `dynamodbav:"tokensAfter"`
+	CreatedAt   time.Time `dynamodbav:"createdAt"`
+	Rev         int64     `dynamodbav:"rev"` // bumped by every console change (optimistic concurrency)
 }
 
 // Lockout after repeated failed logins.
@@ -46,17 +52,19 @@ var (
 	errLocked   = fault.E(fault.TooMany, "TOO_MANY_ATTEMPTS", "登录失败次数过多，请稍后再试")
 )
 
-// Put creates or replaces a staff member (seeding, staff management).
+// Put creates or replaces a staff member (seeding and tests; the console uses Service.Create). The
+// username, password and roles must pass the same rules as the console's.
 func Put(ctx context.Context, s *store.Store, username, password, school string, roles []string) error {
-	hash, err := secret.HashPassword(password)
+	m, err := newMember(username, password, school, roles, time.Now())
 	if err != nil {
 		return err
 	}
-	return s.Put(ctx, Member{Key: store.StaffKey(username), Username: username, PasswordHash: hash, Roles: roles, SchoolID: school}, "", nil)
+	return s.Put(ctx, m, "", nil)
 }
 
 // Login checks a staff password under lockout and issues a staff token.
 func Login(ctx context.Context, s *store.Store, tokens *auth.Tokens, now time.Time, username, password string) (string, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
 	if username == "" || len(username) > 64 || password == "" || len(password) > 256 {
 		return "", errBadLogin
 	}
@@ -126,7 +134,7 @@ var AdminLogin = fn.HTTP{Name: "AdminLogin", Route: "POST /v1/admin/login", Acce
 	Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
 	Build: func(d *platform.Deps) httpapi.Handler {
 		s := store.New(d.DB, d.Cfg.Table)
-		tokens := auth.NewTokens(d.Cfg.JWTKey, 8*time.Hour, d.Now)
+		tokens := auth.NewTokens(d.Cfg.JWTKey, TokenTTL, d.Now)
 		return func(w http.ResponseWriter, r *http.Request) error {
 			var in struct {
 				Username string `json:"username"`

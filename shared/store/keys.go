@@ -31,9 +31,11 @@ type Key struct {
 
 func (k Key) String() string { return k.PK + "|" + k.SK }
 
-// Schools. List: GSI1PK=SCHOOLS.
-func SchoolKey(id string) Key { return Key{"SCHOOL#" + id, "META"} }
-func SchoolListPK() string    { return "SCHOOLS" }
+// Schools. List: GSI1PK=SCHOOLS. The help and about texts are a separate item, so that the settings
+// item that most requests read stays small.
+func SchoolKey(id string) Key      { return Key{"SCHOOL#" + id, "META"} }
+func SchoolTextsKey(id string) Key { return Key{"SCHOOL#" + id, "TEXTS"} }
+func SchoolListPK() string         { return "SCHOOLS" }
 
 // Users and the uniqueness markers written in the same transaction as the user.
 func UserKey(userID string) Key     { return Key{"USER#" + userID, "PROFILE"} }
@@ -64,9 +66,17 @@ func EntryKey(account string, seq int64) Key {
 // IdemKey marks one money movement as done: scope names the source (reader, wechat, app).
 func IdemKey(scope, key string) Key { return Key{"IDEM#" + scope + "#" + key, "IDEM"} }
 
-// Staff and their audit trail (newest first by SK).
-func StaffKey(username string) Key { return Key{"STAFF#" + username, "STAFF"} }
-func AuditPK() string              { return "AUDIT" }
+// Staff and their audit trail (newest first by SK). A school's staff are listed by username through
+// GSI1PK=STAFF_OF#<school>, GSI1SK=<username>.
+func StaffKey(username string) Key     { return Key{"STAFF#" + username, "STAFF"} }
+func StaffListPK(school string) string { return "STAFF_OF#" + school }
+func AuditPK() string                  { return "AUDIT" }
+
+// News and notices of a school (content): one item each, under the school's partition. While published,
+// an item is also in GSI1 under NEWSLIST#<school>#<kind> with GSI1SK=<1 pinned|0>#<publishedAt>#<id>,
+// so a backwards query lists pinned first, then newest first; unpublishing removes it from the index.
+func NewsKey(school, id string) Key         { return Key{"NEWS#" + school, "N#" + id} }
+func NewsListPK(school, kind string) string { return "NEWSLIST#" + school + "#" + kind }
 
 // Blacklist: a head item with the current version and one item per change.
 func BlacklistHeadKey(school string) Key { return Key{"BLACKLIST#" + school, "HEAD"} }

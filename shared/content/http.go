@@ -1,0 +1,183 @@
+package content
+
+import (
+	"net/http"
+
+	"onecard/shared/auth"
+	"onecard/shared/fault"
+	"onecard/shared/fn"
+	"onecard/shared/httpapi"
+	"onecard/shared/platform"
+	"onecard/shared/store"
+)
+
+func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
+	return func(d *platform.Deps) httpapi.Handler { return h(NewService(store.New(d.DB, d.Cfg.Table), d.Now)) }
+}
+
+const (
+	get    = "dynamodb:GetItem"
+	put    = "dynamodb:PutItem"
+	query  = "dynamodb:Query"
+	ops    = auth.RoleOps
+	maxReq = 256 << 10 // a 20,000-character body, even \u-escaped, fits
+)
+
+func list(kind string) func(*Service) httpapi.Handler {
+	return func(s *Service) httpapi.Handler {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			limit, err := httpapi.Limit(r, 10, 50)
+			if err != nil {
+				return err
+			}
+			page, err := s.List(r.Context(), auth.Must(r.Context()), kind, limit, r.URL.Query().Get("cursor"))
+			if err != nil {
+				return err
+			}
+			return httpapi.JSON(w, http.StatusOK, page)
+		}
+	}
+}
+
+func text(about bool) func(*Service) httpapi.Handler {
+	return func(s *Service) httpapi.Handler {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			help, ab, err := s.Texts(r.Context(), auth.Must(r.Context()))
+			if err != nil {
+				return err
+			}
+			if about {
+				return httpapi.JSON(w, http.StatusOK, ab)
+			}
+			return httpapi.JSON(w, http.StatusOK, help)
+		}
+	}
+}
+
+// Student routes: the content of the caller's current school.
+var (
+	NewsList = fn.HTTP{Name: "NewsList", Route: "GET /v1/news", Access: fn.User,
+		Actions: []string{get, query}, Build: handle(list(KindNews))}
+
+	NoticesList = fn.HTTP{Name: "NoticesList", Route: "GET /v1/notices", Access: fn.User,
+		Actions: []string{get, query}, Build: handle(list(KindNotice))}
+
+	NewsGet = fn.HTTP{Name: "NewsGet", Route: "GET /v1/news/{id}", Access: fn.User,
+		Actions: []string{get}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				d, err := s.Get(r.Context(), auth.Must(r.Context()), r.PathValue("id"))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, d)
+			}
+		})}
+
+	HelpGet = fn.HTTP{Name: "HelpGet", Route: "GET /v1/help", Access: fn.User,
+		Actions: []string{get}, Build: handle(text(false))}
+
+	AboutGet = fn.HTTP{Name: "AboutGet", Route: "GET /v1/about", Access: fn.User,
+		Actions: []string{get}, Build: handle(text(true))}
+)
+
+type draftBody struct {
+	Kind   string `json:"kind"`
+	Title  string `json:"title"`
+	Body   string `json:"body"`
+	Pinned bool   `json:"pinned"`
+}
+
+// Staff routes (ops; admin may do everything). Every change is audited with the fields before and after.
+var (
+	AdminNewsList = fn.HTTP{Name: "AdminNewsList", Route: "GET /v1/admin/news", Access: fn.Staff, Roles: []string{ops},
+		Actions: []string{query}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				limit, err := httpapi.Limit(r, 20, 100)
+				if err != nil {
+					return err
+				}
+				q := r.URL.Query()
+				page, err := s.StaffList(r.Context(), auth.Must(r.Context()), q.Get("kind"), limit, q.Get("cursor"))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, page)
+			}
+		})}
+
+	AdminNewsCreate = fn.HTTP{Name: "AdminNewsCreate", Route: "POST /v1/admin/news", Access: fn.Staff, Roles: []string{ops},
+		MaxBody: maxReq, Actions: []string{put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in draftBody
+				if err := httpapi.Decode(r, maxReq, &in); err != nil {
+					return err
+				}
+				it, err := s.Create(r.Context(), auth.Must(r.Context()), Draft(in))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusCreated, it.StaffView())
+			}
+		})}
+
+	AdminNewsUpdate = fn.HTTP{Name: "AdminNewsUpdate", Route: "PUT /v1/admin/news/{id}", Access: fn.Staff, Roles: []string{ops},
+		MaxBody: maxReq, Actions: []string{get, put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Title *string `json:"title"`
+					Body  *string `json:"body"`
+				}
+				if err := httpapi.Decode(r, maxReq, &in); err != nil {
+					return err
+				}
+				if in.Title == nil || in.Body == nil {
+					return fault.Field("MISSING_FIELD", "须同时提供 title 和 body")
+				}
+				it, err := s.Edit(r.Context(), auth.Must(r.Context()), r.PathValue("id"), *in.Title, *in.Body)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, it.StaffView())
+			}
+		})}
+
+	AdminNewsUnpublish = fn.HTTP{Name: "AdminNewsUnpublish", Route: "DELETE /v1/admin/news/{id}", Access: fn.Staff, Roles: []string{ops},
+		Actions: []string{get, put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				if err := s.SetPublished(r.Context(), auth.Must(r.Context()), r.PathValue("id"), false); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	AdminNewsPublish = fn.HTTP{Name: "AdminNewsPublish", Route: "POST /v1/admin/news/{id}/publish", Access: fn.Staff, Roles: []string{ops},
+		Actions: []string{get, put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				if err := s.SetPublished(r.Context(), auth.Must(r.Context()), r.PathValue("id"), true); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	AdminNewsPin = fn.HTTP{Name: "AdminNewsPin", Route: "PUT /v1/admin/news/{id}/pin", Access: fn.Staff, Roles: []string{ops},
+		Actions: []string{get, put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Pinned *bool `json:"pinned"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if in.Pinned == nil {
+					return fault.Field("MISSING_FIELD", "缺少字段 pinned")
+				}
+				it, err := s.Pin(r.Context(), auth.Must(r.Context()), r.PathValue("id"), *in.Pinned)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, it.StaffView())
+			}
+		})}
+)

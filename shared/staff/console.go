@@ -1,0 +1,143 @@
+package staff
+
+import (
+	"net/http"
+	"time"
+
+	"onecard/shared/auth"
+	"onecard/shared/fn"
+	"onecard/shared/httpapi"
+	"onecard/shared/platform"
+	"onecard/shared/store"
+)
+
+// TokenTTL is the life of a staff token. Disabling a member or resetting their password ends it at
+// once (fn checks the member on every request).
+const TokenTTL = 8 * time.Hour
+
+func newService(d *platform.Deps) *Service {
+	return &Service{S: store.New(d.DB, d.Cfg.Table), Tokens: auth.NewTokens(d.Cfg.JWTKey, TokenTTL, d.Now), Now: d.Now}
+}
+
+func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
+	return func(d *platform.Deps) httpapi.Handler { return h(newService(d)) }
+}
+
+const (
+	get    = "dynamodb:GetItem"
+	put    = "dynamodb:PutItem"
+	update = "dynamodb:UpdateItem"
+	query  = "dynamodb:Query"
+)
+
+var admin = []string{auth.RoleAdmin}
+
+// Staff management (admin). Every change is audited with the actor and the member's state before and
+// after; passwords appear nowhere but as argon2id hashes in the member item.
+var (
+	AdminStaffList = fn.HTTP{Name: "AdminStaffList", Route: "GET /v1/admin/staff", Access: fn.Staff, Roles: admin,
+		Actions: []string{query}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				limit, err := httpapi.Limit(r, 50, 200)
+				if err != nil {
+					return err
+				}
+				page, err := s.List(r.Context(), auth.Must(r.Context()), limit, r.URL.Query().Get("cursor"))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, page)
+			}
+		})}
+
+	AdminStaffCreate = fn.HTTP{Name: "AdminStaffCreate", Route: "POST /v1/admin/staff", Access: fn.Staff, Roles: admin,
+		Actions: []string{put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Username string   `json:"username"`
+					Password string   `json:"password"`
+					Roles    []string `json:"roles"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				v, err := s.Create(r.Context(), auth.Must(r.Context()), in.Username, in.Password, in.Roles)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusCreated, v)
+			}
+		})}
+
+	AdminStaffRoles = fn.HTTP{Name: "AdminStaffRoles", Route: "PUT /v1/admin/staff/{username}/roles", Access: fn.Staff, Roles: admin,
+		Actions: []string{get, update, put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Roles []string `json:"roles"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				v, err := s.SetRoles(r.Context(), auth.Must(r.Context()), r.PathValue("username"), in.Roles)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, v)
+			}
+		})}
+
+	AdminStaffDisable = fn.HTTP{Name: "AdminStaffDisable", Route: "POST /v1/admin/staff/{username}/disable", Access: fn.Staff, Roles: admin,
+		Actions: []string{get, update, put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				if err := s.SetDisabled(r.Context(), auth.Must(r.Context()), r.PathValue("username"), true); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	AdminStaffEnable = fn.HTTP{Name: "AdminStaffEnable", Route: "POST /v1/admin/staff/{username}/enable", Access: fn.Staff, Roles: admin,
+		Actions: []string{get, update, put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				if err := s.SetDisabled(r.Context(), auth.Must(r.Context()), r.PathValue("username"), false); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	AdminStaffResetPassword = fn.HTTP{Name: "AdminStaffResetPassword", Route: "POST /v1/admin/staff/{username}/reset-password", Access: fn.Staff, Roles: admin,
+		Actions: []string{get, update, put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					NewPassword string `json:"newPassword"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.ResetPassword(r.Context(), auth.Must(r.Context()), r.PathValue("username"), in.NewPassword); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	// AdminPassword is any staff member changing their own password.
+	AdminPassword = fn.HTTP{Name: "AdminPassword", Route: "PUT /v1/admin/password", Access: fn.Staff, Roles: AllRoles,
+		Actions: []string{get, update, put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					OldPassword string `json:"oldPassword"`
+					NewPassword string `json:"newPassword"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				tok, err := s.ChangeOwnPassword(r.Context(), auth.Must(r.Context()), in.OldPassword, in.NewPassword)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, map[string]any{"token": tok, "expiresIn": int64(TokenTTL.Seconds())})
+			}
+		})}
+)
