@@ -83,3 +83,22 @@ func BlacklistHeadKey(school string) Key { return Key{"BLACKLIST#" + school, "HE
 func BlacklistChangeKey(school string, version int64) Key {
 	return Key{"BLACKLIST#" + school, fmt.Sprintf("V#%012d", version)}
 }
+
+// Devices (card readers, meter gateways) registered by staff; a school's devices: GSI1PK=DEVICES#<school>.
+func DeviceKey(deviceID string) Key     { return Key{"DEVICE#" + deviceID, "DEVICE"} }
+func DeviceListPK(school string) string { return "DEVICES#" + school }
+
+// DeviceNonceKey records a device request's nonce (devicesig.Signed.NonceKey(): deviceId#nonce) for
+// single use; TTL just after the signature's clock window.
+func DeviceNonceKey(nonceKey string) Key { return Key{"NONCE#" + nonceKey, "NONCE"} }
+
+// PayCodeKey marks a payment code spent; nonceID is paycode's school:cardNo:hex(nonce). Written in the
+// ledger transaction that charges the code, attribute_not_exists; TTL after the last day a record may bear it.
+func PayCodeKey(nonceID string) Key { return Key{"PAYCODE#" + nonceID, "PAYCODE"} }
+
+// DisputeKey is a reader record kept for staff instead of being charged; a school's disputes, newest
+// first: GSI1PK=DISPUTES#<school>, GSI1SK=<createdAt>#<deviceId>#<seq>.
+func DisputeKey(deviceID string, seq int64) Key {
+	return Key{fmt.Sprintf("DISPUTE#%s#%d", deviceID, seq), "DISPUTE"}
+}
+func DisputeListPK(school string) string { return "DISPUTES#" + school }
