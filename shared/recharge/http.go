@@ -9,6 +9,7 @@ import (
 
 	"onecard/shared/accounts"
 	"onecard/shared/auth"
+	"onecard/shared/books"
 	"onecard/shared/cards"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
@@ -23,7 +24,7 @@ import (
 // NewService wires the recharge service from d.
 func NewService(d *platform.Deps) *Service {
 	s := store.New(d.DB, d.Cfg.Table)
-	return &Service{S: s, Ledger: cards.NewLedger(d), WeChat: NewWeChatSource(d), Users: accounts.Users{S: s},
+	return &Service{S: s, Ledger: books.New(d), WeChat: NewWeChatSource(d), Users: accounts.Users{S: s},
 		Schools: school.Repo{S: s}, Now: d.Now}
 }
 

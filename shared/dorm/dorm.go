@@ -1,0 +1,221 @@
+// Package dorm is 宿舍电费、冷水费: buildings and their account mode, rooms and their meters, the rooms'
+// utility accounts (balances held through the ledger), recharges by WeChat Pay or from the card, meter
+// charging, power control and low-balance mail.
+package dorm
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"onecard/shared/fault"
+	"onecard/shared/store"
+)
+
+// Account modes (API.md).
+const (
+	Combined = "combined" // 一号两用: one elec_water account pays electricity and cold water
+	Separate = "separate" // an elec and a water account
+)
+
+// Account kinds.
+const (
+	ElecWater = "elec_water"
+	Elec      = "elec"
+	Water     = "water"
+)
+
+// Building is one dormitory building of a school.
+type Building struct {
+	store.Key
+	SchoolID    string `dynamodbav:"schoolId" json:"-"`
+	Building    string `dynamodbav:"building" json:"building"`
+	Label       string `dynamodbav:"label" json:"label"`
+	AccountMode string `dynamodbav:"accountMode" json:"accountMode"`
+}
+
+// BuildingKey addresses a building in its school's partition.
+func BuildingKey(school, building string) store.Key {
+	return store.Key{PK: "SCHOOL#" + school, SK: "BUILDING#" + building}
+}
+
+// Kinds returns the account kinds of a building's rooms.
+func (b Building) Kinds() []string {
+	if b.AccountMode == Separate {
+		return []string{Elec, Water}
+	}
+	return []string{ElecWater}
+}
+
+// Room is one dormitory room.
+type Room struct {
+	store.Key
+	GSI1PK      string `dynamodbav:"GSI1PK"`
+	GSI1SK      string `dynamodbav:"GSI1SK"`
+	Type        string `dynamodbav:"type"`
+	SchoolID    string `dynamodbav:"schoolId"`
+	RoomID      string `dynamodbav:"roomId"`
+	Building    string `dynamodbav:"building"`
+	Room        string `dynamodbav:"room"`
+	Label       string `dynamodbav:"label"`
+	AccountMode string `dynamodbav:"accountMode"`
+	ElecMeterID string `dynamodbav:"elecMeterId"`
+	WaterMeter  string `dynamodbav:"waterMeterId"`
+}
+
+// RoomKey addresses a room; its accounts share the partition.
+func RoomKey(school, roomID string) store.Key {
+	return store.Key{PK: RoomPK(school, roomID), SK: "ROOM"}
+}
+
+// RoomPK is the partition of a room and its accounts.
+func RoomPK(school, roomID string) string { return "ROOM#" + school + "#" + roomID }
+
+// AccountKey addresses a room's utility account.
+func AccountKey(school, roomID, kind string) store.Key {
+	return store.Key{PK: RoomPK(school, roomID), SK: "ACCT#" + kind}
+}
+
+// AccountID names a room's account in the ledger.
+func AccountID(school, roomID, kind string) string {
+	return "dorm:" + school + ":" + roomID + ":" + kind
+}
+
+// Account is a room's utility account; the ledger keeps balance and seq.
+type Account struct {
+	store.Key
+	GSI2PK     string `dynamodbav:"GSI2PK,omitempty"` // POWER#<school> while the meter must be switched
+	GSI2SK     string `dynamodbav:"GSI2SK,omitempty"`
+	Type       string `dynamodbav:"type"`
+	Account    string `dynamodbav:"acct"`
+	SchoolID   string `dynamodbav:"schoolId"`
+	RoomID     string `dynamodbav:"roomId"`
+	Kind       string `dynamodbav:"kind"`
+	Balance    int64  `dynamodbav:"balance"`
+	Seq        int64  `dynamodbav:"seq"`
+	PaysElec   bool   `dynamodbav:"paysElec"`
+	PowerOn    bool   `dynamodbav:"powerOn"`    // what the meter last acknowledged
+	PendingCmd string `dynamodbav:"pendingCmd"` // a command sent and not yet acknowledged
+	LowPending bool   `dynamodbav:"lowPending"` // the balance fell past the threshold: mail due
+}
+
+var roomIDRE = regexp.MustCompile(`^WH-(\d{1,3})D-(\d{1,5})$`)
+
+// ErrBadRoom is a room id that is not of the WH-8D-1006 form.
+var ErrBadRoom = fault.E(fault.NotFound, "ROOM_NOT_FOUND", "宿舍不存在，请核对楼栋和宿舍号")
+
+// ParseRoomID splits WH-8D-1006 into building 8 and room 1006.
+func ParseRoomID(id string) (building, room string, ok bool) {
+	m := roomIDRE.FindStringSubmatch(id)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+// Label is how a room is named to people: 8栋1006宿舍.
+func Label(building, room string) string { return building + "栋" + room + "宿舍" }
+
+// sortKey orders rooms by building then room number.
+func sortKey(building, room string) string {
+	b, _ := strconv.Atoi(building)
+	r, _ := strconv.Atoi(room)
+	return fmt.Sprintf("%03d#%05d", b, r)
+}
+
+// Repo reads buildings and rooms.
+type Repo struct{ S *store.Store }
+
+// Buildings lists a school's buildings in order.
+func (r Repo) Buildings(ctx context.Context, school string) ([]Building, error) {
+	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :b)"),
+		ExpressionAttributeValues: store.Values{":pk": "SCHOOL#" + school, ":b": "BUILDING#"}.AV()}
+	var out []Building
+	for {
+		var page []Building
+		last, err := r.S.QueryPage(ctx, in, &page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if last == nil {
+			break
+		}
+		in.ExclusiveStartKey = last
+	}
+	sortBuildings(out)
+	return out, nil
+}
+
+func sortBuildings(bs []Building) {
+	for i := 1; i < len(bs); i++ {
+		for j := i; j > 0 && sortKey(bs[j].Building, "0") < sortKey(bs[j-1].Building, "0"); j-- {
+			bs[j], bs[j-1] = bs[j-1], bs[j]
+		}
+	}
+}
+
+// Room reads a room.
+func (r Repo) Room(ctx context.Context, school, roomID string) (*Room, error) {
+	if _, _, ok := ParseRoomID(roomID); !ok {
+		return nil, ErrBadRoom
+	}
+	var rm Room
+	ok, err := r.S.Get(ctx, RoomKey(school, roomID), &rm)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrBadRoom
+	}
+	return &rm, nil
+}
+
+// Accounts reads a room's accounts (one query: they share the room's partition).
+func (r Repo) Accounts(ctx context.Context, school, roomID string) ([]Account, error) {
+	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :a)"),
+		ExpressionAttributeValues: store.Values{":pk": RoomPK(school, roomID), ":a": "ACCT#"}.AV(), ConsistentRead: aws.Bool(true)}
+	var out []Account
+	_, err := r.S.QueryPage(ctx, in, &out)
+	return out, err
+}
+
+// Search lists rooms of a building whose number contains q (the mini program's 请输入宿舍 box).
+func (r Repo) Search(ctx context.Context, school, building, q string, limit int) ([]Room, error) {
+	q = strings.TrimSpace(q)
+	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :p"),
+		ExpressionAttributeValues: store.Values{":p": "ROOMS#" + school}.AV()}
+	if building != "" {
+		in.KeyConditionExpression = aws.String("GSI1PK = :p AND begins_with(GSI1SK, :b)")
+		b, _ := strconv.Atoi(building)
+		in.ExpressionAttributeValues[":b"] = store.Values{":x": fmt.Sprintf("%03d#", b)}.AV()[":x"]
+	}
+	if q != "" {
+		in.FilterExpression = aws.String("contains(#r, :q) OR contains(roomId, :q)")
+		in.ExpressionAttributeNames = map[string]string{"#r": "room"}
+		in.ExpressionAttributeValues[":q"] = store.Values{":x": strings.ToUpper(q)}.AV()[":x"]
+	}
+	var out []Room
+	for len(out) < limit {
+		var page []Room
+		last, err := r.S.QueryPage(ctx, in, &page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if last == nil {
+			break
+		}
+		in.ExclusiveStartKey = last
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

@@ -1,0 +1,316 @@
+package dorm
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"onecard/shared/accounts"
+	"onecard/shared/auth"
+	"onecard/shared/books"
+	"onecard/shared/cards"
+	"onecard/shared/devices"
+	"onecard/shared/fn"
+	"onecard/shared/httpapi"
+	"onecard/shared/mail"
+	"onecard/shared/platform"
+	"onecard/shared/power"
+	"onecard/shared/recharge"
+	"onecard/shared/school"
+	"onecard/shared/secret"
+	"onecard/shared/store"
+)
+
+// NewService wires the dorm service from d.
+func NewService(d *platform.Deps) *Service {
+	s := store.New(d.DB, d.Cfg.Table)
+	return &Service{S: s, Repo: Repo{s}, Ledger: books.New(d), Cards: cards.NewService(s, secret.NewDigester(d.Cfg.PIIKey), d.Now),
+		Recharge: recharge.NewService(d), Power: NewPower(d), Now: d.Now}
+}
+
+// NewPower wires power control from d.
+func NewPower(d *platform.Deps) power.Power {
+	s := store.New(d.DB, d.Cfg.Table)
+	return power.Power{S: s, Schools: school.Repo{S: s}, Now: d.Now}
+}
+
+// NewMeters wires meter charging from d.
+func NewMeters(d *platform.Deps) Meters {
+	s := store.New(d.DB, d.Cfg.Table)
+	return Meters{S: s, Ledger: books.New(d), Schools: school.Repo{S: s}, Mail: mail.Sender{SES: d.SES, From: d.Cfg.MailFrom}, Now: d.Now}
+}
+
+func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
+	return func(d *platform.Deps) httpapi.Handler { return h(NewService(d)) }
+}
+
+const (
+	get    = "dynamodb:GetItem"
+	put    = "dynamodb:PutItem"
+	update = "dynamodb:UpdateItem"
+	query  = "dynamodb:Query"
+)
+
+// school of the caller: a student's current school is on their account, which may have changed since
+// the token was issued, so read it.
+func (s *Service) schoolOf(r *http.Request) (string, error) {
+	u, ok, err := s.Cards.Users.Get(r.Context(), auth.Must(r.Context()).Subject)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", accounts.ErrUserGone
+	}
+	return u.SchoolID, nil
+}
+
+// Dorm routes.
+var (
+	DormBuildings = fn.HTTP{Name: "DormBuildings", Route: "GET /v1/dorms/buildings", Access: fn.User,
+		Actions: []string{get, query}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				sch, err := s.schoolOf(r)
+				if err != nil {
+					return err
+				}
+				bs, err := s.Repo.Buildings(r.Context(), sch)
+				if err != nil {
+					return err
+				}
+				if bs == nil {
+					bs = []Building{}
+				}
+				return httpapi.JSON(w, http.StatusOK, map[string]any{"items": bs})
+			}
+		})}
+
+	DormRooms = fn.HTTP{Name: "DormRooms", Route: "GET /v1/dorms/rooms", Access: fn.User,
+		Actions: []string{get, query}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				sch, err := s.schoolOf(r)
+				if err != nil {
+					return err
+				}
+				limit, err := httpapi.Limit(r, 50, 200)
+				if err != nil {
+					return err
+				}
+				q := r.URL.Query()
+				if b := q.Get("building"); b != "" && !digitsOnly(b, 3) {
+					return ErrBadBuilding
+				}
+				if len(q.Get("q")) > 20 {
+					return ErrBadQuery
+				}
+				rooms, err := s.Repo.Search(r.Context(), sch, q.Get("building"), q.Get("q"), limit)
+				if err != nil {
+					return err
+				}
+				type item struct {
+					RoomID   string `json:"roomId"`
+					Building string `json:"building"`
+					Room     string `json:"room"`
+					Label    string `json:"label"`
+				}
+				out := []item{}
+				for _, rm := range rooms {
+					out = append(out, item{rm.RoomID, rm.Building, rm.Room, rm.Label})
+				}
+				return httpapi.JSON(w, http.StatusOK, map[string]any{"items": out})
+			}
+		})}
+
+	DormRoomGet = fn.HTTP{Name: "DormRoomGet", Route: "GET /v1/dorms/rooms/{roomId}", Access: fn.User,
+		Actions: []string{get, query}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				sch, err := s.schoolOf(r)
+				if err != nil {
+					return err
+				}
+				v, err := s.View(r.Context(), sch, r.PathValue("roomId"))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, v)
+			}
+		})}
+
+	DormRecharge = fn.HTTP{Name: "DormRecharge", Route: "POST /v1/dorms/rooms/{roomId}/recharge", Access: fn.User,
+		Actions: []string{get, put, update, query, "secretsmanager:GetSecretValue"}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Kind      string `json:"kind"`
+					AmountFen int64  `json:"amountFen"`
+					PayWith   string `json:"payWith"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				ans, status, err := s.RechargeRoom(r.Context(), auth.Must(r.Context()), r.PathValue("roomId"), in.Kind, in.AmountFen,
+					in.PayWith, r.Header.Get("Idempotency-Key"))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, status, ans)
+			}
+		})}
+
+	DormTransactions = fn.HTTP{Name: "DormTransactions", Route: "GET /v1/dorms/rooms/{roomId}/transactions", Access: fn.User,
+		Actions: []string{get, query}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				sch, err := s.schoolOf(r)
+				if err != nil {
+					return err
+				}
+				limit, err := httpapi.Limit(r, 20, 100)
+				if err != nil {
+					return err
+				}
+				q := r.URL.Query()
+				rm, err := s.Repo.Room(r.Context(), sch, r.PathValue("roomId"))
+				if err != nil {
+					return err
+				}
+				kind := q.Get("kind")
+				if kind == "" {
+					kind = ElecWater
+					if rm.AccountMode == Separate {
+						kind = Elec
+					}
+				}
+				if _, _, err := s.account(r.Context(), sch, rm.RoomID, kind); err != nil {
+					return err
+				}
+				page, err := s.Ledger.History(r.Context(), AccountID(sch, rm.RoomID, kind), limit, q.Get("cursor"), q.Get("month"))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, page)
+			}
+		})}
+
+	AdminDormsImport = fn.HTTP{Name: "AdminDormsImport", Route: "POST /v1/admin/dorms/import", Access: fn.Staff,
+		Roles: []string{auth.RoleOps}, MaxBody: httpapi.DeviceBodyLimit, Timeout: 120,
+		Actions: []string{get, put, query}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				body, err := httpapi.ReadBody(r, httpapi.DeviceBodyLimit)
+				if err != nil {
+					return err
+				}
+				rows, err := ParseCSV(body)
+				if err != nil {
+					return err
+				}
+				rep, err := s.Import(r.Context(), auth.Must(r.Context()), rows)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, rep)
+			}
+		})}
+
+	AdminDormBuilding = fn.HTTP{Name: "AdminDormBuilding", Route: "PUT /v1/admin/dorms/buildings/{building}", Access: fn.Staff,
+		Roles: []string{auth.RoleOps}, Actions: []string{put}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Label       string `json:"label"`
+					AccountMode string `json:"accountMode"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				b, err := s.PutBuilding(r.Context(), auth.Must(r.Context()), r.PathValue("building"), in.Label, in.AccountMode)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, b)
+			}
+		})}
+
+	MeterCommands = fn.HTTP{Name: "MeterCommands", Route: "GET /v1/meter/commands", Access: fn.Signed, MaxBody: httpapi.DeviceBodyLimit,
+		Actions: append([]string{query}, devices.Actions...), Build: func(d *platform.Deps) httpapi.Handler {
+			p := NewPower(d)
+			return devices.Handler(d, []string{devices.KindMeterGateway}, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, _ []byte) error {
+				cmds, err := p.Pending(r.Context(), dev.SchoolID, 100)
+				if err != nil {
+					return err
+				}
+				type item struct {
+					CommandID string `json:"commandId"`
+					MeterID   string `json:"meterId"`
+					Action    string `json:"action"`
+					RoomID    string `json:"roomId"`
+				}
+				out := []item{}
+				for _, c := range cmds {
+					out = append(out, item{c.CommandID, c.MeterID, c.Action, c.RoomID})
+				}
+				return httpapi.JSON(w, http.StatusOK, map[string]any{"items": out})
+			})
+		}}
+
+	MeterCommandAck = fn.HTTP{Name: "MeterCommandAck", Route: "POST /v1/meter/commands/{commandId}/ack", Access: fn.Signed,
+		MaxBody: httpapi.DeviceBodyLimit, Actions: append([]string{update}, devices.Actions...), Build: func(d *platform.Deps) httpapi.Handler {
+			p := NewPower(d)
+			return devices.Handler(d, []string{devices.KindMeterGateway}, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, _ []byte) error {
+				if err := p.Ack(r.Context(), dev.SchoolID, r.PathValue("commandId")); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			})
+		}}
+)
+
+// DormPowerSettle runs on a schedule: it queues the commands that flagged accounts need, including the
+// cuts that waited for the morning.
+var DormPowerSettle = fn.Event{Name: "DormPowerSettle", Description: "queue power commands for flagged dorm accounts; deferred cuts after night hours",
+	Schedule: "rate(5 minutes)", Timeout: 60, Actions: []string{get, put, update, query},
+	Build: func(d *platform.Deps) any {
+		p := NewPower(d)
+		s := store.New(d.DB, d.Cfg.Table)
+		return func(ctx context.Context, _ json.RawMessage) error {
+			ids, err := schoolIDs(ctx, s)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				rep, err := p.Settle(ctx, id)
+				if err != nil {
+					return err
+				}
+				d.Log.Info("power settle", "school", id, "off", rep.Off, "on", rep.On, "deferred", rep.Deferred, "cleared", rep.Cleared)
+			}
+			return nil
+		}
+	}}
+
+func schoolIDs(ctx context.Context, s *store.Store) ([]string, error) {
+	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI1), KeyConditionExpression: aws.String("GSI1PK = :p"),
+		ExpressionAttributeValues: store.Values{":p": store.SchoolListPK()}.AV(), ProjectionExpression: aws.String("schoolId")}
+	var out []struct {
+		ID string `dynamodbav:"schoolId"`
+	}
+	if _, err := s.QueryPage(ctx, in, &out); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(out))
+	for i, o := range out {
+		ids[i] = o.ID
+	}
+	return ids, nil
+}
+
+func digitsOnly(s string, max int) bool {
+	if len(s) == 0 || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,277 @@
+// Package power keeps dorm meters' power in step with their accounts: the ledger hook flags an account
+// whose balance disagrees with its meter, Settle queues power_off and power_on commands (never a cut at
+// night), and Ack records what the meter did.
+package power
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/fault"
+	"onecard/shared/ledger"
+	"onecard/shared/school"
+	"onecard/shared/secret"
+	"onecard/shared/store"
+)
+
+// Power commands (API.md).
+const (
+	PowerOff = "power_off"
+	PowerOn  = "power_on"
+)
+
+// PowerPK is the sparse GSI2 partition of a school's accounts whose meter must be switched.
+func PowerPK(school string) string { return "POWER#" + school }
+
+// CommandsPK is the GSI1 partition of a school's unacknowledged commands.
+func CommandsPK(school string) string { return "CMDS#" + school + "#pending" }
+
+// Command is a power command for a room's electricity meter.
+type Command struct {
+	store.Key
+	GSI1PK    string    `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK    string    `dynamodbav:"GSI1SK,omitempty"`
+	Type      string    `dynamodbav:"type"`
+	CommandID string    `dynamodbav:"commandId"`
+	SchoolID  string    `dynamodbav:"schoolId"`
+	RoomID    string    `dynamodbav:"roomId"`
+	Kind      string    `dynamodbav:"kind"`
+	MeterID   string    `dynamodbav:"meterId"`
+	Action    string    `dynamodbav:"action"`
+	Status    string    `dynamodbav:"status"` // pending, acked
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+	AckedAt   time.Time `dynamodbav:"ackedAt,omitempty"`
+}
+
+// CommandKey addresses a command.
+func CommandKey(id string) store.Key { return store.Key{PK: "CMD#" + id, SK: "CMD"} }
+
+// LedgerHook flags an electricity-paying account whose balance no longer agrees with its meter's power
+// state, in the ledger's own transaction, so a crash after posting can never lose a cut or a restore.
+// Settle turns flags into commands.
+func LedgerHook(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
+	if !strings.HasPrefix(item.PK, "ROOM#") || !boolAttr(state, "paysElec") {
+		return nil, ledger.UpdateParts{}
+	}
+	if (after > 0) == boolAttr(state, "powerOn") || strAttr(state, "pendingCmd") != "" {
+		return nil, ledger.UpdateParts{}
+	}
+	return nil, ledger.UpdateParts{Set: []string{"GSI2PK = :pwpk", "GSI2SK = :pwsk"},
+		Values: map[string]any{":pwpk": PowerPK(strAttr(state, "schoolId")), ":pwsk": strAttr(state, "roomId") + "#" + strAttr(state, "kind")}}
+}
+
+func boolAttr(m map[string]types.AttributeValue, k string) bool {
+	b, ok := m[k].(*types.AttributeValueMemberBOOL)
+	return ok && b.Value
+}
+
+// NightAt reports whether t falls in night hours [start, end) in time zone tz; end may be the next
+// morning (23:00–07:00).
+func NightAt(t time.Time, start, end, tz string) bool {
+	if start == "" || end == "" {
+		return false
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	hm := t.In(loc).Format("15:04")
+	if start <= end {
+		return hm >= start && hm < end
+	}
+	return hm >= start || hm < end
+}
+
+func strAttr(m map[string]types.AttributeValue, k string) string {
+	if s, ok := m[k].(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// Account is the part of a dorm account item that power control reads.
+type Account struct {
+	store.Key
+	SchoolID   string `dynamodbav:"schoolId"`
+	RoomID     string `dynamodbav:"roomId"`
+	Kind       string `dynamodbav:"kind"`
+	Balance    int64  `dynamodbav:"balance"`
+	Seq        int64  `dynamodbav:"seq"`
+	PowerOn    bool   `dynamodbav:"powerOn"`
+	PendingCmd string `dynamodbav:"pendingCmd"`
+}
+
+// Power turns flagged accounts into commands and applies acknowledgements.
+type Power struct {
+	S       *store.Store
+	Schools school.Repo
+	Now     func() time.Time
+}
+
+// SettleReport counts what Settle did.
+type SettleReport struct {
+	Off, On, Deferred, Cleared int
+}
+
+// Settle looks at every flagged account of school: queues power_off for an account at zero or less
+// (unless it is night: the cut waits for the morning), power_on for one above zero, and clears flags that
+// no longer apply. A command is never queued while another is pending for the account.
+func (p Power) Settle(ctx context.Context, schoolID string) (SettleReport, error) {
+	var rep SettleReport
+	sch, err := p.Schools.Get(ctx, schoolID)
+	if err != nil {
+		return rep, err
+	}
+	now := p.Now()
+	night := NightAt(now, sch.NightStart, sch.NightEnd, sch.TimeZone)
+	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI2), KeyConditionExpression: aws.String("GSI2PK = :p"),
+		ExpressionAttributeValues: store.Values{":p": PowerPK(schoolID)}.AV()}
+	for {
+		var page []Account
+		last, err := p.S.QueryPage(ctx, in, &page)
+		if err != nil {
+			return rep, err
+		}
+		for _, a := range page {
+			var fresh Account
+			ok, err := p.S.Get(ctx, a.Key, &fresh)
+			if err != nil {
+				return rep, err
+			}
+			if !ok {
+				continue
+			}
+			want := fresh.Balance > 0
+			switch {
+			case fresh.PendingCmd != "":
+				continue // the acknowledgement will look again
+			case want == fresh.PowerOn:
+				if err := p.clear(ctx, fresh); err != nil {
+					return rep, err
+				}
+				rep.Cleared++
+			case !want && night:
+				rep.Deferred++
+			default:
+				err := p.queue(ctx, fresh, want, now)
+				if errors.Is(err, errMoved) {
+					continue // the balance moved: the next settle decides
+				}
+				if err != nil {
+					return rep, err
+				}
+				if want {
+					rep.On++
+				} else {
+					rep.Off++
+				}
+			}
+		}
+		if last == nil {
+			return rep, nil
+		}
+		in.ExclusiveStartKey = last
+	}
+}
+
+var errMoved = errors.New("dorm: account moved")
+
+func (p Power) clear(ctx context.Context, a Account) error {
+	err := p.S.Update(ctx, a.Key, "REMOVE GSI2PK, GSI2SK", "seq = :s", nil, store.Values{":s": a.Seq}.AV())
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil
+	}
+	return err
+}
+
+func (p Power) queue(ctx context.Context, a Account, on bool, now time.Time) error {
+	var room struct {
+		ElecMeterID string `dynamodbav:"elecMeterId"`
+	}
+	ok, err := p.S.Get(ctx, store.Key{PK: a.PK, SK: "ROOM"}, &room)
+	if err != nil {
+		return err
+	}
+	if !ok || room.ElecMeterID == "" {
+		return p.clear(ctx, a)
+	}
+	action := PowerOff
+	if on {
+		action = PowerOn
+	}
+	cmd := Command{Key: CommandKey("c" + secret.Token(9)), GSI1PK: CommandsPK(a.SchoolID), GSI1SK: now.UTC().Format(time.RFC3339Nano),
+		Type: "command", SchoolID: a.SchoolID, RoomID: a.RoomID, Kind: a.Kind, MeterID: room.ElecMeterID,
+		Action: action, Status: "pending", CreatedAt: now.UTC()}
+	cmd.CommandID = strings.TrimPrefix(cmd.PK, "CMD#")
+	put, err := store.PutItem(cmd, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return err
+	}
+	err = p.S.Transact(ctx, []types.TransactWriteItem{put,
+		store.UpdateItem(a.Key, "SET pendingCmd = :c REMOVE GSI2PK, GSI2SK", "seq = :s AND pendingCmd = :none", nil,
+			store.Values{":c": cmd.CommandID, ":s": a.Seq, ":none": ""}.AV()),
+	}, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) {
+		return errMoved
+	}
+	return err
+}
+
+var errNoCommand = fault.E(fault.NotFound, "COMMAND_NOT_FOUND", "指令不存在")
+
+// Ack records that the meter carried out a command: the account's power state follows it, and if the
+// balance has moved the other way meanwhile, the account is flagged again.
+func (p Power) Ack(ctx context.Context, schoolID, commandID string) error {
+	if len(commandID) < 2 || len(commandID) > 40 {
+		return errNoCommand
+	}
+	var cmd Command
+	ok, err := p.S.Get(ctx, CommandKey(commandID), &cmd)
+	if err != nil {
+		return err
+	}
+	if !ok || cmd.SchoolID != schoolID {
+		return errNoCommand
+	}
+	if cmd.Status == "acked" {
+		return nil // acknowledging twice is harmless
+	}
+	var a Account
+	if _, err := p.S.Get(ctx, store.Key{PK: "ROOM#" + cmd.SchoolID + "#" + cmd.RoomID, SK: "ACCT#" + cmd.Kind}, &a); err != nil {
+		return err
+	}
+	on := cmd.Action == PowerOn
+	set := "SET powerOn = :on, pendingCmd = :none"
+	vals := store.Values{":on": on, ":none": "", ":c": commandID}
+	if (a.Balance > 0) != on {
+		set += ", GSI2PK = :pwpk, GSI2SK = :pwsk"
+		vals[":pwpk"], vals[":pwsk"] = PowerPK(a.SchoolID), a.RoomID+"#"+a.Kind
+	}
+	now := p.Now().UTC()
+	err = p.S.Transact(ctx, []types.TransactWriteItem{
+		store.UpdateItem(cmd.Key, "SET #st = :acked, ackedAt = :at REMOVE GSI1PK, GSI1SK", "#st = :pending",
+			map[string]string{"#st": "status"}, store.Values{":acked": "acked", ":at": now, ":pending": "pending"}.AV()),
+		store.UpdateItem(a.Key, set, "pendingCmd = :c", nil, vals.AV()),
+	}, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) {
+		return nil // acknowledged concurrently
+	}
+	return err
+}
+
+// Pending lists a school's unacknowledged commands, oldest first.
+func (p Power) Pending(ctx context.Context, schoolID string, limit int) ([]Command, error) {
+	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI1), KeyConditionExpression: aws.String("GSI1PK = :p"),
+		ExpressionAttributeValues: store.Values{":p": CommandsPK(schoolID)}.AV(), Limit: aws.Int32(int32(limit))}
+	var out []Command
+	_, err := p.S.QueryPage(ctx, in, &out)
+	return out, err
+}
