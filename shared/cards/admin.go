@@ -56,7 +56,7 @@ func ParseStudentCSV(body []byte) ([]ImportRow, error) {
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
 	var rows []ImportRow
-	for line := 1; ; line++ {
+	for first := true; ; first = false {
 		rec, err := r.Read()
 		if err == io.EOF {
 			break
@@ -64,7 +64,8 @@ func ParseStudentCSV(body []byte) ([]ImportRow, error) {
 		if err != nil {
 			return nil, errBadCSV.Wrap(err)
 		}
-		if line == 1 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "studentNo") {
+		line, _ := r.FieldPos(0) // the physical line, blank lines included
+		if first && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "studentNo") {
 			continue
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {

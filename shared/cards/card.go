@@ -55,6 +55,18 @@ type Card struct {
 	ReplacedBy   string    `dynamodbav:"replacedBy,omitempty"`
 	BLV          int64     `dynamodbav:"blv"` // number of blacklist changes: orders changes within one microsecond
 	CreatedAt    time.Time `dynamodbav:"createdAt"`
+	// Spending at readers on SpentDay (YYYY-MM-DD, China time), for the daily limit. shared/reader keeps
+	// it in the ledger transaction that posts the records.
+	SpentDay string `dynamodbav:"spentDay,omitempty"`
+	SpentFen int64  `dynamodbav:"spentFen,omitempty"`
+}
+
+// SpentOn is what the card spent at readers on day (YYYY-MM-DD, China time), as far as posted.
+func (c *Card) SpentOn(day string) int64 {
+	if c.SpentDay == day {
+		return c.SpentFen
+	}
+	return 0
 }
 
 // AccountID names a card's wallet in the ledger.

@@ -217,7 +217,7 @@ func ParseCSV(body []byte) ([]ImportRow, error) {
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
 	var rows []ImportRow
-	for line := 1; ; line++ {
+	for first := true; ; first = false {
 		rec, err := r.Read()
 		if err == io.EOF {
 			break
@@ -225,7 +225,8 @@ func ParseCSV(body []byte) ([]ImportRow, error) {
 		if err != nil {
 			return nil, errBadCSV.Wrap(err)
 		}
-		if line == 1 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "roomId") {
+		line, _ := r.FieldPos(0) // the physical line, blank lines included
+		if first && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "roomId") {
 			continue
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
