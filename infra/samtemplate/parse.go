@@ -12,9 +12,10 @@ import (
 
 // Template is the part of template.yaml the local stack and the tests read.
 type Template struct {
-	Globals   map[string]any
-	Resources map[string]Resource
-	Outputs   map[string]any
+	Parameters map[string]any
+	Globals    map[string]any
+	Resources  map[string]Resource
+	Outputs    map[string]any
 }
 
 // Resource is one resource with its properties as a generic tree; intrinsic functions appear as
@@ -45,6 +46,7 @@ func Parse(b []byte) (*Template, error) {
 		return nil, fmt.Errorf("template: not a mapping")
 	}
 	t := &Template{Resources: map[string]Resource{}}
+	t.Parameters, _ = tree["Parameters"].(map[string]any)
 	t.Globals, _ = tree["Globals"].(map[string]any)
 	t.Outputs, _ = tree["Outputs"].(map[string]any)
 	res, _ := tree["Resources"].(map[string]any)

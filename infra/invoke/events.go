@@ -1,0 +1,163 @@
+package invoke
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"onecard/infra/seed"
+	"onecard/shared/devicesig"
+)
+
+// EventPath is where the sample event of function name lives: events/<LogicalId>.json.
+func EventPath(root, name string) string { return filepath.Join(root, "events", name+".json") }
+
+// Placeholders an event file may hold; Expand fills them in just before the invoke, so samples stay
+// valid however old they are and hold no secret.
+//
+//	{{userToken}}        access token of the demo user (phone 13900000001, 王五's card bound)
+//	{{refreshToken}}     refresh token of a fresh login of the demo user
+//	{{staffToken}}       token of the demo staff member admin (every role), by a real staff login
+//	{{staffUsername}}    the demo staff login of infra/local/demo/staff.json;  {{staffPassword}} its password
+//	{{now}}              unix seconds;  {{nowMillis}} unix milliseconds;  {{nowRFC3339}} RFC 3339, +08:00
+//	{{uuid}}             a random UUID (each occurrence its own)
+//	{{nonce}}            a fresh device nonce (each occurrence its own)
+//	{{deviceSignature}}  in the X-Signature header of a device route: the Ed25519 signature of the event's
+//	                     method, path, X-Timestamp, X-Nonce and body with the X-Device-Id's demo key
+//	                     (infra/local/demo/devices.json)
+var Placeholders = []string{"userToken", "refreshToken", "staffToken", "staffUsername", "staffPassword", "now", "nowMillis", "nowRFC3339", "uuid", "nonce", "deviceSignature"}
+
+var placeholder = regexp.MustCompile(`\{\{([A-Za-z0-9_]+)\}\}`)
+
+// Expand fills in an event's placeholders against this stack, after putting the demo user back as the
+// events expect it (see DemoUser).
+func (l *Local) Expand(ctx context.Context, event []byte) ([]byte, error) {
+	if _, err := l.DemoUser(ctx); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	var firstErr error
+	fail := func(err error) string {
+		if firstErr == nil {
+			firstErr = err
+		}
+		return ""
+	}
+	out := placeholder.ReplaceAllFunc(event, func(m []byte) []byte {
+		name := string(m[2 : len(m)-2])
+		var v string
+		switch name {
+		case "userToken":
+			t, err := l.UserToken(ctx)
+			if err != nil {
+				v = fail(fmt.Errorf("{{userToken}}: %w", err))
+			}
+			v = t
+		case "refreshToken":
+			t, err := l.RefreshToken(ctx)
+			if err != nil {
+				v = fail(fmt.Errorf("{{refreshToken}}: %w", err))
+			}
+			v = t
+		case "staffToken":
+			t, err := l.StaffToken(ctx)
+			if err != nil {
+				v = fail(fmt.Errorf("{{staffToken}}: %w", err))
+			}
+			v = t
+		case "staffUsername", "staffPassword":
+			login, err := seed.DemoStaff(l.Root)
+			if err != nil {
+				v = fail(fmt.Errorf("{{%s}}: %w", name, err))
+			}
+			v = login.Username
+			if name == "staffPassword" {
+				v = login.Password
+			}
+			if strings.ContainsAny(v, `"\`) { // it may land in a JSON string inside a JSON string (a body)
+				v = fail(fmt.Errorf("{{%s}}: a demo login with a quote or backslash cannot be substituted", name))
+			}
+		case "now":
+			v = strconv.FormatInt(now.Unix(), 10)
+		case "nowMillis":
+			v = strconv.FormatInt(now.UnixMilli(), 10)
+		case "nowRFC3339":
+			v = now.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339)
+		case "uuid":
+			v = newUUID()
+		case "nonce":
+			n, err := devicesig.NewNonce()
+			if err != nil {
+				v = fail(err)
+			}
+			v = n
+		case "deviceSignature":
+			return m // needs the rest of the event: signed below
+		default:
+			v = fail(fmt.Errorf("unknown placeholder {{%s}} (known: %s)", name, strings.Join(Placeholders, ", ")))
+		}
+		return []byte(v)
+	})
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if bytes.Contains(out, []byte("{{deviceSignature}}")) {
+		return l.signDevice(out)
+	}
+	return out, nil
+}
+
+// signDevice replaces the X-Signature placeholder of an HTTP API event with the device's signature.
+func (l *Local) signDevice(event []byte) ([]byte, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(event, &ev); err != nil {
+		return nil, fmt.Errorf("{{deviceSignature}}: event is not a JSON object: %w", err)
+	}
+	headers, _ := ev["headers"].(map[string]any)
+	h := func(k string) string { s, _ := headers[k].(string); return s }
+	if h("x-signature") != "{{deviceSignature}}" {
+		return nil, fmt.Errorf("{{deviceSignature}} belongs in headers.x-signature")
+	}
+	ts, err := strconv.ParseInt(h("x-timestamp"), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("{{deviceSignature}}: headers.x-timestamp must be unix seconds (use {{now}})")
+	}
+	key, err := l.DeviceKey(h("x-device-id"))
+	if err != nil {
+		return nil, err
+	}
+	rc, _ := ev["requestContext"].(map[string]any)
+	httpd, _ := rc["http"].(map[string]any)
+	method, _ := httpd["method"].(string)
+	path, _ := ev["rawPath"].(string)
+	if q, _ := ev["rawQueryString"].(string); q != "" {
+		path += "?" + q
+	}
+	body := []byte{}
+	if s, _ := ev["body"].(string); s != "" {
+		body = []byte(s)
+		if b64, _ := ev["isBase64Encoded"].(bool); b64 {
+			if body, err = base64.StdEncoding.DecodeString(s); err != nil {
+				return nil, fmt.Errorf("{{deviceSignature}}: body: %w", err)
+			}
+		}
+	}
+	headers["x-signature"] = devicesig.Sign(key, method, path, ts, h("x-nonce"), body)
+	return json.MarshalIndent(ev, "", "  ")
+}
+
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

@@ -1,0 +1,189 @@
+package invoke
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"onecard/infra/seed"
+	"onecard/shared/accounts"
+	"onecard/shared/auth"
+	"onecard/shared/cards"
+	"onecard/shared/secret"
+	"onecard/shared/staff"
+	"onecard/shared/store"
+)
+
+// The demo user that `{{userToken}}` stands for: an account with 王五's card bound (it leaves 张三 and 李四
+// free for the README's walk-through). Before each invoke the fixture puts it back as the events expect
+// it, whatever earlier events did: the account exists with DemoPassword and a WeChat login (openid), the
+// card is bound to it, and the card password is the initial one (which also lifts a password lock). A
+// reported loss is left alone, so that CardLossCancel has something to cancel.
+const (
+	DemoPhone     = "13900000001"
+	DemoPassword  = "password123"
+	DemoStudentNo = "CUIK20230003"
+	DemoCardPIN   = "034322" // the initial card password: the last six of 王五's ID number
+	// OtherPhone is a second account, so that moving the demo user's phone to it is refused (409).
+	OtherPhone = "13900000002"
+)
+
+// DemoUser returns the demo user's id after putting it back as described above.
+func (l *Local) DemoUser(ctx context.Context) (string, error) {
+	l.fixture.Lock()
+	defer l.fixture.Unlock()
+	s := store.New(l.Deps.DB, l.Table)
+	digest := secret.NewDigester(l.Deps.Cfg.PIIKey)
+	acc := accounts.NewService(s, nil, digest, nil, nil, time.Now, 0, nil)
+	id, err := l.account(ctx, acc, DemoPhone)
+	if err != nil {
+		return "", err
+	}
+	if _, err := l.account(ctx, acc, OtherPhone); err != nil {
+		return "", err
+	}
+	p := auth.Principal{Subject: id, Kind: auth.KindUser, School: seed.SchoolID}
+	cs := cards.NewService(s, digest, time.Now)
+	if _, _, err := cs.Mine(ctx, p); errors.Is(err, cards.ErrNotBound) {
+		_, err = cs.Bind(ctx, p, DemoStudentNo, DemoCardPIN)
+		if err != nil {
+			fmt.Fprintf(l.Log, "invoke: the demo card could not be bound again: %v\n", err)
+		}
+	} else if err == nil {
+		if err := cs.ResetPassword(ctx, p, DemoPhone, DemoStudentNo, demoIDNumber()); err != nil {
+			fmt.Fprintf(l.Log, "invoke: the demo card password could not be reset: %v\n", err)
+		}
+	}
+	if u, ok, err := acc.Users.Get(ctx, id); err == nil && ok && u.OpenID == "" && l.wechatSecret != "" {
+		// The mini program's WeChat login (code2session on the sandbox), so recharge events can pay.
+		if c, err := l.wechatClient(); err == nil {
+			wx := accounts.NewService(s, nil, digest, nil, c, time.Now, 0, nil)
+			if err := wx.BindWeChat(ctx, p, "invoke-demo-wangwu"); err != nil {
+				fmt.Fprintf(l.Log, "invoke: the demo user's WeChat login failed: %v\n", err)
+			}
+		}
+	}
+	l.demoID = id
+	return id, nil
+}
+
+func (l *Local) demoUserID(ctx context.Context) (string, error) {
+	l.fixture.Lock()
+	id := l.demoID
+	l.fixture.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	return l.DemoUser(ctx)
+}
+
+// account registers phone (password DemoPassword) or finds it, and puts the password back if an event
+// changed it.
+func (l *Local) account(ctx context.Context, acc *accounts.Service, phone string) (string, error) {
+	id, err := acc.Register(ctx, phone, DemoPassword, seed.SchoolID)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, accounts.ErrPhoneTaken) {
+		return "", fmt.Errorf("register demo account %s: %w", phone, err)
+	}
+	u, ok, err := acc.Users.ByPhone(ctx, phone)
+	if err != nil || !ok {
+		return "", fmt.Errorf("demo account %s: not found (%v)", phone, err)
+	}
+	if !secret.CheckPassword(u.PasswordHash, DemoPassword) {
+		hash, err := secret.HashPassword(DemoPassword)
+		if err != nil {
+			return "", err
+		}
+		if err := acc.S.Update(ctx, store.UserKey(u.UserID), "SET passwordHash = :h", "attribute_exists(PK)", nil,
+			store.Values{":h": hash}.AV()); err != nil {
+			return "", fmt.Errorf("demo account %s: restore password: %w", phone, err)
+		}
+	}
+	return u.UserID, nil
+}
+
+func demoIDNumber() string {
+	for _, st := range seed.Students {
+		if st.StudentNo == DemoStudentNo {
+			return st.IDNumber
+		}
+	}
+	return ""
+}
+
+// UserToken is a fresh access token of the demo user, signed with the stack's JWT key.
+func (l *Local) UserToken(ctx context.Context) (string, error) {
+	id, err := l.demoUserID(ctx)
+	if err != nil {
+		return "", err
+	}
+	return l.tokens().Issue(auth.Principal{Subject: id, Kind: auth.KindUser, School: seed.SchoolID, Family: "invoke-demo"})
+}
+
+// RefreshToken logs the demo user in (a real session) and returns its refresh token.
+func (l *Local) RefreshToken(ctx context.Context) (string, error) {
+	if _, err := l.demoUserID(ctx); err != nil {
+		return "", err
+	}
+	// The refresh-token MAC key derives from the JWT key as in accounts' wiring of a function.
+	m := hmac.New(sha256.New, l.Deps.Cfg.JWTKey)
+	m.Write([]byte("refresh-token-mac"))
+	acc := accounts.NewService(store.New(l.Deps.DB, l.Table), l.tokens(), secret.NewDigester(l.Deps.Cfg.PIIKey),
+		nil, nil, time.Now, l.Deps.Cfg.RefreshTTL, m.Sum(nil))
+	pair, err := acc.Login(ctx, DemoPhone, DemoPassword)
+	if err != nil {
+		return "", err
+	}
+	return pair.RefreshToken, nil
+}
+
+// StaffToken logs the demo staff member (infra/local/demo/staff.json, every role) in.
+func (l *Local) StaffToken(ctx context.Context) (string, error) {
+	login, err := seed.DemoStaff(l.Root)
+	if err != nil {
+		return "", err
+	}
+	return staff.Login(ctx, store.New(l.Deps.DB, l.Table), l.tokens(), time.Now(), login.Username, login.Password)
+}
+
+func (l *Local) tokens() *auth.Tokens {
+	return auth.NewTokens(l.Deps.Cfg.JWTKey, l.Deps.Cfg.AccessTTL, time.Now)
+}
+
+// DeviceKey returns the demo private key of a device from infra/local/demo/devices.json.
+func (l *Local) DeviceKey(deviceID string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(l.Root, "infra", "local", "demo", "devices.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("device keys: %w", err)
+	}
+	var seeds map[string]string
+	if err := json.Unmarshal(b, &seeds); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s, ok := seeds[deviceID]
+	if !ok {
+		var ids []string
+		for id := range seeds {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		return nil, fmt.Errorf("%s has no key for device %q (has %v)", path, deviceID, ids)
+	}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(raw) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%s: key of %s is not base64 of a 32-byte seed", path, deviceID)
+	}
+	return ed25519.NewKeyFromSeed(raw), nil
+}

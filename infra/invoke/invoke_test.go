@@ -1,0 +1,150 @@
+package invoke_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"onecard/infra/invoke"
+	"onecard/infra/localstack"
+	"onecard/shared/testkit"
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run()) // the event checks need no emulator
+	}
+	testkit.Main(m)
+}
+
+func root(t *testing.T) string {
+	r, err := localstack.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Every function of shared/catalog has events/<LogicalId>.json, shaped like its trigger's event, and
+// every event file belongs to a function.
+func TestEveryFunctionHasAnEvent(t *testing.T) {
+	r := root(t)
+	known := map[string]bool{}
+	for _, tr := range invoke.Triggers() {
+		known[tr.Name] = true
+		b, err := os.ReadFile(invoke.EventPath(r, tr.Name))
+		if err != nil {
+			t.Errorf("%s has no event: run `make events` and give it realistic values (%v)", tr.Name, err)
+			continue
+		}
+		if err := invoke.CheckEvent(tr.Function, tr.Access, b); err != nil {
+			t.Errorf("events/%s.json: %v", tr.Name, err)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(r, "events", "*.json"))
+	for _, f := range files {
+		if name := strings.TrimSuffix(filepath.Base(f), ".json"); !known[name] {
+			t.Errorf("events/%s.json belongs to no function of shared/catalog", name)
+		}
+	}
+}
+
+// Every function runs once under the Lambda Runtime Interface Emulator with its event against the local
+// stack: it must not crash, return a handler error or answer 5xx, and it must call no AWS action that
+// template.yaml does not grant it (the IAM check from the code's side: the calls are recorded by a proxy
+// in front of the emulators).
+func TestEveryFunctionUnderTheEmulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs every function")
+	}
+	ctx := context.Background()
+	l, err := invoke.Attach(ctx, invoke.Options{Log: testkit.TestLogs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	byName := map[string]invoke.Function{}
+	for _, f := range l.Functions() {
+		byName[f.Name] = f
+	}
+	// Catalog order, so that an event that changes the demo data (a loss report) runs before the one that
+	// undoes it (its cancellation).
+	var fns []invoke.Function
+	for _, tr := range invoke.Triggers() {
+		f, ok := byName[tr.Name]
+		if !ok {
+			t.Fatalf("%s is in shared/catalog but not in template.yaml: run `make template`", tr.Name)
+		}
+		fns = append(fns, f)
+	}
+	start := time.Now()
+	runner, err := invoke.NewRunner(l, t.TempDir(), fns, testkit.TestLogs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built %d functions for the emulator in %s", len(fns), time.Since(start).Round(time.Millisecond))
+	recs := invoke.NewRecorders(l)
+	defer recs.Close()
+
+	var (
+		mu      sync.Mutex
+		summary []string
+	)
+	// Two emulators at a time, each running its share in order, one invoke at a time.
+	const workers = 2
+	t.Run("run", func(t *testing.T) {
+		for w := range workers {
+			share := fns[w*len(fns)/workers : (w+1)*len(fns)/workers]
+			t.Run(fmt.Sprintf("worker%d", w), func(t *testing.T) {
+				t.Parallel()
+				for _, f := range share {
+					t.Run(f.Name, func(t *testing.T) {
+						ev, err := l.ReadEvent(f.Name, "")
+						if err != nil {
+							t.Fatal(err)
+						}
+						o, err := runner.Run(ctx, recs, f, ev)
+						if err != nil {
+							t.Fatal(err)
+						}
+						line := fmt.Sprintf("%-24s status %3d  init %6.1f ms  invoke %6.1f ms  %s", f.Name, o.Status,
+							ms(o.Result.Init), ms(o.Result.Duration), strings.Join(actions(o), " "))
+						mu.Lock()
+						summary = append(summary, line)
+						mu.Unlock()
+						if err := o.Failed(); err != nil {
+							t.Errorf("%s failed: %v\n%s", f.Name, err, strings.Join(o.Result.Logs, "\n"))
+						}
+						for _, a := range o.Undeclared {
+							t.Errorf("%s calls %s, which template.yaml does not grant it: add it to the function's Actions", f.Name, a)
+						}
+					})
+				}
+			})
+		}
+	})
+	t.Logf("%d functions in %s:\n%s", len(summary), time.Since(start).Round(time.Millisecond), strings.Join(summary, "\n"))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func actions(o *invoke.Outcome) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range o.Calls {
+		for _, a := range c.Actions {
+			if !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
