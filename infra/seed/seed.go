@@ -87,6 +87,9 @@ func All(ctx context.Context, d *platform.Deps, root string) error {
 	if err := School(ctx, d); err != nil {
 		return err
 	}
+	if err := News(ctx, d); err != nil {
+		return err
+	}
 	if err := StudentsAndCards(ctx, d); err != nil {
 		return err
 	}

@@ -3,7 +3,7 @@
 //
 // Everything is scoped to the school the student is in now: the school is read from the user item,
 // not from the token, so that after 切换学校 the next request shows the new school's content rather
-// than the old one's until the access token expires (docs/decisions/0003). Texts are plain text
+// than the old one's until the access token expires (docs/decisions/0004). Texts are plain text
 // (shared/plaintext): clients render them as text, never as HTML.
 package content
 

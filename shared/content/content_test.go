@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"onecard/infra/seed"
+	"onecard/shared/content"
+	"onecard/shared/plaintext"
 	"onecard/shared/school"
 	"onecard/shared/store"
 )
@@ -338,5 +341,37 @@ func TestContentRoutesRefuseTheWrongCaller(t *testing.T) {
 	w.Do("GET", "/v1/admin/news", nil, ops...).Expect(t, 200, "").Decode(t, &all)
 	if len(all.Items) != 0 {
 		t.Fatalf("refused requests created items: %v", all.Items)
+	}
+}
+
+// The demo data of `make dev`: two news items (one pinned) and a notice, readable by students.
+func TestDemoNews(t *testing.T) {
+	w := newWorld(t)
+	for range 2 { // seeding is idempotent
+		if err := seed.News(context.Background(), w.Deps); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stu := w.student("13800000008", "kmmc")
+	if got := strings.Join(w.list("/v1/news", stu), ","); got != "校园一信通付款码上线，手机即可刷卡消费,微信充值即时到账，无需再到圈存机领款" {
+		t.Fatalf("news: %s", got)
+	}
+	var p page
+	w.Do("GET", "/v1/notices", nil, stu...).Expect(t, 200, "").Decode(t, &p)
+	if len(p.Items) != 1 || p.Items[0].PublishedAt != "2026-10-20T09:00:00+08:00" {
+		t.Fatalf("notices: %+v", p.Items)
+	}
+	var d struct{ Body string }
+	w.Do("GET", "/v1/news/"+p.Items[0].NewsID, nil, stu...).Expect(t, 200, "").Decode(t, &d)
+	if !strings.Contains(d.Body, "23:00 至次日 07:00") {
+		t.Fatalf("notice body: %s", d.Body)
+	}
+	for _, it := range seed.DemoNews() {
+		if _, p := content.TitleRule.Check(it.Title); p != plaintext.OK {
+			t.Errorf("demo title %q breaks the rules staff must follow", it.Title)
+		}
+		if _, p := content.BodyRule.Check(it.Body); p != plaintext.OK {
+			t.Errorf("demo body of %q breaks the rules staff must follow", it.Title)
+		}
 	}
 }

@@ -69,10 +69,11 @@ func TestSettingsReadAndWrite(t *testing.T) {
 	s["lowBalanceFen"] = 500
 	w.Do("PUT", "/v1/admin/school", s, adm...).Expect(t, 409, "SCHOOL_CHANGED")
 	// Sending what is stored changes nothing and records nothing.
+	n := len(audit.Items)
 	w.Clock.Advance(time.Second)
 	w.Do("PUT", "/v1/admin/school", got, adm...).Expect(t, 200, "")
 	w.Do("GET", "/v1/admin/audit", nil, adm...).Expect(t, 200, "").Decode(t, &audit)
-	if audit.Items[0]["SK"] != rec["SK"] {
+	if len(audit.Items) != n {
 		t.Fatalf("a no-op PUT was audited: %v", audit.Items[0])
 	}
 }

@@ -42,8 +42,8 @@ func TestCreateListAndValidate(t *testing.T) {
 	}{
 		{"password of 11 characters", map[string]any{"username": "li", "password": "abcdefghijk", "roles": []string{"it"}}, "BAD_USERNAME"},
 		{"short password", map[string]any{"username": "lisi", "password": "abcdefghijk", "roles": []string{"it"}}, "WEAK_PASSWORD"},
-		{"password holding the username", map[string]any{"username": "lisi", "password": "my-LISI-password", "roles": []string{"it"}}, "WEAK_PASSWORD"},
 		{"password equal to the username", map[string]any{"username": "lisi-longname", "password": "lisi-longname", "roles": []string{"it"}}, "WEAK_PASSWORD"},
+		{"password equal to the username in capitals", map[string]any{"username": "lisi-longname", "password": " LISI-LONGNAME ", "roles": []string{"it"}}, "WEAK_PASSWORD"},
 		{"password with a control character", map[string]any{"username": "lisi", "password": "abcdefghijkl\x07", "roles": []string{"it"}}, "WEAK_PASSWORD"},
 		{"password too long", map[string]any{"username": "lisi", "password": strings.Repeat("p", 129), "roles": []string{"it"}}, "WEAK_PASSWORD"},
 		{"upper-case username", map[string]any{"username": "LiSi", "password": "abcdefghijkl", "roles": []string{"it"}}, "BAD_USERNAME"},
@@ -91,6 +91,9 @@ func TestCreateListAndValidate(t *testing.T) {
 		}
 	}
 	rec := w.audit()[1] // before the news item wang.fin created
+	if _, ok := rec["PK"]; ok {
+		t.Fatalf("table keys in the audit answer: %v", rec)
+	}
 	d := rec["details"].(map[string]any)
 	if rec["action"] != "staff.create" || rec["actor"] != "staff:admin-user" || rec["target"] != "staff:wang.fin" || d["before"] != nil {
 		t.Fatalf("audit: %v", rec)
@@ -197,7 +200,7 @@ func TestResetPasswordLiftsLockoutAndRevokesTokens(t *testing.T) {
 	}
 
 	w.Do("POST", "/v1/admin/staff/finance-user/reset-password", map[string]string{"newPassword": "short"}, adm...).Expect(t, 400, "WEAK_PASSWORD")
-	w.Do("POST", "/v1/admin/staff/finance-user/reset-password", map[string]string{"newPassword": "finance-user-2026"}, adm...).Expect(t, 400, "WEAK_PASSWORD")
+	w.Do("POST", "/v1/admin/staff/finance-user/reset-password", map[string]string{"newPassword": "Finance-User"}, adm...).Expect(t, 400, "WEAK_PASSWORD")
 	w.Clock.Advance(time.Second)
 	w.Do("POST", "/v1/admin/staff/finance-user/reset-password", map[string]string{"newPassword": "fresh-start-2026"}, adm...).Expect(t, 204, "")
 	// The lockout is lifted, the old password is gone, the old token is revoked.
@@ -219,7 +222,7 @@ func TestChangeOwnPassword(t *testing.T) {
 	ops := w.staff("ops")
 	other := w.staff("ops") // a second session of the same member
 	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": "wrong-password-9", "newPassword": "brand-new-secret"}, ops...).Expect(t, 401, "BAD_CREDENTIALS")
-	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": staffPassword, "newPassword": "ops-user-secret"}, ops...).Expect(t, 400, "WEAK_PASSWORD")
+	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": staffPassword, "newPassword": "short-one"}, ops...).Expect(t, 400, "WEAK_PASSWORD")
 	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": staffPassword, "newPassword": staffPassword}, ops...).Expect(t, 400, "SAME_PASSWORD")
 	w.Clock.Advance(time.Second)
 	var tok struct {

@@ -31,7 +31,7 @@ var AllRoles = []string{auth.RoleFinance, auth.RoleIT, auth.RoleOps, auth.RoleAd
 
 var (
 	ErrBadUsername  = fault.Field("BAD_USERNAME", "用户名须为 3–32 位小写字母、数字、点、下划线或连字符，以字母开头")
-	ErrWeakPassword = fault.Field("WEAK_PASSWORD", "密码须为 12–128 个字符，不能含控制字符，且不能包含用户名")
+	ErrWeakPassword = fault.Field("WEAK_PASSWORD", "密码须为 12–128 个字符，不能含控制字符，且不能与用户名相同")
 	ErrBadRoles     = fault.Field("BAD_ROLES", "角色须为 finance、it、ops、admin 中的一个或多个")
 	ErrExists       = fault.E(fault.Conflict, "STAFF_EXISTS", "该用户名已被使用")
 	ErrNoMember     = fault.E(fault.NotFound, "STAFF_NOT_FOUND", "该工作人员不存在")
@@ -57,7 +57,8 @@ func ValidUsername(u string) bool {
 }
 
 // CheckPassword applies the staff password rules: 12–128 characters, no control characters, and not
-// containing the username (in any case).
+// the username (in any case). A username inside a longer password is allowed: with usernames as short
+// as "ops", refusing every password that contains one would refuse "stops" and "topsoil".
 func CheckPassword(username, pw string) error {
 	n := utf8.RuneCountInString(pw)
 	if !utf8.ValidString(pw) || n < MinPassword || n > MaxPassword {
@@ -68,7 +69,7 @@ func CheckPassword(username, pw string) error {
 			return ErrWeakPassword
 		}
 	}
-	if username != "" && strings.Contains(strings.ToLower(pw), strings.ToLower(username)) {
+	if strings.EqualFold(strings.TrimSpace(pw), username) {
 		return ErrWeakPassword
 	}
 	return nil

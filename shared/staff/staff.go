@@ -104,12 +104,12 @@ func Login(ctx context.Context, s *store.Store, tokens *auth.Tokens, now time.Ti
 
 // Event is one audit record.
 type Event struct {
-	store.Key
-	Actor   string         `dynamodbav:"actor" json:"actor"`
-	Action  string         `dynamodbav:"action" json:"action"`
-	Target  string         `dynamodbav:"target" json:"target"`
-	At      time.Time      `dynamodbav:"at" json:"-"`
-	Details map[string]any `dynamodbav:"details,omitempty" json:"details,omitempty"`
+	store.Key `json:"-"`     // the audit route shows records, not table keys
+	Actor     string         `dynamodbav:"actor" json:"actor"`
+	Action    string         `dynamodbav:"action" json:"action"`
+	Target    string         `dynamodbav:"target" json:"target"`
+	At        time.Time      `dynamodbav:"at" json:"-"`
+	Details   map[string]any `dynamodbav:"details,omitempty" json:"details,omitempty"`
 }
 
 // AuditItem is the transaction item that records an action; put it in the same transaction as the
