@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"onecard/infra/seed"
-	"onecard/shared/auth"
 	"onecard/shared/staff"
 	"onecard/shared/store"
 	"onecard/shared/testkit"
@@ -59,11 +58,3 @@ func (w *world) login(username string) []string {
 }
 
 func (w *world) staff(role string) []string { return w.login(role + "-user") }
-
-// audit returns the newest audit records (admin view).
-func (w *world) audit() []map[string]any {
-	w.t.Helper()
-	var out struct{ Items []map[string]any }
-	w.Do("GET", "/v1/admin/audit?limit=200", nil, w.staff(auth.RoleAdmin)...).Expect(w.t, 200, "").Decode(w.t, &out)
-	return out.Items
-}

@@ -41,15 +41,6 @@ func (w *world) putStaff(username, school string, roles ...string) {
 	}
 }
 
-// student registers phone in school, logs in and returns the Authorization header.
-func (w *world) student(phone, school string) []string {
-	w.t.Helper()
-	w.Do("POST", "/v1/auth/register", map[string]string{"phone": phone, "password": "password-123", "schoolId": school}).Expect(w.t, 201, "")
-	var pair struct{ AccessToken string }
-	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": "password-123"}).Expect(w.t, 200, "").Decode(w.t, &pair)
-	return testkit.Bearer(pair.AccessToken)
-}
-
 // login signs a staff member in.
 func (w *world) login(username string) []string {
 	w.t.Helper()
