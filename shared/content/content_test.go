@@ -7,8 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"onecard/infra/seed"
+	"onecard/shared/auth"
 	"onecard/shared/content"
+	"onecard/shared/fault"
 	"onecard/shared/plaintext"
 	"onecard/shared/school"
 	"onecard/shared/store"
@@ -373,5 +377,50 @@ func TestDemoNews(t *testing.T) {
 		if _, p := content.BodyRule.Check(it.Body); p != plaintext.OK {
 			t.Errorf("demo body of %q breaks the rules staff must follow", it.Title)
 		}
+	}
+}
+
+// racingDB lets another writer change an item just before the next transaction commits.
+type racingDB struct {
+	store.DB
+	before func()
+}
+
+func (r *racingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f := r.before; f != nil {
+		r.before = nil
+		f()
+	}
+	return r.DB.TransactWriteItems(ctx, in, o...)
+}
+
+// Two staff editing one item: the second write finds the item moved on and gets 409, and the audit
+// trail holds only the change that happened.
+func TestConcurrentEditLoses(t *testing.T) {
+	w := newWorld(t)
+	ops := w.staff("ops")
+	id := w.create(ops, "news", "标题", "正文")
+	db := &racingDB{DB: w.Deps.DB}
+	svc := content.NewService(store.New(db, w.Deps.Cfg.Table), w.Deps.Now)
+	p := auth.Principal{Subject: "ops-user", Kind: auth.KindStaff, School: "kmmc", Roles: []string{"ops"}}
+	db.before = func() {
+		w.Do("PUT", "/v1/admin/news/"+id, map[string]any{"title": "先到的标题", "body": "正文"}, ops...).Expect(t, 200, "")
+	}
+	if _, err := svc.Edit(context.Background(), p, id, "后到的标题", "正文"); !fault.Is(err, "NEWS_CHANGED") {
+		t.Fatalf("late edit: %v", err)
+	}
+	var d struct{ Title string }
+	w.Do("GET", "/v1/news/"+id, nil, w.student("13800000009", "kmmc")...).Expect(t, 200, "").Decode(t, &d)
+	if d.Title != "先到的标题" {
+		t.Fatalf("title %q", d.Title)
+	}
+	edits := 0
+	for _, r := range w.audit() {
+		if r["action"] == "news.edit" {
+			edits++
+		}
+	}
+	if edits != 1 {
+		t.Fatalf("%d edit records", edits)
 	}
 }

@@ -1,12 +1,18 @@
 package staff_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"onecard/shared/auth"
+	"onecard/shared/fault"
 	"onecard/shared/staff"
+	"onecard/shared/store"
 	"onecard/shared/testkit"
 )
 
@@ -267,5 +273,42 @@ func TestStaffOfAnotherSchoolAreInvisible(t *testing.T) {
 	w.Do("GET", "/v1/admin/staff", nil, w.login("ynu-admin")...).Expect(t, 200, "").Decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0].Username != "ynu-admin" {
 		t.Fatalf("ynu's list: %+v", list.Items)
+	}
+}
+
+// racingDB lets another writer change an item just before the next transaction commits.
+type racingDB struct {
+	store.DB
+	before func()
+}
+
+func (r *racingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f := r.before; f != nil {
+		r.before = nil
+		f()
+	}
+	return r.DB.TransactWriteItems(ctx, in, o...)
+}
+
+// Two admins changing one member: the second finds it moved on and gets 409 rather than recording a
+// "before" that was no longer true.
+func TestConcurrentChangeLoses(t *testing.T) {
+	w := newWorld(t)
+	adm := w.staff("admin")
+	db := &racingDB{DB: w.Deps.DB}
+	svc := &staff.Service{S: store.New(db, w.Deps.Cfg.Table), Now: w.Deps.Now}
+	p := auth.Principal{Subject: "admin-user", Kind: auth.KindStaff, School: "kmmc", Roles: []string{"admin"}}
+	db.before = func() {
+		w.Do("POST", "/v1/admin/staff/it-user/disable", nil, adm...).Expect(t, 204, "")
+	}
+	if _, err := svc.SetRoles(context.Background(), p, "it-user", []string{"it", "ops"}); !fault.Is(err, "STAFF_CHANGED") {
+		t.Fatalf("late change: %v", err)
+	}
+	var list struct{ Items []member }
+	w.Do("GET", "/v1/admin/staff", nil, adm...).Expect(t, 200, "").Decode(t, &list)
+	for _, m := range list.Items {
+		if m.Username == "it-user" && (!m.Disabled || strings.Join(m.Roles, ",") != "it") {
+			t.Fatalf("it-user: %+v", m)
+		}
 	}
 }
