@@ -148,13 +148,34 @@ func (l *Local) RefreshToken(ctx context.Context) (string, error) {
 	return pair.RefreshToken, nil
 }
 
-// StaffToken logs the demo staff member (infra/local/demo/staff.json, every role) in.
+// DutyStaff is a second staff member (role ops) for the console's staff events to act on, so that they
+// never disable or reset the demo admin. It is created when missing.
+const (
+	DutyStaff         = "duty.wang"
+	DutyStaffPassword = "Kmmc-ops-local-2026"
+)
+
+// StaffToken logs the demo staff member (infra/local/demo/staff.json, every role) in, after writing it
+// again as seeded (so an event that changed its password or roles does not lock the next one out) and
+// making sure DutyStaff exists.
 func (l *Local) StaffToken(ctx context.Context) (string, error) {
 	login, err := seed.DemoStaff(l.Root)
 	if err != nil {
 		return "", err
 	}
-	return staff.Login(ctx, store.New(l.Deps.DB, l.Table), l.tokens(), time.Now(), login.Username, login.Password)
+	if err := seed.Staff(ctx, l.Deps, login); err != nil {
+		return "", fmt.Errorf("demo staff %s: %w", login.Username, err)
+	}
+	s := store.New(l.Deps.DB, l.Table)
+	var m staff.Member
+	if ok, err := s.Get(ctx, store.StaffKey(DutyStaff), &m); err != nil {
+		return "", err
+	} else if !ok {
+		if err := staff.Put(ctx, s, DutyStaff, DutyStaffPassword, seed.SchoolID, []string{auth.RoleOps}); err != nil {
+			return "", fmt.Errorf("staff %s: %w", DutyStaff, err)
+		}
+	}
+	return staff.Login(ctx, s, l.tokens(), time.Now(), login.Username, login.Password)
 }
 
 func (l *Local) tokens() *auth.Tokens {

@@ -183,8 +183,9 @@ func (l *Local) prepare(ctx context.Context) error {
 	return nil
 }
 
-// secretKey returns a key of the application secret. A key with no local value gets fresh random bytes
-// (base64 of 32, the shape of every key in that secret), once per run.
+// secretKey returns a key of the application secret. A key with no local value gets a fresh one, once
+// per run: a key id ("…Kid") is "local" and a few hex digits, anything else base64 of 32 random bytes
+// (the JWT, PII and payment-code keys all have that shape).
 func (l *Local) secretKey(key string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -194,6 +195,9 @@ func (l *Local) secretKey(key string) string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	v := base64.StdEncoding.EncodeToString(b)
+	if strings.HasSuffix(strings.ToLower(key), "kid") {
+		v = "local" + hex.EncodeToString(b[:3])
+	}
 	l.appSecret[key] = v
 	if l.Dev {
 		fmt.Fprintf(l.Log, "invoke: .cache/dev-secrets.json has no %q; using a random value for this run\n", key)
