@@ -90,6 +90,7 @@ func run(ctx context.Context, n int, only string, write bool) error {
 	recs := invoke.NewRecorders(l)
 	defer recs.Close()
 	fmt.Fprintf(os.Stderr, "lambdabench: %d cold starts each, one at a time\n", n)
+	loadBefore := loadAvg()
 	var rows []row
 	for _, f := range fns {
 		rw := row{name: f.Name}
@@ -100,14 +101,16 @@ func run(ctx context.Context, n int, only string, write bool) error {
 		rows = append(rows, rw)
 		fmt.Fprintf(os.Stderr, "  %-26s %6.2f MiB  init median %6.1f ms\n", f.Name, mib(rw.size), msec(median(rw.inits)))
 	}
+	load := fmt.Sprintf("load average %s before, %s after", loadBefore, loadAvg())
 	table := render(rows, n)
 	fmt.Println()
 	fmt.Print(table)
+	fmt.Println(load)
 	if !write {
 		return nil
 	}
 	path := filepath.Join(l.Root, "docs", "benchmarks.md")
-	if err := writeSection(path, Heading, section(table, n)); err != nil {
+	if err := writeSection(path, Heading, section(table, n, load)); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "lambdabench: wrote %q in %s\n", Heading, path)
@@ -168,9 +171,10 @@ func render(rows []row, n int) string {
 	return b.String()
 }
 
-func section(table string, n int) string {
+func section(table string, n int, load string) string {
 	host, _ := os.Hostname()
-	return fmt.Sprintf(`Written by `+"`make bench`"+` (infra/cmd/lambdabench) on %s: %s, %d cores, %s, %s/%s, host %s.
+	return fmt.Sprintf(`Written by `+"`make bench`"+` (infra/cmd/lambdabench) on %s: %s, %d cores, %s, %s/%s, host %s;
+%s (1-minute; anything above 0 is other work competing for the cores, and inits grow with it).
 
 - Size: `+"`bootstrap`"+` for linux/arm64 built as `+"`make build`"+` does (`+"`CGO_ENABLED=0 -tags lambda.norpc -trimpath -ldflags=\"-s -w\"`"+`), what
   `+"`sam deploy`"+` uploads (before zip). Target ≤ 10 MiB.
@@ -181,7 +185,7 @@ func section(table string, n int) string {
   client construction; it is not Lambda's figure (arm64 at 512 MB, a cold Firecracker VM), but it moves
   with what init does. Target ≤ 50 ms.
 
-%s`, time.Now().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), goVersion(), runtime.GOOS, runtime.GOARCH, host, n, table)
+%s`, time.Now().Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), goVersion(), runtime.GOOS, runtime.GOARCH, host, load, n, table)
 }
 
 // writeSection replaces the body under heading (up to the next "## " heading) in the Markdown file at
@@ -244,6 +248,14 @@ func minMax(ds []time.Duration) (time.Duration, time.Duration) {
 func mib(n int64) float64          { return float64(n) / (1 << 20) }
 func msec(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 func goVersion() string            { return "Go " + strings.TrimPrefix(runtime.Version(), "go") }
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
 
 func cpuModel() string {
 	b, _ := os.ReadFile("/proc/cpuinfo")
