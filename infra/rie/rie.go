@@ -82,8 +82,22 @@ type Instance struct {
 }
 
 // Start starts the emulator on free loopback ports and waits until it accepts connections. The
-// function itself starts (its init runs) on the first invoke, as in Lambda.
+// function itself starts (its init runs) on the first invoke, as in Lambda. A port taken between
+// choosing it and binding it (other tests run alongside) costs a retry on fresh ports.
 func Start(ctx context.Context, opt Options) (*Instance, error) {
+	var err error
+	for range 3 {
+		var in *Instance
+		if in, err = start(ctx, opt); err == nil || !errors.Is(err, errExited) {
+			return in, err
+		}
+	}
+	return nil, err
+}
+
+var errExited = errors.New("aws-lambda-rie exited")
+
+func start(ctx context.Context, opt Options) (*Instance, error) {
 	if opt.Timeout == 0 {
 		opt.Timeout = 10
 	}
@@ -135,7 +149,7 @@ func Start(ctx context.Context, opt Options) (*Instance, error) {
 		}
 		select {
 		case <-in.done:
-			return nil, fmt.Errorf("aws-lambda-rie exited: %s", strings.Join(in.Lines(), "\n"))
+			return nil, fmt.Errorf("%w: %s", errExited, strings.Join(in.Lines(), "\n"))
 		case <-ctx.Done():
 			in.Stop()
 			return nil, ctx.Err()

@@ -1,6 +1,9 @@
 package rie
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -93,5 +96,52 @@ func TestIAMActions(t *testing.T) {
 	}
 	if got := sesV2Operation("POST", "/v2/email/outbound-emails"); got != "SendEmail" {
 		t.Errorf("SES v2 send: %q", got)
+	}
+}
+
+func TestRecorderForwardsAndRecords(t *testing.T) {
+	var gotTarget string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotTarget = r.Header.Get("X-Amz-Target")
+		_, _ = io.WriteString(w, `{}`)
+	}))
+	defer up.Close()
+	rec, err := NewRecorder(Upstreams{DynamoDB: up.URL}, func(name string) (string, bool) {
+		return `{"k":"v"}`, name == "onecard/wechatpay"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	call := func(svc, target, body string) int {
+		req, _ := http.NewRequest(http.MethodPost, rec.URL()+"/", strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", target)
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=local/20261125/ap-east-1/"+svc+"/aws4_request, SignedHeaders=host, Signature=00")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if st := call("dynamodb", "DynamoDB_20120810.TransactWriteItems", `{"TransactItems":[{"Put":{}},{"Delete":{}}]}`); st != 200 || gotTarget != "DynamoDB_20120810.TransactWriteItems" {
+		t.Fatalf("dynamodb: status %d, upstream saw %q", st, gotTarget)
+	}
+	if st := call("secretsmanager", "secretsmanager.GetSecretValue", `{"SecretId":"onecard/wechatpay"}`); st != 200 {
+		t.Fatalf("known secret: %d", st)
+	}
+	if st := call("secretsmanager", "secretsmanager.GetSecretValue", `{"SecretId":"nope"}`); st != 400 {
+		t.Fatalf("unknown secret: %d", st)
+	}
+	if st := call("sqs", "AmazonSQS.SendMessage", `{}`); st != http.StatusBadGateway {
+		t.Fatalf("no SQS upstream: %d", st)
+	}
+	got := Actions(rec.Take())
+	want := []string{"dynamodb:DeleteItem", "dynamodb:PutItem", "secretsmanager:GetSecretValue", "sqs:SendMessage"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("actions %v, want %v", got, want)
+	}
+	if len(rec.Take()) != 0 {
+		t.Fatal("Take did not forget")
 	}
 }
