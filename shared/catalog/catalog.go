@@ -6,7 +6,9 @@ import (
 	"onecard/shared/accounts"
 	"onecard/shared/cards"
 	"onecard/shared/content"
+	"onecard/shared/devices"
 	"onecard/shared/fn"
+	"onecard/shared/reader"
 	"onecard/shared/recharge"
 	"onecard/shared/school"
 	"onecard/shared/staff"
@@ -74,6 +76,17 @@ var HTTP = []fn.HTTP{
 	staff.AdminStaffEnable,
 	staff.AdminStaffResetPassword,
 	staff.AdminPassword,
+
+	// Card readers, payment codes and devices (issue 5).
+	reader.ReaderTransactions,
+	reader.ReaderBlacklist,
+	reader.ReaderKeys,
+	reader.CardPaymentCode,
+	reader.AdminDisputes,
+	devices.AdminDeviceRegister,
+	devices.AdminDevices,
+	devices.AdminDeviceDisable,
+	devices.AdminDeviceEnable,
 }
 
 // Find returns the HTTP function named name.
@@ -89,4 +102,5 @@ func Find(name string) (fn.HTTP, bool) {
 // Events is every queue- or schedule-triggered function.
 var Events = []fn.Event{
 	recharge.RechargeReconciler,
+	reader.ReaderConsumer, // issue 5
 }

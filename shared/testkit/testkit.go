@@ -5,6 +5,7 @@ package testkit
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -90,7 +91,12 @@ func (c *Clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 var (
 	TestJWTKey = []byte("test-jwt-key-0123456789abcdef0123456789")
 	TestPIIKey = []byte("test-pii-key-0123456789abcdef0123456789")
+	// TestPaycodeKey signs payment codes in tests (kid TestPaycodeKid).
+	TestPaycodeKey = ed25519.NewKeyFromSeed([]byte("test-paycode-seed-0123456789abcd"))
 )
+
+// TestPaycodeKid names TestPaycodeKey.
+const TestPaycodeKid = "test1"
 
 var unsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
@@ -114,7 +120,8 @@ func Deps(t testing.TB) (*platform.Deps, *Clock) {
 		t.Fatal(err)
 	}
 	cfg := platform.Config{Table: UniqueName(t), JWTKey: TestJWTKey, PIIKey: TestPIIKey,
-		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, MailFrom: "no-reply@onecard.test", Env: "local"}
+		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, MailFrom: "no-reply@onecard.test", Env: "local",
+		PaycodeKid: TestPaycodeKid, PaycodeKey: TestPaycodeKey}
 	d := platform.New(cfg, awsCfg, platform.NewLogger(TestLogs()))
 	clock := NewClock()
 	d.Now = clock.Now

@@ -24,8 +24,10 @@ import (
 	"onecard/infra/localstack"
 	"onecard/infra/samtemplate"
 	"onecard/infra/seed"
+	"onecard/infra/sqsrunner"
 	"onecard/shared/catalog"
 	"onecard/shared/platform"
+	"onecard/shared/reader"
 )
 
 const table = "onecard-local"
@@ -71,7 +73,8 @@ func run(ctx context.Context, addr string) error {
 	}
 	env := map[string]string{"TABLE_NAME": table, "APP_ENV": "local", "MAIL_FROM": "no-reply@onecard.local",
 		"WECHATPAY_CONFIG_FILE": filepath.Join(p.StateDir, "wechatpay.json"),
-		"JWT_SECRET":            secrets["jwtSecret"], "PII_KEY": secrets["piiKey"]}
+		"JWT_SECRET":            secrets["jwtSecret"], "PII_KEY": secrets["piiKey"],
+		"PAYCODE_KID": secrets["paycodeKid"], "PAYCODE_KEY": secrets["paycodeKey"]}
 	for k, v := range env {
 		os.Setenv(k, v)
 	}
@@ -101,6 +104,12 @@ func run(ctx context.Context, addr string) error {
 	}
 	defer wx.Close()
 	go runReconciler(ctx, d)
+	// The reader queue's consumer, with the template's batch size, window and timeout (infra/sqsrunner).
+	consumer, err := sqsrunner.ForEvent(tmpl, reader.ReaderConsumer, d, queues)
+	if err != nil {
+		return err
+	}
+	defer consumer.Start(ctx)()
 	srv, err := apigw.New(tmpl, catalog.HTTP, d)
 	if err != nil {
 		return err
@@ -143,15 +152,25 @@ Demo data: school kmmc (昆明传媒学院, prefixes CUIK and CUK). Try:
 func devSecrets(cache string) (map[string]string, error) {
 	path := filepath.Join(cache, "dev-secrets.json")
 	m := map[string]string{}
-	if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &m) == nil && m["jwtSecret"] != "" && m["piiKey"] != "" {
+	if b, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(b, &m)
+	}
+	if m["jwtSecret"] != "" && m["piiKey"] != "" && m["paycodeKey"] != "" && m["paycodeKid"] != "" {
 		return m, nil
 	}
-	for _, k := range []string{"jwtSecret", "piiKey"} {
+	// Only what is missing is generated, so that tokens and payment codes survive an upgrade.
+	for _, k := range []string{"jwtSecret", "piiKey", "paycodeKey"} { // paycodeKey: an Ed25519 seed
+		if m[k] != "" {
+			continue
+		}
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
 			return nil, err
 		}
 		m[k] = base64.StdEncoding.EncodeToString(b)
+	}
+	if m["paycodeKid"] == "" {
+		m["paycodeKid"] = "local1"
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.MkdirAll(cache, 0o755); err != nil {

@@ -1,0 +1,539 @@
+package reader_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"onecard/infra/sqsrunner"
+	"onecard/shared/cards"
+	"onecard/shared/ledger"
+	"onecard/shared/reader"
+	"onecard/shared/store"
+	"onecard/shared/testkit"
+)
+
+// Purchases and hot water post within seconds; replaying the batches changes nothing.
+func TestPurchasesPostAndReplayIsHarmless(t *testing.T) {
+	w := newWorld(t)
+	w.consume()
+	for _, no := range []string{"10000001", "10000002", "10000003"} {
+		w.credit(no, 20000, "c-"+no)
+	}
+	canteen := []map[string]any{w.rec("purchase", 800, "10000001"), w.rec("purchase", 1250, "10000002"),
+		w.rec("purchase", 600, "10000001"), w.rec("purchase", 990, "10000003")}
+	water := []map[string]any{w.rec("hot_water", 150, "10000001"), w.rec("hot_water", 275, "10000002")}
+	if s := statuses(w.post("POS-CANTEEN-01", canteen...)); s != "accepted,accepted,accepted,accepted" {
+		t.Fatal(s)
+	}
+	if s := statuses(w.post("HOTWATER-8D-01", water...)); s != "accepted,accepted" {
+		t.Fatal(s)
+	}
+	w.waitDone("POS-CANTEEN-01", seqsOf(canteen...)...)
+	w.waitDone("HOTWATER-8D-01", seqsOf(water...)...)
+	want := map[string]int64{"10000001": 20000 - 800 - 600 - 150, "10000002": 20000 - 1250 - 275, "10000003": 20000 - 990}
+	check := func() {
+		t.Helper()
+		for no, bal := range want {
+			if c := w.card(no); c.Balance != bal || c.Arrears {
+				t.Fatalf("%s: balance %d arrears %v, want %d", no, c.Balance, c.Arrears, bal)
+			}
+		}
+	}
+	check()
+	hist := w.history("10000001")
+	sort.Strings(hist)
+	if fmt.Sprint(hist) != "[hot_water -150 8栋热水 purchase -600 第一食堂 purchase -800 第一食堂 recharge 20000 微信充值]" {
+		t.Fatalf("history: %v", hist)
+	}
+	// The student sees them with the merchant and kind.
+	h := w.student("13800000201", "CUIK20230002", "025620")
+	var page struct {
+		Items []struct {
+			Kind      string
+			AmountFen int64
+			Merchant  string
+			Status    string
+		}
+	}
+	w.Do("GET", "/v1/card/transactions", nil, h...).Expect(t, 200, "").Decode(t, &page)
+	var seen []string
+	for _, it := range page.Items {
+		seen = append(seen, fmt.Sprintf("%s %d %s %s", it.Kind, it.AmountFen, it.Merchant, it.Status))
+	}
+	sort.Strings(seen)
+	if fmt.Sprint(seen) != "[hot_water -275 8栋热水 posted purchase -1250 第一食堂 posted recharge 20000 微信充值 posted]" {
+		t.Fatalf("student history: %v", seen)
+	}
+	// Replays, whole or in part, in another order: duplicates, nothing moves.
+	for i := 0; i < 2; i++ {
+		if s := statuses(w.post("POS-CANTEEN-01", canteen[3], canteen[1], canteen[0], canteen[2])); s != "duplicate,duplicate,duplicate,duplicate" {
+			t.Fatal(s)
+		}
+	}
+	if s := statuses(w.post("HOTWATER-8D-01", water[1], w.rec("hot_water", 100, "10000003"))); s != "duplicate,accepted" {
+		t.Fatal(s)
+	}
+	want["10000003"] -= 100
+	w.waitDone("HOTWATER-8D-01", w.seq)
+	check()
+	w.reconcile()
+}
+
+// message is the queue body of a record for the direct consumer tests.
+func (w *world) message(device, cardNo string, fen int64, at time.Time) (events.SQSMessage, *reader.Message) {
+	m := &reader.Message{Type: reader.TypeRecord, DeviceID: device, SchoolID: "kmmc", Merchant: "第一食堂", Seq: w.nextSeq(),
+		OccurredAt: at, Kind: "purchase", AmountFen: fen, CardNo: cardNo, ReceivedAt: at}
+	b, _ := json.Marshal(m)
+	return events.SQSMessage{MessageId: fmt.Sprintf("m-%d", m.Seq), Body: string(b)}, m
+}
+
+func (w *world) consumer(db store.DB) *reader.Consumer {
+	c := reader.NewConsumer(w.Deps)
+	if db != nil {
+		c.S = store.New(db, w.Deps.Cfg.Table)
+	}
+	return c
+}
+
+func failedIDs(resp events.SQSEventResponse) []string {
+	ids := []string{}
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+// SQS delivers at least once: the same record twice in one batch, or again in a later batch, posts once.
+func TestDuplicateDeliveries(t *testing.T) {
+	w := newWorld(t)
+	w.credit("10000001", 5000, "c1")
+	c := w.consumer(nil)
+	ctx := context.Background()
+	a, _ := w.message("POS-CANTEEN-01", "10000001", 700, w.Clock.Now())
+	b, _ := w.message("POS-CANTEEN-01", "10000001", 300, w.Clock.Now())
+	a2 := a
+	a2.MessageId = "m-copy"
+	out, resp := c.Process(ctx, events.SQSEvent{Records: []events.SQSMessage{a, b, a2}})
+	if out.Posted != 2 || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("first delivery: %+v %v", out, failedIDs(resp))
+	}
+	out, resp = c.Process(ctx, events.SQSEvent{Records: []events.SQSMessage{b, a}})
+	if out.Posted != 0 || out.Duplicate != 2 || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("redelivery: %+v", out)
+	}
+	if bal := w.card("10000001").Balance; bal != 4000 {
+		t.Fatalf("balance %d", bal)
+	}
+	// Through the queue: the same body sent three times.
+	w.consume()
+	_, m := w.message("POS-CANTEEN-01", "10000001", 250, w.Clock.Now())
+	body, _ := json.Marshal(m)
+	url := w.Queues()["ReaderQueue"]
+	for i := 0; i < 3; i++ {
+		if _, err := w.Deps.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String(string(body))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.waitDone("POS-CANTEEN-01", m.Seq)
+	time.Sleep(2 * time.Second) // let every copy be consumed
+	if c := w.card("10000001"); c.Balance != 3750 || c.Seq != 4 {
+		t.Fatalf("balance %d seq %d", c.Balance, c.Seq)
+	}
+	w.reconcile()
+}
+
+// A consumer that dies halfway through a batch leaves its messages in the queue; they come back after
+// the visibility timeout and the batch is finished without posting anything twice.
+func TestConsumerKilledMidBatch(t *testing.T) {
+	w := newWorld(t)
+	for _, no := range []string{"10000001", "10000002", "10000003"} {
+		w.credit(no, 50000, "c-"+no)
+	}
+	var crashed atomic.Bool
+	runner := w.consume(func(r *sqsrunner.Runner) {
+		r.Cfg.VisibilityTimeout = 2 * time.Second // the template's 180 s would make this test slow
+		real := r.Handler
+		r.Handler = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			if len(ev.Records) < 20 || !crashed.CompareAndSwap(false, true) {
+				return real(ctx, ev)
+			}
+			half := events.SQSEvent{Records: ev.Records[:len(ev.Records)/2]}
+			if _, err := real(ctx, half); err != nil {
+				return events.SQSEventResponse{}, err
+			}
+			panic("killed mid-batch")
+		}
+	})
+	var recs []map[string]any
+	for i := 0; i < 40; i++ {
+		recs = append(recs, w.rec("purchase", int64(100+i), fmt.Sprint(10000001+i%3)))
+	}
+	// Post them before the consumer's first poll can split them: the runner batches what is waiting.
+	if s := statuses(w.post("POS-CANTEEN-01", recs...)); strings.Count(s, "accepted") != 40 {
+		t.Fatal(s)
+	}
+	w.waitDone("POS-CANTEEN-01", seqsOf(recs...)...)
+	deadline := time.Now().Add(15 * time.Second)
+	for w.queued() > 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	st := runner.Stats()
+	if !crashed.Load() || st.BatchFailures != 1 {
+		t.Fatalf("no crash happened: %+v", st)
+	}
+	var total int64
+	for i := 0; i < 40; i++ {
+		total += int64(100 + i)
+	}
+	var sum, entries int64
+	for _, no := range []string{"10000001", "10000002", "10000003"} {
+		c := w.card(no)
+		sum += 50000 - c.Balance
+		entries += c.Seq - 1
+	}
+	if sum != total || entries != 40 {
+		t.Fatalf("charged %d in %d entries, want %d in 40", sum, entries, total)
+	}
+	w.reconcile()
+}
+
+// A message the consumer cannot read fails alone and reaches the dead-letter queue after
+// maxReceiveCount (5) receives; the good messages of its batches are posted.
+func TestPoisonMessageReachesTheDLQ(t *testing.T) {
+	w := newWorld(t)
+	var poisonSeen atomic.Int32
+	w.consume(func(r *sqsrunner.Runner) {
+		r.Cfg.VisibilityTimeout = time.Second
+		real := r.Handler
+		r.Handler = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			for _, m := range ev.Records {
+				if strings.Contains(m.Body, `"seq":"x"`) {
+					poisonSeen.Add(1)
+				}
+			}
+			return real(ctx, ev)
+		}
+	})
+	qs := w.Queues()
+	ctx := context.Background()
+	if _, err := w.Deps.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(qs["ReaderQueue"]), MessageBody: aws.String(`{"type":"reader_record","seq":"x"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	good := w.rec("purchase", 100, "10000001")
+	w.post("POS-CANTEEN-01", good)
+	w.waitDone("POS-CANTEEN-01", good["seq"].(int64))
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		res, err := w.Deps.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(qs["ReaderDLQ"]), MaxNumberOfMessages: 1, WaitTimeSeconds: 1,
+			AttributeNames: []sqstypes.QueueAttributeName{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Messages) == 1 {
+			if n := poisonSeen.Load(); n != 5 {
+				t.Fatalf("moved to the DLQ after %d receives", n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("poison message never reached the DLQ")
+		}
+	}
+	if bal := w.card("10000001").Balance; bal != -100 {
+		t.Fatalf("balance %d", bal)
+	}
+}
+
+// failingCard fails every transaction that writes one card, as a throttled or broken partition would.
+type failingCard struct {
+	store.DB
+	pk string
+}
+
+func (f failingCard) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	for _, it := range in.TransactItems {
+		if it.Update != nil {
+			if pk, ok := it.Update.Key["PK"].(*types.AttributeValueMemberS); ok && pk.Value == f.pk {
+				return nil, errors.New("injected failure")
+			}
+		}
+	}
+	return f.DB.TransactWriteItems(ctx, in, opts...)
+}
+
+// A failure on one card fails only that card's messages.
+func TestOneCardFailingFailsOnlyItsMessages(t *testing.T) {
+	w := newWorld(t)
+	c := w.consumer(failingCard{DB: w.Deps.DB, pk: store.CardKey("kmmc", "10000002").PK})
+	var ev events.SQSEvent
+	var bad []string
+	for i := 0; i < 9; i++ {
+		no := fmt.Sprint(10000001 + i%3)
+		m, _ := w.message("POS-CANTEEN-01", no, 100, w.Clock.Now())
+		ev.Records = append(ev.Records, m)
+		if no == "10000002" {
+			bad = append(bad, m.MessageId)
+		}
+	}
+	out, resp := c.Process(context.Background(), ev)
+	if fmt.Sprint(failedIDs(resp)) != fmt.Sprint(bad) || out.Posted != 6 || out.Failed != 3 {
+		t.Fatalf("failed %v (want %v), %+v", failedIDs(resp), bad, out)
+	}
+	if w.card("10000001").Balance != -300 || w.card("10000002").Balance != 0 || w.card("10000003").Balance != -300 {
+		t.Fatal("balances")
+	}
+	// The retry, with the card healthy again, finishes the job.
+	out, resp = w.consumer(nil).Process(context.Background(), ev)
+	if len(resp.BatchItemFailures) != 0 || out.Posted != 3 || out.Duplicate != 6 {
+		t.Fatalf("retry: %+v", out)
+	}
+	w.reconcile()
+}
+
+// Two readers charging one card at the same moment: both land, in one sequence, nothing lost.
+func TestTwoReadersChargeOneCardAtOnce(t *testing.T) {
+	w := newWorld(t)
+	w.credit("10000001", 100000, "c1")
+	w.consume(func(r *sqsrunner.Runner) { r.Cfg.Pollers = 3 })
+	var wg sync.WaitGroup
+	var seqs [2][]int64
+	var mu sync.Mutex
+	for r, dev := range []string{"POS-CANTEEN-01", "POS-CANTEEN-02"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := 0; b < 4; b++ {
+				var recs []map[string]any
+				mu.Lock()
+				for i := 0; i < 5; i++ {
+					recs = append(recs, w.rec("purchase", 100, "10000001"))
+				}
+				mu.Unlock()
+				if s := statuses(w.post(dev, recs...)); strings.Count(s, "accepted") != 5 {
+					t.Errorf("%s: %s", dev, s)
+				}
+				seqs[r] = append(seqs[r], seqsOf(recs...)...)
+			}
+		}()
+	}
+	wg.Wait()
+	w.waitDone("POS-CANTEEN-01", seqs[0]...)
+	w.waitDone("POS-CANTEEN-02", seqs[1]...)
+	// And two consumers posting the same card in the same instant, straight to the ledger.
+	var evs [2]events.SQSEvent
+	for i := 0; i < 20; i++ {
+		m, _ := w.message([]string{"POS-CANTEEN-01", "POS-CANTEEN-02"}[i%2], "10000001", 10, w.Clock.Now())
+		evs[i%2].Records = append(evs[i%2].Records, m)
+	}
+	start := make(chan struct{})
+	for i := range evs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if out, resp := w.consumer(nil).Process(context.Background(), evs[i]); out.Posted != 10 || len(resp.BatchItemFailures) > 0 {
+				t.Errorf("consumer %d: %+v", i, out)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if c := w.card("10000001"); c.Balance != 100000-40*100-20*10 || c.Seq != 61 {
+		t.Fatalf("balance %d seq %d", c.Balance, c.Seq)
+	}
+	w.reconcile()
+}
+
+// hidingCodes hides spent payment codes from batch reads, as if the consumer had read just before
+// another one spent the code: only the ledger's own guard is left.
+type hidingCodes struct{ store.DB }
+
+func (h hidingCodes) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	out, err := h.DB.BatchGetItem(ctx, in, opts...)
+	if err != nil {
+		return nil, err
+	}
+	for table, items := range out.Responses {
+		kept := items[:0]
+		for _, it := range items {
+			if pk, _ := it["PK"].(*types.AttributeValueMemberS); pk == nil || !strings.HasPrefix(pk.Value, "PAYCODE#") {
+				kept = append(kept, it)
+			}
+		}
+		out.Responses[table] = kept
+	}
+	return out, nil
+}
+
+// A payment code is spent once, by the ledger itself too: two records with one code, from two readers
+// that were both offline, charge the card once; the other record becomes a dispute.
+func TestCodeSpentOnceByTheLedger(t *testing.T) {
+	w := newWorld(t)
+	w.credit("10000001", 10000, "c1")
+	h := w.student("13800000301", "CUIK20230001", "011237")
+	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
+	code := w.code(h)
+	first, second := w.codeRec(700, code), w.codeRec(700, code)
+	// Both readers were offline: each approved the code and uploads later; both are accepted online
+	// because neither has been posted yet.
+	if s := statuses(w.post("POS-CANTEEN-01", first)); s != "accepted" {
+		t.Fatal(s)
+	}
+	if s := statuses(w.post("POS-CANTEEN-02", second)); s != "accepted" {
+		t.Fatal(s)
+	}
+	// Take both messages off the queue and post them as two consumers would.
+	url := w.Queues()["ReaderQueue"]
+	var ev events.SQSEvent
+	for len(ev.Records) < 2 {
+		res, err := w.Deps.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 2, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Records = append(ev.Records, sqsrunner.Event(res.Messages, "", "").Records...)
+	}
+	one, two := events.SQSEvent{Records: ev.Records[:1]}, events.SQSEvent{Records: ev.Records[1:]}
+	if out, _ := w.consumer(nil).Process(context.Background(), one); out.Posted != 1 {
+		t.Fatalf("first: %+v", out)
+	}
+	// The second consumer missed the spent marker in its read: the ledger's put refuses the code.
+	blind := w.consumer(hidingCodes{w.Deps.DB})
+	blind.MaxAttempts = 3
+	if out, resp := blind.Process(context.Background(), two); out.Posted != 0 || len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("blind second: %+v", out)
+	}
+	// Retried (as SQS would), it sees the code spent and keeps the record as a dispute.
+	if out, resp := w.consumer(nil).Process(context.Background(), two); out.Disputed != 1 || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("retry: %+v", out)
+	}
+	if bal := w.card("10000001").Balance; bal != 9300 {
+		t.Fatalf("balance %d", bal)
+	}
+	var page reader.DisputePage
+	w.Do("GET", "/v1/admin/disputes", nil, w.staff("finance")...).Expect(t, 200, "").Decode(t, &page)
+	if len(page.Items) != 1 || page.Items[0].Reason != "PAYMENT_CODE_USED" || !page.Items[0].PaidByCode || page.Items[0].AmountFen != 700 {
+		t.Fatalf("disputes: %+v", page.Items)
+	}
+	w.reconcile()
+}
+
+// A record dated after the card's loss report is not charged: it is kept for staff. Records from before
+// the loss that arrive late are charged.
+func TestRecordsAfterLossAreDisputed(t *testing.T) {
+	w := newWorld(t)
+	w.consume()
+	h := w.student("13800000401", "CUIK20230001", "011237")
+	w.credit("10000001", 5000, "c1")
+	before := w.rec("purchase", 500, "10000001")
+	w.post("POS-CANTEEN-01", before)
+	w.waitDone("POS-CANTEEN-01", before["seq"].(int64))
+	lateButBefore := w.rec("purchase", 300, "10000001") // approved offline before the loss, uploaded after
+	w.Clock.Advance(time.Minute)
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, h...).Expect(t, 204, "")
+	w.Clock.Advance(time.Minute)
+	thief := w.rec("purchase", 2000, "10000001") // a reader that had not refreshed its blacklist
+	if s := statuses(w.post("POS-CANTEEN-02", thief, lateButBefore)); s != "accepted,accepted" {
+		t.Fatal(s)
+	}
+	w.waitDone("POS-CANTEEN-02", thief["seq"].(int64), lateButBefore["seq"].(int64))
+	if bal := w.card("10000001").Balance; bal != 5000-500-300 {
+		t.Fatalf("balance %d", bal)
+	}
+	if s := statuses(w.post("POS-CANTEEN-02", thief)); s != "duplicate" {
+		t.Fatalf("resend: %s", s)
+	}
+	var page reader.DisputePage
+	w.Do("GET", "/v1/admin/disputes", nil, w.staff("finance")...).Expect(t, 200, "").Decode(t, &page)
+	if len(page.Items) != 1 || page.Items[0].Reason != "CARD_LOST" || page.Items[0].AmountFen != 2000 ||
+		page.Items[0].DeviceID != "POS-CANTEEN-02" || page.Items[0].Seq != thief["seq"].(int64) || page.Items[0].OccurredAt != "2026-11-25T12:02:00+08:00" {
+		t.Fatalf("disputes: %+v", page.Items)
+	}
+	w.Do("GET", "/v1/admin/disputes", nil, w.staff("ops")...).Expect(t, 403, "FORBIDDEN")
+	w.Do("GET", "/v1/admin/disputes?limit=0", nil, w.staff("finance")...).Expect(t, 400, "BAD_LIMIT")
+	w.reconcile()
+}
+
+// Offline approvals may take a card into arrears; it joins the blacklist (incrementally, by version)
+// until a recharge clears it, and gets no payment code meanwhile.
+func TestArrearsAndTheBlacklist(t *testing.T) {
+	w := newWorld(t)
+	w.consume()
+	h := w.student("13800000501", "CUIK20230002", "025620")
+	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
+	w.credit("10000002", 500, "c1")
+	bl := func(since int64) reader.BlacklistAnswer {
+		t.Helper()
+		var a reader.BlacklistAnswer
+		w.signed("GET", fmt.Sprintf("/v1/reader/blacklist?since=%d", since), "POS-CANTEEN-01", nil, nil).Expect(t, 200, "").Decode(t, &a)
+		return a
+	}
+	v0 := bl(0)
+	if len(v0.Added) != 0 || !v0.Full {
+		t.Fatalf("start: %+v", v0)
+	}
+	w.Clock.Advance(time.Second)
+	r1 := w.rec("purchase", 800, "10000002")
+	w.post("POS-CANTEEN-01", r1)
+	w.waitDone("POS-CANTEEN-01", r1["seq"].(int64))
+	if c := w.card("10000002"); c.Balance != -300 || !c.Arrears {
+		t.Fatalf("balance %d arrears %v", c.Balance, c.Arrears)
+	}
+	v1 := bl(v0.Version)
+	if fmt.Sprint(v1.Added, v1.Removed) != "[10000002] []" || v1.Full {
+		t.Fatalf("after arrears: %+v", v1)
+	}
+	if full := bl(0); fmt.Sprint(full.Added) != "[10000002]" {
+		t.Fatalf("full list: %+v", full)
+	}
+	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 422, "CARD_IN_ARREARS")
+	// Offline approvals keep being posted while it is in arrears.
+	r2 := w.rec("purchase", 200, "10000002")
+	if s := statuses(w.post("POS-CANTEEN-01", r2)); s != "accepted" {
+		t.Fatal(s)
+	}
+	w.waitDone("POS-CANTEEN-01", r2["seq"].(int64))
+	w.Clock.Advance(time.Second)
+	w.credit("10000002", 1000, "c2")
+	if c := w.card("10000002"); c.Balance != 500 || c.Arrears {
+		t.Fatalf("after recharge: %d %v", c.Balance, c.Arrears)
+	}
+	// Asked since the version of the first answer (its changes are repeated: the overlap), the card's
+	// latest change wins.
+	if v2 := bl(v1.Version); fmt.Sprint(v2.Added, v2.Removed) != "[] [10000002]" {
+		t.Fatalf("after recharge: %+v", v2)
+	}
+	if full := bl(0); len(full.Added) != 0 {
+		t.Fatalf("full list after recharge: %+v", full)
+	}
+	w.code(h)
+	// A change written late with an older clock (another function's) is still inside the lookback of
+	// an answer given after it happened.
+	v3 := bl(v1.Version)
+	w.Clock.Advance(time.Minute)
+	behind := func() time.Time { return w.Clock.Now().Add(-time.Minute) } // a writer whose clock is behind
+	late := &ledger.Ledger{S: testkit.Store(w.Deps), Now: behind, OnChange: cards.LedgerHook(behind)}
+	if _, err := late.Post(context.Background(), ledger.Movement{Scope: "reader:POS-CANTEEN-01", Key: "late-1", Postings: []ledger.Posting{{
+		Account: cards.AccountID("kmmc", "10000002"), Item: store.CardKey("kmmc", "10000002"), AmountFen: -600, Kind: ledger.KindPurchase,
+		Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	if v4 := bl(v3.Version); fmt.Sprint(v4.Added) != "[10000002]" {
+		t.Fatalf("late change missed: %+v", v4)
+	}
+	w.reconcile()
+}

@@ -1,0 +1,134 @@
+package reader
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/fault"
+	"onecard/shared/ledger"
+	"onecard/shared/store"
+)
+
+// Dispute is a record a reader approved that was not charged to the student; staff decide what happens
+// (the merchant's claim, a thief's purchase on a lost card).
+type Dispute struct {
+	store.Key
+	GSI1PK     string    `dynamodbav:"GSI1PK"`
+	GSI1SK     string    `dynamodbav:"GSI1SK"`
+	Type       string    `dynamodbav:"type"` // "dispute"
+	SchoolID   string    `dynamodbav:"schoolId"`
+	DeviceID   string    `dynamodbav:"deviceId"`
+	Merchant   string    `dynamodbav:"merchant"`
+	Seq        int64     `dynamodbav:"seq"`
+	CardNo     string    `dynamodbav:"cardNo"`
+	Kind       string    `dynamodbav:"kind"`
+	AmountFen  int64     `dynamodbav:"amountFen"`
+	OccurredAt time.Time `dynamodbav:"occurredAt"`
+	PaidByCode bool      `dynamodbav:"paidByCode"`
+	Reason     string    `dynamodbav:"reason"`
+	Status     string    `dynamodbav:"status"` // "open"
+	CreatedAt  time.Time `dynamodbav:"createdAt"`
+}
+
+// disputeMarker takes the record's idempotency key, so that a resend is answered duplicate and the
+// ledger never posts it (its hash matches no movement: the ledger answers IDEMPOTENCY_KEY_REUSED).
+type disputeMarker struct {
+	store.Key
+	Hash     string    `dynamodbav:"hash"`
+	Disputed bool      `dynamodbav:"disputed"`
+	PostedAt time.Time `dynamodbav:"postedAt"`
+}
+
+// dispute keeps m for staff, once: the dispute and the record's marker in one transaction.
+func (c *Consumer) dispute(ctx context.Context, m *Message, reason string) error {
+	now := c.Now().UTC()
+	d := Dispute{Key: store.DisputeKey(m.DeviceID, m.Seq), GSI1PK: store.DisputeListPK(m.SchoolID),
+		GSI1SK: now.Format(time.RFC3339Nano) + "#" + m.DeviceID + "#" + m.Key(), Type: "dispute",
+		SchoolID: m.SchoolID, DeviceID: m.DeviceID, Merchant: m.Merchant, Seq: m.Seq, CardNo: m.CardNo,
+		Kind: m.Kind, AmountFen: m.AmountFen, OccurredAt: m.OccurredAt.UTC(), PaidByCode: m.CodeID != "",
+		Reason: reason, Status: "open", CreatedAt: now}
+	put, err := store.PutItem(d, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return err
+	}
+	mark, err := store.PutItem(disputeMarker{Key: store.IdemKey(m.Scope(), m.Key()), Hash: "dispute:" + reason,
+		Disputed: true, PostedAt: now}, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return err
+	}
+	err = c.S.Transact(ctx, []types.TransactWriteItem{put, mark}, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) && (tc.Failed(0) || tc.Failed(1)) {
+		return nil // kept before, or posted by a concurrent delivery: either way it is done
+	}
+	if err == nil {
+		c.Log.Warn("record disputed", "device", m.DeviceID, "seq", m.Seq, "reason", reason)
+	}
+	return err
+}
+
+// DisputeView is one dispute as finance staff see it.
+type DisputeView struct {
+	DeviceID   string `json:"deviceId"`
+	Merchant   string `json:"merchant"`
+	Seq        int64  `json:"seq"`
+	CardNo     string `json:"cardNo"`
+	Kind       string `json:"kind"`
+	AmountFen  int64  `json:"amountFen"`
+	OccurredAt string `json:"occurredAt"`
+	PaidByCode bool   `json:"paidByCode"`
+	Reason     string `json:"reason"`
+	Status     string `json:"status"`
+	CreatedAt  string `json:"createdAt"`
+}
+
+// DisputePage is GET /v1/admin/disputes.
+type DisputePage struct {
+	Items      []DisputeView `json:"items"`
+	NextCursor *string       `json:"nextCursor"`
+}
+
+var errBadCursor = fault.Field("BAD_CURSOR", "分页游标无效")
+
+// Disputes lists a school's disputes, newest first.
+func Disputes(ctx context.Context, s *store.Store, school string, limit int, cursor string) (*DisputePage, error) {
+	in := &dynamodb.QueryInput{
+		IndexName:                 aws.String(store.GSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: store.Values{":pk": store.DisputeListPK(school)}.AV(),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+	}
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		pk, sk, ok := strings.Cut(string(b), "|")
+		if err != nil || !ok || !strings.HasPrefix(pk, "DISPUTE#") || len(b) > 200 {
+			return nil, errBadCursor
+		}
+		in.ExclusiveStartKey = store.Values{"PK": pk, "SK": "DISPUTE", "GSI1PK": store.DisputeListPK(school), "GSI1SK": sk}.AV()
+	}
+	var ds []Dispute
+	last, err := s.QueryPage(ctx, in, &ds)
+	if err != nil {
+		return nil, err
+	}
+	page := &DisputePage{Items: make([]DisputeView, 0, len(ds))}
+	for _, d := range ds {
+		page.Items = append(page.Items, DisputeView{DeviceID: d.DeviceID, Merchant: d.Merchant, Seq: d.Seq, CardNo: d.CardNo,
+			Kind: d.Kind, AmountFen: d.AmountFen, OccurredAt: d.OccurredAt.In(ledger.China).Format(time.RFC3339),
+			PaidByCode: d.PaidByCode, Reason: d.Reason, Status: d.Status, CreatedAt: d.CreatedAt.In(ledger.China).Format(time.RFC3339)})
+	}
+	if last != nil && len(ds) > 0 {
+		l := ds[len(ds)-1]
+		c := base64.RawURLEncoding.EncodeToString([]byte(l.PK + "|" + l.GSI1SK))
+		page.NextCursor = &c
+	}
+	return page, nil
+}

@@ -1,0 +1,143 @@
+package reader
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"onecard/shared/auth"
+	"onecard/shared/cards"
+	"onecard/shared/devices"
+	"onecard/shared/fn"
+	"onecard/shared/httpapi"
+	"onecard/shared/platform"
+	"onecard/shared/readerrec"
+	"onecard/shared/secret"
+	"onecard/shared/store"
+)
+
+const (
+	get      = "dynamodb:GetItem"
+	put      = "dynamodb:PutItem"
+	update   = "dynamodb:UpdateItem"
+	query    = "dynamodb:Query"
+	batchGet = "dynamodb:BatchGetItem"
+	send     = "sqs:SendMessage" // also covers SendMessageBatch
+)
+
+func deviceActions(more ...string) []string {
+	return append(append([]string{}, devices.Actions...), more...)
+}
+
+var readers = []string{devices.KindReader}
+
+// NewIngest builds the ingest from d.
+func NewIngest(d *platform.Deps) *Ingest {
+	return &Ingest{S: store.New(d.DB, d.Cfg.Table), SQS: d.SQS, Keys: KeysFrom(d.Cfg), Now: d.Now,
+		QueueURL: func() string { return d.Cfg.ReaderQueueURL }}
+}
+
+// NewConsumer builds the consumer from d.
+func NewConsumer(d *platform.Deps) *Consumer {
+	return &Consumer{S: store.New(d.DB, d.Cfg.Table), Now: d.Now, Log: d.Log.With("fn", "ReaderConsumer")}
+}
+
+// Device routes (signed by the device; see docs/reader-protocol.md).
+var (
+	ReaderTransactions = fn.HTTP{Name: "ReaderTransactions", Route: "POST /v1/reader/transactions", Access: fn.Signed,
+		MaxBody: httpapi.DeviceBodyLimit, Actions: deviceActions(batchGet, send),
+		Build: func(d *platform.Deps) httpapi.Handler {
+			in := NewIngest(d)
+			return devices.Handler(d, readers, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, body []byte) error {
+				results, err := in.Handle(r.Context(), dev, body)
+				if err != nil {
+					return err
+				}
+				var n [3]int
+				for _, res := range results {
+					switch res.Status {
+					case readerrec.StatusAccepted:
+						n[0]++
+					case readerrec.StatusDuplicate:
+						n[1]++
+					default:
+						n[2]++
+					}
+				}
+				httpapi.Log(r.Context()).Info("reader batch", "records", len(results), "accepted", n[0], "duplicate", n[1], "rejected", n[2])
+				return httpapi.JSON(w, http.StatusOK, map[string]any{"results": results})
+			})
+		}}
+
+	ReaderBlacklist = fn.HTTP{Name: "ReaderBlacklist", Route: "GET /v1/reader/blacklist", Access: fn.Signed,
+		MaxBody: httpapi.DeviceBodyLimit, Actions: deviceActions(query),
+		Build: func(d *platform.Deps) httpapi.Handler {
+			s := store.New(d.DB, d.Cfg.Table)
+			return devices.Handler(d, readers, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, _ []byte) error {
+				since, err := ParseSince(r.URL.Query()["since"])
+				if err != nil {
+					return err
+				}
+				ans, err := BlacklistSince(r.Context(), s, dev.SchoolID, since, d.Now())
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, ans)
+			})
+		}}
+
+	ReaderKeys = fn.HTTP{Name: "ReaderKeys", Route: "GET /v1/reader/keys", Access: fn.Signed,
+		MaxBody: httpapi.DeviceBodyLimit, Actions: deviceActions(),
+		Build: func(d *platform.Deps) httpapi.Handler {
+			keys := KeysFrom(d.Cfg)
+			return devices.Handler(d, readers, func(w http.ResponseWriter, r *http.Request, _ *devices.Device, _ []byte) error {
+				return httpapi.JSON(w, http.StatusOK, map[string]any{"keys": keys.Published})
+			})
+		}}
+)
+
+// CardPaymentCode is POST /v1/card/payment-code (付款码).
+var CardPaymentCode = fn.HTTP{Name: "CardPaymentCode", Route: "POST /v1/card/payment-code", Access: fn.User,
+	Actions: []string{get},
+	Build: func(d *platform.Deps) httpapi.Handler {
+		svc := cards.NewService(store.New(d.DB, d.Cfg.Table), secret.NewDigester(d.Cfg.PIIKey), d.Now)
+		keys := KeysFrom(d.Cfg)
+		return func(w http.ResponseWriter, r *http.Request) error {
+			code, err := IssueCode(r.Context(), svc, keys, auth.Must(r.Context()), d.Now())
+			if err != nil {
+				return err
+			}
+			return httpapi.JSON(w, http.StatusOK, code)
+		}
+	}}
+
+// AdminDisputes is GET /v1/admin/disputes: records kept for staff instead of being charged, newest first.
+var AdminDisputes = fn.HTTP{Name: "AdminDisputes", Route: "GET /v1/admin/disputes", Access: fn.Staff,
+	Roles: []string{auth.RoleFinance}, Actions: []string{query},
+	Build: func(d *platform.Deps) httpapi.Handler {
+		s := store.New(d.DB, d.Cfg.Table)
+		return func(w http.ResponseWriter, r *http.Request) error {
+			limit, err := httpapi.Limit(r, 50, 200)
+			if err != nil {
+				return err
+			}
+			page, err := Disputes(r.Context(), s, auth.Must(r.Context()).School, limit, r.URL.Query().Get("cursor"))
+			if err != nil {
+				return err
+			}
+			return httpapi.JSON(w, http.StatusOK, page)
+		}
+	}}
+
+// ReaderConsumer posts the reader queue to the ledger. The queue's VisibilityTimeout (180 s) is six times
+// its timeout, so a batch still running is never handed to a second invocation.
+var ReaderConsumer = fn.Event{Name: "ReaderConsumer", Description: "post accepted reader records to the ledger",
+	Queue: "ReaderQueue", BatchSize: 100, WindowSeconds: 1, Timeout: 30,
+	Actions: []string{batchGet, get, put, update},
+	Build: func(d *platform.Deps) any {
+		c := NewConsumer(d)
+		return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			return c.Handle(ctx, ev)
+		}
+	}}

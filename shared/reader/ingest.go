@@ -1,0 +1,308 @@
+// Package reader is the card-reader side of the one-card: the signed ingest of the records readers
+// approved (POST /v1/reader/transactions), the queue consumer that posts them to the ledger, the
+// blacklist and payment-code keys readers keep offline, the payment codes students show, and the
+// disputes staff resolve. docs/reader-protocol.md is the vendor's view of the same.
+//
+// The path of a record: the ingest checks the device's signature (shared/devices), each record
+// (shared/readerrec, shared/paycode), the card and its limits, and answers per record; accepted records
+// go to the reader queue (SQS, one message each). The consumer (an SQS-triggered Lambda, batches of
+// 100) groups a batch by card and posts each card's records through the ledger in as few transactions
+// as fit, idempotently on (deviceId, seq), reporting partial batch failures per card.
+package reader
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"onecard/shared/cards"
+	"onecard/shared/devices"
+	"onecard/shared/fault"
+	"onecard/shared/httpapi"
+	"onecard/shared/ledger"
+	"onecard/shared/paycode"
+	"onecard/shared/readerrec"
+	"onecard/shared/store"
+)
+
+// Per-record reasons beyond readerrec's format checks and paycode's verification (UNKNOWN_KEY,
+// BAD_PAYMENT_CODE, PAYMENT_CODE_EXPIRED).
+const (
+	ReasonKindNotAllowed = "KIND_NOT_ALLOWED"  // a hot-water reader posting purchases, or the reverse
+	ReasonWrongSchool    = "WRONG_SCHOOL"      // a payment code of another school
+	ReasonCardNotFound   = "CARD_NOT_FOUND"    // no such card in the device's school
+	ReasonCodeUsed       = "PAYMENT_CODE_USED" // the payment code was already spent (or twice in this batch)
+	ReasonOverTxnLimit   = "OVER_TXN_LIMIT"    // above the card's per-transaction limit or the code's perTxnFen
+	ReasonOverDailyLimit = "OVER_DAILY_LIMIT"  // the card's daily limit would be exceeded
+)
+
+// ErrQueueUnavailable answers a batch that could not be enqueued in full: nothing in it is answered
+// accepted, and the reader resends it (records already enqueued come back duplicate or are de-duplicated
+// by the consumer).
+var ErrQueueUnavailable = fault.E(fault.Unavailable, "QUEUE_UNAVAILABLE", "暂时无法接收记录，请稍后重发").After(5 * time.Second)
+
+// Sender is the part of the SQS client the ingest calls.
+type Sender interface {
+	SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+}
+
+// Ingest checks and enqueues reader batches.
+type Ingest struct {
+	S        *store.Store
+	SQS      Sender
+	QueueURL func() string
+	Keys     *Keys
+	Now      func() time.Time
+	// SendAttempts bounds the tries per SendMessageBatch entry (default 5).
+	SendAttempts int
+}
+
+// Day is the China-time day of t, the unit of the daily limit.
+func Day(t time.Time) string { return t.In(ledger.China).Format("2006-01-02") }
+
+// pending is a record that passed the checks that need no I/O.
+type pending struct {
+	i      int
+	rec    *readerrec.Record
+	cardNo string
+	code   *paycode.Code
+}
+
+// Handle answers one batch of dev's records; err is a whole-request refusal (400 for a malformed
+// batch, 503 when the queue did not take every accepted record).
+func (in *Ingest) Handle(ctx context.Context, dev *devices.Device, body []byte) ([]readerrec.Result, error) {
+	recs, err := readerrec.DecodeBatch(body)
+	if err != nil {
+		return nil, err
+	}
+	now := in.Now()
+	reasons := readerrec.ValidateBatch(recs, now, ledger.MaxAmountFen)
+	results := make([]readerrec.Result, len(recs))
+	var todo []pending
+	for i := range recs {
+		r := &recs[i]
+		results[i] = readerrec.Result{Seq: r.Seq, Status: readerrec.StatusRejected, Reason: reasons[i]}
+		if reasons[i] != "" {
+			continue
+		}
+		if (r.Kind == readerrec.KindHotWater) != (dev.Category == devices.CategoryHotWater) {
+			results[i].Reason = ReasonKindNotAllowed
+			continue
+		}
+		p := pending{i: i, rec: r, cardNo: r.CardNo}
+		if r.PaymentCode != "" {
+			code, err := paycode.Parse(r.PaymentCode)
+			if err == nil {
+				err = code.Verify(in.Keys.Verify, r.OccurredAt)
+			}
+			if err != nil {
+				fe, ok := fault.As(err)
+				if !ok {
+					return nil, err // a misconfigured key
+				}
+				results[i].Reason = fe.Code
+				continue
+			}
+			if code.School != dev.SchoolID {
+				results[i].Reason = ReasonWrongSchool
+				continue
+			}
+			if r.AmountFen > code.PerTxnFen {
+				results[i].Reason = ReasonOverTxnLimit
+				continue
+			}
+			p.cardNo, p.code = code.CardNo, &code
+		}
+		todo = append(todo, p)
+	}
+
+	// One round of reads: the records' idempotency markers and spent codes, and the cards.
+	var markerKeys, cardKeys []store.Key
+	for _, p := range todo {
+		markerKeys = append(markerKeys, store.IdemKey(Scope(dev.DeviceID), strconv.FormatInt(p.rec.Seq, 10)))
+		if p.code != nil {
+			markerKeys = append(markerKeys, store.PayCodeKey(p.code.NonceID()))
+		}
+		cardKeys = append(cardKeys, store.CardKey(dev.SchoolID, p.cardNo))
+	}
+	var (
+		mk, ck     map[store.Key]map[string]types.AttributeValue
+		merr, cerr error
+		wg         sync.WaitGroup
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); mk, merr = in.S.BatchGet(ctx, markerKeys, "", nil) }()
+	go func() { defer wg.Done(); ck, cerr = in.S.BatchGet(ctx, cardKeys, cardProjection, cardNames) }()
+	wg.Wait()
+	if err := errors.Join(merr, cerr); err != nil {
+		return nil, err
+	}
+
+	// Business checks in order; an accepted record counts against the limits of the ones after it.
+	type dayKey struct{ card, day string }
+	spent := map[dayKey]int64{}
+	codeUsed := map[string]bool{}
+	cardsByNo := map[string]*cards.Card{}
+	var msgs [][]byte
+	var accepted []int
+	for _, p := range todo {
+		r := p.rec
+		res := &results[p.i]
+		if _, dup := mk[store.IdemKey(Scope(dev.DeviceID), strconv.FormatInt(r.Seq, 10))]; dup {
+			res.Status, res.Reason = readerrec.StatusDuplicate, ""
+			continue
+		}
+		c := cardsByNo[p.cardNo]
+		if c == nil {
+			raw, ok := ck[store.CardKey(dev.SchoolID, p.cardNo)]
+			if !ok {
+				res.Reason = ReasonCardNotFound
+				continue
+			}
+			c = &cards.Card{}
+			if err := attributevalue.UnmarshalMap(raw, c); err != nil {
+				return nil, err
+			}
+			cardsByNo[p.cardNo] = c
+		}
+		var codeID string
+		if p.code != nil {
+			codeID = p.code.NonceID()
+			if _, spentBefore := mk[store.PayCodeKey(codeID)]; spentBefore || codeUsed[codeID] {
+				res.Reason = ReasonCodeUsed
+				continue
+			}
+		}
+		if c.PerTxnFen > 0 && r.AmountFen > c.PerTxnFen {
+			res.Reason = ReasonOverTxnLimit
+			continue
+		}
+		dk := dayKey{p.cardNo, Day(r.OccurredAt)}
+		if c.DailyFen > 0 && c.SpentOn(dk.day)+spent[dk]+r.AmountFen > c.DailyFen {
+			res.Reason = ReasonOverDailyLimit
+			continue
+		}
+		spent[dk] += r.AmountFen
+		if codeID != "" {
+			codeUsed[codeID] = true
+		}
+		m := Message{Type: TypeRecord, DeviceID: dev.DeviceID, SchoolID: dev.SchoolID, Merchant: dev.Merchant,
+			Seq: r.Seq, OccurredAt: r.OccurredAt, Kind: r.Kind, AmountFen: r.AmountFen, CardNo: p.cardNo,
+			ReceivedAt: now.UTC()}
+		if p.code != nil {
+			m.CodeID, m.CodeExpiresAt = codeID, p.code.ExpiresAt.Unix()
+		}
+		b, err := json.Marshal(&m)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, b)
+		accepted = append(accepted, p.i)
+	}
+	if len(msgs) > 0 {
+		if err := in.enqueue(ctx, msgs); err != nil {
+			return nil, err
+		}
+	}
+	for _, i := range accepted {
+		results[i].Status, results[i].Reason = readerrec.StatusAccepted, ""
+	}
+	return results, nil
+}
+
+// cardProjection is what the ingest reads of a card.
+const cardProjection = "acct, schoolId, cardNo, #st, perTxnFen, dailyFen, spentDay, spentFen"
+
+var cardNames = map[string]string{"#st": "status"}
+
+// enqueue sends every message, ten per SendMessageBatch and the calls in parallel, retrying failed
+// entries with backoff; it returns nil only when every message was taken by the queue.
+func (in *Ingest) enqueue(ctx context.Context, msgs [][]byte) error {
+	url := in.QueueURL()
+	if url == "" {
+		return errors.New("reader: READER_QUEUE_URL is not configured")
+	}
+	attempts := in.SendAttempts
+	if attempts == 0 {
+		attempts = 5
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, 8)
+	)
+	for start := 0; start < len(msgs); start += 10 {
+		chunk := msgs[start:min(start+10, len(msgs))]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := sendChunk(ctx, in.SQS, url, chunk, attempts); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		httpapi.Log(ctx).Error("enqueue failed", "err", firstErr.Error(), "messages", len(msgs))
+		return ErrQueueUnavailable.Wrap(firstErr)
+	}
+	return nil
+}
+
+func sendChunk(ctx context.Context, c Sender, url string, chunk [][]byte, attempts int) error {
+	left := make(map[string][]byte, len(chunk))
+	for i, b := range chunk {
+		left[strconv.Itoa(i)] = b
+	}
+	var last error
+	for attempt := 1; ; attempt++ {
+		entries := make([]sqstypes.SendMessageBatchRequestEntry, 0, len(left))
+		for id, b := range left {
+			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(string(b))})
+		}
+		res, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries})
+		if err == nil {
+			for _, ok := range res.Successful {
+				delete(left, aws.ToString(ok.Id))
+			}
+			last = nil
+			for _, f := range res.Failed {
+				last = fmt.Errorf("entry %s: %s %s (sender fault %v)", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault)
+			}
+			if len(left) == 0 {
+				return nil
+			}
+			if last == nil {
+				last = fmt.Errorf("%d entries neither successful nor failed", len(left))
+			}
+		} else {
+			last = err
+		}
+		if attempt >= attempts {
+			return last
+		}
+		backoff := time.Duration(50<<attempt) * time.Millisecond
+		select {
+		case <-time.After(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)))):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,270 @@
+package reader_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"onecard/infra/seed"
+	"onecard/infra/sqsrunner"
+	"onecard/shared/auth"
+	"onecard/shared/cards"
+	"onecard/shared/devices"
+	"onecard/shared/devicesig"
+	"onecard/shared/ledger"
+	"onecard/shared/reader"
+	"onecard/shared/staff"
+	"onecard/shared/store"
+	"onecard/shared/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// The test devices: two canteen readers, a hot-water reader and a meter gateway.
+var testDevices = []devices.Registration{
+	{DeviceID: "POS-CANTEEN-01", Kind: devices.KindReader, Merchant: "第一食堂", Category: devices.CategoryCanteen},
+	{DeviceID: "POS-CANTEEN-02", Kind: devices.KindReader, Merchant: "第二食堂", Category: devices.CategoryCanteen},
+	{DeviceID: "HOTWATER-8D-01", Kind: devices.KindReader, Merchant: "8栋热水", Category: devices.CategoryHotWater},
+	{DeviceID: "METERGW-01", Kind: devices.KindMeterGateway, Merchant: "宿舍电表网关"},
+}
+
+// deviceKey is a fixed test key per device id.
+func deviceKey(id string) ed25519.PrivateKey {
+	s := sha256.Sum256([]byte("test device " + id))
+	return ed25519.NewKeyFromSeed(s[:])
+}
+
+// world is one test's table, queues, devices and students.
+type world struct {
+	*testkit.Env
+	t   *testing.T
+	seq int64
+}
+
+func newWorld(t *testing.T) *world {
+	t.Parallel()
+	e := testkit.New(t)
+	ctx := context.Background()
+	if err := seed.School(ctx, e.Deps); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
+		t.Fatal(err)
+	}
+	s := testkit.Store(e.Deps)
+	for _, role := range []string{auth.RoleFinance, auth.RoleIT, auth.RoleOps, auth.RoleAdmin} {
+		if err := staff.Put(ctx, s, role+"-user", "staff-password-1", seed.SchoolID, []string{role}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, reg := range testDevices {
+		reg.PublicKey = base64.StdEncoding.EncodeToString(deviceKey(reg.DeviceID).Public().(ed25519.PublicKey))
+		if _, err := (devices.Repo{S: s}).Put(ctx, reg, seed.SchoolID, e.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Queues()
+	return &world{Env: e, t: t, seq: 1795665600000}
+}
+
+// consume starts the reader consumer on this test's queue with the template's settings.
+func (w *world) consume(tune ...func(*sqsrunner.Runner)) *sqsrunner.Runner {
+	return w.Consumer("ReaderConsumer", tune...)
+}
+
+// nextSeq returns a fresh seq.
+func (w *world) nextSeq() int64 { w.seq++; return w.seq }
+
+// rec builds a record map occurring now (the test clock) for cardNo.
+func (w *world) rec(kind string, fen int64, cardNo string) map[string]any {
+	return map[string]any{"seq": w.nextSeq(), "occurredAt": w.Clock.Now().Format(time.RFC3339), "kind": kind,
+		"amountFen": fen, "cardNo": cardNo}
+}
+
+// codeRec builds a record paid with a payment code.
+func (w *world) codeRec(fen int64, code string) map[string]any {
+	return map[string]any{"seq": w.nextSeq(), "occurredAt": w.Clock.Now().Format(time.RFC3339), "kind": "purchase",
+		"amountFen": fen, "paymentCode": code}
+}
+
+// signed sends a request signed as device with its test key at the test clock; edit may change the
+// request after signing (to break it).
+func (w *world) signed(method, path, device string, body []byte, edit func(*http.Request)) *testkit.Resp {
+	return w.signedWith(deviceKey(device), method, path, device, body, w.Clock.Now(), edit)
+}
+
+func (w *world) signedWith(priv ed25519.PrivateKey, method, path, device string, body []byte, at time.Time, edit func(*http.Request)) *testkit.Resp {
+	w.t.Helper()
+	req, err := http.NewRequest(method, w.API.URL+path, bytes.NewReader(body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if err := devicesig.SignRequest(req, device, priv, body, at); err != nil {
+		w.t.Fatal(err)
+	}
+	if edit != nil {
+		edit(req)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &testkit.Resp{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+type result struct {
+	Seq    int64  `json:"seq"`
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+// post sends records as device and returns the per-record results (the answer must be 200).
+func (w *world) post(device string, recs ...map[string]any) []result {
+	w.t.Helper()
+	body, _ := json.Marshal(map[string]any{"records": recs})
+	r := w.signed("POST", "/v1/reader/transactions", device, body, nil).Expect(w.t, 200, "")
+	var out struct{ Results []result }
+	r.Decode(w.t, &out)
+	if len(out.Results) != len(recs) {
+		w.t.Fatalf("%d results for %d records", len(out.Results), len(recs))
+	}
+	return out.Results
+}
+
+// statuses renders results as "accepted,duplicate,rejected:REASON,...".
+func statuses(rs []result) string {
+	var b bytes.Buffer
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(r.Status)
+		if r.Reason != "" {
+			b.WriteString(":" + r.Reason)
+		}
+	}
+	return b.String()
+}
+
+// waitDone waits until every (device, seq) has been posted or disputed.
+func (w *world) waitDone(device string, seqs ...int64) {
+	w.t.Helper()
+	s := testkit.Store(w.Deps)
+	keys := make([]store.Key, 0, len(seqs))
+	for _, q := range seqs {
+		keys = append(keys, store.IdemKey(reader.Scope(device), strconv.FormatInt(q, 10)))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, err := s.BatchGet(context.Background(), keys, "", nil)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if len(got) == len(keys) {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%s: %d of %d records posted after 30 s", device, len(got), len(keys))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func seqsOf(recs ...map[string]any) []int64 {
+	out := make([]int64, len(recs))
+	for i, r := range recs {
+		out[i] = r["seq"].(int64)
+	}
+	return out
+}
+
+// card reads a card item.
+func (w *world) card(no string) *cards.Card {
+	w.t.Helper()
+	c, err := cards.Repo{S: testkit.Store(w.Deps)}.Get(context.Background(), "kmmc", no)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+// credit puts money on a card as a recharge does.
+func (w *world) credit(cardNo string, fen int64, key string) {
+	w.t.Helper()
+	_, err := cards.NewLedger(w.Deps).Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: []ledger.Posting{{
+		Account: cards.AccountID("kmmc", cardNo), Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
+		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"}}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// reconcile proves the books through the API.
+func (w *world) reconcile() {
+	w.t.Helper()
+	r := w.Do("GET", "/v1/admin/reconcile", nil, w.staff(auth.RoleFinance)...).Expect(w.t, 200, "")
+	if r.JSON()["ok"] != true {
+		w.t.Fatalf("books do not reconcile: %s", r.Body)
+	}
+}
+
+// staff logs in a seeded staff member of role.
+func (w *world) staff(role string) []string {
+	w.t.Helper()
+	var out struct{ Token string }
+	w.Do("POST", "/v1/admin/login", map[string]string{"username": role + "-user", "password": "staff-password-1"}).Expect(w.t, 200, "").Decode(w.t, &out)
+	return testkit.Bearer(out.Token)
+}
+
+// student registers, logs in and binds the card of studentNo.
+func (w *world) student(phone, studentNo, pw string) []string {
+	w.t.Helper()
+	w.Do("POST", "/v1/auth/register", map[string]string{"phone": phone, "password": "password-123", "schoolId": "kmmc"}).Expect(w.t, 201, "")
+	h := w.login(phone)
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": pw}, h...).Expect(w.t, 200, "")
+	return h
+}
+
+// login signs a student in again (after the clock moved past the token's life).
+func (w *world) login(phone string) []string {
+	w.t.Helper()
+	var pair struct{ AccessToken string }
+	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": "password-123"}).Expect(w.t, 200, "").Decode(w.t, &pair)
+	return testkit.Bearer(pair.AccessToken)
+}
+
+// code asks for a payment code as the student h.
+func (w *world) code(h []string) string {
+	w.t.Helper()
+	var out struct{ Code, ExpiresAt string }
+	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(w.t, 200, "").Decode(w.t, &out)
+	return out.Code
+}
+
+// history returns a card's entries, newest first, as "kind amount merchant status".
+func (w *world) history(no string) []string {
+	w.t.Helper()
+	page, err := cards.NewLedger(w.Deps).History(context.Background(), cards.AccountID("kmmc", no), 100, "", "")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []string
+	for _, it := range page.Items {
+		out = append(out, fmt.Sprintf("%s %d %s", it.Kind, it.AmountFen, it.Merchant))
+	}
+	return out
+}

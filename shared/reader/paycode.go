@@ -1,0 +1,76 @@
+package reader
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"onecard/shared/auth"
+	"onecard/shared/cards"
+	"onecard/shared/fault"
+	"onecard/shared/ledger"
+	"onecard/shared/paycode"
+)
+
+// Errors of POST /v1/card/payment-code beyond the card's own (VIRTUAL_CARD_OFF, CARD_LOST, ...).
+var (
+	ErrInArrears     = fault.E(fault.Rule, "CARD_IN_ARREARS", "一卡通已欠费，请先充值后再使用付款码")
+	ErrDailyLimitHit = fault.E(fault.Rule, "DAILY_LIMIT_REACHED", "今日消费已达日限额")
+)
+
+// CodeValidity is how long a payment code is valid (the format allows at most 60 s).
+const CodeValidity = paycode.MaxValidity
+
+// IssuedCode is the answer of POST /v1/card/payment-code.
+type IssuedCode struct {
+	Code      string `json:"code"`
+	ExpiresAt string `json:"expiresAt"`
+	PerTxnFen int64  `json:"perTxnFen"`
+}
+
+// IssueCode signs a payment code for the caller's card. The code carries the largest amount a reader may
+// approve offline: the card's per-transaction limit, lowered to what is left of today's limit.
+func IssueCode(ctx context.Context, svc *cards.Service, keys *Keys, p auth.Principal, now time.Time) (*IssuedCode, error) {
+	_, c, err := svc.Mine(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case !c.Virtual:
+		return nil, cards.ErrVirtualOff
+	case c.Status == cards.Cancelled:
+		return nil, cards.ErrCancelled
+	case c.Status == cards.Lost:
+		return nil, cards.ErrLost
+	case c.Status == cards.Locked:
+		return nil, cards.ErrLocked
+	case c.Arrears || c.Balance < 0:
+		return nil, ErrInArrears
+	}
+	limit := c.PerTxnFen
+	if limit <= 0 {
+		limit = ledger.MaxAmountFen
+	}
+	if c.DailyFen > 0 {
+		left := c.DailyFen - c.SpentOn(Day(now))
+		if left <= 0 {
+			return nil, ErrDailyLimitHit
+		}
+		limit = min(limit, left)
+	}
+	if keys.Signer.Priv == nil {
+		return nil, errors.New("reader: no payment-code signing key configured")
+	}
+	nonce, err := paycode.NewNonce()
+	if err != nil {
+		return nil, err
+	}
+	iss := now.Truncate(time.Second)
+	exp := iss.Add(CodeValidity)
+	code, err := paycode.Issue(keys.Signer, paycode.Claims{School: c.SchoolID, CardNo: c.CardNo, PerTxnFen: limit,
+		IssuedAt: iss, ExpiresAt: exp, Nonce: nonce})
+	if err != nil {
+		return nil, err
+	}
+	return &IssuedCode{Code: code, ExpiresAt: exp.In(ledger.China).Format(time.RFC3339), PerTxnFen: limit}, nil
+}

@@ -1,0 +1,65 @@
+package testkit
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"onecard/infra/localstack"
+	"onecard/infra/sqsrunner"
+	"onecard/shared/catalog"
+)
+
+var envQueues sync.Map // *Env → localstack.Queues
+
+// Queues creates this test's own copies of the template's queues (same attributes: visibility timeout,
+// redrive policy to the DLQ after maxReceiveCount), points the API at them and returns their URLs by
+// LogicalId. They are deleted when the test ends. Calling it again returns the same queues.
+func (e *Env) Queues() localstack.Queues {
+	e.T.Helper()
+	if q, ok := envQueues.Load(e); ok {
+		return q.(localstack.Queues)
+	}
+	prefix := strings.ReplaceAll(UniqueName(e.T), ".", "-") + "-"
+	qs, err := localstack.CreateQueues(context.Background(), e.Deps.SQS, Template(e.T), prefix)
+	if err != nil {
+		e.T.Fatal("create queues:", err)
+	}
+	e.T.Cleanup(func() {
+		envQueues.Delete(e)
+		for _, url := range qs {
+			_, _ = e.Deps.SQS.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: &url})
+		}
+	})
+	envQueues.Store(e, qs)
+	e.Deps.Cfg.ReaderQueueURL = qs["ReaderQueue"]
+	return qs
+}
+
+// Consumer runs the queue-triggered catalog function name (e.g. "ReaderConsumer") on this test's queue,
+// as Lambda's event source mapping would with the template's batch size, window and timeout, until the
+// test ends. tune may adjust the runner before it starts (a shorter visibility timeout for a test that
+// waits for redelivery, a wrapped handler to simulate a crash).
+func (e *Env) Consumer(name string, tune ...func(*sqsrunner.Runner)) *sqsrunner.Runner {
+	e.T.Helper()
+	qs := e.Queues()
+	for _, ev := range catalog.Events {
+		if ev.Name != name {
+			continue
+		}
+		r, err := sqsrunner.ForEvent(Template(e.T), ev, e.Deps, qs)
+		if err != nil {
+			e.T.Fatal(err)
+		}
+		for _, f := range tune {
+			f(r)
+		}
+		stop := r.Start(context.Background())
+		e.T.Cleanup(stop)
+		return r
+	}
+	e.T.Fatalf("no queue function %s in shared/catalog", name)
+	return nil
+}
