@@ -7,6 +7,7 @@ import (
 	"onecard/shared/cards"
 	"onecard/shared/content"
 	"onecard/shared/devices"
+	"onecard/shared/dorm"
 	"onecard/shared/fn"
 	"onecard/shared/reader"
 	"onecard/shared/recharge"
@@ -55,6 +56,16 @@ var HTTP = []fn.HTTP{
 	recharge.OrderGet,
 	recharge.WeChatNotify,
 
+	dorm.DormBuildings,
+	dorm.DormRooms,
+	dorm.DormRoomGet,
+	dorm.DormRecharge,
+	dorm.DormTransactions,
+	dorm.AdminDormsImport,
+	dorm.AdminDormBuilding,
+	dorm.MeterCommands,
+	dorm.MeterCommandAck,
+
 	// School content and the staff console (issue 7).
 	content.NewsList,
 	content.NewsGet,
@@ -102,5 +113,6 @@ func Find(name string) (fn.HTTP, bool) {
 // Events is every queue- or schedule-triggered function.
 var Events = []fn.Event{
 	recharge.RechargeReconciler,
+	dorm.DormPowerSettle,
 	reader.ReaderConsumer, // issue 5
 }
