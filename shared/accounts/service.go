@@ -422,10 +422,7 @@ func (s *Service) BindWeChat(ctx context.Context, p auth.Principal, jsCode strin
 	}
 	openID, err := s.WeChat.Code2Session(ctx, jsCode)
 	if err != nil {
-		if fe, ok := fault.As(err); ok {
-			return fe
-		}
-		return ErrBadJSCode.Wrap(err)
+		return err // the caller tells a refused code from an unreachable WeChat
 	}
 	return s.S.Update(ctx, store.UserKey(p.Subject), "SET openId = :o", "attribute_exists(PK)", nil,
 		store.Values{":o": openID}.AV())

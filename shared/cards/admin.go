@@ -270,12 +270,18 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 	nc.Key, nc.Account, nc.CardNo = store.CardKey(old.SchoolID, newCardNo), AccountID(old.SchoolID, newCardNo), newCardNo
 	nc.Balance, nc.Seq, nc.Arrears, nc.Status, nc.FailedPw, nc.FailedID = 0, 0, false, Active, 0, 0
 	nc.LostAt, nc.ReplacedBy, nc.GSI2PK, nc.GSI2SK, nc.CreatedAt = time.Time{}, "", "", "", s.Now().UTC()
-	err = s.S.Put(ctx, nc, "attribute_not_exists(PK) OR (studentNo = :s AND idDigest = :d)",
-		store.Values{":s": old.StudentNo, ":d": old.IDDigest}.AV())
+	err = s.S.Put(ctx, nc, "attribute_not_exists(PK)", nil)
 	if errors.Is(err, store.ErrConditionFailed) {
-		return nil, fault.E(fault.Conflict, "CARD_NO_TAKEN", "该卡号已被使用")
-	}
-	if err != nil {
+		// Either an earlier attempt of this replacement created it (carry on: never overwrite a card that
+		// may already hold the moved balance), or the number belongs to someone else.
+		existing, gerr := s.Cards.Get(ctx, old.SchoolID, newCardNo)
+		if gerr != nil {
+			return nil, gerr
+		}
+		if existing.StudentNo != old.StudentNo || existing.IDDigest != old.IDDigest || old.ReplacedBy != newCardNo && old.Status == Cancelled {
+			return nil, fault.E(fault.Conflict, "CARD_NO_TAKEN", "该卡号已被使用")
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	// 2. Cancel the old card.

@@ -267,3 +267,51 @@ func blacklist(t *testing.T, e *testkit.Env, cardNo string) string {
 	}
 	return b.String()
 }
+
+func TestReplaceCard(t *testing.T) {
+	w := newWorld(t)
+	h := w.bound("13800000021", "CUIK20230001", "011237")
+	w.credit("10000001", 4321, "before-replace")
+	fin := w.staff("finance")
+	var res struct {
+		OldCardNo, NewCardNo string
+		MovedFen, BalanceFen int64
+	}
+	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000002"}, fin...).Expect(t, 409, "CARD_NO_TAKEN")
+	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "x1"}, fin...).Expect(t, 400, "BAD_CARD_NO")
+	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000099"}, fin...).Expect(t, 200, "").Decode(t, &res)
+	if res.MovedFen != 4321 || res.BalanceFen != 4321 || res.NewCardNo != "10000099" {
+		t.Fatalf("replace: %+v", res)
+	}
+	// The student's account follows the new card; the old one is cancelled and blacklisted.
+	var card map[string]any
+	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
+	if card["cardNo"] != "10000099" || card["balanceFen"] != float64(4321) || card["status"] != "active" {
+		t.Fatalf("card after replace: %v", card)
+	}
+	if got := blacklist(t, w.Env, "10000001"); got != "+" {
+		t.Fatalf("old card blacklist: %q", got)
+	}
+	// Repeating the request (a double click, a retry after a timeout) changes nothing.
+	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000099"}, fin...).Expect(t, 200, "").Decode(t, &res)
+	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
+	if card["balanceFen"] != float64(4321) || res.BalanceFen != 4321 {
+		t.Fatalf("repeat changed the new card: %v %+v", card, res)
+	}
+	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000098"}, fin...).Expect(t, 409, "ALREADY_REPLACED")
+	// Binding by student number now finds the new card, with the same password.
+	h2 := w.student("13800000022")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, h2...).Expect(t, 409, "CARD_BOUND_ELSEWHERE")
+	var audit struct {
+		Items []struct{ Action, Target string }
+	}
+	w.Do("GET", "/v1/admin/audit", nil, w.staff("admin")...).Expect(t, 200, "").Decode(t, &audit)
+	found := false
+	for _, a := range audit.Items {
+		found = found || a.Action == "card.replace" && a.Target == "card:10000001"
+	}
+	if !found {
+		t.Fatalf("replace not audited: %+v", audit.Items)
+	}
+	w.reconcile()
+}
