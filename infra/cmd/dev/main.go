@@ -120,7 +120,8 @@ func run(ctx context.Context, addr string) error {
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
-	banner(addr, st, len(srv.Routes))
+	login, _ := seed.DemoStaff(root)
+	banner(addr, st, len(srv.Routes), login)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nmake dev: stopping")
 	shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -130,22 +131,32 @@ func run(ctx context.Context, addr string) error {
 	return nil
 }
 
-func banner(addr string, st *localstack.Stack, routes int) {
+func banner(addr string, st *localstack.Stack, routes int, login seed.StaffLogin) {
 	fmt.Printf(`
 校园一卡通 backend is running (Ctrl-C stops everything)
 
-  API              http://%s   (%d routes from template.yaml)
-  SES emulator     http://127.0.0.1:%d/store   (every sent email; codes are in the bodies)
-  DynamoDB Local   http://127.0.0.1:%d   table %s
-  SQS emulator     http://127.0.0.1:%d
+  API              http://%[1]s   (%[2]d routes from template.yaml)
+  SES emulator     http://127.0.0.1:%[3]d/store   (every sent email; codes are in the bodies)
+  DynamoDB Local   http://127.0.0.1:%[4]d   table %[5]s
+  SQS emulator     http://127.0.0.1:%[6]d   (reader queue consumed in-process, as Lambda would)
   WeChat Pay       http://127.0.0.1:8090   (sandbox: POST /sandbox/orders/{orderNo}/pay pays an order)
 
-Demo data: school kmmc (昆明传媒学院, prefixes CUIK and CUK). Try:
-  curl -s http://%s/v1/schools
-  curl -s -XPOST http://%s/v1/auth/register -d '{"phone":"13800000001","password":"password123","schoolId":"kmmc"}'
-  curl -s -XPOST http://%s/v1/auth/login -d '{"phone":"13800000001","password":"password123"}'
+Demo logins (local only):
+  staff console    %[7]s / %[8]s   (every role; POST /v1/admin/login)
+  students         CUIK20230001 张三 card 10000001 card password 011237
+                   CUIK20230002 李四 card 10000002 card password 025620
+                   CUIK20230003 王五 card 10000003 card password 034322
+                   (register a phone account first, then POST /v1/card/bind)
+  devices          POS-CANTEEN-01, HOTWATER-8D-01, METERGW-01: keys in infra/local/demo/devices.json
+  dorm rooms       WH-6D-101, WH-8D-1006, WH-8D-1224…1230, WH-9D-101
 
-`, addr, routes, st.Ports.SES, st.Ports.DynamoDB, table, st.Ports.SQS, addr, addr, addr)
+Try:
+  curl -s http://%[1]s/v1/schools
+  curl -s -XPOST http://%[1]s/v1/auth/register -d '{"phone":"13800000001","password":"password123","schoolId":"kmmc"}'
+  curl -s -XPOST http://%[1]s/v1/auth/login -d '{"phone":"13800000001","password":"password123"}'
+  go run ./infra/cmd/readersim -device POS-CANTEEN-01 -cards 10000001 -n 5   (a canteen reader posting purchases)
+
+`, addr, routes, st.Ports.SES, st.Ports.DynamoDB, table, st.Ports.SQS, login.Username, login.Password)
 }
 
 // devSecrets returns stable local-only keys (kept in .cache, so tokens survive a restart).
