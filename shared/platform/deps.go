@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -37,11 +36,7 @@ func Load(ctx context.Context) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg, awsCfg, NewLogger(os.Stderr)), nil
+	return New(cfg, AWSConfig(os.Getenv), NewLogger(os.Stderr)), nil
 }
 
 // New builds Deps from explicit parts (tests and the local dev server use this).
