@@ -1,8 +1,8 @@
 // Package platform reads configuration and builds the AWS clients once per cold start.
 //
-// Nothing here touches the network: LoadDefaultConfig only reads the environment, and credentials are
-// fetched lazily on the first call. Endpoints for local emulators come from the standard
-// AWS_ENDPOINT_URL_DYNAMODB / _SQS / _SESV2 variables, so no function contains endpoint code.
+// Nothing here touches the network: AWSConfig only reads the environment (region, the execution role's
+// credentials). Endpoints for local emulators come from the standard AWS_ENDPOINT_URL_DYNAMODB / _SQS /
+// _SESV2 / _SECRETS_MANAGER variables, so no function contains endpoint code.
 package platform
 
 import (
