@@ -45,64 +45,17 @@ func (l *Local) Expand(ctx context.Context, event []byte) ([]byte, error) {
 	}
 	now := time.Now()
 	var firstErr error
-	fail := func(err error) string {
-		if firstErr == nil {
-			firstErr = err
-		}
-		return ""
-	}
 	out := placeholder.ReplaceAllFunc(event, func(m []byte) []byte {
 		name := string(m[2 : len(m)-2])
-		var v string
-		switch name {
-		case "userToken":
-			t, err := l.UserToken(ctx)
-			if err != nil {
-				v = fail(fmt.Errorf("{{userToken}}: %w", err))
-			}
-			v = t
-		case "refreshToken":
-			t, err := l.RefreshToken(ctx)
-			if err != nil {
-				v = fail(fmt.Errorf("{{refreshToken}}: %w", err))
-			}
-			v = t
-		case "staffToken":
-			t, err := l.StaffToken(ctx)
-			if err != nil {
-				v = fail(fmt.Errorf("{{staffToken}}: %w", err))
-			}
-			v = t
-		case "staffUsername", "staffPassword":
-			login, err := seed.DemoStaff(l.Root)
-			if err != nil {
-				v = fail(fmt.Errorf("{{%s}}: %w", name, err))
-			}
-			v = login.Username
-			if name == "staffPassword" {
-				v = login.Password
-			}
-			if strings.ContainsAny(v, `"\`) { // it may land in a JSON string inside a JSON string (a body)
-				v = fail(fmt.Errorf("{{%s}}: a demo login with a quote or backslash cannot be substituted", name))
-			}
-		case "now":
-			v = strconv.FormatInt(now.Unix(), 10)
-		case "nowMillis":
-			v = strconv.FormatInt(now.UnixMilli(), 10)
-		case "nowRFC3339":
-			v = now.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339)
-		case "uuid":
-			v = newUUID()
-		case "nonce":
-			n, err := devicesig.NewNonce()
-			if err != nil {
-				v = fail(err)
-			}
-			v = n
-		case "deviceSignature":
+		if name == "deviceSignature" {
 			return m // needs the rest of the event: signed below
-		default:
-			v = fail(fmt.Errorf("unknown placeholder {{%s}} (known: %s)", name, strings.Join(Placeholders, ", ")))
+		}
+		v, err := l.placeholder(ctx, name, now)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("{{%s}}: %w", name, err)
+			}
+			return nil
 		}
 		return []byte(v)
 	})
@@ -113,6 +66,42 @@ func (l *Local) Expand(ctx context.Context, event []byte) ([]byte, error) {
 		return l.signDevice(out)
 	}
 	return out, nil
+}
+
+// placeholder is the value of one placeholder (but deviceSignature).
+func (l *Local) placeholder(ctx context.Context, name string, now time.Time) (string, error) {
+	switch name {
+	case "userToken":
+		return l.UserToken(ctx)
+	case "refreshToken":
+		return l.RefreshToken(ctx)
+	case "staffToken":
+		return l.StaffToken(ctx)
+	case "staffUsername", "staffPassword":
+		login, err := seed.DemoStaff(l.Root)
+		if err != nil {
+			return "", err
+		}
+		v := login.Username
+		if name == "staffPassword" {
+			v = login.Password
+		}
+		if strings.ContainsAny(v, `"\`) { // it may land in a JSON string inside a JSON string (a body)
+			return "", fmt.Errorf("a demo login with a quote or backslash cannot be substituted")
+		}
+		return v, nil
+	case "now":
+		return strconv.FormatInt(now.Unix(), 10), nil
+	case "nowMillis":
+		return strconv.FormatInt(now.UnixMilli(), 10), nil
+	case "nowRFC3339":
+		return now.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339), nil
+	case "uuid":
+		return newUUID(), nil
+	case "nonce":
+		return devicesig.NewNonce()
+	}
+	return "", fmt.Errorf("unknown placeholder (known: %s)", strings.Join(Placeholders, ", "))
 }
 
 // signDevice replaces the X-Signature placeholder of an HTTP API event with the device's signature.
