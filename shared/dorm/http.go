@@ -40,7 +40,8 @@ func NewPower(d *platform.Deps) power.Power {
 // NewMeters wires meter charging from d.
 func NewMeters(d *platform.Deps) Meters {
 	s := store.New(d.DB, d.Cfg.Table)
-	return Meters{S: s, Ledger: books.New(d), Schools: school.Repo{S: s}, Mail: mail.Sender{SES: d.SES, From: d.Cfg.MailFrom}, Now: d.Now}
+	p := NewPower(d)
+	return Meters{S: s, Ledger: books.New(d), Schools: school.Repo{S: s}, Mail: mail.Sender{SES: d.SES, From: d.Cfg.MailFrom}, Now: d.Now, Power: &p}
 }
 
 func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {

@@ -14,6 +14,7 @@ import (
 	"onecard/shared/accounts"
 	"onecard/shared/httpapi"
 	"onecard/shared/ledger"
+	"onecard/shared/power"
 	"onecard/shared/school"
 	"onecard/shared/store"
 )
@@ -59,6 +60,7 @@ type Meters struct {
 	Schools school.Repo
 	Mail    accounts.Mailer
 	Now     func() time.Time
+	Power   *power.Power // when set, ApplyMessages queues power commands right after charging
 }
 
 // ErrUnknownMeter is a reading for a meter that was never imported.

@@ -1,0 +1,59 @@
+// Package dispatch is the reader queue's consumer. Card readers and meter gateways share one queue
+// (DESIGN.md); each message names its type, and this hands every message to the domain that owns it:
+// reader records to shared/reader, meter readings to shared/dorm. The batch's failures are the union of
+// theirs, reported as partial batch failures so only those messages come back.
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"onecard/shared/dorm"
+	"onecard/shared/fn"
+	"onecard/shared/httpapi"
+	"onecard/shared/platform"
+	"onecard/shared/reader"
+)
+
+// Split sorts a batch by message type; a message whose type is unknown (or unreadable) goes with the
+// reader records, whose decoder rejects it as poison.
+func Split(ev events.SQSEvent) (records events.SQSEvent, readings []events.SQSMessage) {
+	for _, m := range ev.Records {
+		var probe struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal([]byte(m.Body), &probe) == nil && probe.Type == dorm.TypeReading {
+			readings = append(readings, m)
+			continue
+		}
+		records.Records = append(records.Records, m)
+	}
+	return records, readings
+}
+
+// QueueConsumer consumes the reader queue (batch size 100, window 1 s, partial batch failures).
+var QueueConsumer = fn.Event{Name: "QueueConsumer", Description: "post reader records to the ledger and charge meter readings to dorm accounts",
+	Queue: "ReaderQueue", BatchSize: 100, WindowSeconds: 1, Timeout: 30,
+	Actions: append(append([]string{}, reader.ReaderConsumer.Actions...),
+		"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "ses:SendEmail"),
+	Build: func(d *platform.Deps) any {
+		c := reader.NewConsumer(d)
+		m := dorm.NewMeters(d)
+		return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			records, readings := Split(ev)
+			resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+			if len(records.Records) > 0 {
+				_, r := c.Process(ctx, records)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, r.BatchItemFailures...)
+			}
+			if len(readings) > 0 {
+				mctx := httpapi.WithLogger(ctx, d.Log.With("fn", "QueueConsumer"))
+				for _, id := range m.ApplyMessages(mctx, readings) {
+					resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+				}
+			}
+			return resp, nil
+		}
+	}}
