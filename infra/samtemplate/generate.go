@@ -55,6 +55,9 @@ func writeEvent(b *bytes.Buffer, e fn.Event) {
 	case e.Queue != "":
 		fmt.Fprintf(b, "        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt %s.Arn\n", e.Queue)
 		fmt.Fprintf(b, "            BatchSize: %d\n            MaximumBatchingWindowInSeconds: %d\n", e.BatchSize, e.WindowSeconds)
+		if e.MaxConcurrency > 0 {
+			fmt.Fprintf(b, "            ScalingConfig:\n              MaximumConcurrency: %d\n", e.MaxConcurrency)
+		}
 		b.WriteString("            FunctionResponseTypes: [ReportBatchItemFailures]\n")
 	case e.Schedule != "":
 		fmt.Fprintf(b, "        Schedule:\n          Type: ScheduleV2\n          Properties:\n            ScheduleExpression: %q\n", e.Schedule)

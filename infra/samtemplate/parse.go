@@ -113,6 +113,7 @@ type Function struct {
 	Queue                   string // SQS trigger: the queue's LogicalId
 	Batch                   int64
 	Window                  int64
+	MaxConcurrency          int64 // ScalingConfig.MaximumConcurrency; 0 when not set
 	Schedule                string
 	Timeout                 int64
 	ReportBatchItemFailures bool
@@ -150,6 +151,9 @@ func (t *Template) Functions() []Function {
 				}
 				f.Batch, _ = p["BatchSize"].(int64)
 				f.Window, _ = p["MaximumBatchingWindowInSeconds"].(int64)
+				if sc, ok := p["ScalingConfig"].(map[string]any); ok {
+					f.MaxConcurrency = Int(sc, "MaximumConcurrency")
+				}
 				if types, ok := p["FunctionResponseTypes"].([]any); ok {
 					for _, ty := range types {
 						if ty == "ReportBatchItemFailures" {

@@ -49,7 +49,8 @@ type Config struct {
 	Window                  time.Duration // MaximumBatchingWindowInSeconds
 	Timeout                 time.Duration // the function's timeout: the handler's context deadline
 	ReportBatchItemFailures bool
-	// Pollers is how many batches may be in flight at once (Lambda starts with five and scales up).
+	// Pollers is how many batches may be in flight at once: the template's ScalingConfig.MaximumConcurrency,
+	// or five (where Lambda starts before it scales up).
 	Pollers int
 	// VisibilityTimeout, when set, overrides the queue's own for the messages this runner receives.
 	// Leave it zero to use the template's; tests that wait for a redelivery set a short one.
@@ -67,7 +68,11 @@ func FromTemplate(t *samtemplate.Template, function, queueURL, region string) (C
 			return Config{}, fmt.Errorf("%s has no SQS trigger in the template", function)
 		}
 		c := Config{Function: function, QueueURL: queueURL, BatchSize: int(f.Batch), Window: time.Duration(f.Window) * time.Second,
-			Timeout: time.Duration(f.Timeout) * time.Second, ReportBatchItemFailures: f.ReportBatchItemFailures, Pollers: 2, Region: region}
+			Timeout: time.Duration(f.Timeout) * time.Second, ReportBatchItemFailures: f.ReportBatchItemFailures,
+			Pollers: int(f.MaxConcurrency), Region: region}
+		if c.Pollers == 0 {
+			c.Pollers = 5 // Lambda's event source mapping starts with five concurrent batches
+		}
 		if c.BatchSize <= 0 {
 			c.BatchSize = 10 // CloudFormation's default for SQS
 		}

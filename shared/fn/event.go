@@ -9,9 +9,12 @@ type Event struct {
 	Queue         string // LogicalId of the SQS queue, for queue consumers
 	BatchSize     int
 	WindowSeconds int
-	Schedule      string // e.g. "rate(1 minute)", for scheduled functions
-	Timeout       int    // seconds; the queue's visibility timeout must be ≥ 6× this
-	Actions       []string
+	// MaxConcurrency caps the concurrent batches of a queue consumer (the event source mapping's
+	// ScalingConfig.MaximumConcurrency, 2–1000); 0 leaves Lambda's default scaling.
+	MaxConcurrency int
+	Schedule       string // e.g. "rate(1 minute)", for scheduled functions
+	Timeout        int    // seconds; the queue's visibility timeout must be ≥ 6× this
+	Actions        []string
 	// Build returns the Lambda handler (a func accepted by lambda.Start).
 	Build func(d *platform.Deps) any
 }

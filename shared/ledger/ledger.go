@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/fault"
@@ -136,6 +137,13 @@ type Ledger struct {
 	OnChange func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, UpdateParts)
 	// MaxAttempts overrides DefaultMaxAttempts.
 	MaxAttempts int
+	// BatchReads reads a chunk's markers and balances with one BatchGetItem (strongly consistent)
+	// instead of a GetItem each. The caller's function must be granted dynamodb:BatchGetItem.
+	BatchReads bool
+	// Prefetched, with BatchReads, stands in for the first read of PostAll's first chunk: the caller
+	// read every marker and balance item of the movements just before (a key absent from it does not
+	// exist). A stale entry costs one retry: every write is conditioned on what was read.
+	Prefetched map[store.Key]map[string]types.AttributeValue
 }
 
 // UpdateParts adds SET clauses to an account's balance update.
@@ -256,7 +264,11 @@ func (l *Ledger) PostAll(ctx context.Context, ms []Movement) (results []Result, 
 			}
 			end++
 		}
-		if err := l.postChunk(ctx, ms[start:end], hashes[start:end], results[start:end], errs[start:end]); err != nil {
+		var pre map[store.Key]map[string]types.AttributeValue
+		if start == 0 && l.BatchReads {
+			pre = l.Prefetched
+		}
+		if err := l.postChunk(ctx, ms[start:end], hashes[start:end], results[start:end], errs[start:end], pre); err != nil {
 			return nil, nil, err
 		}
 		start = end
@@ -264,9 +276,10 @@ func (l *Ledger) PostAll(ctx context.Context, ms []Movement) (results []Result, 
 	return results, errs, nil
 }
 
-func (l *Ledger) postChunk(ctx context.Context, ms []Movement, hashes []string, results []Result, errs []error) error {
+func (l *Ledger) postChunk(ctx context.Context, ms []Movement, hashes []string, results []Result, errs []error, pre map[store.Key]map[string]types.AttributeValue) error {
 	for attempt := 1; ; attempt++ {
-		retry, err := l.tryChunk(ctx, ms, hashes, results, errs)
+		retry, err := l.tryChunk(ctx, ms, hashes, results, errs, pre)
+		pre = nil // a retry reads afresh
 		if err != nil || !retry {
 			return err
 		}
@@ -293,8 +306,13 @@ func (l *Ledger) postChunk(ctx context.Context, ms []Movement, hashes []string, 
 
 // tryChunk reads markers and balances, computes the postings and writes them in one transaction. It
 // reports retry=true when another writer got in between (the caller reads again and recomputes).
-func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, results []Result, errs []error) (retry bool, err error) {
+func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, results []Result, errs []error, pre map[store.Key]map[string]types.AttributeValue) (retry bool, err error) {
 	now := l.Now().UTC()
+	if l.BatchReads && pre == nil {
+		if pre, err = l.prefetch(ctx, ms, errs, results); err != nil {
+			return false, err
+		}
+	}
 	// 1. Movements already posted are answered from their markers.
 	pending := []int{}
 	for i, m := range ms {
@@ -302,7 +320,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 			continue
 		}
 		var mk marker
-		ok, err := l.S.Get(ctx, store.IdemKey(m.Scope, m.Key), &mk)
+		ok, err := l.read(ctx, pre, store.IdemKey(m.Scope, m.Key), &mk, nil)
 		if err != nil {
 			return false, err
 		}
@@ -335,7 +353,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 			}
 			var raw map[string]types.AttributeValue
 			var b Balance
-			ok, err := l.S.GetRaw(ctx, p.Item, &b, &raw)
+			ok, err := l.read(ctx, pre, p.Item, &b, &raw)
 			if err != nil {
 				return false, err
 			}
@@ -440,6 +458,40 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 		return true, nil
 	}
 	return false, err
+}
+
+// prefetch reads, in one BatchGetItem, the markers of the movements not yet answered and the balance
+// items of their postings.
+func (l *Ledger) prefetch(ctx context.Context, ms []Movement, errs []error, results []Result) (map[store.Key]map[string]types.AttributeValue, error) {
+	var keys []store.Key
+	for i, m := range ms {
+		if errs[i] != nil || results[i].TxnID != "" {
+			continue
+		}
+		keys = append(keys, store.IdemKey(m.Scope, m.Key))
+		for _, p := range m.Postings {
+			keys = append(keys, p.Item)
+		}
+	}
+	return l.S.BatchGet(ctx, keys, "", nil)
+}
+
+// read is Get (or GetRaw when raw is set) from the prefetched items when there are some.
+func (l *Ledger) read(ctx context.Context, pre map[store.Key]map[string]types.AttributeValue, k store.Key, out any, raw *map[string]types.AttributeValue) (bool, error) {
+	if pre == nil {
+		if raw != nil {
+			return l.S.GetRaw(ctx, k, out, raw)
+		}
+		return l.S.Get(ctx, k, out)
+	}
+	item, ok := pre[k]
+	if !ok {
+		return false, nil
+	}
+	if raw != nil {
+		*raw = item
+	}
+	return true, attributevalue.UnmarshalMap(item, out)
 }
 
 // EntryFor returns the entry of r on account.

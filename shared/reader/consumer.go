@@ -26,7 +26,7 @@ type Consumer struct {
 	S   *store.Store
 	Now func() time.Time
 	Log *slog.Logger
-	// Workers is how many cards of a batch are posted at once (default 8).
+	// Workers is how many cards of a batch are posted at once (default 16).
 	Workers int
 	// MaxAttempts is the ledger's retry bound per card (default ledger.DefaultMaxAttempts).
 	MaxAttempts int
@@ -117,7 +117,7 @@ func (c *Consumer) Process(ctx context.Context, ev events.SQSEvent) (Outcome, ev
 
 	workers := c.Workers
 	if workers <= 0 {
-		workers = 8
+		workers = 16
 	}
 	var (
 		mu  sync.Mutex
@@ -229,7 +229,7 @@ func (c *Consumer) postCard(ctx context.Context, g *cardGroup, state map[store.K
 			out.Disputed++
 			continue
 		}
-		mv, err := c.movement(m)
+		mv, err := m.Movement()
 		if err != nil {
 			return out, err
 		}
@@ -241,13 +241,19 @@ func (c *Consumer) postCard(ctx context.Context, g *cardGroup, state map[store.K
 	}
 	for _, day := range days {
 		ms := byDay[day]
-		l := &ledger.Ledger{S: c.S, Now: c.Now, MaxAttempts: c.MaxAttempts, OnChange: spendHook(day, cards.LedgerHook(c.Now))}
-		_, errs, err := l.PostAll(ctx, ms)
+		l := PostingLedger(c.S, c.Now, day)
+		l.MaxAttempts = c.MaxAttempts
+		if len(days) == 1 {
+			l.Prefetched = state // the batch read holds this card and every record's marker
+		}
+		res, errs, err := l.PostAll(ctx, ms)
 		if err != nil {
 			return out, err
 		}
 		for i, e := range errs {
 			switch {
+			case e == nil && res[i].Replayed: // another delivery posted it since our read
+				out.Duplicate++
 			case e == nil:
 				out.Posted++
 			case fault.Is(e, fault.ErrIdemReused.Code):
@@ -262,8 +268,16 @@ func (c *Consumer) postCard(ctx context.Context, g *cardGroup, state map[store.K
 	return out, nil
 }
 
-// movement is the ledger movement of a record: the card pays the device's merchant.
-func (c *Consumer) movement(m *Message) (ledger.Movement, error) {
+// PostingLedger is the ledger the consumer posts a card's records of day (YYYY-MM-DD, China time) with:
+// the card hook (arrears, blacklist) plus the day's reader spending kept on the card for the daily limit,
+// and one BatchGetItem for the markers and the card instead of a GetItem each.
+func PostingLedger(s *store.Store, now func() time.Time, day string) *ledger.Ledger {
+	return &ledger.Ledger{S: s, Now: now, OnChange: spendHook(day, cards.LedgerHook(now)), BatchReads: true}
+}
+
+// Movement is the ledger movement of a record: the card pays the device's merchant, idempotently on
+// (deviceId, seq), even into arrears (the reader approved it offline); a payment code is spent with it.
+func (m *Message) Movement() (ledger.Movement, error) {
 	kind := ledger.KindPurchase
 	if m.Kind == readerrec.KindHotWater {
 		kind = ledger.KindHotWater

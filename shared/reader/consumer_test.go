@@ -169,7 +169,7 @@ func TestConsumerKilledMidBatch(t *testing.T) {
 		r.Cfg.VisibilityTimeout = 2 * time.Second // the template's 180 s would make this test slow
 		real := r.Handler
 		r.Handler = func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-			if len(ev.Records) < 20 || !crashed.CompareAndSwap(false, true) {
+			if len(ev.Records) < 2 || !crashed.CompareAndSwap(false, true) {
 				return real(ctx, ev)
 			}
 			half := events.SQSEvent{Records: ev.Records[:len(ev.Records)/2]}

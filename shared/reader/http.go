@@ -131,10 +131,12 @@ var AdminDisputes = fn.HTTP{Name: "AdminDisputes", Route: "GET /v1/admin/dispute
 	}}
 
 // ReaderConsumer posts the reader queue to the ledger. The queue's VisibilityTimeout (180 s) is six times
-// its timeout, so a batch still running is never handed to a second invocation.
+// its timeout, so a batch still running is never handed to a second invocation. At most two batches run
+// at once: every batch touches many cards, and more concurrent batches mostly race each other for the
+// same card items (docs/decisions/0005, docs/benchmarks.md).
 var ReaderConsumer = fn.Event{Name: "ReaderConsumer", Description: "post accepted reader records to the ledger",
-	Queue: "ReaderQueue", BatchSize: 100, WindowSeconds: 1, Timeout: 30,
-	Actions: []string{batchGet, get, put, update},
+	Queue: "ReaderQueue", BatchSize: 100, WindowSeconds: 1, MaxConcurrency: 2, Timeout: 30,
+	Actions: []string{batchGet, put, update},
 	Build: func(d *platform.Deps) any {
 		c := NewConsumer(d)
 		return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {

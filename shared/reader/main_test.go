@@ -78,7 +78,7 @@ func newWorld(t *testing.T) *world {
 
 // consume starts the reader consumer on this test's queue with the template's settings.
 func (w *world) consume(tune ...func(*sqsrunner.Runner)) *sqsrunner.Runner {
-	return w.Consumer("ReaderConsumer", tune...)
+	return w.Consumer("ReaderQueue", tune...)
 }
 
 // nextSeq returns a fresh seq.

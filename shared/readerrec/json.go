@@ -11,9 +11,20 @@ import (
 
 // walker reads a JSON document token by token, so that every key is matched exactly (case-sensitive, no
 // duplicates), every value's JSON type is checked before it is used, and numbers keep their literal text.
-type walker struct{ dec *json.Decoder }
+type walker struct{ dec tokenizer }
 
-func newWalker(body []byte) *walker {
+// tokenizer is what the walker needs of encoding/json's Decoder: Token (with UseNumber) and More.
+type tokenizer interface {
+	Token() (json.Token, error)
+	More() bool
+}
+
+// newWalker reads body with the fast tokenizer (tokens.go), which yields exactly the tokens and errors
+// encoding/json's Decoder would (a test fuzzes one against the other) without its cost per token.
+func newWalker(body []byte) *walker { return &walker{dec: newTokens(body)} }
+
+// newStdWalker reads body with encoding/json's Decoder, the reference.
+func newStdWalker(body []byte) *walker {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	return &walker{dec: dec}

@@ -99,11 +99,12 @@ var (
 // DecodeBatch decodes the body of POST /v1/reader/transactions: {"records":[...]}. Every error is a
 // *fault.Error of kind Invalid: BODY_TOO_LARGE, MALFORMED_JSON, UNKNOWN_FIELD, WRONG_TYPE, NO_RECORDS or
 // TOO_MANY_RECORDS. Records are not validated; see ValidateBatch.
-func DecodeBatch(body []byte) ([]Record, error) {
-	if len(body) > MaxBodyBytes {
+func DecodeBatch(body []byte) ([]Record, error) { return decodeBatch(newWalker(body), len(body)) }
+
+func decodeBatch(w *walker, size int) ([]Record, error) {
+	if size > MaxBodyBytes {
 		return nil, ErrBodyTooLarge
 	}
-	w := newWalker(body)
 	var recs []Record
 	err := w.object("", func(key string) error {
 		if key != "records" {
@@ -251,10 +252,13 @@ type ReadingResult struct {
 // DecodeReadings decodes the body of POST /v1/meter/readings: {"readings":[...]}, with the same rules and
 // error codes as DecodeBatch.
 func DecodeReadings(body []byte) ([]Reading, error) {
-	if len(body) > MaxBodyBytes {
+	return decodeReadings(newWalker(body), len(body))
+}
+
+func decodeReadings(w *walker, size int) ([]Reading, error) {
+	if size > MaxBodyBytes {
 		return nil, ErrBodyTooLarge
 	}
-	w := newWalker(body)
 	var rs []Reading
 	err := w.object("", func(key string) error {
 		if key != "readings" {

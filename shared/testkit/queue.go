@@ -38,15 +38,15 @@ func (e *Env) Queues() localstack.Queues {
 	return qs
 }
 
-// Consumer runs the queue-triggered catalog function name (e.g. "ReaderConsumer") on this test's queue,
-// as Lambda's event source mapping would with the template's batch size, window and timeout, until the
-// test ends. tune may adjust the runner before it starts (a shorter visibility timeout for a test that
-// waits for redelivery, a wrapped handler to simulate a crash).
-func (e *Env) Consumer(name string, tune ...func(*sqsrunner.Runner)) *sqsrunner.Runner {
+// Consumer runs the catalog function triggered by queue (a LogicalId, e.g. "ReaderQueue") on this test's
+// copy of it, as Lambda's event source mapping would with the template's batch size, window, timeout and
+// concurrency, until the test ends. tune may adjust the runner before it starts (a shorter visibility
+// timeout for a test that waits for redelivery, a wrapped handler to simulate a crash).
+func (e *Env) Consumer(queue string, tune ...func(*sqsrunner.Runner)) *sqsrunner.Runner {
 	e.T.Helper()
 	qs := e.Queues()
 	for _, ev := range catalog.Events {
-		if ev.Name != name {
+		if ev.Queue != queue {
 			continue
 		}
 		r, err := sqsrunner.ForEvent(Template(e.T), ev, e.Deps, qs)
@@ -60,6 +60,6 @@ func (e *Env) Consumer(name string, tune ...func(*sqsrunner.Runner)) *sqsrunner.
 		e.T.Cleanup(stop)
 		return r
 	}
-	e.T.Fatalf("no queue function %s in shared/catalog", name)
+	e.T.Fatalf("no function of shared/catalog consumes %s", queue)
 	return nil
 }

@@ -7,7 +7,9 @@
 //	    -device POS-CANTEEN-01 -cards 10000001,10000002 -kind purchase -n 20 -rate 10 -amount 800
 //
 // Pay with a payment code instead of a card: -code 'OC1....' (one record; a code is single use).
-// Show that a retry is harmless: -resend posts every batch a second time; its records come back duplicate.
+// Show that a retry is harmless: -resend posts every batch a second time, -resend-after (2 s) later, once the
+// consumer has posted it; its records come back duplicate. (A resend while the first copy is still in the
+// queue is answered accepted again; the consumer posts it once.)
 //
 // Meter mode: n rounds, each posting one cumulative reading per meter, rising by -step each round:
 //
@@ -55,6 +57,7 @@ type config struct {
 	n, batch int
 	rate     float64
 	resend   bool
+	resendAt time.Duration
 	timeout  time.Duration
 }
 
@@ -93,6 +96,7 @@ func parseFlags(args []string, now time.Time) (config, error) {
 	fs.IntVar(&c.batch, "batch", 10, "records per request, 1–500")
 	fs.Float64Var(&c.rate, "rate", 10, "records per second; 0 for as fast as possible")
 	fs.BoolVar(&c.resend, "resend", false, "post every batch twice (the second answer should be all duplicate)")
+	fs.DurationVar(&c.resendAt, "resend-after", 2*time.Second, "with -resend: wait this long before the second post, so the first is posted")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "per-request timeout")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -368,6 +372,11 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			label := j.label
 			if try > 0 {
 				label += " resent"
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(c.resendAt):
+				}
 			}
 			got, err := cl.post(ctx, j.path, j.payload)
 			ms := time.Since(t0).Milliseconds()

@@ -161,7 +161,7 @@ func TestRunAgainstFakeServer(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	cfg, err := parseFlags([]string{"-api", srv.URL, "-keys", path, "-cards", "10000001,10000002", "-n", "25", "-batch", "10", "-rate", "0", "-resend", "-start-seq", "1000"}, time.Now())
+	cfg, err := parseFlags([]string{"-api", srv.URL, "-keys", path, "-cards", "10000001,10000002", "-n", "25", "-batch", "10", "-rate", "0", "-resend", "-resend-after", "0", "-start-seq", "1000"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
