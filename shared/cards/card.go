@@ -144,15 +144,22 @@ func LedgerHook(now func() time.Time) func(item store.Key, before, after int64, 
 		}
 		school, cardNo := attr(state, "schoolId"), attr(state, "cardNo")
 		arrears := after < 0
-		parts := ledger.UpdateParts{Set: []string{"arrears = :arr"}, Values: map[string]any{":arr": arrears}}
+		// Every arrears change bumps blv on condition of the blv read, as status changes do (setStatus):
+		// a loss report or its cancellation racing this posting makes one of the two retry, so the
+		// blacklist never keeps a decision taken on a stale status or arrears flag.
+		n := num(state, "blv") + 1
+		parts := ledger.UpdateParts{Set: []string{"arrears = :arr", "blv = :blv"}, Cond: []string{"blv = :oblv"},
+			Values: map[string]any{":arr": arrears, ":blv": n, ":oblv": n - 1}}
+		if _, ok := state["blv"]; !ok {
+			parts.Cond = []string{"attribute_not_exists(blv)"}
+			delete(parts.Values, ":oblv")
+		}
 		if attr(state, "status") != Active {
 			return nil, parts // blocked either way: the blacklist does not change
 		}
 		set, remove, vals := blockParts(school, cardNo, arrears)
-		n := num(state, "blv") + 1
-		parts.Set = append(parts.Set, append(set, "blv = :blv")...)
+		parts.Set = append(parts.Set, set...)
 		parts.Remove = append(parts.Remove, remove...)
-		vals[":blv"] = n
 		for k, v := range vals {
 			parts.Values[k] = v
 		}

@@ -112,15 +112,18 @@ func (s *Service) setStatus(ctx context.Context, c *Card, status, extraSet strin
 		vals = store.Values{}
 	}
 	vals[":st"], vals[":old"], vals[":oblv"] = status, c.Status, c.BLV
+	// blv changes with every status change, listed or not, so that a ledger posting that decided the
+	// card's arrears listing on the status it read (LedgerHook) fails its blv condition and decides again.
+	set = append(set, "blv = :blv")
+	vals[":blv"] = c.BLV + 1
 	var remove []string
 	var items []types.TransactWriteItem
 	if wasBlocked != isBlocked {
 		bs, br, bv := blockParts(c.SchoolID, c.CardNo, isBlocked)
-		set, remove = append(set, append(bs, "blv = :blv")...), br
+		set, remove = append(set, bs...), br
 		for k, v := range bv {
 			vals[k] = v
 		}
-		vals[":blv"] = c.BLV + 1
 		items = append(items, blacklistItem(c.SchoolID, c.CardNo, isBlocked, now, c.BLV+1))
 	}
 	expr := "SET " + strings.Join(set, ", ")
@@ -134,7 +137,7 @@ func (s *Service) setStatus(ctx context.Context, c *Card, status, extraSet strin
 		return ErrConcurrentState.Wrap(err)
 	}
 	if err == nil {
-		c.Status = status
+		c.Status, c.BLV = status, c.BLV+1
 	}
 	return err
 }

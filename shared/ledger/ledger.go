@@ -146,10 +146,12 @@ type Ledger struct {
 	Prefetched map[store.Key]map[string]types.AttributeValue
 }
 
-// UpdateParts adds SET clauses to an account's balance update.
+// UpdateParts adds SET clauses to an account's balance update, and conditions (ANDed to the seq
+// condition) on what the hook read; a condition that fails makes the ledger read again and recompute.
 type UpdateParts struct {
 	Set    []string
 	Remove []string
+	Cond   []string
 	Values map[string]any
 }
 
@@ -429,12 +431,16 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 		}
 		set := []string{"balance = :b", "seq = :n"}
 		var remove []string
+		cond := "seq = :s"
 		vals := store.Values{":b": a.bal, ":n": a.seq, ":s": a.seq0}
 		if l.OnChange != nil {
 			extra, parts := l.OnChange(a.key, a.before, a.bal, a.state)
 			items = append(items, extra...)
 			set = append(set, parts.Set...)
 			remove = append(remove, parts.Remove...)
+			for _, c := range parts.Cond {
+				cond += " AND " + c
+			}
 			for k, v := range parts.Values {
 				vals[k] = v
 			}
@@ -443,7 +449,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 		if len(remove) > 0 {
 			expr += " REMOVE " + strings.Join(remove, ", ")
 		}
-		items = append(items, store.UpdateItem(a.key, expr, "seq = :s", nil, vals.AV()))
+		items = append(items, store.UpdateItem(a.key, expr, cond, nil, vals.AV()))
 	}
 	if len(items) > 100 {
 		return false, fmt.Errorf("ledger: %d items exceed one transaction", len(items))

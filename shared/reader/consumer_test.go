@@ -537,3 +537,49 @@ func TestArrearsAndTheBlacklist(t *testing.T) {
 	}
 	w.reconcile()
 }
+
+// A posting that read the card before a status change cannot leave the blacklist wrong: cancelling a
+// loss while a recharge clears the card's arrears, the recharge (having read "lost") must not leave the
+// now active, paid-up card on the list.
+func TestBlacklistStaysRightWhenAPostingRacesAStatusChange(t *testing.T) {
+	w := newWorld(t)
+	h := w.student("13800000601", "CUIK20230003", "034322")
+	ctx := context.Background()
+	s := testkit.Store(w.Deps)
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
+	_, err := reader.PostingLedger(s, w.Clock.Now, "2026-11-25").Post(ctx, ledger.Movement{Scope: "reader:POS-CANTEEN-01", Key: "1",
+		Postings: []ledger.Posting{{Account: cards.AccountID("kmmc", "10000003"), Item: store.CardKey("kmmc", "10000003"), AmountFen: -500,
+			Kind: ledger.KindPurchase, Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The recharge reads the card (lost, in arrears) ...
+	stale, err := s.BatchGet(ctx, []store.Key{store.CardKey("kmmc", "10000003"), store.IdemKey("test", "r1")}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ... the student cancels the loss (still in arrears: still listed) ...
+	w.Clock.Advance(time.Second)
+	w.Do("DELETE", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
+	// ... and the recharge lands with what it read.
+	w.Clock.Advance(time.Second)
+	l := &ledger.Ledger{S: s, Now: w.Clock.Now, OnChange: cards.LedgerHook(w.Clock.Now), BatchReads: true, Prefetched: stale}
+	if _, err := l.Post(ctx, ledger.Movement{Scope: "test", Key: "r1", Postings: []ledger.Posting{{Account: cards.AccountID("kmmc", "10000003"),
+		Item: store.CardKey("kmmc", "10000003"), AmountFen: 1000, Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}}); err != nil {
+		t.Fatal(err)
+	}
+	c := w.card("10000003")
+	if c.Status != "active" || c.Arrears || c.Balance != 500 || c.GSI2PK != "" {
+		t.Fatalf("card %s arrears %v balance %d listed %q", c.Status, c.Arrears, c.Balance, c.GSI2PK)
+	}
+	var ans reader.BlacklistAnswer
+	w.signed("GET", "/v1/reader/blacklist", "POS-CANTEEN-01", nil, nil).Expect(t, 200, "").Decode(t, &ans)
+	if len(ans.Added) != 0 {
+		t.Fatalf("full list: %+v", ans)
+	}
+	w.signed("GET", fmt.Sprintf("/v1/reader/blacklist?since=%d", w.Clock.Now().Add(-time.Hour).UnixMicro()), "POS-CANTEEN-01", nil, nil).Expect(t, 200, "").Decode(t, &ans)
+	if fmt.Sprint(ans.Added, ans.Removed) != "[] [10000003]" {
+		t.Fatalf("changes: %+v", ans)
+	}
+	w.reconcile()
+}
