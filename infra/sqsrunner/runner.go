@@ -169,6 +169,7 @@ func (r *Runner) collect(ctx context.Context) []types.Message {
 		in := &sqs.ReceiveMessageInput{QueueUrl: &r.Cfg.QueueURL, MaxNumberOfMessages: int32(min(10, r.Cfg.BatchSize-len(msgs))),
 			WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"},
 			// The emulator ignores MessageSystemAttributeNames; the deprecated AttributeNames still works.
+			//lint:ignore SA1019 the SQS emulator reads only the deprecated field (LOCAL_STACK.md)
 			AttributeNames:              []types.QueueAttributeName{"All"},
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}}
 		if r.Cfg.VisibilityTimeout > 0 {

@@ -56,8 +56,11 @@ func (a Authenticator) Authenticate(ctx context.Context, r *http.Request, body [
 			code = fe.Code
 		}
 		id := claimed
-		if !ValidID(id) {
-			id = "(malformed)"
+		switch {
+		case id == "":
+			id = "(none)"
+		case !ValidID(id):
+			id = "(malformed)" // never log what a caller wrote in a header that failed the check
 		}
 		httpapi.Log(ctx).Warn("device refused", "device", id, "code", code, "why", why)
 		return nil, err

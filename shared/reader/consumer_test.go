@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"onecard/infra/sqsrunner"
 	"onecard/shared/cards"
@@ -239,8 +238,7 @@ func TestPoisonMessageReachesTheDLQ(t *testing.T) {
 	w.waitDone("POS-CANTEEN-01", good["seq"].(int64))
 	deadline := time.Now().Add(40 * time.Second)
 	for {
-		res, err := w.Deps.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(qs["ReaderDLQ"]), MaxNumberOfMessages: 1, WaitTimeSeconds: 1,
-			AttributeNames: []sqstypes.QueueAttributeName{"All"}})
+		res, err := w.Deps.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(qs["ReaderDLQ"]), MaxNumberOfMessages: 1, WaitTimeSeconds: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
