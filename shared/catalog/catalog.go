@@ -7,6 +7,7 @@ import (
 	"onecard/shared/cards"
 	"onecard/shared/content"
 	"onecard/shared/devices"
+	"onecard/shared/dispatch"
 	"onecard/shared/dorm"
 	"onecard/shared/fn"
 	"onecard/shared/reader"
@@ -63,6 +64,7 @@ var HTTP = []fn.HTTP{
 	dorm.DormTransactions,
 	dorm.AdminDormsImport,
 	dorm.AdminDormBuilding,
+	dorm.MeterReadings,
 	dorm.MeterCommands,
 	dorm.MeterCommandAck,
 
@@ -114,5 +116,5 @@ func Find(name string) (fn.HTTP, bool) {
 var Events = []fn.Event{
 	recharge.RechargeReconciler,
 	dorm.DormPowerSettle,
-	reader.ReaderConsumer, // issue 5
+	dispatch.QueueConsumer, // reader records and meter readings share the reader queue
 }

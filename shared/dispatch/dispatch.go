@@ -33,9 +33,11 @@ func Split(ev events.SQSEvent) (records events.SQSEvent, readings []events.SQSMe
 	return records, readings
 }
 
-// QueueConsumer consumes the reader queue (batch size 100, window 1 s, partial batch failures).
+// QueueConsumer consumes the reader queue with the reader consumer's settings (batch size 100, window
+// 1 s, at most two concurrent batches, partial batch failures; docs/decisions/0005).
 var QueueConsumer = fn.Event{Name: "QueueConsumer", Description: "post reader records to the ledger and charge meter readings to dorm accounts",
-	Queue: "ReaderQueue", BatchSize: 100, WindowSeconds: 1, Timeout: 30,
+	Queue: "ReaderQueue", BatchSize: reader.ReaderConsumer.BatchSize, WindowSeconds: reader.ReaderConsumer.WindowSeconds,
+	Timeout: reader.ReaderConsumer.Timeout, MaxConcurrency: reader.ReaderConsumer.MaxConcurrency,
 	Actions: append(append([]string{}, reader.ReaderConsumer.Actions...),
 		"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "ses:SendEmail"),
 	Build: func(d *platform.Deps) any {

@@ -26,8 +26,8 @@ import (
 	"onecard/infra/seed"
 	"onecard/infra/sqsrunner"
 	"onecard/shared/catalog"
+	"onecard/shared/dispatch"
 	"onecard/shared/platform"
-	"onecard/shared/reader"
 )
 
 const table = "onecard-local"
@@ -105,7 +105,7 @@ func run(ctx context.Context, addr string) error {
 	defer wx.Close()
 	go runReconciler(ctx, d)
 	// The reader queue's consumer, with the template's batch size, window and timeout (infra/sqsrunner).
-	consumer, err := sqsrunner.ForEvent(tmpl, reader.ReaderConsumer, d, queues)
+	consumer, err := sqsrunner.ForEvent(tmpl, dispatch.QueueConsumer, d, queues)
 	if err != nil {
 		return err
 	}
