@@ -1,18 +1,15 @@
 package cards
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
-	"io"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/auth"
+	"onecard/shared/csvin"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/secret"
@@ -44,44 +41,18 @@ type ImportRow struct {
 	StudentNo, Name, IDNumber, CardNo string
 }
 
-var errBadCSV = fault.Field("BAD_CSV", "CSV 格式错误：应为 UTF-8，列为 studentNo,name,idNumber,cardNo")
-
 // ParseStudentCSV reads studentNo,name,idNumber,cardNo rows (an optional header line is skipped).
 func ParseStudentCSV(body []byte) ([]ImportRow, error) {
-	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // Excel's UTF-8 BOM
-	if !utf8.Valid(body) {
-		return nil, errBadCSV
+	recs, err := csvin.Read(body, "studentNo,name,idNumber,cardNo", MaxImportRows)
+	if err != nil {
+		return nil, err
 	}
-	r := csv.NewReader(bytes.NewReader(body))
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	var rows []ImportRow
-	for first := true; ; first = false {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
+	rows := make([]ImportRow, len(recs))
+	for i, r := range recs {
+		rows[i].Line = r.Line
+		if f := r.Fields; len(f) == 4 {
+			rows[i].StudentNo, rows[i].Name, rows[i].IDNumber, rows[i].CardNo = f[0], f[1], f[2], f[3]
 		}
-		if err != nil {
-			return nil, errBadCSV.Wrap(err)
-		}
-		line, _ := r.FieldPos(0) // the physical line, blank lines included
-		if first && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "studentNo") {
-			continue
-		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		row := ImportRow{Line: line}
-		if len(rec) == 4 {
-			row.StudentNo, row.Name, row.IDNumber, row.CardNo = strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]), strings.TrimSpace(rec[2]), strings.TrimSpace(rec[3])
-		}
-		rows = append(rows, row)
-		if len(rows) > MaxImportRows {
-			return nil, fault.Field("TOO_MANY_ROWS", "单次最多导入 2000 行")
-		}
-	}
-	if len(rows) == 0 {
-		return nil, fault.Field("EMPTY_CSV", "CSV 中没有数据行")
 	}
 	return rows, nil
 }

@@ -1,13 +1,9 @@
 package dorm
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
-	"io"
 	"regexp"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -16,6 +12,7 @@ import (
 	"onecard/shared/accounts"
 	"onecard/shared/auth"
 	"onecard/shared/cards"
+	"onecard/shared/csvin"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/power"
@@ -203,47 +200,21 @@ type ImportReport struct {
 }
 
 var (
-	errBadCSV = fault.Field("BAD_CSV", "CSV 格式错误：应为 UTF-8，列为 roomId,building,room,elecMeterId,waterMeterId")
-	meterRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	meterRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 )
 
 // ParseCSV reads the dorm CSV (an optional header line is skipped).
 func ParseCSV(body []byte) ([]ImportRow, error) {
-	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
-	if !utf8.Valid(body) {
-		return nil, errBadCSV
+	recs, err := csvin.Read(body, "roomId,building,room,elecMeterId,waterMeterId", 5000)
+	if err != nil {
+		return nil, err
 	}
-	r := csv.NewReader(bytes.NewReader(body))
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	var rows []ImportRow
-	for first := true; ; first = false {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
+	rows := make([]ImportRow, len(recs))
+	for i, r := range recs {
+		rows[i].Line = r.Line
+		if f := r.Fields; len(f) == 5 {
+			rows[i].RoomID, rows[i].Building, rows[i].Room, rows[i].ElecMeter, rows[i].WaterMeter = f[0], f[1], f[2], f[3], f[4]
 		}
-		if err != nil {
-			return nil, errBadCSV.Wrap(err)
-		}
-		line, _ := r.FieldPos(0) // the physical line, blank lines included
-		if first && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "roomId") {
-			continue
-		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		row := ImportRow{Line: line}
-		if len(rec) == 5 {
-			row.RoomID, row.Building, row.Room = strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]), strings.TrimSpace(rec[2])
-			row.ElecMeter, row.WaterMeter = strings.TrimSpace(rec[3]), strings.TrimSpace(rec[4])
-		}
-		rows = append(rows, row)
-		if len(rows) > 5000 {
-			return nil, fault.Field("TOO_MANY_ROWS", "单次最多导入 5000 行")
-		}
-	}
-	if len(rows) == 0 {
-		return nil, fault.Field("EMPTY_CSV", "CSV 中没有数据行")
 	}
 	return rows, nil
 }

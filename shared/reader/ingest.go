@@ -14,22 +14,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"onecard/shared/devices"
 	"onecard/shared/fault"
 	"onecard/shared/httpapi"
 	"onecard/shared/ledger"
 	"onecard/shared/paycode"
+	"onecard/shared/queue"
 	"onecard/shared/readerrec"
 	"onecard/shared/store"
 )
@@ -50,7 +47,7 @@ const (
 // by the consumer).
 var ErrQueueUnavailable = fault.E(fault.Unavailable, "QUEUE_UNAVAILABLE", "暂时无法接收记录，请稍后重发").After(5 * time.Second)
 
-// Sender is the part of the SQS client the ingest calls.
+// Sender is the part of the SQS client the ingest calls (the same as queue.Sender).
 type Sender interface {
 	SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
@@ -291,85 +288,18 @@ const cardProjection = "acct, schoolId, cardNo, #st, perTxnFen, dailyFen, spentD
 
 var cardNames = map[string]string{"#st": "status"}
 
-// enqueue sends every message, ten per SendMessageBatch and the calls in parallel, retrying failed
-// entries with backoff; it returns nil only when every message was taken by the queue.
+// enqueue puts every message on the queue (shared/queue: ten per call, failed entries retried); it
+// returns nil only when the queue took every message.
 func (in *Ingest) enqueue(ctx context.Context, msgs [][]byte) error {
 	url := in.QueueURL()
 	if url == "" {
 		return errors.New("reader: READER_QUEUE_URL is not configured")
 	}
-	attempts := in.SendAttempts
-	if attempts == 0 {
-		attempts = 5
-	}
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		sem      = make(chan struct{}, sendParallel)
-	)
-	for start := 0; start < len(msgs); start += 10 {
-		chunk := msgs[start:min(start+10, len(msgs))]
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := sendChunk(ctx, in.SQS, url, chunk, attempts); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		httpapi.Log(ctx).Error("enqueue failed", "err", firstErr.Error(), "messages", len(msgs))
-		return ErrQueueUnavailable.Wrap(firstErr)
+	if err := queue.Send(ctx, in.SQS, url, msgs, in.SendAttempts); err != nil {
+		httpapi.Log(ctx).Error("enqueue failed", "err", err.Error(), "messages", len(msgs))
+		return ErrQueueUnavailable.Wrap(err)
 	}
 	return nil
-}
-
-func sendChunk(ctx context.Context, c Sender, url string, chunk [][]byte, attempts int) error {
-	left := make(map[string][]byte, len(chunk))
-	for i, b := range chunk {
-		left[strconv.Itoa(i)] = b
-	}
-	var last error
-	for attempt := 1; ; attempt++ {
-		entries := make([]sqstypes.SendMessageBatchRequestEntry, 0, len(left))
-		for id, b := range left {
-			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(string(b))})
-		}
-		res, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries})
-		if err == nil {
-			for _, ok := range res.Successful {
-				delete(left, aws.ToString(ok.Id))
-			}
-			last = nil
-			for _, f := range res.Failed {
-				last = fmt.Errorf("entry %s: %s %s (sender fault %v)", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message), f.SenderFault)
-			}
-			if len(left) == 0 {
-				return nil
-			}
-			if last == nil {
-				last = fmt.Errorf("%d entries neither successful nor failed", len(left))
-			}
-		} else {
-			last = err
-		}
-		if attempt >= attempts {
-			return last
-		}
-		backoff := time.Duration(50<<attempt) * time.Millisecond
-		select {
-		case <-time.After(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)))):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 }
 
 // sendParallel bounds the SendMessageBatch calls of one request in flight. Fewer does not save CPU
