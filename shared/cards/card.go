@@ -111,7 +111,13 @@ type blacklistChange struct {
 	CardNo  string `dynamodbav:"cardNo"`
 	Blocked bool   `dynamodbav:"blocked"`
 	Version int64  `dynamodbav:"version"`
+	TTL     int64  `dynamodbav:"ttl"`
 }
+
+// BlacklistRetention is how long a change stays in the log. A reader that has not synchronised for
+// longer than the reader package's FullAfter (7 days) gets the whole list instead of changes, so older
+// changes are never read; TTL removes them so the log does not grow forever.
+const BlacklistRetention = 30 * 24 * time.Hour
 
 // BlacklistPK is the partition of a school's blacklist log.
 func BlacklistPK(school string) string { return "BLACKLIST#" + school }
@@ -122,7 +128,7 @@ func blacklistItem(school, cardNo string, blocked bool, at time.Time, n int64) t
 	v := at.UnixMicro()
 	it, _ := store.PutItem(blacklistChange{
 		Key:    store.Key{PK: BlacklistPK(school), SK: fmt.Sprintf("V#%016d#%s#%08d", v, cardNo, n)},
-		CardNo: cardNo, Blocked: blocked, Version: v,
+		CardNo: cardNo, Blocked: blocked, Version: v, TTL: store.TTL(at.Add(BlacklistRetention)),
 	}, "", nil)
 	return it
 }
