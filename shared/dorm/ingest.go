@@ -61,7 +61,6 @@ func IngestReadings(ctx context.Context, s *store.Store, q queue.Sender, url str
 	}
 	results := make([]readerrec.ReadingResult, len(rs))
 	var msgs [][]byte
-	var queued []int
 	for i, r := range rs {
 		res := readerrec.ReadingResult{Index: i, MeterID: r.MeterID, Status: readerrec.StatusRejected, Reason: reasons[i]}
 		if res.Reason == "" {
@@ -81,7 +80,6 @@ func IngestReadings(ctx context.Context, s *store.Store, q queue.Sender, url str
 				b, _ := json.Marshal(ReadingMessage{Type: TypeReading, DeviceID: dev.DeviceID, SchoolID: dev.SchoolID,
 					MeterID: r.MeterID, Kind: r.Kind, Reading: r.Reading, ReadAt: r.ReadAt.UTC()})
 				msgs = append(msgs, b)
-				queued = append(queued, i)
 				res.Status = readerrec.StatusAccepted
 			}
 		}

@@ -37,7 +37,7 @@ func Send(ctx context.Context, c Sender, url string, msgs [][]byte, attempts int
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
-		sem      = make(chan struct{}, 8)
+		sem      = make(chan struct{}, 8) // calls in flight: fewer saves no CPU (measured), only adds latency
 	)
 	for start := 0; start < len(msgs); start += 10 {
 		chunk := msgs[start:min(start+10, len(msgs))]

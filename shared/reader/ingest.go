@@ -301,7 +301,3 @@ func (in *Ingest) enqueue(ctx context.Context, msgs [][]byte) error {
 	}
 	return nil
 }
-
-// sendParallel bounds the SendMessageBatch calls of one request in flight. Fewer does not save CPU
-// (measured), only adds latency.
-const sendParallel = 8
