@@ -197,7 +197,7 @@ func killLeftovers(state string) {
 		return
 	}
 	for _, f := range strings.Fields(string(b)) {
-		if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 1 && ours(pid) {
 			if syscall.Kill(-pid, syscall.SIGTERM) == nil {
 				fmt.Fprintf(os.Stderr, "make dev: stopped leftover process group %d\n", pid)
 			}
@@ -205,6 +205,16 @@ func killLeftovers(state string) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	os.Remove(filepath.Join(state, "dev.pids"))
+}
+
+// ours reports whether pid is still one of our emulators (a recycled pid belongs to someone else).
+func ours(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	cmd := string(b)
+	return strings.Contains(cmd, "LoopbackDynamoDB") || strings.Contains(cmd, "infra/local")
 }
 
 func writePIDs(state string, pids []int) {
