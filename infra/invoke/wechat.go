@@ -1,13 +1,11 @@
 package invoke
 
 import (
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"onecard/infra/localstack"
@@ -54,19 +52,7 @@ func (l *Local) startWeChat() error {
 	prev := l.stop
 	l.stop = func() { _ = hs.Close(); sb.Close(); prev() }
 	base := "http://" + ln.Addr().String()
-	read := func(name string) string {
-		b, _ := os.ReadFile(filepath.Join(dir, name))
-		return strings.TrimSpace(string(b))
-	}
-	var dc wxsandbox.DevConfig
-	if err := json.Unmarshal([]byte(read(wxsandbox.FileConfig)), &dc); err != nil {
-		return err
-	}
-	sec := wechatpay.Secret{MchID: dc.MchID, AppID: dc.AppID, AppSecret: dc.AppSecret, MerchantSerial: dc.MerchantSerial,
-		MerchantPrivateKeyPEM: read(wxsandbox.FileMerchantPrivate), APIv3Key: read(wxsandbox.FileAPIv3Key),
-		PublicKeys: map[string]string{dc.PlatformSerial: read(wxsandbox.FilePlatformPublic)},
-		NotifyURL:  "http://127.0.0.1:9/v1/payments/wechat/notify", BaseURL: base, WeixinBaseURL: base}
-	b, err := json.Marshal(sec)
+	b, err := wxsandbox.DevSecret(dir, base, "http://127.0.0.1:9/v1/payments/wechat/notify")
 	if err != nil {
 		return err
 	}

@@ -222,3 +222,27 @@ func writeNew(path string, b []byte, perm os.FileMode) error {
 	}
 	return f.Close()
 }
+
+// DevSecret is the backend's configuration for a sandbox at baseURL, in the same JSON shape as the
+// production Secrets Manager secret (wechatpay.Secret), so local runs go through the real loading path.
+func DevSecret(dir, baseURL, notifyURL string) ([]byte, error) {
+	read := func(name string) string {
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		return strings.TrimSpace(string(b))
+	}
+	dc, err := readDevConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(wechatpay.Secret{MchID: dc.MchID, AppID: dc.AppID, AppSecret: dc.AppSecret,
+		MerchantSerial: dc.MerchantSerial, MerchantPrivateKeyPEM: read(FileMerchantPrivate), APIv3Key: read(FileAPIv3Key),
+		PublicKeys: map[string]string{dc.PlatformSerial: read(FilePlatformPublic)},
+		NotifyURL:  notifyURL, BaseURL: baseURL, WeixinBaseURL: baseURL})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := wechatpay.ParseSecret(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

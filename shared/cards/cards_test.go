@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"onecard/shared/cards"
 	"onecard/shared/testkit"
 )
 
@@ -30,11 +31,10 @@ func TestBindPrefixesAndView(t *testing.T) {
 	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230002", "cardPassword": "12345"}, h...).Expect(t, 400, "BAD_CARD_PASSWORD_FORMAT")
 	// 李四's ID ends in X: the initial password reads it as 0, and X typed in the app counts as 0.
 	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230002", "cardPassword": "02562X"}, h...).Expect(t, 200, "")
-	var card map[string]any
-	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
-	lim := card["limits"].(map[string]any)
-	if card["holderName"] != "李*" || card["balanceFen"] != float64(0) || card["arrears"] != false || lim["perTxnFen"] != float64(5000) || card["virtualCard"] != false {
-		t.Fatalf("card view: %v", card)
+	var view cards.View
+	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &view)
+	if view.HolderName != "李*" || view.BalanceFen != 0 || view.Arrears || view.Limits.PerTxnFen != 5000 || view.VirtualCard {
+		t.Fatalf("card view: %+v", view)
 	}
 	var me map[string]any
 	w.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)
@@ -147,9 +147,9 @@ func TestLimits(t *testing.T) {
 		w.Do("PUT", "/v1/card/limits", bad, h...).Expect(t, 400, "BAD_LIMITS")
 	}
 	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":1.5,"dailyFen":100}`, h...).Expect(t, 400, "WRONG_TYPE")
-	var lim map[string]any
+	var lim cards.Limits
 	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":2000,"dailyFen":10000}`, h...).Expect(t, 200, "").Decode(t, &lim)
-	if lim["perTxnFen"] != float64(2000) || lim["dailyFen"] != float64(10000) {
+	if lim.PerTxnFen != 2000 || lim.DailyFen != 10000 {
 		t.Fatalf("limits: %v", lim)
 	}
 }
@@ -216,10 +216,10 @@ func TestStudentsOnlyTouchTheirOwnCard(t *testing.T) {
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, b...).Expect(t, 422, "CARD_NOT_BOUND")
 	// Knowing the password is not enough to take a bound card.
 	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, b...).Expect(t, 409, "CARD_BOUND_ELSEWHERE")
-	var card map[string]any
+	var card cards.View
 	w.Do("GET", "/v1/card", nil, a...).Expect(t, 200, "").Decode(t, &card)
-	if card["balanceFen"] != float64(999) {
-		t.Fatalf("balance %v", card["balanceFen"])
+	if card.BalanceFen != 999 {
+		t.Fatalf("balance %d", card.BalanceFen)
 	}
 }
 
@@ -284,19 +284,20 @@ func TestReplaceCard(t *testing.T) {
 		t.Fatalf("replace: %+v", res)
 	}
 	// The student's account follows the new card; the old one is cancelled and blacklisted.
-	var card map[string]any
+	var card cards.View
 	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
-	if card["cardNo"] != "10000099" || card["balanceFen"] != float64(4321) || card["status"] != "active" {
-		t.Fatalf("card after replace: %v", card)
+	if card.CardNo != "10000099" || card.BalanceFen != 4321 || card.Status != "active" {
+		t.Fatalf("card after replace: %+v", card)
 	}
 	if got := blacklist(t, w.Env, "10000001"); got != "+" {
 		t.Fatalf("old card blacklist: %q", got)
 	}
 	// Repeating the request (a double click, a retry after a timeout) changes nothing.
 	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000099"}, fin...).Expect(t, 200, "").Decode(t, &res)
+	card = cards.View{}
 	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
-	if card["balanceFen"] != float64(4321) || res.BalanceFen != 4321 {
-		t.Fatalf("repeat changed the new card: %v %+v", card, res)
+	if card.BalanceFen != 4321 || res.BalanceFen != 4321 {
+		t.Fatalf("repeat changed the new card: %+v %+v", card, res)
 	}
 	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000098"}, fin...).Expect(t, 409, "ALREADY_REPLACED")
 	// Binding by student number now finds the new card, with the same password.

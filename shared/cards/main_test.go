@@ -42,10 +42,7 @@ func newWorld(t *testing.T) *world {
 // student registers phone, logs in and returns the access token.
 func (w *world) student(phone string) []string {
 	w.t.Helper()
-	w.Do("POST", "/v1/auth/register", map[string]string{"phone": phone, "password": "password-123", "schoolId": "kmmc"}).Expect(w.t, 201, "")
-	var pair struct{ AccessToken string }
-	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": "password-123"}).Expect(w.t, 200, "").Decode(w.t, &pair)
-	return testkit.Bearer(pair.AccessToken)
+	return w.Student(phone, "kmmc")
 }
 
 // bound registers a student and binds the card of studentNo with password pw.
@@ -59,9 +56,7 @@ func (w *world) bound(phone, studentNo, pw string) []string {
 // staff logs in a seeded staff member of role.
 func (w *world) staff(role string) []string {
 	w.t.Helper()
-	var out struct{ Token string }
-	w.Do("POST", "/v1/admin/login", map[string]string{"username": role + "-user", "password": "staff-password-1"}).Expect(w.t, 200, "").Decode(w.t, &out)
-	return testkit.Bearer(out.Token)
+	return w.StaffLogin(role+"-user", "staff-password-1")
 }
 
 // credit puts money on a card as a WeChat recharge would (the recharge issue posts the same movement).

@@ -53,10 +53,7 @@ func newWorld(t *testing.T) *world {
 // student registers, binds card cardNo and WeChat, and returns the auth header.
 func (w *world) student(phone, studentNo, cardPw string, wechat bool) []string {
 	w.t.Helper()
-	w.Do("POST", "/v1/auth/register", map[string]string{"phone": phone, "password": "password-123", "schoolId": "kmmc"}).Expect(w.t, 201, "")
-	var pair struct{ AccessToken string }
-	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": "password-123"}).Expect(w.t, 200, "").Decode(w.t, &pair)
-	h := testkit.Bearer(pair.AccessToken)
+	h := w.Student(phone, "kmmc")
 	if studentNo != "" {
 		w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": cardPw}, h...).Expect(w.t, 200, "")
 	}

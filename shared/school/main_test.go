@@ -6,7 +6,6 @@ import (
 
 	"onecard/infra/seed"
 	"onecard/shared/staff"
-	"onecard/shared/store"
 	"onecard/shared/testkit"
 )
 
@@ -35,26 +34,19 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) putStaff(username, school string, roles ...string) {
 	w.t.Helper()
-	if err := staff.Put(context.Background(), store.New(w.Deps.DB, w.Deps.Cfg.Table), username, staffPassword, school, roles); err != nil {
-		w.t.Fatal(err)
-	}
+	w.PutStaff(username, staffPassword, school, roles...)
 }
 
 // student registers phone in school, logs in and returns the Authorization header.
 func (w *world) student(phone, school string) []string {
 	w.t.Helper()
-	w.Do("POST", "/v1/auth/register", map[string]string{"phone": phone, "password": "password-123", "schoolId": school}).Expect(w.t, 201, "")
-	var pair struct{ AccessToken string }
-	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": "password-123"}).Expect(w.t, 200, "").Decode(w.t, &pair)
-	return testkit.Bearer(pair.AccessToken)
+	return w.Student(phone, school)
 }
 
 // login signs a staff member in.
 func (w *world) login(username string) []string {
 	w.t.Helper()
-	var out struct{ Token string }
-	w.Do("POST", "/v1/admin/login", map[string]string{"username": username, "password": staffPassword}).Expect(w.t, 200, "").Decode(w.t, &out)
-	return testkit.Bearer(out.Token)
+	return w.StaffLogin(username, staffPassword)
 }
 
 func (w *world) staff(role string) []string { return w.login(role + "-user") }

@@ -7,7 +7,6 @@ import (
 	"onecard/infra/seed"
 	"onecard/shared/auth"
 	"onecard/shared/staff"
-	"onecard/shared/store"
 	"onecard/shared/testkit"
 )
 
@@ -36,17 +35,13 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) putStaff(username, school string, roles ...string) {
 	w.t.Helper()
-	if err := staff.Put(context.Background(), store.New(w.Deps.DB, w.Deps.Cfg.Table), username, staffPassword, school, roles); err != nil {
-		w.t.Fatal(err)
-	}
+	w.PutStaff(username, staffPassword, school, roles...)
 }
 
 // login signs a staff member in.
 func (w *world) login(username string) []string {
 	w.t.Helper()
-	var out struct{ Token string }
-	w.Do("POST", "/v1/admin/login", map[string]string{"username": username, "password": staffPassword}).Expect(w.t, 200, "").Decode(w.t, &out)
-	return testkit.Bearer(out.Token)
+	return w.StaffLogin(username, staffPassword)
 }
 
 func (w *world) staff(role string) []string { return w.login(role + "-user") }

@@ -2,20 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"onecard/infra/wxsandbox"
 	"onecard/shared/httpapi"
 	"onecard/shared/platform"
 	"onecard/shared/recharge"
-	"onecard/shared/wechatpay"
 )
 
 // sandboxAddr is where API.md puts the WeChat Pay sandbox.
@@ -57,23 +54,8 @@ func startWeChatSandbox(ctx context.Context, state, apiAddr string) (closer, err
 }
 
 func writeSecret(dir, path, baseURL, notifyURL string) error {
-	read := func(name string) string {
-		b, _ := os.ReadFile(filepath.Join(dir, name))
-		return strings.TrimSpace(string(b))
-	}
-	var dc wxsandbox.DevConfig
-	if err := json.Unmarshal([]byte(read(wxsandbox.FileConfig)), &dc); err != nil {
-		return err
-	}
-	sec := wechatpay.Secret{MchID: dc.MchID, AppID: dc.AppID, AppSecret: dc.AppSecret, MerchantSerial: dc.MerchantSerial,
-		MerchantPrivateKeyPEM: read(wxsandbox.FileMerchantPrivate), APIv3Key: read(wxsandbox.FileAPIv3Key),
-		PublicKeys: map[string]string{dc.PlatformSerial: read(wxsandbox.FilePlatformPublic)},
-		NotifyURL:  notifyURL, BaseURL: baseURL, WeixinBaseURL: baseURL}
-	b, err := json.MarshalIndent(sec, "", "  ")
+	b, err := wxsandbox.DevSecret(dir, baseURL, notifyURL)
 	if err != nil {
-		return err
-	}
-	if _, err := wechatpay.ParseSecret(b); err != nil {
 		return err
 	}
 	return os.WriteFile(path, b, 0o600)

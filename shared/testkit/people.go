@@ -1,0 +1,39 @@
+package testkit
+
+import (
+	"context"
+
+	"onecard/shared/staff"
+	"onecard/shared/store"
+)
+
+// StudentPassword is the login password of every account Student registers.
+const StudentPassword = "password-123"
+
+// Student registers phone in school, logs in and returns the Authorization header pair.
+func (e *Env) Student(phone, school string) []string {
+	e.T.Helper()
+	e.Do("POST", "/v1/auth/register", map[string]string{"phone": phone, "password": StudentPassword, "schoolId": school}).Expect(e.T, 201, "")
+	var pair struct{ AccessToken string }
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": StudentPassword}).Expect(e.T, 200, "").Decode(e.T, &pair)
+	if pair.AccessToken == "" {
+		e.T.Fatal("login returned no access token")
+	}
+	return Bearer(pair.AccessToken)
+}
+
+// PutStaff writes a staff member straight into the table.
+func (e *Env) PutStaff(username, password, school string, roles ...string) {
+	e.T.Helper()
+	if err := staff.Put(context.Background(), store.New(e.Deps.DB, e.Deps.Cfg.Table), username, password, school, roles); err != nil {
+		e.T.Fatal(err)
+	}
+}
+
+// StaffLogin signs a staff member in through the API and returns the Authorization header pair.
+func (e *Env) StaffLogin(username, password string) []string {
+	e.T.Helper()
+	var out struct{ Token string }
+	e.Do("POST", "/v1/admin/login", map[string]string{"username": username, "password": password}).Expect(e.T, 200, "").Decode(e.T, &out)
+	return Bearer(out.Token)
+}
