@@ -140,15 +140,16 @@ func mustRoot(t *testing.T) string {
 	return root
 }
 
-// waitFor polls cond for up to ten seconds: the consumer runs on its own, as Lambda's would.
+// waitFor polls cond for up to thirty seconds (a loaded CI machine runs every package at once): the
+// consumer runs on its own, as Lambda's would.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		if cond() {
 			return
 		}
 	}
-	t.Fatal("condition not reached within 10 s")
+	t.Fatal("condition not reached within 30 s")
 }
 
 func eventOf(bodies ...string) events.SQSEvent {

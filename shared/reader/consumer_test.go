@@ -187,7 +187,7 @@ func TestConsumerKilledMidBatch(t *testing.T) {
 		t.Fatal(s)
 	}
 	w.waitDone("POS-CANTEEN-01", seqsOf(recs...)...)
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for w.queued() > 0 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
