@@ -265,6 +265,7 @@ func runPipeline(b *testing.B) benchResult {
 	stop := runner.Start(context.Background())
 	defer stop()
 	var wg sync.WaitGroup
+	var wantMessages atomic.Int64 // the ingest packs up to RecordsPerMessage records in a message
 	per := benchRecords / benchReaders
 	for r := 0; r < benchReaders; r++ {
 		wg.Add(1)
@@ -273,7 +274,9 @@ func runPipeline(b *testing.B) benchResult {
 			rng := rand.New(rand.NewPCG(uint64(r), 7))
 			id := fmt.Sprintf("POS-BENCH-%02d", r)
 			for sent := 0; sent < per; sent += 100 {
-				body := batchBody(int64(sent+1), min(100, per-sent), nos, rng, time.Now())
+				n := min(100, per-sent)
+				wantMessages.Add(int64((n + reader.RecordsPerMessage - 1) / reader.RecordsPerMessage))
+				body := batchBody(int64(sent+1), n, nos, rng, time.Now())
 				req, _ := http.NewRequest("POST", api.URL+"/v1/reader/transactions", bytes.NewReader(body))
 				if err := devicesig.SignRequest(req, id, keys[r], body, time.Now()); err != nil {
 					b.Error(err)
@@ -291,9 +294,9 @@ func runPipeline(b *testing.B) benchResult {
 	wg.Wait()
 	ingested := time.Since(start)
 	deadline := time.Now().Add(10 * time.Minute)
-	for runner.Stats().Deleted < benchRecords {
+	for runner.Stats().Deleted < wantMessages.Load() {
 		if time.Now().After(deadline) || b.Failed() {
-			b.Fatalf("posted %d of %d", runner.Stats().Deleted, benchRecords)
+			b.Fatalf("deleted %d of %d messages", runner.Stats().Deleted, wantMessages.Load())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,8 +52,9 @@ type Outcome struct {
 }
 
 // Handle is the Lambda handler: it returns the ids of the messages to retry (ReportBatchItemFailures).
-// A card whose posting fails fails only its own messages; a malformed message fails alone and reaches
-// the dead-letter queue after the queue's maxReceiveCount.
+// A card whose posting fails fails only the messages that carry its records (the other records of those
+// messages come back with them and are duplicates then: posting is idempotent on (deviceId, seq)); a
+// malformed message fails alone and reaches the dead-letter queue after the queue's maxReceiveCount.
 func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	_, resp := c.Process(ctx, ev)
 	return resp, nil
@@ -66,31 +68,35 @@ func (c *Consumer) Process(ctx context.Context, ev events.SQSEvent) (Outcome, ev
 	groups := map[string]*cardGroup{}
 	var order []string
 	for _, m := range ev.Records {
-		msg, err := DecodeMessage(m.Body)
+		msgs, err := DecodeMessage(m.Body)
 		if err != nil {
 			c.Log.Error("poison message", "messageId", m.MessageId, "receiveCount", m.Attributes["ApproximateReceiveCount"])
 			failed = append(failed, m.MessageId)
 			out.Poison++
 			continue
 		}
-		k := msg.Scope() + "#" + msg.Key()
-		if r, ok := byKey[k]; ok {
-			if !sameRecord(r.msg, msg) {
-				c.Log.Warn("one seq, two records: the first is posted", "device", msg.DeviceID, "seq", msg.Seq)
+		for _, msg := range msgs {
+			k := msg.Scope() + "#" + msg.Key()
+			if r, ok := byKey[k]; ok {
+				if !sameRecord(r.msg, msg) {
+					c.Log.Warn("one seq, two records: the first is posted", "device", msg.DeviceID, "seq", msg.Seq)
+				}
+				if !slices.Contains(r.ids, m.MessageId) {
+					r.ids = append(r.ids, m.MessageId)
+				}
+				continue
 			}
-			r.ids = append(r.ids, m.MessageId)
-			continue
+			r := &record{msg: msg, ids: []string{m.MessageId}}
+			byKey[k] = r
+			gk := msg.SchoolID + "#" + msg.CardNo
+			g := groups[gk]
+			if g == nil {
+				g = &cardGroup{school: msg.SchoolID, cardNo: msg.CardNo}
+				groups[gk] = g
+				order = append(order, gk)
+			}
+			g.recs = append(g.recs, r)
 		}
-		r := &record{msg: msg, ids: []string{m.MessageId}}
-		byKey[k] = r
-		gk := msg.SchoolID + "#" + msg.CardNo
-		g := groups[gk]
-		if g == nil {
-			g = &cardGroup{school: msg.SchoolID, cardNo: msg.CardNo}
-			groups[gk] = g
-			order = append(order, gk)
-		}
-		g.recs = append(g.recs, r)
 	}
 
 	// One round of reads for the whole batch: the cards, the records' markers, the codes' markers.
@@ -148,14 +154,16 @@ func (c *Consumer) Process(ctx context.Context, ev events.SQSEvent) (Outcome, ev
 		}()
 	}
 	wg.Wait()
-	c.Log.Info("reader batch", "messages", len(ev.Records), "cards", len(order), "posted", out.Posted,
+	c.Log.Info("reader batch", "messages", len(ev.Records), "records", len(byKey), "cards", len(order), "posted", out.Posted,
 		"duplicate", out.Duplicate, "disputed", out.Disputed, "failed", out.Failed, "poison", out.Poison)
 	return out, response(failed)
 }
 
+// A message that carries records of several failed cards is reported once.
 func response(failed []string) events.SQSEventResponse {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	for _, id := range failed {
+	slices.Sort(failed)
+	for _, id := range slices.Compact(failed) {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
 	return resp

@@ -303,6 +303,45 @@ func TestOneCardFailingFailsOnlyItsMessages(t *testing.T) {
 	w.reconcile()
 }
 
+// A message carries several records (ten from the ingest). When one of its cards fails, the whole
+// message comes back; its other records were posted and are duplicates on the retry, so the ledger ends
+// the same as if each record had travelled alone.
+func TestFailingCardInAPackedMessage(t *testing.T) {
+	w := newWorld(t)
+	c := w.consumer(failingCard{DB: w.Deps.DB, pk: store.CardKey("kmmc", "10000002").PK})
+	pack := func(id string, cards ...string) events.SQSMessage {
+		var recs []string
+		for _, no := range cards {
+			recs = append(recs, fmt.Sprintf(`{"seq":%d,"occurredAt":%q,"kind":"purchase","amountFen":100,"cardNo":%q}`,
+				w.nextSeq(), w.Clock.Now().Format(time.RFC3339Nano), no))
+		}
+		return events.SQSMessage{MessageId: id, Body: `{"type":"reader_records","deviceId":"POS-CANTEEN-01","schoolId":"kmmc","merchant":"第一食堂",` +
+			`"receivedAt":"` + w.Clock.Now().Format(time.RFC3339Nano) + `","records":[` + strings.Join(recs, ",") + `]}`}
+	}
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		pack("a", "10000001", "10000002", "10000003"),
+		pack("b", "10000001", "10000003"),
+		pack("c", "10000002", "10000002"),
+	}}
+	out, resp := c.Process(context.Background(), ev)
+	if got := fmt.Sprint(failedIDs(resp)); got != "[a c]" || out.Posted != 4 || out.Failed != 3 {
+		t.Fatalf("failed %s, %+v", got, out)
+	}
+	if w.card("10000001").Balance != -200 || w.card("10000002").Balance != 0 || w.card("10000003").Balance != -200 {
+		t.Fatal("balances after the failure")
+	}
+	// SQS returns a and c; b was deleted. The retry posts card 2 and finds a's other records done.
+	ev.Records = []events.SQSMessage{ev.Records[0], ev.Records[2]}
+	out, resp = w.consumer(nil).Process(context.Background(), ev)
+	if len(resp.BatchItemFailures) != 0 || out.Posted != 3 || out.Duplicate != 2 {
+		t.Fatalf("retry: %+v %v", out, failedIDs(resp))
+	}
+	if w.card("10000001").Balance != -200 || w.card("10000002").Balance != -300 || w.card("10000003").Balance != -200 {
+		t.Fatal("balances after the retry")
+	}
+	w.reconcile()
+}
+
 // Two readers charging one card at the same moment: both land, in one sequence, nothing lost.
 func TestTwoReadersChargeOneCardAtOnce(t *testing.T) {
 	w := newWorld(t)

@@ -149,11 +149,7 @@ func (in *Ingest) Handle(ctx context.Context, dev *devices.Device, body []byte) 
 	spent := map[dayKey]int64{}
 	codeUsed := map[string]bool{}
 	cardsByNo := map[string]*cardLimits{}
-	prefix, err := messagePrefix(dev)
-	if err != nil {
-		return nil, err
-	}
-	var msgs [][]byte
+	var ok []queuedRecord
 	var accepted []int
 	for _, p := range todo {
 		r := p.rec
@@ -197,10 +193,14 @@ func (in *Ingest) Handle(ctx context.Context, dev *devices.Device, body []byte) 
 		if p.code != nil {
 			codeExp = p.code.ExpiresAt.Unix()
 		}
-		msgs = append(msgs, appendMessage(prefix, r, p.cardNo, codeID, codeExp, now))
+		ok = append(ok, queuedRecord{r, p.cardNo, codeID, codeExp})
 		accepted = append(accepted, p.i)
 	}
-	if len(msgs) > 0 {
+	if len(ok) > 0 {
+		msgs, err := packMessages(dev, ok, now)
+		if err != nil {
+			return nil, err
+		}
 		if err := in.enqueue(ctx, msgs); err != nil {
 			return nil, err
 		}
@@ -242,45 +242,65 @@ func limitsOf(item map[string]types.AttributeValue) *cardLimits {
 	return c
 }
 
-// messagePrefix is the JSON of the device's part of every message of a request.
-func messagePrefix(dev *devices.Device) ([]byte, error) {
-	b, err := json.Marshal(struct {
-		Type     string `json:"type"`
-		DeviceID string `json:"deviceId"`
-		SchoolID string `json:"schoolId"`
-		Merchant string `json:"merchant"`
-	}{TypeRecord, dev.DeviceID, dev.SchoolID, dev.Merchant})
+// queuedRecord is an accepted record with what the ingest learned about it.
+type queuedRecord struct {
+	r       *readerrec.Record
+	cardNo  string
+	codeID  string
+	codeExp int64
+}
+
+// packMessages writes the accepted records as TypeRecords queue messages of up to RecordsPerMessage
+// records each, in the request's order (DecodeMessage reads them). The device's part is written once
+// per message by encoding/json; the records are written without reflection: their strings are digits
+// or checked tokens, so they need no escaping.
+func packMessages(dev *devices.Device, recs []queuedRecord, now time.Time) ([][]byte, error) {
+	head, err := json.Marshal(struct {
+		Type       string    `json:"type"`
+		DeviceID   string    `json:"deviceId"`
+		SchoolID   string    `json:"schoolId"`
+		Merchant   string    `json:"merchant"`
+		ReceivedAt time.Time `json:"receivedAt"`
+	}{TypeRecords, dev.DeviceID, dev.SchoolID, dev.Merchant, now.UTC()})
 	if err != nil {
 		return nil, err
 	}
-	return b[:len(b)-1], nil // without the closing brace
+	head = append(head[:len(head)-1], `,"records":[`...) // without the closing brace
+	msgs := make([][]byte, 0, (len(recs)+RecordsPerMessage-1)/RecordsPerMessage)
+	for start := 0; start < len(recs); start += RecordsPerMessage {
+		chunk := recs[start:min(start+RecordsPerMessage, len(recs))]
+		b := make([]byte, 0, len(head)+len(chunk)*160+2)
+		b = append(b, head...)
+		for i, q := range chunk {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendRecord(b, q)
+		}
+		msgs = append(msgs, append(b, "]}"...))
+	}
+	return msgs, nil
 }
 
-// appendMessage writes a Message's JSON (DecodeMessage reads it) without reflection: the strings after
-// the prefix are digits or checked tokens, so they need no escaping.
-func appendMessage(prefix []byte, r *readerrec.Record, cardNo, codeID string, codeExp int64, now time.Time) []byte {
-	b := make([]byte, 0, len(prefix)+256)
-	b = append(b, prefix...)
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendInt(b, r.Seq, 10)
+func appendRecord(b []byte, q queuedRecord) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, q.r.Seq, 10)
 	b = append(b, `,"occurredAt":"`...)
-	b = r.OccurredAt.AppendFormat(b, time.RFC3339Nano)
+	b = q.r.OccurredAt.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","kind":"`...)
-	b = append(b, r.Kind...)
+	b = append(b, q.r.Kind...)
 	b = append(b, `","amountFen":`...)
-	b = strconv.AppendInt(b, r.AmountFen, 10)
+	b = strconv.AppendInt(b, q.r.AmountFen, 10)
 	b = append(b, `,"cardNo":"`...)
-	b = append(b, cardNo...)
+	b = append(b, q.cardNo...)
 	b = append(b, '"')
-	if codeID != "" {
+	if q.codeID != "" {
 		b = append(b, `,"codeId":"`...)
-		b = append(b, codeID...)
+		b = append(b, q.codeID...)
 		b = append(b, `","codeExpiresAt":`...)
-		b = strconv.AppendInt(b, codeExp, 10)
+		b = strconv.AppendInt(b, q.codeExp, 10)
 	}
-	b = append(b, `,"receivedAt":"`...)
-	b = now.UTC().AppendFormat(b, time.RFC3339Nano)
-	return append(b, `"}`...)
+	return append(b, '}')
 }
 
 // cardProjection is what the ingest reads of a card.
