@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"onecard/shared/auth"
 	"onecard/shared/cards"
+	"onecard/shared/ledger"
+	"onecard/shared/reader"
 	"onecard/shared/secret"
 	"onecard/shared/staff"
 
@@ -99,11 +102,27 @@ func All(ctx context.Context, d *platform.Deps, root string) error {
 	if err := Devices(ctx, d, root); err != nil {
 		return err
 	}
+	if err := Dispute(ctx, d); err != nil {
+		return err
+	}
 	login, err := DemoStaff(root)
 	if err != nil {
 		return err
 	}
 	return Staff(ctx, d, login)
+}
+
+// DemoDispute is the record the demo keeps for finance: 王五's payment code was used at the canteen's
+// reader twice, and this second use was not charged (GET /v1/admin/disputes, then resolve it).
+var DemoDispute = reader.Message{Type: reader.TypeRecord, DeviceID: "POS-CANTEEN-01", SchoolID: SchoolID, Merchant: "第一食堂",
+	Seq: 42, OccurredAt: time.Date(2026, 11, 20, 12, 10, 0, 0, ledger.China), Kind: "purchase", AmountFen: 1250,
+	CardNo: "10000003", CodeID: SchoolID + ":10000003:0a1b2c3d4e5f6a7b", CodeExpiresAt: 1795580000,
+	ReceivedAt: time.Date(2026, 11, 20, 12, 10, 2, 0, ledger.China)}
+
+// Dispute keeps DemoDispute once; a resolved one stays resolved.
+func Dispute(ctx context.Context, d *platform.Deps) error {
+	_, err := reader.KeepDispute(ctx, store.New(d.DB, d.Cfg.Table), &DemoDispute, reader.DisputeCodeUsed, DemoDispute.ReceivedAt.Add(time.Second))
+	return err
 }
 
 // HelpText is the demo school's 使用帮助, written from the card system's user manual.

@@ -96,6 +96,7 @@ var HTTP = []fn.HTTP{
 	reader.ReaderKeys,
 	reader.CardPaymentCode,
 	reader.AdminDisputes,
+	reader.AdminDisputeResolve,
 	devices.AdminDeviceRegister,
 	devices.AdminDevices,
 	devices.AdminDeviceDisable,

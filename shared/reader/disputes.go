@@ -33,9 +33,21 @@ type Dispute struct {
 	OccurredAt time.Time `dynamodbav:"occurredAt"`
 	PaidByCode bool      `dynamodbav:"paidByCode"`
 	Reason     string    `dynamodbav:"reason"`
-	Status     string    `dynamodbav:"status"` // "open"
+	Status     string    `dynamodbav:"status"` // DisputeOpen, DisputeCharged or DisputeWaived
 	CreatedAt  time.Time `dynamodbav:"createdAt"`
+	// Set when finance staff resolve it (ResolveDispute).
+	ResolvedBy  string `dynamodbav:"resolvedBy,omitempty"`
+	ResolvedAt  string `dynamodbav:"resolvedAt,omitempty"` // RFC 3339, UTC
+	Note        string `dynamodbav:"note,omitempty"`
+	ChargedCard string `dynamodbav:"chargedCard,omitempty"` // the card charged: the record's, or the card that replaced it
 }
+
+// Dispute statuses.
+const (
+	DisputeOpen    = "open"
+	DisputeCharged = "charged" // finance decided the student pays: the record is posted to the card
+	DisputeWaived  = "waived"  // finance decided the student does not pay; the merchant's claim is settled outside the one-card
+)
 
 // disputeMarker takes the record's idempotency key, so that a resend is answered duplicate and the
 // ledger never posts it (its hash matches no movement: the ledger answers IDEMPOTENCY_KEY_REUSED).
@@ -46,47 +58,69 @@ type disputeMarker struct {
 	PostedAt time.Time `dynamodbav:"postedAt"`
 }
 
-// dispute keeps m for staff, once: the dispute and the record's marker in one transaction.
+// dispute keeps m for staff, once.
 func (c *Consumer) dispute(ctx context.Context, m *Message, reason string) error {
-	now := c.Now().UTC()
-	d := Dispute{Key: store.DisputeKey(m.DeviceID, m.Seq), GSI1PK: store.DisputeListPK(m.SchoolID),
-		GSI1SK: now.Format(time.RFC3339Nano) + "#" + m.DeviceID + "#" + m.Key(), Type: "dispute",
-		SchoolID: m.SchoolID, DeviceID: m.DeviceID, Merchant: m.Merchant, Seq: m.Seq, CardNo: m.CardNo,
-		Kind: m.Kind, AmountFen: m.AmountFen, OccurredAt: m.OccurredAt.UTC(), PaidByCode: m.CodeID != "",
-		Reason: reason, Status: "open", CreatedAt: now}
-	put, err := store.PutItem(d, "attribute_not_exists(PK)", nil)
-	if err != nil {
-		return err
-	}
-	mark, err := store.PutItem(disputeMarker{Key: store.IdemKey(m.Scope(), m.Key()), Hash: "dispute:" + reason,
-		Disputed: true, PostedAt: now}, "attribute_not_exists(PK)", nil)
-	if err != nil {
-		return err
-	}
-	err = c.S.Transact(ctx, []types.TransactWriteItem{put, mark}, "")
-	var tc *store.TxCanceled
-	if errors.As(err, &tc) && (tc.Failed(0) || tc.Failed(1)) {
-		return nil // kept before, or posted by a concurrent delivery: either way it is done
-	}
-	if err == nil {
+	kept, err := KeepDispute(ctx, c.S, m, reason, c.Now())
+	if kept {
 		c.Log.Warn("record disputed", "device", m.DeviceID, "seq", m.Seq, "reason", reason)
 	}
 	return err
 }
 
+// KeepDispute keeps m for staff instead of charging it: the dispute and the record's marker in one
+// transaction. kept is false when it was kept before, or posted by a concurrent delivery.
+func KeepDispute(ctx context.Context, s *store.Store, m *Message, reason string, now time.Time) (kept bool, err error) {
+	now = now.UTC()
+	d := Dispute{Key: store.DisputeKey(m.DeviceID, m.Seq), GSI1PK: store.DisputeListPK(m.SchoolID),
+		GSI1SK: now.Format(time.RFC3339Nano) + "#" + m.DeviceID + "#" + m.Key(), Type: "dispute",
+		SchoolID: m.SchoolID, DeviceID: m.DeviceID, Merchant: m.Merchant, Seq: m.Seq, CardNo: m.CardNo,
+		Kind: m.Kind, AmountFen: m.AmountFen, OccurredAt: m.OccurredAt.UTC(), PaidByCode: m.CodeID != "",
+		Reason: reason, Status: DisputeOpen, CreatedAt: now}
+	put, err := store.PutItem(d, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return false, err
+	}
+	mark, err := store.PutItem(disputeMarker{Key: store.IdemKey(m.Scope(), m.Key()), Hash: "dispute:" + reason,
+		Disputed: true, PostedAt: now}, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return false, err
+	}
+	err = s.Transact(ctx, []types.TransactWriteItem{put, mark}, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) && (tc.Failed(0) || tc.Failed(1)) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // DisputeView is one dispute as finance staff see it.
 type DisputeView struct {
-	DeviceID   string `json:"deviceId"`
-	Merchant   string `json:"merchant"`
-	Seq        int64  `json:"seq"`
-	CardNo     string `json:"cardNo"`
-	Kind       string `json:"kind"`
-	AmountFen  int64  `json:"amountFen"`
-	OccurredAt string `json:"occurredAt"`
-	PaidByCode bool   `json:"paidByCode"`
-	Reason     string `json:"reason"`
-	Status     string `json:"status"`
-	CreatedAt  string `json:"createdAt"`
+	DeviceID    string `json:"deviceId"`
+	Merchant    string `json:"merchant"`
+	Seq         int64  `json:"seq"`
+	CardNo      string `json:"cardNo"`
+	Kind        string `json:"kind"`
+	AmountFen   int64  `json:"amountFen"`
+	OccurredAt  string `json:"occurredAt"`
+	PaidByCode  bool   `json:"paidByCode"`
+	Reason      string `json:"reason"`
+	Status      string `json:"status"`
+	CreatedAt   string `json:"createdAt"`
+	ResolvedBy  string `json:"resolvedBy,omitempty"`
+	ResolvedAt  string `json:"resolvedAt,omitempty"`
+	Note        string `json:"note,omitempty"`
+	ChargedCard string `json:"chargedCard,omitempty"`
+}
+
+func (d *Dispute) view() DisputeView {
+	v := DisputeView{DeviceID: d.DeviceID, Merchant: d.Merchant, Seq: d.Seq, CardNo: d.CardNo,
+		Kind: d.Kind, AmountFen: d.AmountFen, OccurredAt: d.OccurredAt.In(ledger.China).Format(time.RFC3339),
+		PaidByCode: d.PaidByCode, Reason: d.Reason, Status: d.Status, CreatedAt: d.CreatedAt.In(ledger.China).Format(time.RFC3339),
+		ResolvedBy: d.ResolvedBy, Note: d.Note, ChargedCard: d.ChargedCard}
+	if t, err := time.Parse(time.RFC3339Nano, d.ResolvedAt); err == nil {
+		v.ResolvedAt = t.In(ledger.China).Format(time.RFC3339)
+	}
+	return v
 }
 
 // DisputePage is GET /v1/admin/disputes.
@@ -97,14 +131,26 @@ type DisputePage struct {
 
 var errBadCursor = fault.Field("BAD_CURSOR", "分页游标无效")
 
-// Disputes lists a school's disputes, newest first.
-func Disputes(ctx context.Context, s *store.Store, school string, limit int, cursor string) (*DisputePage, error) {
+var errBadStatus = fault.Field("BAD_STATUS", "status 须为 open、charged 或 waived")
+
+// Disputes lists a school's disputes, newest first; status, when set, keeps only those in it (a page may
+// then hold fewer than limit items and still have a next cursor).
+func Disputes(ctx context.Context, s *store.Store, school string, limit int, cursor, status string) (*DisputePage, error) {
 	in := &dynamodb.QueryInput{
 		IndexName:                 aws.String(store.GSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
 		ExpressionAttributeValues: store.Values{":pk": store.DisputeListPK(school)}.AV(),
 		ScanIndexForward:          aws.Bool(false),
 		Limit:                     aws.Int32(int32(limit)),
+	}
+	switch status {
+	case "":
+	case DisputeOpen, DisputeCharged, DisputeWaived:
+		in.FilterExpression = aws.String("#st = :st")
+		in.ExpressionAttributeNames = map[string]string{"#st": "status"}
+		in.ExpressionAttributeValues[":st"] = &types.AttributeValueMemberS{Value: status}
+	default:
+		return nil, errBadStatus
 	}
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -120,15 +166,17 @@ func Disputes(ctx context.Context, s *store.Store, school string, limit int, cur
 		return nil, err
 	}
 	page := &DisputePage{Items: make([]DisputeView, 0, len(ds))}
-	for _, d := range ds {
-		page.Items = append(page.Items, DisputeView{DeviceID: d.DeviceID, Merchant: d.Merchant, Seq: d.Seq, CardNo: d.CardNo,
-			Kind: d.Kind, AmountFen: d.AmountFen, OccurredAt: d.OccurredAt.In(ledger.China).Format(time.RFC3339),
-			PaidByCode: d.PaidByCode, Reason: d.Reason, Status: d.Status, CreatedAt: d.CreatedAt.In(ledger.China).Format(time.RFC3339)})
+	for i := range ds {
+		page.Items = append(page.Items, ds[i].view())
 	}
-	if last != nil && len(ds) > 0 {
-		l := ds[len(ds)-1]
-		c := base64.RawURLEncoding.EncodeToString([]byte(l.PK + "|" + l.GSI1SK))
-		page.NextCursor = &c
+	if last != nil {
+		// From the last item DynamoDB read, which with a filter need not be the last one returned.
+		pk, _ := last["PK"].(*types.AttributeValueMemberS)
+		sk, _ := last["GSI1SK"].(*types.AttributeValueMemberS)
+		if pk != nil && sk != nil {
+			c := base64.RawURLEncoding.EncodeToString([]byte(pk.Value + "|" + sk.Value))
+			page.NextCursor = &c
+		}
 	}
 	return page, nil
 }

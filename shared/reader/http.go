@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -122,11 +123,39 @@ var AdminDisputes = fn.HTTP{Name: "AdminDisputes", Route: "GET /v1/admin/dispute
 			if err != nil {
 				return err
 			}
-			page, err := Disputes(r.Context(), s, auth.Must(r.Context()).School, limit, r.URL.Query().Get("cursor"))
+			q := r.URL.Query()
+			page, err := Disputes(r.Context(), s, auth.Must(r.Context()).School, limit, q.Get("cursor"), q.Get("status"))
 			if err != nil {
 				return err
 			}
 			return httpapi.JSON(w, http.StatusOK, page)
+		}
+	}}
+
+// AdminDisputeResolve is POST /v1/admin/disputes/{deviceId}/{seq}/resolve: finance decide whether the
+// student pays a disputed record (charge) or not (waive), with a note; docs/reader-protocol.md.
+var AdminDisputeResolve = fn.HTTP{Name: "AdminDisputeResolve", Route: "POST /v1/admin/disputes/{deviceId}/{seq}/resolve",
+	Access: fn.Staff, Roles: []string{auth.RoleFinance}, Actions: []string{get, put, update},
+	Build: func(d *platform.Deps) httpapi.Handler {
+		s := store.New(d.DB, d.Cfg.Table)
+		l := cards.NewLedger(d)
+		return func(w http.ResponseWriter, r *http.Request) error {
+			seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
+			if err != nil || seq < 1 || seq > readerrec.MaxSeq || !devices.ValidID(r.PathValue("deviceId")) {
+				return errNoDispute
+			}
+			var in struct {
+				Decision string `json:"decision"`
+				Note     string `json:"note"`
+			}
+			if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+				return err
+			}
+			v, err := ResolveDispute(r.Context(), s, l, auth.Must(r.Context()), r.PathValue("deviceId"), seq, in.Decision, in.Note, d.Now())
+			if err != nil {
+				return err
+			}
+			return httpapi.JSON(w, http.StatusOK, v)
 		}
 	}}
 
