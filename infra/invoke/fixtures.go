@@ -3,8 +3,6 @@ package invoke
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -122,30 +120,33 @@ func demoIDNumber() string {
 	return ""
 }
 
-// UserToken is a fresh access token of the demo user, signed with the stack's JWT key.
+// UserToken logs the demo user in (a real session: user routes check it on every request) and returns
+// its access token.
 func (l *Local) UserToken(ctx context.Context) (string, error) {
-	id, err := l.demoUserID(ctx)
+	pair, err := l.login(ctx)
 	if err != nil {
 		return "", err
 	}
-	return l.tokens().Issue(auth.Principal{Subject: id, Kind: auth.KindUser, School: seed.SchoolID, Family: "invoke-demo"})
+	return pair.AccessToken, nil
 }
 
-// RefreshToken logs the demo user in (a real session) and returns its refresh token.
+// RefreshToken logs the demo user in and returns the session's refresh token.
 func (l *Local) RefreshToken(ctx context.Context) (string, error) {
-	if _, err := l.demoUserID(ctx); err != nil {
-		return "", err
-	}
-	// The refresh-token MAC key derives from the JWT key as in accounts' wiring of a function.
-	m := hmac.New(sha256.New, l.Deps.Cfg.JWTKey)
-	m.Write([]byte("refresh-token-mac"))
-	acc := accounts.NewService(store.New(l.Deps.DB, l.Table), l.tokens(), secret.NewDigester(l.Deps.Cfg.PIIKey),
-		nil, nil, time.Now, l.Deps.Cfg.RefreshTTL, m.Sum(nil))
-	pair, err := acc.Login(ctx, DemoPhone, DemoPassword)
+	pair, err := l.login(ctx)
 	if err != nil {
 		return "", err
 	}
 	return pair.RefreshToken, nil
+}
+
+// login is the demo user's login, through the accounts service as the functions wire it.
+func (l *Local) login(ctx context.Context) (*accounts.TokenPair, error) {
+	if _, err := l.demoUserID(ctx); err != nil {
+		return nil, err
+	}
+	d := *l.Deps
+	d.Cfg.Table, d.Now = l.Table, time.Now
+	return accounts.FromDeps(&d, nil).Login(ctx, DemoPhone, DemoPassword)
 }
 
 // DutyStaff is a second staff member (role ops) for the console's staff events to act on, so that they

@@ -130,8 +130,23 @@ func TestLogout(t *testing.T) {
 	e := newEnv(t)
 	access, rt := signup(t, e, "13900000006", "correct-horse")
 	e.Do("POST", "/v1/auth/logout", nil).Expect(t, 401, "UNAUTHORIZED")
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(access)...).Expect(t, 200, "")
 	e.Do("POST", "/v1/auth/logout", nil, testkit.Bearer(access)...).Expect(t, 204, "")
 	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": rt}).Expect(t, 401, "BAD_REFRESH_TOKEN")
+	// The access token ends with its session, not 15 minutes later.
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(access)...).Expect(t, 401, "TOKEN_REVOKED")
+	e.Do("POST", "/v1/auth/logout", nil, testkit.Bearer(access)...).Expect(t, 401, "TOKEN_REVOKED")
+}
+
+// A reused refresh token revokes its family, and with it the access tokens of that session.
+func TestReusedRefreshEndsTheSession(t *testing.T) {
+	e := newEnv(t)
+	_, rt := signup(t, e, "13900000016", "correct-horse")
+	var pair struct{ AccessToken, RefreshToken string }
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": rt}).Expect(t, 200, "").Decode(t, &pair)
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(pair.AccessToken)...).Expect(t, 200, "")
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": rt}).Expect(t, 401, "REFRESH_TOKEN_REUSED")
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(pair.AccessToken)...).Expect(t, 401, "TOKEN_REVOKED")
 }
 
 func TestAccessTokenChecks(t *testing.T) {
@@ -162,9 +177,16 @@ func TestChangePassword(t *testing.T) {
 	h := testkit.Bearer(access)
 	e.Do("PUT", "/v1/me/password", map[string]string{"oldPassword": "wrong-horse", "newPassword": "battery-staple"}, h...).Expect(t, 401, "BAD_CREDENTIALS")
 	e.Do("PUT", "/v1/me/password", map[string]string{"oldPassword": "correct-horse", "newPassword": "short"}, h...).Expect(t, 400, "BAD_PASSWORD")
+	// A second device signed in with the old password.
+	var other struct{ AccessToken, RefreshToken string }
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000008", "password": "correct-horse"}).Expect(t, 200, "").Decode(t, &other)
 	e.Do("PUT", "/v1/me/password", map[string]string{"oldPassword": "correct-horse", "newPassword": "battery-staple"}, h...).Expect(t, 204, "")
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000008", "password": "correct-horse"}).Expect(t, 401, "BAD_CREDENTIALS")
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000008", "password": "battery-staple"}).Expect(t, 200, "")
+	// This device stays signed in; the other one is signed out, access and refresh.
+	e.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "")
+	e.Do("GET", "/v1/me", nil, testkit.Bearer(other.AccessToken)...).Expect(t, 401, "TOKEN_REVOKED")
+	e.Do("POST", "/v1/auth/refresh", map[string]string{"refreshToken": other.RefreshToken}).Expect(t, 401, "BAD_REFRESH_TOKEN")
 }
 
 func TestChangePhone(t *testing.T) {

@@ -211,5 +211,5 @@ func (s *Service) ResetPassword(ctx context.Context, phone, c, newPw string) err
 		return err
 	}
 	_ = s.S.Delete(ctx, store.LoginFailKey(phone))
-	return s.revokeAll(ctx, u.UserID)
+	return s.revokeAll(ctx, u.UserID, "")
 }

@@ -167,7 +167,7 @@ var (
 		})}
 
 	MePassword = fn.HTTP{Name: "MePassword", Route: "PUT /v1/me/password", Access: fn.User,
-		Actions: []string{get, update}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{get, update, query}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					OldPassword string `json:"oldPassword"`

@@ -306,8 +306,9 @@ func (s *Service) Logout(ctx context.Context, p auth.Principal) error {
 	return s.revoke(ctx, p.Subject, p.Family)
 }
 
-// revokeAll ends every session of a user (after a password reset).
-func (s *Service) revokeAll(ctx context.Context, userID string) error {
+// revokeAll ends every session of a user but keep ("" for none): after a password reset, every
+// session; after a password change, the other devices' sessions.
+func (s *Service) revokeAll(ctx context.Context, userID, keep string) error {
 	in := &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :s)"),
 		ExpressionAttributeValues: store.Values{":pk": store.UserKey(userID).PK, ":s": "SESSION#"}.AV(),
@@ -321,6 +322,9 @@ func (s *Service) revokeAll(ctx context.Context, userID string) error {
 			return err
 		}
 		for _, ss := range page {
+			if ss.Family == keep {
+				continue
+			}
 			if err := s.revoke(ctx, userID, ss.Family); err != nil {
 				return err
 			}
@@ -356,7 +360,11 @@ func (s *Service) ChangePassword(ctx context.Context, p auth.Principal, oldPw, n
 	if !secret.CheckPassword(u.PasswordHash, oldPw) {
 		return ErrBadPassword
 	}
-	return s.setPassword(ctx, u.UserID, newPw)
+	if err := s.setPassword(ctx, u.UserID, newPw); err != nil {
+		return err
+	}
+	// Whoever else was signed in with the old password is signed out; this device stays.
+	return s.revokeAll(ctx, u.UserID, p.Family)
 }
 
 func (s *Service) setPassword(ctx context.Context, userID, pw string) error {

@@ -33,7 +33,8 @@ var accessRefusals = []string{"UNAUTHORIZED", "TOKEN_INVALID", "TOKEN_EXPIRED", 
 
 // TestEveryStaffRouteRefusesEveryoneItShould walks the whole catalog: for every staff route, each role
 // it does not allow gets 403, a student token and no token get 401, a disabled member's token gets
-// 401, and each role it allows gets past the access check. Every user route refuses staff tokens.
+// 401, and each role it allows gets past the access check. Every user route refuses staff tokens and
+// the tokens of a session that logged out, and lets a live session through.
 // A route added later is covered without touching this test.
 func TestEveryStaffRouteRefusesEveryoneItShould(t *testing.T) {
 	e := testkit.New(t)
@@ -66,6 +67,13 @@ func TestEveryStaffRouteRefusesEveryoneItShould(t *testing.T) {
 	var pair struct{ AccessToken string }
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13800000001", "password": "password-123"}).Expect(t, 200, "").Decode(t, &pair)
 	student := testkit.Bearer(pair.AccessToken)
+	studentLogin := func() []string {
+		var p struct{ AccessToken string }
+		e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13800000001", "password": "password-123"}).Expect(t, 200, "").Decode(t, &p)
+		return testkit.Bearer(p.AccessToken)
+	}
+	loggedOut := studentLogin()
+	e.Do("POST", "/v1/auth/logout", nil, loggedOut...).Expect(t, 204, "")
 
 	staffRoutes := 0
 	for _, f := range catalog.HTTP {
@@ -74,6 +82,16 @@ func TestEveryStaffRouteRefusesEveryoneItShould(t *testing.T) {
 		case fn.User:
 			if r := e.Do(f.Method(), path, "{}", tokens[auth.RoleAdmin]...); r.Status != 401 || r.Code() != "TOKEN_INVALID" {
 				t.Errorf("%s with a staff token: %d %s", f.Route, r.Status, r.Body)
+			}
+			if r := e.Do(f.Method(), path, "{}", loggedOut...); r.Status != 401 || r.Code() != "TOKEN_REVOKED" {
+				t.Errorf("%s with the token of a session that logged out: %d %s", f.Route, r.Status, r.Body)
+			}
+			if !slices.Contains(f.IAM(), "dynamodb:GetItem") {
+				t.Errorf("%s: IAM %v lacks the GetItem of the session check", f.Route, f.IAM())
+			}
+			// A live session gets past the check (a fresh one each time: one of these routes is logout).
+			if r := e.Do(f.Method(), path, "{}", studentLogin()...); slices.Contains(accessRefusals, r.Code()) || r.Status >= 500 {
+				t.Errorf("%s with a live session: %d %s", f.Route, r.Status, r.Body)
 			}
 			continue
 		case fn.Staff:

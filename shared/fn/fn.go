@@ -50,12 +50,12 @@ type HTTP struct {
 // Dir is the folder of the function's main under functions/.
 func (f HTTP) Dir() string { return "functions/" + kebab(f.Name) }
 
-// IAM is every AWS action the function performs: its own Actions plus, on a staff route, the GetItem
-// of the staff check in Handler. template.yaml grants exactly these.
+// IAM is every AWS action the function performs: its own Actions plus, on a staff or user route, the
+// GetItem of the caller check in Handler. template.yaml grants exactly these.
 func (f HTTP) IAM() []string {
 	acts := slices.Clone(f.Actions)
-	if f.Access == Staff && !slices.Contains(acts, staffCheckAction) {
-		acts = append(acts, staffCheckAction)
+	if (f.Access == Staff || f.Access == User) && !slices.Contains(acts, callerCheckAction) {
+		acts = append(acts, callerCheckAction)
 	}
 	return acts
 }
@@ -69,9 +69,9 @@ func (f HTTP) Path() string   { _, p, _ := strings.Cut(f.Route, " "); return p }
 func (f HTTP) Handler(d *platform.Deps) http.Handler {
 	h := f.Build(d)
 	tokens := auth.NewTokens(d.Cfg.JWTKey, d.Cfg.AccessTTL, d.Now)
-	var staffDB *store.Store
-	if f.Access == Staff {
-		staffDB = store.New(d.DB, d.Cfg.Table)
+	var callers *store.Store
+	if f.Access == Staff || f.Access == User {
+		callers = store.New(d.DB, d.Cfg.Table)
 	}
 	limit := f.MaxBody
 	if limit == 0 {
@@ -80,7 +80,7 @@ func (f HTTP) Handler(d *platform.Deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(f.Route, func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, limit+1)
-		ctx, err := f.check(r, tokens, staffDB)
+		ctx, err := f.check(r, tokens, callers, d.Now)
 		if err != nil {
 			httpapi.WriteError(w, r, err)
 			return
@@ -97,7 +97,7 @@ func (f HTTP) Handler(d *platform.Deps) http.Handler {
 }
 
 // check verifies the caller and returns the context that carries it (and a logger naming it).
-func (f HTTP) check(r *http.Request, tokens *auth.Tokens, staffDB *store.Store) (context.Context, error) {
+func (f HTTP) check(r *http.Request, tokens *auth.Tokens, callers *store.Store, now func() time.Time) (context.Context, error) {
 	ctx := r.Context()
 	switch f.Access {
 	case Public, Signed:
@@ -116,18 +116,47 @@ func (f HTTP) check(r *http.Request, tokens *auth.Tokens, staffDB *store.Store) 
 		return ctx, err
 	}
 	if f.Access == Staff {
-		if p, err = checkStaff(ctx, staffDB, p); err != nil {
+		if p, err = checkStaff(ctx, callers, p); err != nil {
 			return ctx, err
 		}
 		if !p.HasRole(f.Roles...) {
 			return ctx, fault.ErrForbidden
 		}
+	} else if err := checkSession(ctx, callers, p, now()); err != nil {
+		return ctx, err
 	}
 	ctx = httpapi.WithLogger(auth.With(ctx, p), httpapi.Log(ctx).With("caller", p.Kind+":"+p.Subject))
 	return ctx, nil
 }
 
-const staffCheckAction = "dynamodb:GetItem"
+// callerCheckAction is what the caller check reads with: the staff member's item, or the user's session.
+const callerCheckAction = "dynamodb:GetItem"
+
+// sessionRecord is the part of a user's session (accounts.session, key store.SessionKey) that every
+// user request reads, so that logging out, a password change or a reset, and a reused refresh token end
+// the session's access tokens at once instead of when they expire (docs/decisions/0007).
+type sessionRecord struct {
+	Revoked   bool      `dynamodbav:"revoked"`
+	ExpiresAt time.Time `dynamodbav:"expiresAt"`
+}
+
+var errSessionEnded = fault.E(fault.Unauthenticated, "TOKEN_REVOKED", "登录已失效，请重新登录")
+
+// checkSession refuses an access token whose session was revoked, has expired, or never existed.
+func checkSession(ctx context.Context, s *store.Store, p auth.Principal, now time.Time) error {
+	if p.Family == "" {
+		return errSessionEnded
+	}
+	var m sessionRecord
+	ok, err := s.Get(ctx, store.SessionKey(p.Subject, p.Family), &m)
+	if err != nil {
+		return err
+	}
+	if !ok || m.Revoked || !now.Before(m.ExpiresAt) {
+		return errSessionEnded
+	}
+	return nil
+}
 
 // staffRecord is the part of a staff item (staff.Member, key store.StaffKey) that every staff request
 // reads, so that disabling a member, changing their roles or resetting their password takes effect on
