@@ -33,7 +33,12 @@ func EventPath(root, name string) string { return filepath.Join(root, "events", 
 //	{{deviceSignature}}  in the X-Signature header of a device route: the Ed25519 signature of the event's
 //	                     method, path, X-Timestamp, X-Nonce and body with the X-Device-Id's demo key
 //	                     (infra/local/demo/devices.json)
-var Placeholders = []string{"userToken", "refreshToken", "staffToken", "staffUsername", "staffPassword", "now", "nowMillis", "nowRFC3339", "uuid", "nonce", "deviceSignature"}
+//	{{orderNo}}          a recharge order of the demo user's card (the same one each time)
+//	{{meterCommandId}}   a pending power command for the demo meter gateway (one is queued when none is)
+//	{{wechatNotification}} as the whole body: a fresh payment's notification, encrypted and signed with the
+//	                     sandbox's keys as WeChat Pay does, with its Wechatpay-* headers put in the event
+var Placeholders = []string{"userToken", "refreshToken", "staffToken", "staffUsername", "staffPassword", "now", "nowMillis", "nowRFC3339", "uuid", "nonce", "deviceSignature",
+	"orderNo", "meterCommandId", "wechatNotification"}
 
 var placeholder = regexp.MustCompile(`\{\{([A-Za-z0-9_]+)\}\}`)
 
@@ -47,8 +52,8 @@ func (l *Local) Expand(ctx context.Context, event []byte) ([]byte, error) {
 	var firstErr error
 	out := placeholder.ReplaceAllFunc(event, func(m []byte) []byte {
 		name := string(m[2 : len(m)-2])
-		if name == "deviceSignature" {
-			return m // needs the rest of the event: signed below
+		if name == "deviceSignature" || name == "wechatNotification" {
+			return m // needs the rest of the event: done below
 		}
 		v, err := l.placeholder(ctx, name, now)
 		if err != nil {
@@ -61,6 +66,12 @@ func (l *Local) Expand(ctx context.Context, event []byte) ([]byte, error) {
 	})
 	if firstErr != nil {
 		return nil, firstErr
+	}
+	if bytes.Contains(out, []byte("{{wechatNotification}}")) {
+		var err error
+		if out, err = l.signNotification(ctx, out); err != nil {
+			return nil, err
+		}
 	}
 	if bytes.Contains(out, []byte("{{deviceSignature}}")) {
 		return l.signDevice(out)
@@ -104,6 +115,10 @@ func (l *Local) placeholder(ctx context.Context, name string, now time.Time) (st
 		return newUUID(), nil
 	case "nonce":
 		return devicesig.NewNonce()
+	case "orderNo":
+		return l.OrderNo(ctx)
+	case "meterCommandId":
+		return l.MeterCommandID(ctx)
 	}
 	return "", fmt.Errorf("unknown placeholder (known: %s)", strings.Join(Placeholders, ", "))
 }

@@ -16,6 +16,10 @@ import (
 	"onecard/shared/accounts"
 	"onecard/shared/auth"
 	"onecard/shared/cards"
+	"onecard/shared/dorm"
+	"onecard/shared/ledger"
+	"onecard/shared/power"
+	"onecard/shared/school"
 	"onecard/shared/secret"
 	"onecard/shared/staff"
 	"onecard/shared/store"
@@ -30,6 +34,7 @@ const (
 	DemoPhone     = "13900000001"
 	DemoPassword  = "password123"
 	DemoStudentNo = "CUIK20230003"
+	DemoCardNo    = "10000003"
 	DemoCardPIN   = "034322" // the initial card password: the last six of 王五's ID number
 	// OtherPhone is a second account, so that moving the demo user's phone to it is refused (409).
 	OtherPhone = "13900000002"
@@ -208,4 +213,49 @@ func (l *Local) DeviceKey(deviceID string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("%s: key of %s is not base64 of a 32-byte seed", path, deviceID)
 	}
 	return ed25519.NewKeyFromSeed(raw), nil
+}
+
+// DemoMeterRoom is the room whose electricity account MeterCommandID works with (building 9: separate
+// electricity and water accounts).
+const DemoMeterRoom = "WH-9D-101"
+
+// MeterCommandID returns a pending power command of the demo school ({{meterCommandId}}). When none is
+// pending it makes one the way the system does: the demo room's electricity account is marked with the
+// power state its balance does not call for and flagged, as the ledger hook flags an account whose
+// balance crosses zero, and the power settlement, run at noon (cuts wait out the night), queues the
+// command that puts it right.
+func (l *Local) MeterCommandID(ctx context.Context) (string, error) {
+	l.fixture.Lock()
+	defer l.fixture.Unlock()
+	s := store.New(l.Deps.DB, l.Table)
+	y, m, d := time.Now().In(ledger.China).Date()
+	p := power.Power{S: s, Schools: school.Repo{S: s}, Now: func() time.Time { return time.Date(y, m, d, 12, 0, 0, 0, ledger.China) }}
+	if cmds, err := p.Pending(ctx, seed.SchoolID, 1); err != nil || len(cmds) > 0 {
+		if err != nil {
+			return "", err
+		}
+		return cmds[0].CommandID, nil
+	}
+	key := dorm.AccountKey(seed.SchoolID, DemoMeterRoom, "elec")
+	var a power.Account
+	if ok, err := s.Get(ctx, key, &a); err != nil || !ok {
+		return "", fmt.Errorf("demo room %s: no electricity account (%v)", DemoMeterRoom, err)
+	}
+	err := s.Update(ctx, key, "SET powerOn = :on, GSI2PK = :pk, GSI2SK = :sk", "seq = :seq AND pendingCmd = :none", nil,
+		store.Values{":on": a.Balance <= 0, ":pk": power.PowerPK(seed.SchoolID), ":sk": DemoMeterRoom + "#elec",
+			":seq": a.Seq, ":none": ""}.AV())
+	if err != nil {
+		return "", fmt.Errorf("demo room %s: flag: %w", DemoMeterRoom, err)
+	}
+	if _, err := p.Settle(ctx, seed.SchoolID); err != nil {
+		return "", err
+	}
+	cmds, err := p.Pending(ctx, seed.SchoolID, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(cmds) == 0 {
+		return "", errors.New("the power settlement queued no command")
+	}
+	return cmds[0].CommandID, nil
 }

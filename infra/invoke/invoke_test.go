@@ -90,6 +90,11 @@ func TestEveryFunctionUnderTheEmulator(t *testing.T) {
 			t.Fatalf("changesDemoLogin names %s, which is not a function", name)
 		}
 	}
+	for name := range refusedSamples {
+		if _, ok := byName[name]; !ok {
+			t.Fatalf("refusedSamples names %s, which is not a function", name)
+		}
+	}
 	start := time.Now()
 	runner, err := invoke.NewRunner(l, t.TempDir(), fns, testkit.TestLogs())
 	if err != nil {
@@ -144,6 +149,12 @@ func TestEveryFunctionUnderTheEmulator(t *testing.T) {
 						if err := o.Failed(); err != nil {
 							t.Errorf("%s failed: %v\n%s", f.Name, err, strings.Join(o.Result.Logs, "\n"))
 						}
+						if want, ok := refusedSamples[f.Name]; ok && o.Status != want {
+							t.Errorf("%s answered %d, its sample shows a refusal with %d", f.Name, o.Status, want)
+						} else if !ok && o.Status != 0 && (o.Status < 200 || o.Status > 299) {
+							t.Errorf("%s answered %d: a sample shows the function at work (fix the event, or list it in refusedSamples with why)\n%s",
+								f.Name, o.Status, body(o.Result.Payload))
+						}
 						for _, a := range o.Undeclared {
 							t.Errorf("%s calls %s, which template.yaml does not grant it: add it to the function's Actions", f.Name, a)
 						}
@@ -162,6 +173,18 @@ var changesDemoLogin = map[string]bool{
 	"MePassword":        true,
 	"AuthResetPassword": true,
 }
+
+// refusedSamples are the samples that show a refusal on purpose, with the status they must get; every
+// other HTTP sample must answer 2xx.
+var refusedSamples = map[string]int{
+	"AuthResetPassword": 400, // the emailed code cannot be known in advance: BAD_CODE
+	"MeEmail":           400, // the same: BAD_CODE
+	"MePhone":           409, // moving the demo user to the other demo account's phone: PHONE_TAKEN
+	"CardUnlock":        409, // the demo card is not locked: NOT_LOCKED
+	"AdminCardUnlock":   409, // the same, from the staff console
+}
+
+func body(b []byte) string { return string(b[:min(len(b), 300)]) }
 
 func unusedGrants(granted, called []string) []string {
 	var out []string

@@ -58,6 +58,7 @@ type Local struct {
 	demoID  string
 
 	wechatSecret string // the WeChat Pay secret's JSON, pointing at a sandbox
+	wechatKeys   string // that sandbox's key folder (wxsandbox.LoadDevKeys), to sign notifications
 
 	stop func()
 }

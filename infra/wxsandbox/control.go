@@ -246,7 +246,7 @@ func (s *Sandbox) deliver(o Order, copyNo int, delay time.Duration) {
 	if !s.sleep(delay) {
 		return
 	}
-	body, err := s.notificationBody(o)
+	body, err := notificationBody(s.opts.APIv3Key, o)
 	if err != nil {
 		s.opts.Logger.Error("wxsandbox: cannot build notification", "err", err)
 		return
@@ -288,13 +288,13 @@ func (s *Sandbox) sleep(d time.Duration) bool {
 }
 
 // notificationBody builds the outer JSON with the transaction encrypted under the APIv3 key.
-func (s *Sandbox) notificationBody(o Order) ([]byte, error) {
-	plain, err := json.Marshal(s.transactionJSON(&o))
+func notificationBody(apiV3Key []byte, o Order) ([]byte, error) {
+	plain, err := json.Marshal(transactionJSON(&o))
 	if err != nil {
 		return nil, err
 	}
 	nonce := randomString(12, alnum)
-	ct, err := sealResource(s.opts.APIv3Key, nonce, "transaction", plain)
+	ct, err := sealResource(apiV3Key, nonce, "transaction", plain)
 	if err != nil {
 		return nil, err
 	}
@@ -311,11 +311,43 @@ func (s *Sandbox) notificationBody(o Order) ([]byte, error) {
 	})
 }
 
+// notificationHeaders are the Wechatpay-* headers of one delivery of body, signed with the platform key
+// at now.
+func notificationHeaders(opts Options, body []byte, now time.Time) (map[string]string, error) {
+	ts := fmt.Sprint(now.Unix())
+	nonce := randomString(32, alnum)
+	sig, err := signLines(opts.PlatformKey, ts, nonce, string(body))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		"Wechatpay-Timestamp":      ts,
+		"Wechatpay-Nonce":          nonce,
+		"Wechatpay-Signature":      sig,
+		"Wechatpay-Serial":         opts.PlatformSerial,
+		"Wechatpay-Signature-Type": authScheme,
+	}, nil
+}
+
+// SignedNotification is the TRANSACTION.SUCCESS notification of the paid order o exactly as the sandbox
+// delivers it: the transaction encrypted under the APIv3 key, and the Wechatpay-* headers signed with
+// the platform key at now. It is for tools that post a notification themselves (make invoke's
+// WeChatNotify sample); o needs OutTradeNo, AppID, MchID, AmountFen, OpenID, TransactionID, SuccessTime
+// and NotificationID, and TradeState StateSuccess.
+func SignedNotification(opts Options, o Order, now time.Time) (body []byte, headers map[string]string, err error) {
+	if o.TradeState != StateSuccess {
+		return nil, nil, ErrNotPaid
+	}
+	if body, err = notificationBody(opts.APIv3Key, o); err != nil {
+		return nil, nil, err
+	}
+	headers, err = notificationHeaders(opts, body, now)
+	return body, headers, err
+}
+
 // post sends one signed attempt; each attempt is signed afresh, so a late retry is not stale.
 func (s *Sandbox) post(notifyURL string, body []byte) (int, error) {
-	ts := fmt.Sprint(s.now().Unix())
-	nonce := randomString(32, alnum)
-	sig, err := signLines(s.opts.PlatformKey, ts, nonce, string(body))
+	headers, err := notificationHeaders(s.opts, body, s.now())
 	if err != nil {
 		return 0, err
 	}
@@ -327,11 +359,9 @@ func (s *Sandbox) post(notifyURL string, body []byte) (int, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Mozilla/4.0 (wxsandbox)")
-	req.Header.Set("Wechatpay-Timestamp", ts)
-	req.Header.Set("Wechatpay-Nonce", nonce)
-	req.Header.Set("Wechatpay-Signature", sig)
-	req.Header.Set("Wechatpay-Serial", s.opts.PlatformSerial)
-	req.Header.Set("Wechatpay-Signature-Type", authScheme)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := s.opts.HTTPClient.Do(req)
 	if err != nil {
 		return 0, err

@@ -309,7 +309,7 @@ func (s *Sandbox) createJSAPI(r *http.Request, body []byte) (int, any, error) {
 }
 
 // transactionJSON is WeChat Pay's transaction object, as queries answer and notifications encrypt it.
-func (s *Sandbox) transactionJSON(o *Order) map[string]any {
+func transactionJSON(o *Order) map[string]any {
 	t := map[string]any{
 		"appid": o.AppID, "mchid": o.MchID, "out_trade_no": o.OutTradeNo, "trade_state": o.TradeState,
 		"amount": map[string]any{"total": o.AmountFen, "currency": "CNY", "payer_currency": "CNY"},
@@ -344,7 +344,7 @@ func (s *Sandbox) queryOrder(r *http.Request, _ []byte) (int, any, error) {
 	if !ok {
 		return 0, nil, errf(404, "ORDER_NOT_EXIST", "订单不存在")
 	}
-	return 200, s.transactionJSON(o), nil
+	return 200, transactionJSON(o), nil
 }
 
 func (s *Sandbox) closeOrder(r *http.Request, body []byte) (int, any, error) {
