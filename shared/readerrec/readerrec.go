@@ -102,20 +102,26 @@ var (
 func DecodeBatch(body []byte) ([]Record, error) { return decodeBatch(newWalker(body), len(body)) }
 
 func decodeBatch(w *walker, size int) ([]Record, error) {
+	return decodeList(w, size, "records", ErrTooManyRecords, ErrNoRecords, decodeRecord)
+}
+
+// decodeList reads {"<field>":[...]} with each element read by item: the one shape both device uploads
+// have. At most MaxEntries elements (tooMany beyond), at least one (none otherwise).
+func decodeList[T any](w *walker, size int, field string, tooMany, none error, item func(*walker, string) (T, error)) ([]T, error) {
 	if size > MaxBodyBytes {
 		return nil, ErrBodyTooLarge
 	}
-	var recs []Record
+	var out []T
 	err := w.object("", func(key string) error {
-		if key != "records" {
+		if key != field {
 			return unknownField(key)
 		}
-		_, err := w.array("records", func(i int) error {
+		_, err := w.array(field, func(i int) error {
 			if i >= MaxEntries {
-				return ErrTooManyRecords
+				return tooMany
 			}
-			r, err := decodeRecord(w, index("records", i))
-			recs = append(recs, r)
+			v, err := item(w, index(field, i))
+			out = append(out, v)
 			return err
 		})
 		return err
@@ -126,10 +132,10 @@ func decodeBatch(w *walker, size int) ([]Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(recs) == 0 {
-		return nil, ErrNoRecords
+	if len(out) == 0 {
+		return nil, none
 	}
-	return recs, nil
+	return out, nil
 }
 
 func decodeRecord(w *walker, path string) (Record, error) {
@@ -256,34 +262,7 @@ func DecodeReadings(body []byte) ([]Reading, error) {
 }
 
 func decodeReadings(w *walker, size int) ([]Reading, error) {
-	if size > MaxBodyBytes {
-		return nil, ErrBodyTooLarge
-	}
-	var rs []Reading
-	err := w.object("", func(key string) error {
-		if key != "readings" {
-			return unknownField(key)
-		}
-		_, err := w.array("readings", func(i int) error {
-			if i >= MaxEntries {
-				return ErrTooManyReading
-			}
-			r, err := decodeReading(w, index("readings", i))
-			rs = append(rs, r)
-			return err
-		})
-		return err
-	})
-	if err == nil {
-		err = w.end()
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(rs) == 0 {
-		return nil, ErrNoReadings
-	}
-	return rs, nil
+	return decodeList(w, size, "readings", ErrTooManyReading, ErrNoReadings, decodeReading)
 }
 
 func decodeReading(w *walker, path string) (Reading, error) {
