@@ -59,8 +59,8 @@ func (w *world) list(path string, h []string) (titles []string) {
 
 func TestNewsAndNoticesListedPinnedFirstThenNewest(t *testing.T) {
 	w := newWorld(t)
-	ops := w.staff("ops")
-	stu := w.student("13800000001", "kmmc")
+	ops := w.StaffOf("ops")
+	stu := w.Student("13800000001", "kmmc")
 
 	// An empty school answers an empty list, not null.
 	r := w.Do("GET", "/v1/news", nil, stu...).Expect(t, 200, "")
@@ -107,9 +107,9 @@ func TestNewsAndNoticesListedPinnedFirstThenNewest(t *testing.T) {
 func TestSummaryIsShortAndOneLine(t *testing.T) {
 	w := newWorld(t)
 	body := strings.Repeat("一卡通", 30) + "\n\n第二段"
-	w.create(w.staff("ops"), "news", "长文", body)
+	w.create(w.StaffOf("ops"), "news", "长文", body)
 	var p page
-	w.Do("GET", "/v1/news", nil, w.student("13800000002", "kmmc")...).Expect(t, 200, "").Decode(t, &p)
+	w.Do("GET", "/v1/news", nil, w.Student("13800000002", "kmmc")...).Expect(t, 200, "").Decode(t, &p)
 	s := p.Items[0].Summary
 	if n := len([]rune(s)); n != 81 || !strings.HasSuffix(s, "…") || strings.Contains(s, "\n") {
 		t.Fatalf("summary (%d): %q", n, s)
@@ -118,7 +118,7 @@ func TestSummaryIsShortAndOneLine(t *testing.T) {
 
 func TestNewsValidation(t *testing.T) {
 	w := newWorld(t)
-	ops := w.staff("ops")
+	ops := w.StaffOf("ops")
 	ok := map[string]any{"kind": "news", "title": "标题", "body": "正文"}
 	with := func(k string, v any) map[string]any {
 		m := map[string]any{}
@@ -168,7 +168,7 @@ func TestNewsValidation(t *testing.T) {
 	// Markup is plain text: stored and served exactly as typed, never interpreted or escaped away.
 	markup := `<script>alert("x")</script> & <b>粗体</b>`
 	id := w.create(ops, "news", "<b>标题</b>", markup+"\r\n第二行\t缩进")
-	r := w.Do("GET", "/v1/news/"+id, nil, w.student("13800000003", "kmmc")...).Expect(t, 200, "")
+	r := w.Do("GET", "/v1/news/"+id, nil, w.Student("13800000003", "kmmc")...).Expect(t, 200, "")
 	var d struct{ Title, Body string }
 	r.Decode(t, &d)
 	if d.Title != "<b>标题</b>" || d.Body != markup+"\n第二行\t缩进" || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
@@ -183,8 +183,8 @@ func TestNewsValidation(t *testing.T) {
 
 func TestEditUnpublishPublishPinAreAudited(t *testing.T) {
 	w := newWorld(t)
-	ops := w.staff("ops")
-	stu := w.student("13800000004", "kmmc")
+	ops := w.StaffOf("ops")
+	stu := w.Student("13800000004", "kmmc")
 	id := w.create(ops, "news", "原标题", "原正文")
 	other := w.create(ops, "news", "另一条", "正文")
 
@@ -235,12 +235,12 @@ func TestEditUnpublishPublishPinAreAudited(t *testing.T) {
 		t.Fatalf("after publish and pin: %s", got)
 	}
 	// Pinning what is pinned changes nothing and records nothing.
-	before := len(w.audit())
+	before := len(w.Audit())
 	w.Do("PUT", "/v1/admin/news/"+id+"/pin", map[string]any{"pinned": true}, ops...).Expect(t, 200, "")
 	w.Clock.Advance(time.Second)
-	w.Do("PUT", "/v1/admin/news/"+id+"/pin", map[string]any{"pinned": false}, w.staff("admin")...).Expect(t, 200, "")
+	w.Do("PUT", "/v1/admin/news/"+id+"/pin", map[string]any{"pinned": false}, w.StaffOf("admin")...).Expect(t, 200, "")
 
-	recs := w.audit()
+	recs := w.Audit()
 	if len(recs) != before+1 {
 		t.Fatalf("audit records: %d then %d", before, len(recs))
 	}
@@ -275,11 +275,11 @@ func TestContentFollowsTheStudentsCurrentSchool(t *testing.T) {
 	if err := (school.Repo{S: store.New(w.Deps.DB, w.Deps.Cfg.Table)}).Put(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	w.putStaff("ynu-ops", "ynu", "ops")
-	kmmcItem := w.create(w.staff("ops"), "news", "昆明传媒学院新闻", "正文")
-	ynuItem := w.create(w.login("ynu-ops"), "news", "云南大学新闻", "正文")
+	w.PutConsoleStaff("ynu-ops", "ynu", "ops")
+	kmmcItem := w.create(w.StaffOf("ops"), "news", "昆明传媒学院新闻", "正文")
+	ynuItem := w.create(w.Login("ynu-ops"), "news", "云南大学新闻", "正文")
 
-	stu := w.student("13800000005", "kmmc")
+	stu := w.Student("13800000005", "kmmc")
 	if got := strings.Join(w.list("/v1/news", stu), ","); got != "昆明传媒学院新闻" {
 		t.Fatalf("kmmc student sees %s", got)
 	}
@@ -297,7 +297,7 @@ func TestContentFollowsTheStudentsCurrentSchool(t *testing.T) {
 	}
 
 	// Staff of kmmc cannot touch ynu's item, whatever their role.
-	adm := w.staff("admin")
+	adm := w.StaffOf("admin")
 	w.Do("PUT", "/v1/admin/news/"+ynuItem, map[string]any{"title": "x", "body": "y"}, adm...).Expect(t, 404, "NEWS_NOT_FOUND")
 	w.Do("DELETE", "/v1/admin/news/"+ynuItem, nil, adm...).Expect(t, 404, "NEWS_NOT_FOUND")
 	w.Do("PUT", "/v1/admin/news/"+ynuItem+"/pin", map[string]any{"pinned": true}, adm...).Expect(t, 404, "NEWS_NOT_FOUND")
@@ -306,7 +306,7 @@ func TestContentFollowsTheStudentsCurrentSchool(t *testing.T) {
 
 func TestHelpAndAboutOfTheDemoSchool(t *testing.T) {
 	w := newWorld(t)
-	stu := w.student("13800000006", "kmmc")
+	stu := w.Student("13800000006", "kmmc")
 	var help, about struct{ SchoolID, Text string }
 	w.Do("GET", "/v1/help", nil, stu...).Expect(t, 200, "").Decode(t, &help)
 	w.Do("GET", "/v1/about", nil, stu...).Expect(t, 200, "").Decode(t, &about)
@@ -330,8 +330,8 @@ func TestHelpAndAboutOfTheDemoSchool(t *testing.T) {
 // route's role denials are proven for the whole catalog in shared/catalog.)
 func TestContentRoutesRefuseTheWrongCaller(t *testing.T) {
 	w := newWorld(t)
-	stu := w.student("13800000007", "kmmc")
-	ops := w.staff("ops")
+	stu := w.Student("13800000007", "kmmc")
+	ops := w.StaffOf("ops")
 	for _, p := range []string{"/v1/news", "/v1/notices", "/v1/news/20261125120000123456", "/v1/help", "/v1/about"} {
 		w.Do("GET", p, nil).Expect(t, 401, "UNAUTHORIZED")
 		w.Do("GET", p, nil, ops...).Expect(t, 401, "TOKEN_INVALID")
@@ -339,7 +339,7 @@ func TestContentRoutesRefuseTheWrongCaller(t *testing.T) {
 	}
 	w.Do("POST", "/v1/admin/news", map[string]any{"kind": "news", "title": "t", "body": "b"}, stu...).Expect(t, 401, "TOKEN_INVALID")
 	for _, role := range []string{"finance", "it"} {
-		w.Do("POST", "/v1/admin/news", map[string]any{"kind": "news", "title": "t", "body": "b"}, w.staff(role)...).Expect(t, 403, "FORBIDDEN")
+		w.Do("POST", "/v1/admin/news", map[string]any{"kind": "news", "title": "t", "body": "b"}, w.StaffOf(role)...).Expect(t, 403, "FORBIDDEN")
 	}
 	var all struct{ Items []any }
 	w.Do("GET", "/v1/admin/news", nil, ops...).Expect(t, 200, "").Decode(t, &all)
@@ -356,7 +356,7 @@ func TestDemoNews(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stu := w.student("13800000008", "kmmc")
+	stu := w.Student("13800000008", "kmmc")
 	if got := strings.Join(w.list("/v1/news", stu), ","); got != "校园一信通付款码上线，手机即可刷卡消费,微信充值即时到账，无需再到圈存机领款" {
 		t.Fatalf("news: %s", got)
 	}
@@ -398,7 +398,7 @@ func (r *racingDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 // trail holds only the change that happened.
 func TestConcurrentEditLoses(t *testing.T) {
 	w := newWorld(t)
-	ops := w.staff("ops")
+	ops := w.StaffOf("ops")
 	id := w.create(ops, "news", "标题", "正文")
 	db := &racingDB{DB: w.Deps.DB}
 	svc := content.NewService(store.New(db, w.Deps.Cfg.Table), w.Deps.Now)
@@ -410,12 +410,12 @@ func TestConcurrentEditLoses(t *testing.T) {
 		t.Fatalf("late edit: %v", err)
 	}
 	var d struct{ Title string }
-	w.Do("GET", "/v1/news/"+id, nil, w.student("13800000009", "kmmc")...).Expect(t, 200, "").Decode(t, &d)
+	w.Do("GET", "/v1/news/"+id, nil, w.Student("13800000009", "kmmc")...).Expect(t, 200, "").Decode(t, &d)
 	if d.Title != "先到的标题" {
 		t.Fatalf("title %q", d.Title)
 	}
 	edits := 0
-	for _, r := range w.audit() {
+	for _, r := range w.Audit() {
 		if r["action"] == "news.edit" {
 			edits++
 		}

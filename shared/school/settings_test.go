@@ -13,13 +13,13 @@ import (
 func (w *world) settings() map[string]any {
 	w.t.Helper()
 	var s map[string]any
-	w.Do("GET", "/v1/admin/school", nil, w.staff("admin")...).Expect(w.t, 200, "").Decode(w.t, &s)
+	w.Do("GET", "/v1/admin/school", nil, w.StaffOf("admin")...).Expect(w.t, 200, "").Decode(w.t, &s)
 	return s
 }
 
 func TestSettingsReadAndWrite(t *testing.T) {
 	w := newWorld(t)
-	adm := w.staff("admin")
+	adm := w.StaffOf("admin")
 	s := w.settings()
 	want := map[string]any{"schoolId": "kmmc", "name": "昆明传媒学院", "timeZone": "Asia/Shanghai", "version": float64(0),
 		"studentNoPrefix": "CUIK", "elecFenPerKWh": float64(60), "waterFenPerM3": float64(350), "nightStart": "23:00",
@@ -47,7 +47,7 @@ func TestSettingsReadAndWrite(t *testing.T) {
 	if w.settings()["version"] != float64(1) {
 		t.Fatal("version not stored")
 	}
-	stu := w.student("13800000001", "kmmc")
+	stu := w.Student("13800000001", "kmmc")
 	var help struct{ Text string }
 	w.Do("GET", "/v1/help", nil, stu...).Expect(t, 200, "").Decode(t, &help)
 	if help.Text != "新的帮助\n第二行" {
@@ -93,8 +93,8 @@ func TestAliasesDriveStudentNumbers(t *testing.T) {
 	}
 	s := w.settings()
 	s["studentNoAliases"] = []string{}
-	w.Do("PUT", "/v1/admin/school", s, w.staff("admin")...).Expect(t, 200, "")
-	stu := w.student("13800000002", "kmmc")
+	w.Do("PUT", "/v1/admin/school", s, w.StaffOf("admin")...).Expect(t, 200, "")
+	stu := w.Student("13800000002", "kmmc")
 	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUK20230001", "cardPassword": "011237"}, stu...).Expect(t, 400, "BAD_STUDENT_NO")
 	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "cuik20230001", "cardPassword": "011237"}, stu...).Expect(t, 200, "")
 	var schools struct {
@@ -108,7 +108,7 @@ func TestAliasesDriveStudentNumbers(t *testing.T) {
 
 func TestSettingsValidation(t *testing.T) {
 	w := newWorld(t)
-	adm := w.staff("admin")
+	adm := w.StaffOf("admin")
 	base := w.settings()
 	with := func(kv ...any) map[string]any {
 		m := map[string]any{}

@@ -26,7 +26,7 @@ type member struct {
 
 func TestCreateListAndValidate(t *testing.T) {
 	w := newWorld(t)
-	adm := w.staff("admin")
+	adm := w.StaffOf("admin")
 	var m member
 	w.Do("POST", "/v1/admin/staff", map[string]any{"username": "wang.fin", "password": "correct horse battery", "roles": []string{"ops", "finance", "ops"}}, adm...).
 		Expect(t, 201, "").Decode(t, &m)
@@ -90,13 +90,13 @@ func TestCreateListAndValidate(t *testing.T) {
 
 	// The answer and the audit trail never carry a password or its hash.
 	list := w.Do("GET", "/v1/admin/staff", nil, adm...).Body
-	trail, _ := json.Marshal(w.audit())
+	trail, _ := json.Marshal(w.Audit())
 	for _, b := range [][]byte{list, trail} {
 		if s := string(b); strings.Contains(s, "correct horse") || strings.Contains(s, "argon2") || strings.Contains(strings.ToLower(s), "passwordhash") {
 			t.Fatalf("secret in %s", s)
 		}
 	}
-	rec := w.audit()[1] // before the news item wang.fin created
+	rec := w.Audit()[1] // before the news item wang.fin created
 	if _, ok := rec["PK"]; ok {
 		t.Fatalf("table keys in the audit answer: %v", rec)
 	}
@@ -111,8 +111,8 @@ func TestCreateListAndValidate(t *testing.T) {
 
 func TestRoleChangesApplyToTokensAlreadyIssued(t *testing.T) {
 	w := newWorld(t)
-	adm := w.staff("admin")
-	ops := w.staff("ops") // signed in as ops before the change
+	adm := w.StaffOf("admin")
+	ops := w.StaffOf("ops") // signed in as ops before the change
 	news := map[string]any{"kind": "news", "title": "t", "body": "b"}
 	w.Do("POST", "/v1/admin/news", news, ops...).Expect(t, 201, "")
 	w.Clock.Advance(time.Second)
@@ -126,7 +126,7 @@ func TestRoleChangesApplyToTokensAlreadyIssued(t *testing.T) {
 	w.Do("POST", "/v1/admin/news", news, ops...).Expect(t, 403, "FORBIDDEN")
 	w.Do("GET", "/v1/admin/reconcile", nil, ops...).Expect(t, 200, "")
 
-	rec := w.audit()[0]
+	rec := w.Audit()[0]
 	d, _ := json.Marshal(rec["details"])
 	if rec["action"] != "staff.roles" || rec["target"] != "staff:ops-user" ||
 		!strings.Contains(string(d), `"before":{"disabled":false,"roles":["ops"],"schoolId":"kmmc"}`) ||
@@ -135,9 +135,9 @@ func TestRoleChangesApplyToTokensAlreadyIssued(t *testing.T) {
 	}
 
 	// The same roles again: no change, no audit record.
-	n := len(w.audit())
+	n := len(w.Audit())
 	w.Do("PUT", "/v1/admin/staff/ops-user/roles", map[string]any{"roles": []string{"finance"}}, adm...).Expect(t, 200, "")
-	if len(w.audit()) != n {
+	if len(w.Audit()) != n {
 		t.Fatal("an unchanged role set was audited")
 	}
 	w.Do("PUT", "/v1/admin/staff/ops-user/roles", map[string]any{"roles": []string{"boss"}}, adm...).Expect(t, 400, "BAD_ROLES")
@@ -150,8 +150,8 @@ func TestRoleChangesApplyToTokensAlreadyIssued(t *testing.T) {
 
 func TestDisableRevokesAtOnceAndEnableDoesNotRevive(t *testing.T) {
 	w := newWorld(t)
-	adm := w.staff("admin")
-	it := w.staff("it")
+	adm := w.StaffOf("admin")
+	it := w.StaffOf("it")
 	w.Do("GET", "/v1/admin/audit", nil, it...).Expect(t, 403, "FORBIDDEN") // a live token
 	w.Clock.Advance(time.Second)
 	w.Do("POST", "/v1/admin/staff/it-user/disable", nil, adm...).Expect(t, 204, "")
@@ -171,11 +171,11 @@ func TestDisableRevokesAtOnceAndEnableDoesNotRevive(t *testing.T) {
 	w.Do("POST", "/v1/admin/staff/it-user/enable", nil, adm...).Expect(t, 409, "NOT_DISABLED")
 	// Enabled again: the old token stays dead, a new login works.
 	w.Do("POST", "/v1/admin/cards/10000001/unlock", nil, it...).Expect(t, 401, "TOKEN_REVOKED")
-	w.Do("POST", "/v1/admin/cards/10000001/unlock", nil, w.staff("it")...).Expect(t, 404, "")
+	w.Do("POST", "/v1/admin/cards/10000001/unlock", nil, w.StaffOf("it")...).Expect(t, 404, "")
 
 	w.Do("POST", "/v1/admin/staff/admin-user/disable", nil, adm...).Expect(t, 422, "CANNOT_CHANGE_SELF")
 	w.Do("POST", "/v1/admin/staff/ghost/disable", nil, adm...).Expect(t, 404, "STAFF_NOT_FOUND")
-	recs := w.audit()
+	recs := w.Audit()
 	if recs[0]["action"] != "staff.enable" || recs[1]["action"] != "staff.disable" {
 		t.Fatalf("audit: %v", recs[:2])
 	}
@@ -187,8 +187,8 @@ func TestDisableRevokesAtOnceAndEnableDoesNotRevive(t *testing.T) {
 
 func TestResetPasswordLiftsLockoutAndRevokesTokens(t *testing.T) {
 	w := newWorld(t)
-	adm := w.staff("admin")
-	fin := w.staff("finance")
+	adm := w.StaffOf("admin")
+	fin := w.StaffOf("finance")
 	for i := 1; i < staff.MaxFailures; i++ {
 		w.Do("POST", "/v1/admin/login", map[string]string{"username": "finance-user", "password": "wrong-password-1"}).Expect(t, 401, "BAD_CREDENTIALS")
 	}
@@ -216,7 +216,7 @@ func TestResetPasswordLiftsLockoutAndRevokesTokens(t *testing.T) {
 	w.Do("POST", "/v1/admin/login", map[string]string{"username": "finance-user", "password": "fresh-start-2026"}).Expect(t, 200, "").Decode(t, &tok)
 	w.Do("GET", "/v1/admin/reconcile", nil, testkit.Bearer(tok.Token)...).Expect(t, 200, "")
 
-	rec := w.audit()[0]
+	rec := w.Audit()[0]
 	d, _ := json.Marshal(rec["details"])
 	if rec["action"] != "staff.reset_password" || !strings.Contains(string(d), `"wasLocked":true`) || strings.Contains(string(d), "fresh-start") {
 		t.Fatalf("audit: %v %s", rec, d)
@@ -225,8 +225,8 @@ func TestResetPasswordLiftsLockoutAndRevokesTokens(t *testing.T) {
 
 func TestChangeOwnPassword(t *testing.T) {
 	w := newWorld(t)
-	ops := w.staff("ops")
-	other := w.staff("ops") // a second session of the same member
+	ops := w.StaffOf("ops")
+	other := w.StaffOf("ops") // a second session of the same member
 	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": "wrong-password-9", "newPassword": "brand-new-secret"}, ops...).Expect(t, 401, "BAD_CREDENTIALS")
 	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": staffPassword, "newPassword": "short-one"}, ops...).Expect(t, 400, "WEAK_PASSWORD")
 	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": staffPassword, "newPassword": staffPassword}, ops...).Expect(t, 400, "SAME_PASSWORD")
@@ -244,7 +244,7 @@ func TestChangeOwnPassword(t *testing.T) {
 	w.Do("GET", "/v1/admin/news", nil, ops...).Expect(t, 401, "TOKEN_REVOKED")
 	w.Do("GET", "/v1/admin/news", nil, other...).Expect(t, 401, "TOKEN_REVOKED")
 	w.Do("POST", "/v1/admin/login", map[string]string{"username": "ops-user", "password": "brand-new-secret"}).Expect(t, 200, "")
-	if rec := w.audit()[0]; rec["action"] != "staff.change_password" || rec["actor"] != "staff:ops-user" {
+	if rec := w.Audit()[0]; rec["action"] != "staff.change_password" || rec["actor"] != "staff:ops-user" {
 		t.Fatalf("audit: %v", rec)
 	}
 }
@@ -252,8 +252,8 @@ func TestChangeOwnPassword(t *testing.T) {
 // An admin manages only the staff of their own school.
 func TestStaffOfAnotherSchoolAreInvisible(t *testing.T) {
 	w := newWorld(t)
-	w.putStaff("ynu-admin", "ynu", "admin")
-	adm := w.staff("admin")
+	w.PutConsoleStaff("ynu-admin", "ynu", "admin")
+	adm := w.StaffOf("admin")
 	for _, r := range []struct{ method, path string }{
 		{"PUT", "/v1/admin/staff/ynu-admin/roles"},
 		{"POST", "/v1/admin/staff/ynu-admin/disable"},
@@ -270,7 +270,7 @@ func TestStaffOfAnotherSchoolAreInvisible(t *testing.T) {
 		w.Do(r.method, r.path, body, adm...).Expect(t, 404, "STAFF_NOT_FOUND")
 	}
 	var list struct{ Items []member }
-	w.Do("GET", "/v1/admin/staff", nil, w.login("ynu-admin")...).Expect(t, 200, "").Decode(t, &list)
+	w.Do("GET", "/v1/admin/staff", nil, w.Login("ynu-admin")...).Expect(t, 200, "").Decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0].Username != "ynu-admin" {
 		t.Fatalf("ynu's list: %+v", list.Items)
 	}
@@ -294,7 +294,7 @@ func (r *racingDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 // "before" that was no longer true.
 func TestConcurrentChangeLoses(t *testing.T) {
 	w := newWorld(t)
-	adm := w.staff("admin")
+	adm := w.StaffOf("admin")
 	db := &racingDB{DB: w.Deps.DB}
 	svc := &staff.Service{S: store.New(db, w.Deps.Cfg.Table), Now: w.Deps.Now}
 	p := auth.Principal{Subject: "admin-user", Kind: auth.KindStaff, School: "kmmc", Roles: []string{"admin"}}
