@@ -256,21 +256,9 @@ var (
 	AdminStudentsImport = fn.HTTP{Name: "AdminStudentsImport", Route: "POST /v1/admin/students/import", Access: fn.Staff,
 		Roles: []string{auth.RoleIT}, MaxBody: httpapi.DeviceBodyLimit, Timeout: 120,
 		Actions: []string{get, put}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				body, err := httpapi.ReadBody(r, httpapi.DeviceBodyLimit)
-				if err != nil {
-					return err
-				}
-				rows, err := ParseStudentCSV(body)
-				if err != nil {
-					return err
-				}
-				rep, err := s.Import(r.Context(), auth.Must(r.Context()), rows)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, rep)
-			}
+			return httpapi.Upload(ParseStudentCSV, func(r *http.Request, rows []ImportRow) (*ImportReport, error) {
+				return s.Import(r.Context(), auth.Must(r.Context()), rows)
+			})
 		})}
 
 	AdminCardUnlock = fn.HTTP{Name: "AdminCardUnlock", Route: "POST /v1/admin/cards/{cardNo}/unlock", Access: fn.Staff,

@@ -196,21 +196,9 @@ var (
 	AdminDormsImport = fn.HTTP{Name: "AdminDormsImport", Route: "POST /v1/admin/dorms/import", Access: fn.Staff,
 		Roles: []string{auth.RoleOps}, MaxBody: httpapi.DeviceBodyLimit, Timeout: 120,
 		Actions: []string{get, put, query}, Build: handle(func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				body, err := httpapi.ReadBody(r, httpapi.DeviceBodyLimit)
-				if err != nil {
-					return err
-				}
-				rows, err := ParseCSV(body)
-				if err != nil {
-					return err
-				}
-				rep, err := s.Import(r.Context(), auth.Must(r.Context()), rows)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, rep)
-			}
+			return httpapi.Upload(ParseCSV, func(r *http.Request, rows []ImportRow) (*ImportReport, error) {
+				return s.Import(r.Context(), auth.Must(r.Context()), rows)
+			})
 		})}
 
 	AdminDormBuilding = fn.HTTP{Name: "AdminDormBuilding", Route: "PUT /v1/admin/dorms/buildings/{building}", Access: fn.Staff,

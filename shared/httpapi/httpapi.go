@@ -185,3 +185,23 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	body.Error.Code, body.Error.Message = fe.Code, fe.Message
 	_ = JSON(w, status, body)
 }
+
+// Upload is the handler of a staff file upload (a CSV import): the raw body, at most DeviceBodyLimit,
+// read by parse, then applied by apply, whose report is the 200 answer.
+func Upload[Rows, Report any](parse func([]byte) (Rows, error), apply func(*http.Request, Rows) (Report, error)) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		body, err := ReadBody(r, DeviceBodyLimit)
+		if err != nil {
+			return err
+		}
+		rows, err := parse(body)
+		if err != nil {
+			return err
+		}
+		rep, err := apply(r, rows)
+		if err != nil {
+			return err
+		}
+		return JSON(w, http.StatusOK, rep)
+	}
+}
