@@ -63,7 +63,7 @@ func TestEveryFunctionHasAnEvent(t *testing.T) {
 // in front of the emulators).
 func TestEveryFunctionUnderTheEmulator(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs every function")
+		t.Skip("-short: this test builds all functions and runs each under the Lambda emulator (about a minute); make test runs it")
 	}
 	ctx := context.Background()
 	l, err := invoke.Attach(ctx, invoke.Options{Log: testkit.TestLogs()})
