@@ -95,7 +95,8 @@ func TestLoginBruteForceLockout(t *testing.T) {
 	e.Do("POST", "/v1/auth/login", good).Expect(t, 429, "TOO_MANY_ATTEMPTS")
 	e.Clock.Advance(16 * time.Minute)
 	e.Do("POST", "/v1/auth/login", good).Expect(t, 200, "")
-	// Success clears the count: four more failures do not lock.
+	// The lock ends with its window, and a right password does not count: four failures and a success
+	// leave one wrong try.
 	for i := 0; i < 4; i++ {
 		e.Do("POST", "/v1/auth/login", bad).Expect(t, 401, "BAD_CREDENTIALS")
 	}
@@ -175,7 +176,7 @@ func TestChangePassword(t *testing.T) {
 	e := newEnv(t)
 	access, _ := signup(t, e, "13900000008", "correct-horse")
 	h := testkit.Bearer(access)
-	e.Do("PUT", "/v1/me/password", map[string]string{"oldPassword": "wrong-horse", "newPassword": "battery-staple"}, h...).Expect(t, 401, "BAD_CREDENTIALS")
+	e.Do("PUT", "/v1/me/password", map[string]string{"oldPassword": "wrong-horse", "newPassword": "battery-staple"}, h...).Expect(t, 422, "WRONG_PASSWORD")
 	e.Do("PUT", "/v1/me/password", map[string]string{"oldPassword": "correct-horse", "newPassword": "short"}, h...).Expect(t, 400, "BAD_PASSWORD")
 	// A second device signed in with the old password.
 	var other struct{ AccessToken, RefreshToken string }
@@ -195,7 +196,7 @@ func TestChangePhone(t *testing.T) {
 	signup(t, e, "13900000010", "correct-horse")
 	h := testkit.Bearer(access)
 	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "13900000010", "password": "correct-horse"}, h...).Expect(t, 409, "PHONE_TAKEN")
-	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "13900000011", "password": "wrong-horse"}, h...).Expect(t, 401, "BAD_CREDENTIALS")
+	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "13900000011", "password": "wrong-horse"}, h...).Expect(t, 422, "WRONG_PASSWORD")
 	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "139", "password": "correct-horse"}, h...).Expect(t, 400, "BAD_PHONE")
 	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "13900000011", "password": "correct-horse"}, h...).Expect(t, 204, "")
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000011", "password": "correct-horse"}).Expect(t, 200, "")

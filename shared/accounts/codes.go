@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"onecard/shared/attempts"
 	"onecard/shared/auth"
 	"onecard/shared/fault"
 	"onecard/shared/httpapi"
@@ -44,11 +45,20 @@ func (s *Service) issueCode(ctx context.Context, purpose, userID, email, subject
 	if err != nil {
 		return err
 	}
+	// The daily cap is reserved first; a code that does not leave (cooldown, mail failure) gives its
+	// slot back, so only mailed codes count.
+	slot, err := s.Tries.Reserve(ctx, CodeSendRule, purpose+"#"+userID)
+	if err != nil {
+		return err
+	}
 	item := code{Key: store.CodeKey(userID, purpose), Email: email, Digest: s.codeDigest(purpose, userID, email, c),
 		SentAt: now.UTC(), ExpiresAt: now.Add(CodeTTL).UTC(), TTL: store.TTL(now.Add(CodeTTL + time.Hour))}
 	err = s.S.Put(ctx, item, "attribute_not_exists(PK) OR sentAt <= :cut",
 		store.Values{":cut": now.Add(-CodeCooldown).UTC()}.AV())
 	if errors.Is(err, store.ErrConditionFailed) {
+		if err := slot.Succeeded(ctx); err != nil {
+			return err
+		}
 		var prev code
 		if _, gerr := s.S.Get(ctx, item.Key, &prev); gerr == nil && !prev.SentAt.IsZero() {
 			return ErrCodeCooldown.After(prev.SentAt.Add(CodeCooldown).Sub(now))
@@ -61,15 +71,28 @@ func (s *Service) issueCode(ctx context.Context, purpose, userID, email, subject
 	if err := s.Mail.Send(ctx, email, subject, fmt.Sprintf(text, c)); err != nil {
 		// Let the user ask again at once rather than wait out a cooldown for a mail that never left.
 		_ = s.S.Delete(ctx, item.Key)
+		_ = slot.Succeeded(ctx)
 		return err
 	}
 	httpapi.Log(ctx).Info("code sent", "purpose", purpose)
 	return nil
 }
 
-// useCode checks c against the pending code, counting the try first so that five guesses are the most
-// anyone gets, and returns the item (the caller deletes it in its own transaction).
-func (s *Service) useCode(ctx context.Context, purpose, userID, email, c string) (*code, error) {
+// useCode checks c against the pending code, counting the try first twice over (five per code, and
+// CodeTryRule's daily cap per account) so that no timing of requests gets more guesses, and returns the
+// item (the caller deletes it in its own transaction).
+func (s *Service) useCode(ctx context.Context, try *attempts.Try, purpose, userID, email, c string) (*code, error) {
+	item, err := s.compareCode(ctx, purpose, userID, email, c)
+	if err != nil {
+		if fault.Is(err, ErrBadCode.Code) {
+			return nil, try.Failed(ErrBadCode)
+		}
+		return nil, err
+	}
+	return item, try.Succeeded(ctx)
+}
+
+func (s *Service) compareCode(ctx context.Context, purpose, userID, email, c string) (*code, error) {
 	if validCode(c) != nil {
 		return nil, ErrBadCode
 	}
@@ -120,8 +143,10 @@ func (s *Service) SendEmailCode(ctx context.Context, p auth.Principal, email str
 		"您正在绑定邮箱，验证码：%s，10 分钟内有效。如非本人操作，请忽略本邮件。")
 }
 
-// BindEmail binds email once the code proves it; the address is unique across accounts.
-func (s *Service) BindEmail(ctx context.Context, p auth.Principal, email, c string) error {
+// BindEmail binds email once the code proves it and the login password proves the account holder (the
+// email is where password resets go, so a borrowed session must not be able to move it); the address is
+// unique across accounts.
+func (s *Service) BindEmail(ctx context.Context, p auth.Principal, email, c, password string) error {
 	e, err := normalEmail(email)
 	if err != nil {
 		return err
@@ -130,7 +155,14 @@ func (s *Service) BindEmail(ctx context.Context, p auth.Principal, email, c stri
 	if err != nil {
 		return err
 	}
-	item, err := s.useCode(ctx, purposeEmail, u.UserID, e, c)
+	if err := s.checkOwnPassword(ctx, u, password); err != nil {
+		return err
+	}
+	try, err := s.Tries.Reserve(ctx, CodeTryRule, purposeEmail+"#"+u.UserID)
+	if err != nil {
+		return err
+	}
+	item, err := s.useCode(ctx, try, purposeEmail, u.UserID, e, c)
 	if err != nil {
 		return err
 	}
@@ -170,8 +202,8 @@ func (s *Service) SendResetCode(ctx context.Context, phone string) error {
 	}
 	err = s.issueCode(ctx, purposeReset, u.UserID, u.Email, "【校园一信通】重置登录密码验证码",
 		"您正在重置一信通登录密码，验证码：%s，10 分钟内有效。如非本人操作，请忽略本邮件并尽快修改密码。")
-	if fault.Is(err, ErrCodeCooldown.Code) {
-		return nil
+	if fault.Is(err, ErrCodeCooldown.Code) || fault.Is(err, ErrCodeDailyCap.Code) {
+		return nil // the same 202 as for an unknown phone
 	}
 	return err
 }
@@ -184,14 +216,19 @@ func (s *Service) ResetPassword(ctx context.Context, phone, c, newPw string) err
 	if err := validPassword(newPw); err != nil {
 		return err
 	}
+	// Counted per phone, known or not, so that the daily cap does not tell which phones have accounts.
+	try, err := s.Tries.Reserve(ctx, CodeTryRule, purposeReset+"#"+phone)
+	if err != nil {
+		return err
+	}
 	u, ok, err := s.Users.ByPhone(ctx, phone)
 	if err != nil {
 		return err
 	}
 	if !ok || u.Email == "" {
-		return ErrBadCode
+		return try.Failed(ErrBadCode)
 	}
-	item, err := s.useCode(ctx, purposeReset, u.UserID, u.Email, c)
+	item, err := s.useCode(ctx, try, purposeReset, u.UserID, u.Email, c)
 	if err != nil {
 		return err
 	}
@@ -202,6 +239,8 @@ func (s *Service) ResetPassword(ctx context.Context, phone, c, newPw string) err
 	err = s.S.Transact(ctx, []types.TransactWriteItem{
 		consumeCode(item),
 		store.UpdateItem(u.Key, "SET passwordHash = :h", "attribute_exists(PK)", nil, store.Values{":h": hash}.AV()),
+		// The holder proved the account by email: a login lock from guesses no longer applies.
+		store.DeleteItem(attempts.Key(LoginRule.Name, phone), "", nil),
 	}, "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) {
@@ -210,6 +249,5 @@ func (s *Service) ResetPassword(ctx context.Context, phone, c, newPw string) err
 	if err != nil {
 		return err
 	}
-	_ = s.S.Delete(ctx, store.LoginFailKey(phone))
 	return s.revokeAll(ctx, u.UserID, "")
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"onecard/shared/accounts"
 	"onecard/shared/testkit"
 )
 
@@ -36,11 +37,11 @@ func TestBindEmail(t *testing.T) {
 	if code == wrong {
 		wrong = "111111"
 	}
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": wrong}, h...).Expect(t, 400, "BAD_CODE")
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": uniqueMail(t, "other"), "code": code}, h...).Expect(t, 400, "BAD_CODE")
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code}, h...).Expect(t, 204, "")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": wrong, "password": "correct-horse"}, h...).Expect(t, 400, "BAD_CODE")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": uniqueMail(t, "other"), "code": code, "password": "correct-horse"}, h...).Expect(t, 400, "BAD_CODE")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code, "password": "correct-horse"}, h...).Expect(t, 204, "")
 	// Single use.
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code}, h...).Expect(t, 400, "BAD_CODE")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code, "password": "correct-horse"}, h...).Expect(t, 400, "BAD_CODE")
 	var me struct{ Email string }
 	e.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)
 	if me.Email != addr {
@@ -59,7 +60,7 @@ func TestEmailCodeExpiresAndTries(t *testing.T) {
 	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
 	code := testkit.LastCode(t, addr)
 	e.Clock.Advance(11 * time.Minute) // DynamoDB Local never runs TTL: expiry is checked in code.
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code}, h...).Expect(t, 400, "BAD_CODE")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code, "password": "correct-horse"}, h...).Expect(t, 400, "BAD_CODE")
 
 	// A fresh code survives four wrong tries but not five.
 	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
@@ -69,9 +70,9 @@ func TestEmailCodeExpiresAndTries(t *testing.T) {
 		wrong = "111111"
 	}
 	for i := 0; i < 5; i++ {
-		e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": wrong}, h...).Expect(t, 400, "BAD_CODE")
+		e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": wrong, "password": "correct-horse"}, h...).Expect(t, 400, "BAD_CODE")
 	}
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code}, h...).Expect(t, 400, "BAD_CODE")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code, "password": "correct-horse"}, h...).Expect(t, 400, "BAD_CODE")
 }
 
 func TestPasswordReset(t *testing.T) {
@@ -80,7 +81,7 @@ func TestPasswordReset(t *testing.T) {
 	h := testkit.Bearer(access)
 	addr := uniqueMail(t, "reset")
 	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr)}, h...).Expect(t, 204, "")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": "correct-horse"}, h...).Expect(t, 204, "")
 
 	// Same answer for an unknown phone and for a phone with no email: nothing reveals which exists.
 	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910009999"}).Expect(t, 202, "")
@@ -117,4 +118,80 @@ func TestWeChatBindUnconfigured(t *testing.T) {
 	e := newEnv(t)
 	access, _ := signup(t, e, "13910000006", "correct-horse")
 	e.Do("POST", "/v1/me/wechat", map[string]string{"jsCode": ""}, testkit.Bearer(access)...).Expect(t, 400, "BAD_JS_CODE")
+}
+
+// Binding or changing the email asks for the login password: a borrowed session cannot move where
+// password resets go.
+func TestEmailChangeAsksPassword(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13910000007", "correct-horse")
+	h := testkit.Bearer(access)
+	addr := uniqueMail(t, "pw")
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
+	code := testkit.LastCode(t, addr)
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code}, h...).Expect(t, 422, "WRONG_PASSWORD")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code, "password": "guess-guess"}, h...).Expect(t, 422, "WRONG_PASSWORD")
+	var me struct{ Email string }
+	e.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)
+	if me.Email != "" {
+		t.Fatalf("bound without the password: %q", me.Email)
+	}
+	// The code was not spent by the refusals.
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code, "password": "correct-horse"}, h...).Expect(t, 204, "")
+}
+
+// Reset codes: at most five mailed a day per account, and at most ten wrong codes a day per phone
+// (today's 60 s cooldown alone allowed a fresh code, and five guesses, every minute).
+func TestResetCodeDailyCaps(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13910000008", "correct-horse")
+	h := testkit.Bearer(access)
+	addr := uniqueMail(t, "cap")
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": "correct-horse"}, h...).Expect(t, 204, "")
+	before := len(testkit.MailsTo(t, addr))
+	for range 7 {
+		e.Clock.Advance(61 * time.Second)
+		e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910000008"}).Expect(t, 202, "")
+	}
+	if n := len(testkit.MailsTo(t, addr)) - before; n != 5 {
+		t.Fatalf("mailed %d reset codes in a day, want 5", n)
+	}
+	code := testkit.LastCode(t, addr)
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	// Ten wrong codes over several fresh codes, then even the right one waits for tomorrow.
+	for i := range 10 {
+		r := e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910000008", "code": wrong, "newPassword": "new-password-1"})
+		if i < 9 {
+			r.Expect(t, 400, "BAD_CODE")
+		} else {
+			r.Expect(t, 429, "TOO_MANY_ATTEMPTS")
+		}
+	}
+	e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910000008", "code": code, "newPassword": "new-password-1"}).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+	// An unknown phone meets the same cap: the answers do not tell which phones have accounts.
+	for i := range 10 {
+		r := e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910009998", "code": wrong, "newPassword": "new-password-1"})
+		if i < 9 {
+			r.Expect(t, 400, "BAD_CODE")
+		} else {
+			r.Expect(t, 429, "TOO_MANY_ATTEMPTS")
+		}
+	}
+	e.Clock.Advance(25 * time.Hour)
+	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910000008"}).Expect(t, 202, "")
+	e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910000008", "code": testkit.LastCode(t, addr), "newPassword": "new-password-1"}).Expect(t, 204, "")
+}
+
+// The reset-code route answers an unknown phone no sooner than a known one would be answered.
+func TestResetCodeTimingFloor(t *testing.T) {
+	e := newEnv(t)
+	start := time.Now()
+	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910009997"}).Expect(t, 202, "")
+	if d := time.Since(start); d < accounts.ResetCodeFloor {
+		t.Fatalf("unknown phone answered in %v, under the floor %v", d, accounts.ResetCodeFloor)
+	}
 }

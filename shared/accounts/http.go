@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"net/http"
+	"time"
 
 	"onecard/shared/auth"
 	"onecard/shared/fn"
@@ -26,6 +27,10 @@ func FromDeps(d *platform.Deps, wx OpenIDs) *Service {
 	return NewService(s, auth.NewTokens(d.Cfg.JWTKey, d.Cfg.AccessTTL, d.Now), secret.NewDigester(d.Cfg.PIIKey),
 		mail.Sender{SES: d.SES, From: d.Cfg.MailFrom}, wx, d.Now, d.Cfg.RefreshTTL, m.Sum(nil))
 }
+
+// ResetCodeFloor is the least time the reset-code route takes to answer, whatever the phone (longer than
+// a code's write and SES send usually take).
+var ResetCodeFloor = 400 * time.Millisecond
 
 // handle adapts one service method to a function's Build.
 func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
@@ -88,7 +93,7 @@ var (
 		})}
 
 	AuthLogin = fn.HTTP{Name: "AuthLogin", Route: "POST /v1/auth/login", Access: fn.Public,
-		Actions: []string{get, put, del}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{get, put, update, tx}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone    string `json:"phone"`
@@ -133,7 +138,7 @@ var (
 		})}
 
 	AuthResetCode = fn.HTTP{Name: "AuthResetCode", Route: "POST /v1/auth/password-reset/code", Access: fn.Public,
-		Actions: []string{get, put, del, send}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{get, put, update, del, send}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone string `json:"phone"`
@@ -141,7 +146,12 @@ var (
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
 					return err
 				}
-				if err := s.SendResetCode(r.Context(), in.Phone); err != nil {
+				// A known phone costs a write and an email, an unknown one a read: answer both no sooner
+				// than ResetCodeFloor so the time does not tell which phones have accounts.
+				start := time.Now()
+				err := s.SendResetCode(r.Context(), in.Phone)
+				time.Sleep(ResetCodeFloor - time.Since(start))
+				if err != nil {
 					return err
 				}
 				return httpapi.JSON(w, http.StatusAccepted, map[string]string{"status": "sent_if_bound"})
@@ -201,7 +211,7 @@ var (
 		})}
 
 	MeEmailCode = fn.HTTP{Name: "MeEmailCode", Route: "POST /v1/me/email/code", Access: fn.User,
-		Actions: []string{get, put, del, send}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{get, put, update, del, send}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Email string `json:"email"`
@@ -220,13 +230,14 @@ var (
 		Actions: []string{get, put, update, del}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
-					Email string `json:"email"`
-					Code  string `json:"code"`
+					Email    string `json:"email"`
+					Code     string `json:"code"`
+					Password string `json:"password"`
 				}
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
 					return err
 				}
-				if err := s.BindEmail(r.Context(), auth.Must(r.Context()), in.Email, in.Code); err != nil {
+				if err := s.BindEmail(r.Context(), auth.Must(r.Context()), in.Email, in.Code, in.Password); err != nil {
 					return err
 				}
 				return httpapi.NoContent(w)

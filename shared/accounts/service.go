@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"onecard/shared/attempts"
 	"onecard/shared/auth"
 	"onecard/shared/fault"
 	"onecard/shared/school"
@@ -34,13 +35,23 @@ type OpenIDs interface {
 	Code2Session(ctx context.Context, jsCode string) (string, error)
 }
 
-// Login throttling and code rules.
+// Code rules.
 const (
-	MaxLoginFailures = 5
-	LoginLockout     = 15 * time.Minute
-	CodeTTL          = 10 * time.Minute
-	CodeCooldown     = 60 * time.Second
-	MaxCodeTries     = 5
+	CodeTTL      = 10 * time.Minute
+	CodeCooldown = 60 * time.Second
+	MaxCodeTries = 5 // per code
+)
+
+// The limits on checks of an account's secrets (docs/security.md). A try is reserved before the
+// comparison (shared/attempts), so concurrent requests cannot get more comparisons than Max.
+var (
+	// LoginRule counts tries of a login password per phone, known or not, so the refusal reveals
+	// nothing: login, and the password asked by a password, phone or email change.
+	LoginRule = attempts.Rule{Name: "login", Max: 5, Window: 15 * time.Minute, Refusal: ErrLoginLocked}
+	// CodeSendRule caps the codes mailed to one account a day, per purpose.
+	CodeSendRule = attempts.Rule{Name: "code-send", Max: 5, Window: 24 * time.Hour, Refusal: ErrCodeDailyCap}
+	// CodeTryRule caps the wrong codes one account may enter a day, per purpose, over all its codes.
+	CodeTryRule = attempts.Rule{Name: "code-try", Max: 10, Window: 24 * time.Hour, Refusal: ErrCodeTriesCap}
 )
 
 // Service implements the account routes.
@@ -54,6 +65,7 @@ type Service struct {
 	WeChat     OpenIDs
 	Now        func() time.Time
 	RefreshTTL time.Duration
+	Tries      attempts.Counter
 	refreshKey []byte
 }
 
@@ -61,22 +73,26 @@ type Service struct {
 func NewService(s *store.Store, tokens *auth.Tokens, digest secret.Digester, mail Mailer, wx OpenIDs,
 	now func() time.Time, refreshTTL time.Duration, refreshKey []byte) *Service {
 	return &Service{S: s, Users: Users{s}, Schools: school.Repo{S: s}, Tokens: tokens, Digest: digest,
-		Mail: mail, WeChat: wx, Now: now, RefreshTTL: refreshTTL, refreshKey: refreshKey}
+		Mail: mail, WeChat: wx, Now: now, RefreshTTL: refreshTTL, Tries: attempts.Counter{S: s, Now: now}, refreshKey: refreshKey}
 }
 
 var (
 	ErrPhoneTaken     = fault.E(fault.Conflict, "PHONE_TAKEN", "该手机号已注册")
 	ErrEmailTaken     = fault.E(fault.Conflict, "EMAIL_TAKEN", "该邮箱已绑定其他账号")
 	ErrBadCredentials = fault.E(fault.Unauthenticated, "BAD_CREDENTIALS", "手机号或密码错误")
-	ErrBadPassword    = fault.E(fault.Unauthenticated, "BAD_CREDENTIALS", "密码错误")
-	ErrLoginLocked    = fault.E(fault.TooMany, "TOO_MANY_ATTEMPTS", "登录失败次数过多，请稍后再试")
-	ErrBadRefresh     = fault.E(fault.Unauthenticated, "BAD_REFRESH_TOKEN", "登录已失效，请重新登录")
-	ErrBadCode        = fault.E(fault.Invalid, "BAD_CODE", "验证码错误或已失效")
-	ErrCodeCooldown   = fault.E(fault.TooMany, "CODE_COOLDOWN", "验证码发送过于频繁，请稍后再试")
-	ErrSamePhone      = fault.Field("SAME_PHONE", "新手机号与当前手机号相同")
-	ErrUserGone       = fault.E(fault.Unauthenticated, "TOKEN_INVALID", "账号不存在，请重新登录")
-	ErrNoEmail        = fault.E(fault.Rule, "EMAIL_NOT_BOUND", "该账号未绑定邮箱")
-	ErrBadJSCode      = fault.E(fault.Invalid, "BAD_JS_CODE", "微信登录凭证无效，请重新进入小程序")
+	// ErrBadPassword is a wrong login password inside a signed-in request (changing the password, phone
+	// or email): 422, not 401, so that a client keeps its session.
+	ErrBadPassword  = fault.E(fault.Rule, "WRONG_PASSWORD", "登录密码错误")
+	ErrLoginLocked  = fault.E(fault.TooMany, "TOO_MANY_ATTEMPTS", "密码错误次数过多，请稍后再试")
+	ErrCodeDailyCap = fault.E(fault.TooMany, "CODE_DAILY_LIMIT", "今日验证码发送次数已达上限，请明天再试")
+	ErrCodeTriesCap = fault.E(fault.TooMany, "TOO_MANY_ATTEMPTS", "验证码错误次数过多，请明天再试")
+	ErrBadRefresh   = fault.E(fault.Unauthenticated, "BAD_REFRESH_TOKEN", "登录已失效，请重新登录")
+	ErrBadCode      = fault.E(fault.Invalid, "BAD_CODE", "验证码错误或已失效")
+	ErrCodeCooldown = fault.E(fault.TooMany, "CODE_COOLDOWN", "验证码发送过于频繁，请稍后再试")
+	ErrSamePhone    = fault.Field("SAME_PHONE", "新手机号与当前手机号相同")
+	ErrUserGone     = fault.E(fault.Unauthenticated, "TOKEN_INVALID", "账号不存在，请重新登录")
+	ErrNoEmail      = fault.E(fault.Rule, "EMAIL_NOT_BOUND", "该账号未绑定邮箱")
+	ErrBadJSCode    = fault.E(fault.Invalid, "BAD_JS_CODE", "微信登录凭证无效，请重新进入小程序")
 )
 
 // Register creates an account with a unique phone.
@@ -112,14 +128,6 @@ func (s *Service) Register(ctx context.Context, phone, password, schoolID string
 	return u.UserID, err
 }
 
-// loginFail counts failed logins per phone (known or not, so the throttle reveals nothing).
-type loginFail struct {
-	store.Key
-	Count       int       `dynamodbav:"count"`
-	LockedUntil time.Time `dynamodbav:"lockedUntil"`
-	TTL         int64     `dynamodbav:"ttl"`
-}
-
 // TokenPair is the answer of login and refresh.
 type TokenPair struct {
 	AccessToken  string `json:"accessToken"`
@@ -127,18 +135,14 @@ type TokenPair struct {
 	ExpiresIn    int64  `json:"expiresIn"`
 }
 
-// Login checks the password under the per-phone throttle and opens a session.
+// Login checks the password under the per-phone limit and opens a session.
 func (s *Service) Login(ctx context.Context, phone, password string) (*TokenPair, error) {
 	if validPhone(phone) != nil || password == "" || len(password) > 256 {
 		return nil, ErrBadCredentials
 	}
-	now := s.Now()
-	var lf loginFail
-	if _, err := s.S.Get(ctx, store.LoginFailKey(phone), &lf); err != nil {
+	try, err := s.Tries.Reserve(ctx, LoginRule, phone)
+	if err != nil {
 		return nil, err
-	}
-	if now.Before(lf.LockedUntil) {
-		return nil, ErrLoginLocked.After(lf.LockedUntil.Sub(now))
 	}
 	u, ok, err := s.Users.ByPhone(ctx, phone)
 	if err != nil {
@@ -146,35 +150,31 @@ func (s *Service) Login(ctx context.Context, phone, password string) (*TokenPair
 	}
 	if !ok {
 		secret.BurnPasswordCheck(password)
+		return nil, try.Failed(ErrBadCredentials)
 	}
-	if !ok || !secret.CheckPassword(u.PasswordHash, password) {
-		return nil, s.recordLoginFailure(ctx, phone, lf, now)
+	if !secret.CheckPassword(u.PasswordHash, password) {
+		return nil, try.Failed(ErrBadCredentials)
 	}
-	if lf.Count > 0 {
-		if err := s.S.Delete(ctx, store.LoginFailKey(phone)); err != nil {
-			return nil, err
-		}
+	if err := try.Succeeded(ctx); err != nil {
+		return nil, err
 	}
 	return s.openSession(ctx, u)
 }
 
-func (s *Service) recordLoginFailure(ctx context.Context, phone string, lf loginFail, now time.Time) error {
-	// A lock from an earlier round has passed: start counting again.
-	count := lf.Count + 1
-	if !lf.LockedUntil.IsZero() && !now.Before(lf.LockedUntil) {
-		count = 1
+// checkOwnPassword checks the login password of a signed-in user under the login limit, so that a
+// session does not give a thief unlimited guesses.
+func (s *Service) checkOwnPassword(ctx context.Context, u *User, password string) error {
+	if password == "" || len(password) > 256 {
+		return ErrBadPassword
 	}
-	next := loginFail{Key: store.LoginFailKey(phone), Count: count, TTL: store.TTL(now.Add(24 * time.Hour))}
-	if count >= MaxLoginFailures {
-		next.LockedUntil = now.Add(LoginLockout)
-	}
-	if err := s.S.Put(ctx, next, "", nil); err != nil {
+	try, err := s.Tries.Reserve(ctx, LoginRule, u.Phone)
+	if err != nil {
 		return err
 	}
-	if count >= MaxLoginFailures {
-		return ErrLoginLocked.After(LoginLockout)
+	if !secret.CheckPassword(u.PasswordHash, password) {
+		return try.Failed(ErrBadPassword)
 	}
-	return ErrBadCredentials
+	return try.Succeeded(ctx)
 }
 
 // session is one refresh-token family; Gen counts rotations and only the newest token is valid.
@@ -196,7 +196,20 @@ func (s *Service) openSession(ctx context.Context, u *User) (*TokenPair, error) 
 	sess.TTL = store.TTL(sess.ExpiresAt.Add(24 * time.Hour))
 	refresh := s.refreshToken(u.UserID, family, 1)
 	sess.TokenHash = s.Digest.Digest("refresh", refresh)
-	if err := s.S.Put(ctx, sess, "attribute_not_exists(PK)", nil); err != nil {
+	put, err := store.PutItem(sess, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return nil, err
+	}
+	// The session opens only if the password it was opened with is still the account's: a login that
+	// raced a password reset either lands before the reset (and the reset revokes it) or fails here.
+	err = s.S.Transact(ctx, []types.TransactWriteItem{put, {ConditionCheck: &types.ConditionCheck{
+		Key: u.Key.AV(), ConditionExpression: aws.String("passwordHash = :h"),
+		ExpressionAttributeValues: store.Values{":h": u.PasswordHash}.AV()}}}, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) {
+		return nil, ErrBadCredentials.Wrap(err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return s.pair(u, family, refresh)
@@ -313,6 +326,7 @@ func (s *Service) revokeAll(ctx context.Context, userID, keep string) error {
 		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :s)"),
 		ExpressionAttributeValues: store.Values{":pk": store.UserKey(userID).PK, ":s": "SESSION#"}.AV(),
 		ProjectionExpression:      aws.String("#f"),
+		ConsistentRead:            aws.Bool(true), // sees every session opened before the password changed
 		ExpressionAttributeNames:  map[string]string{"#f": "family"},
 	}
 	for {
@@ -357,8 +371,8 @@ func (s *Service) ChangePassword(ctx context.Context, p auth.Principal, oldPw, n
 	if err != nil {
 		return err
 	}
-	if !secret.CheckPassword(u.PasswordHash, oldPw) {
-		return ErrBadPassword
+	if err := s.checkOwnPassword(ctx, u, oldPw); err != nil {
+		return err
 	}
 	if err := s.setPassword(ctx, u.UserID, newPw); err != nil {
 		return err
@@ -385,8 +399,11 @@ func (s *Service) ChangePhone(ctx context.Context, p auth.Principal, newPhone, p
 	if err != nil {
 		return err
 	}
-	if !secret.CheckPassword(u.PasswordHash, password) {
-		return ErrBadPassword
+	if u.Phone == newPhone {
+		return ErrSamePhone
+	}
+	if err := s.checkOwnPassword(ctx, u, password); err != nil {
+		return err
 	}
 	if u.Phone == newPhone {
 		return ErrSamePhone

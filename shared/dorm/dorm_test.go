@@ -366,7 +366,7 @@ func TestLowBalanceMail(t *testing.T) {
 	h := w.student("13600000007", "CUIK20230003", "034322")
 	addr := fmt.Sprintf("room-%d@stu.example.cn", time.Now().UnixNano())
 	w.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
-	w.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr)}, h...).Expect(t, 204, "")
+	w.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": testkit.StudentPassword}, h...).Expect(t, 204, "")
 	w.creditCard("10000003", 5000)
 	w.Do("POST", "/v1/dorms/rooms/WH-8D-1227/recharge", map[string]any{"kind": "elec_water", "amountFen": 1500, "payWith": "card"}, h...).Expect(t, 200, "")
 	before := len(testkit.MailsTo(t, addr))

@@ -33,7 +33,10 @@ type Error struct {
 	Code       string
 	Message    string
 	RetryAfter time.Duration // for TooMany
-	Cause      error
+	// TriesLeft, when set, is how many more tries a secret check allows before it locks (triesLeft in
+	// the answer), so that a client can warn before the last one.
+	TriesLeft *int
+	Cause     error
 }
 
 func (e *Error) Error() string {
@@ -61,6 +64,13 @@ func (e *Error) Wrap(cause error) *Error {
 func (e *Error) After(d time.Duration) *Error {
 	c := *e
 	c.RetryAfter = d
+	return &c
+}
+
+// Left sets how many tries are left.
+func (e *Error) Left(n int) *Error {
+	c := *e
+	c.TriesLeft = &n
 	return &c
 }
 

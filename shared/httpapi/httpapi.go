@@ -136,8 +136,10 @@ func NoContent(w http.ResponseWriter) error {
 
 type errorBody struct {
 	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		TriesLeft  *int   `json:"triesLeft,omitempty"`
+		RetryAfter int64  `json:"retryAfter,omitempty"`
 	} `json:"error"`
 }
 
@@ -177,12 +179,13 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		Log(r.Context()).Info("request refused", "code", fe.Code, "cause", fe.Cause.Error())
 	}
 	status := Status(fe.Kind)
-	if (fe.Kind == fault.TooMany || fe.Kind == fault.Unavailable) && fe.RetryAfter > 0 {
+	var body errorBody
+	if (fe.Kind == fault.TooMany || fe.Kind == fault.Unavailable || fe.Kind == fault.Locked) && fe.RetryAfter > 0 {
 		secs := int64(fe.RetryAfter.Seconds() + 0.999)
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		body.Error.RetryAfter = secs
 	}
-	var body errorBody
-	body.Error.Code, body.Error.Message = fe.Code, fe.Message
+	body.Error.Code, body.Error.Message, body.Error.TriesLeft = fe.Code, fe.Message, fe.TriesLeft
 	_ = JSON(w, status, body)
 }
 

@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -38,8 +39,16 @@ func HashPassword(pw string) (string, error) {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
+// comparisons counts the secrets compared by this process (CheckPassword, Digester.Equal): the tests
+// of the try limits (shared/attempts) read it to prove that a burst compared no more than the limit.
+var comparisons atomic.Int64
+
+// Comparisons is how many secrets this process has compared so far.
+func Comparisons() int64 { return comparisons.Load() }
+
 // CheckPassword reports whether pw matches an encoded hash from HashPassword.
 func CheckPassword(encoded, pw string) bool {
+	comparisons.Add(1)
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false
@@ -83,6 +92,7 @@ func (d Digester) Digest(purpose, value string) string {
 
 // Equal compares a stored digest with the digest of value in constant time.
 func (d Digester) Equal(stored, purpose, value string) bool {
+	comparisons.Add(1)
 	return hmac.Equal([]byte(stored), []byte(d.Digest(purpose, value)))
 }
 

@@ -38,10 +38,9 @@ func SchoolTextsKey(id string) Key { return Key{"SCHOOL#" + id, "TEXTS"} }
 func SchoolListPK() string         { return "SCHOOLS" }
 
 // Users and the uniqueness markers written in the same transaction as the user.
-func UserKey(userID string) Key     { return Key{"USER#" + userID, "PROFILE"} }
-func PhoneKey(phone string) Key     { return Key{"PHONE#" + phone, "PHONE"} }
-func EmailKey(email string) Key     { return Key{"EMAIL#" + strings.ToLower(email), "EMAIL"} }
-func LoginFailKey(phone string) Key { return Key{"PHONE#" + phone, "LOGINFAIL"} }
+func UserKey(userID string) Key { return Key{"USER#" + userID, "PROFILE"} }
+func PhoneKey(phone string) Key { return Key{"PHONE#" + phone, "PHONE"} }
+func EmailKey(email string) Key { return Key{"EMAIL#" + strings.ToLower(email), "EMAIL"} }
 
 // SessionKey is one refresh-token family of a user.
 func SessionKey(userID, family string) Key { return Key{"USER#" + userID, "SESSION#" + family} }

@@ -79,6 +79,23 @@ func (s *Store) Update(ctx context.Context, k Key, expr, cond string, names map[
 	return condErr(err)
 }
 
+// UpdateReturning is Update that unmarshals the item as it is after the update into out.
+func (s *Store) UpdateReturning(ctx context.Context, k Key, expr, cond string, names map[string]string, values map[string]types.AttributeValue, out any) error {
+	in := &dynamodb.UpdateItemInput{TableName: &s.Table, Key: k.AV(), UpdateExpression: &expr,
+		ExpressionAttributeValues: values, ReturnValues: types.ReturnValueAllNew}
+	if len(names) > 0 {
+		in.ExpressionAttributeNames = names
+	}
+	if cond != "" {
+		in.ConditionExpression = &cond
+	}
+	res, err := s.DB.UpdateItem(ctx, in)
+	if err != nil {
+		return condErr(err)
+	}
+	return attributevalue.UnmarshalMap(res.Attributes, out)
+}
+
 // Delete removes k.
 func (s *Store) Delete(ctx context.Context, k Key) error {
 	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.Table, Key: k.AV()})

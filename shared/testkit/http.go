@@ -3,9 +3,11 @@ package testkit
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"onecard/infra/apigw"
@@ -116,4 +118,32 @@ func (r *Resp) Expect(t testing.TB, status int, code string) *Resp {
 		t.Fatalf("error answer without API.md's error shape: %s", r.Body)
 	}
 	return r
+}
+
+// Burst sends n requests at the same instant (each built by send(i), released together by one barrier)
+// and returns the answers in order: the way an attacker races a limit.
+func (e *Env) Burst(n int, send func(i int) *Resp) []*Resp {
+	out := make([]*Resp, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			out[i] = send(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// Tally counts answers by "status code" ("200 ", "401 BAD_CREDENTIALS", ...).
+func Tally(rs []*Resp) map[string]int {
+	m := map[string]int{}
+	for _, r := range rs {
+		m[fmt.Sprintf("%d %s", r.Status, r.Code())]++
+	}
+	return m
 }
