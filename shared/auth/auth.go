@@ -36,9 +36,11 @@ type Principal struct {
 	School  string   // the school the token was issued for
 	Roles   []string // staff only
 	Family  string   // refresh-token family of a user session
-	// IssuedAt is when the token was signed (whole seconds); staff tokens issued before a password
-	// reset are refused by the staff check in fn.
+	// IssuedAt is when the token was signed (whole seconds).
 	IssuedAt time.Time
+	// Gen is a staff token's generation (staff.Member.TokenGen): a token of an older generation than
+	// the member's is refused by the staff check in fn.
+	Gen int64
 }
 
 // HasRole reports whether a staff principal holds one of roles (admin holds all).
@@ -63,6 +65,7 @@ type claims struct {
 	School string   `json:"sch,omitempty"`
 	Roles  []string `json:"roles,omitempty"`
 	Family string   `json:"fam,omitempty"`
+	Gen    int64    `json:"gen,omitempty"`
 }
 
 // Tokens signs and verifies access tokens.
@@ -92,7 +95,7 @@ func (t *Tokens) Issue(p Principal) (string, error) {
 			NotBefore: jwt.NewNumericDate(now.Add(-30 * time.Second)),
 			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
 		},
-		Kind: p.Kind, School: p.School, Roles: p.Roles, Family: p.Family,
+		Kind: p.Kind, School: p.School, Roles: p.Roles, Family: p.Family, Gen: p.Gen,
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.key)
 }
@@ -116,7 +119,7 @@ func (t *Tokens) Verify(token, wantKind string) (Principal, error) {
 	if c.Kind != wantKind || c.Subject == "" {
 		return Principal{}, fault.ErrTokenInvalid
 	}
-	p := Principal{Subject: c.Subject, Kind: c.Kind, School: c.School, Roles: c.Roles, Family: c.Family}
+	p := Principal{Subject: c.Subject, Kind: c.Kind, School: c.School, Roles: c.Roles, Family: c.Family, Gen: c.Gen}
 	if c.IssuedAt != nil {
 		p.IssuedAt = c.IssuedAt.Time
 	}

@@ -162,23 +162,23 @@ func checkSession(ctx context.Context, s *store.Store, p auth.Principal, now tim
 // reads, so that disabling a member, changing their roles or resetting their password takes effect on
 // their next request instead of when their 8-hour token expires (docs/decisions/0003).
 type staffRecord struct {
-	Roles       []string  `dynamodbav:"roles"`
-	SchoolID    string    `dynamodbav:"schoolId"`
-	Disabled    bool      `dynamodbav:"disabled"`
-	TokensAfter time.Time `dynamodbav:"tokensAfter"`
+	Roles    []string `dynamodbav:"roles"`
+	SchoolID string   `dynamodbav:"schoolId"`
+	Disabled bool     `dynamodbav:"disabled"`
+	TokenGen int64    `dynamodbav:"tokenGen"`
 }
 
 var errStaffRevoked = fault.E(fault.Unauthenticated, "TOKEN_REVOKED", "账号已停用或登录已失效，请重新登录")
 
 // checkStaff returns p with the member's current roles, or 401 when the member is gone or disabled,
-// moved school, or the token predates a password reset.
+// moved school, or the token is of an older generation (a password change or reset, a disable).
 func checkStaff(ctx context.Context, s *store.Store, p auth.Principal) (auth.Principal, error) {
 	var m staffRecord
 	ok, err := s.Get(ctx, store.StaffKey(p.Subject), &m)
 	if err != nil {
 		return p, err
 	}
-	if !ok || m.Disabled || m.SchoolID != p.School || p.IssuedAt.Before(m.TokensAfter) {
+	if !ok || m.Disabled || m.SchoolID != p.School || p.Gen != m.TokenGen {
 		return p, errStaffRevoked
 	}
 	p.Roles = m.Roles

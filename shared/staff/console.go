@@ -28,6 +28,7 @@ const (
 	put    = "dynamodb:PutItem"
 	update = "dynamodb:UpdateItem"
 	query  = "dynamodb:Query"
+	del    = "dynamodb:DeleteItem"
 )
 
 var admin = []string{auth.RoleAdmin}
@@ -107,7 +108,7 @@ var (
 		})}
 
 	AdminStaffResetPassword = fn.HTTP{Name: "AdminStaffResetPassword", Route: "POST /v1/admin/staff/{username}/reset-password", Access: fn.Staff, Roles: admin,
-		Actions: []string{get, update, put}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{get, update, put, del}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					NewPassword string `json:"newPassword"`

@@ -189,7 +189,7 @@ func TestResetPasswordLiftsLockoutAndRevokesTokens(t *testing.T) {
 	w := newWorld(t)
 	adm := w.StaffOf("admin")
 	fin := w.StaffOf("finance")
-	for i := 1; i < staff.MaxFailures; i++ {
+	for i := 1; i < staff.LoginRule.Max; i++ {
 		w.Do("POST", "/v1/admin/login", map[string]string{"username": "finance-user", "password": "wrong-password-1"}).Expect(t, 401, "BAD_CREDENTIALS")
 	}
 	r := w.Do("POST", "/v1/admin/login", map[string]string{"username": "finance-user", "password": "wrong-password-1"}).Expect(t, 429, "TOO_MANY_ATTEMPTS")
@@ -227,7 +227,7 @@ func TestChangeOwnPassword(t *testing.T) {
 	w := newWorld(t)
 	ops := w.StaffOf("ops")
 	other := w.StaffOf("ops") // a second session of the same member
-	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": "wrong-password-9", "newPassword": "brand-new-secret"}, ops...).Expect(t, 401, "BAD_CREDENTIALS")
+	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": "wrong-password-9", "newPassword": "brand-new-secret"}, ops...).Expect(t, 422, "WRONG_PASSWORD")
 	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": staffPassword, "newPassword": "short-one"}, ops...).Expect(t, 400, "WEAK_PASSWORD")
 	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": staffPassword, "newPassword": staffPassword}, ops...).Expect(t, 400, "SAME_PASSWORD")
 	w.Clock.Advance(time.Second)

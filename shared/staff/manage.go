@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"onecard/shared/attempts"
 	"onecard/shared/auth"
 	"onecard/shared/fault"
 	"onecard/shared/secret"
@@ -264,14 +265,10 @@ func (s *Service) SetDisabled(ctx context.Context, p auth.Principal, username st
 	action, set, vals := "staff.enable", "SET #disabled = :d", store.Values{":d": off}
 	if off {
 		// Tokens issued before the disable stay dead even if the member is enabled again.
-		action, set, vals[":t"] = "staff.disable", "SET #disabled = :d, tokensAfter = :t", tokensAfter(s.Now())
+		action, set, vals[":g"] = "staff.disable", "SET #disabled = :d, tokenGen = :g", m.TokenGen+1
 	}
 	return s.change(ctx, p, m, action, set, vals, after, nil)
 }
-
-// tokensAfter is now in whole seconds, the precision of a token's iat: a token signed in the same
-// second as the change is still accepted, one signed before it is not.
-func tokensAfter(now time.Time) time.Time { return now.UTC().Truncate(time.Second) }
 
 // ResetPassword sets a new password chosen by an admin (handed over in person), lifts a lockout and
 // revokes the member's tokens. The audit record says that it happened, never what the password is.
@@ -288,17 +285,21 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, username,
 		return err
 	}
 	now := s.Now()
-	return s.change(ctx, p, m, "staff.reset_password",
-		"SET passwordHash = :h, failed = :z, lockedUntil = :zt, tokensAfter = :t",
-		store.Values{":h": hash, ":z": 0, ":zt": time.Time{}, ":t": tokensAfter(now)}, m.state(),
-		map[string]any{"passwordChanged": true, "tokensRevoked": true, "wasLocked": now.Before(m.LockedUntil)})
+	if err := s.change(ctx, p, m, "staff.reset_password",
+		"SET passwordHash = :h, lockedUntil = :zt, tokenGen = :g",
+		store.Values{":h": hash, ":zt": time.Time{}, ":g": m.TokenGen + 1}, m.state(),
+		map[string]any{"passwordChanged": true, "tokensRevoked": true, "wasLocked": now.Before(m.LockedUntil)}); err != nil {
+		return err
+	}
+	// The admin saw the member in person: the failed logins no longer count.
+	return s.S.Delete(ctx, attempts.Key(LoginRule.Name, m.Username))
 }
 
 // ChangeOwnPassword lets any staff member replace their password. A wrong old password counts as a
 // failed login (the same lockout applies), so a stolen token cannot be used to guess the password.
 // Other sessions of the member are revoked; the answer is a fresh token for this one.
 func (s *Service) ChangeOwnPassword(ctx context.Context, p auth.Principal, oldPw, newPw string) (string, error) {
-	if _, err := Login(ctx, s.S, s.Tokens, s.Now(), p.Subject, oldPw); err != nil {
+	if _, err := checkLogin(ctx, s.S, s.Now(), p.Subject, oldPw, errWrongPassword); err != nil {
 		return "", err
 	}
 	m, err := s.member(ctx, p, p.Subject)
@@ -315,12 +316,12 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p auth.Principal, oldPw
 	if err != nil {
 		return "", err
 	}
-	now := s.Now()
-	if err := s.change(ctx, p, m, "staff.change_password", "SET passwordHash = :h, tokensAfter = :t",
-		store.Values{":h": hash, ":t": tokensAfter(now)}, m.state(), map[string]any{"passwordChanged": true}); err != nil {
+	if err := s.change(ctx, p, m, "staff.change_password", "SET passwordHash = :h, tokenGen = :g",
+		store.Values{":h": hash, ":g": m.TokenGen + 1}, m.state(), map[string]any{"passwordChanged": true}); err != nil {
 		return "", err
 	}
-	return s.Tokens.Issue(auth.Principal{Subject: m.Username, Kind: auth.KindStaff, School: m.SchoolID, Roles: m.Roles})
+	m.TokenGen++ // change is conditioned on the revision read, so this is the generation now stored
+	return s.Tokens.Issue(m.principal())
 }
 
 // Page is one page of the staff list.

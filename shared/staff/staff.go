@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"onecard/shared/attempts"
 	"onecard/shared/auth"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
@@ -23,33 +24,34 @@ import (
 	"onecard/shared/store"
 )
 
-// Member is a staff account. fn reads roles, schoolId, disabled and tokensAfter on every staff request.
+// Member is a staff account. fn reads roles, schoolId, disabled and tokenGen on every staff request.
 type Member struct {
 	store.Key
-	GSI1PK       string    `dynamodbav:"GSI1PK"` // StaffListPK(school): the school's staff list
-	GSI1SK       string    `dynamodbav:"GSI1SK"` // username
-	Username     string    `dynamodbav:"username"`
-	PasswordHash string    `dynamodbav:"passwordHash"`
-	Roles        []string  `dynamodbav:"roles"`
-	SchoolID     string    `dynamodbav:"schoolId"`
-	Disabled     bool      `dynamodbav:"disabled"`
-	Failed       int       `dynamodbav:"failed"`
-	LockedUntil  time.Time `dynamodbav:"lockedUntil"`
-	// TokensAfter revokes every token issued before it (password reset, disable).
-	TokensAfter time.Time `dynamodbav:"tokensAfter"`
-	CreatedAt   time.Time `dynamodbav:"createdAt"`
-	Rev         int64     `dynamodbav:"rev"` // bumped by every console change (optimistic concurrency)
+	GSI1PK       string   `dynamodbav:"GSI1PK"` // StaffListPK(school): the school's staff list
+	GSI1SK       string   `dynamodbav:"GSI1SK"` // username
+	Username     string   `dynamodbav:"username"`
+	PasswordHash string   `dynamodbav:"passwordHash"`
+	Roles        []string `dynamodbav:"roles"`
+	SchoolID     string   `dynamodbav:"schoolId"`
+	Disabled     bool     `dynamodbav:"disabled"`
+	// LockedUntil shows the console that failed logins lock the member; LoginRule's counter enforces it.
+	LockedUntil time.Time `dynamodbav:"lockedUntil"`
+	// TokenGen is the generation of the member's tokens: a password change or reset and a disable add
+	// one, and a token of another generation is refused (the token carries it), however little time
+	// passed between its signing and the change.
+	TokenGen  int64     `dynamodbav:"tokenGen"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+	Rev       int64     `dynamodbav:"rev"` // bumped by every console change (optimistic concurrency)
 }
 
-// Lockout after repeated failed logins.
-const (
-	MaxFailures = 5
-	Lockout     = 15 * time.Minute
-)
+// LoginRule limits staff password tries per username, known or not (docs/security.md).
+var LoginRule = attempts.Rule{Name: "staff-login", Max: 5, Window: 15 * time.Minute, Refusal: errLocked}
 
 var (
 	errBadLogin = fault.E(fault.Unauthenticated, "BAD_CREDENTIALS", "用户名或密码错误")
 	errLocked   = fault.E(fault.TooMany, "TOO_MANY_ATTEMPTS", "登录失败次数过多，请稍后再试")
+	// errWrongPassword is a wrong old password when changing one's own: 422, the session stays.
+	errWrongPassword = fault.E(fault.Rule, "WRONG_PASSWORD", "原密码错误")
 )
 
 // Put creates or replaces a staff member (seeding and tests; the console uses Service.Create). The
@@ -62,44 +64,51 @@ func Put(ctx context.Context, s *store.Store, username, password, school string,
 	return s.Put(ctx, m, "", nil)
 }
 
-// Login checks a staff password under lockout and issues a staff token.
+// Login checks a staff password, its try reserved first under LoginRule, and issues a staff token.
 func Login(ctx context.Context, s *store.Store, tokens *auth.Tokens, now time.Time, username, password string) (string, error) {
+	m, err := checkLogin(ctx, s, now, username, password, errBadLogin)
+	if err != nil {
+		return "", err
+	}
+	return tokens.Issue(m.principal())
+}
+
+// checkLogin is Login without the token: the member whose password matched, or wrong (with the tries
+// left), or LoginRule's refusal.
+func checkLogin(ctx context.Context, s *store.Store, now time.Time, username, password string, wrong *fault.Error) (*Member, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	if username == "" || len(username) > 64 || password == "" || len(password) > 256 {
-		return "", errBadLogin
+		return nil, wrong
+	}
+	try, err := attempts.Counter{S: s, Now: func() time.Time { return now }}.Reserve(ctx, LoginRule, username)
+	if err != nil {
+		return nil, err
 	}
 	var m Member
 	ok, err := s.Get(ctx, store.StaffKey(username), &m)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if !ok {
 		secret.BurnPasswordCheck(password)
-		return "", errBadLogin
-	}
-	if now.Before(m.LockedUntil) {
-		return "", errLocked.After(m.LockedUntil.Sub(now))
+		return nil, try.Failed(wrong)
 	}
 	if m.Disabled || !secret.CheckPassword(m.PasswordHash, password) {
-		fails := m.Failed + 1
-		set, vals := "SET failed = :f", store.Values{":f": fails}
-		if fails >= MaxFailures {
-			set, vals[":f"], vals[":u"] = "SET failed = :f, lockedUntil = :u", 0, now.Add(Lockout).UTC()
+		if try.Exhausted() {
+			// Shown in the staff list; the counter is what enforces the lock.
+			if err := s.Update(ctx, m.Key, "SET lockedUntil = :u", "", nil,
+				store.Values{":u": now.Add(try.RetryAfter()).UTC()}.AV()); err != nil {
+				return nil, err
+			}
 		}
-		if err := s.Update(ctx, m.Key, set, "", nil, vals.AV()); err != nil {
-			return "", err
-		}
-		if fails >= MaxFailures {
-			return "", errLocked.After(Lockout)
-		}
-		return "", errBadLogin
+		return nil, try.Failed(wrong)
 	}
-	if m.Failed > 0 {
-		if err := s.Update(ctx, m.Key, "SET failed = :z", "", nil, store.Values{":z": 0}.AV()); err != nil {
-			return "", err
-		}
-	}
-	return tokens.Issue(auth.Principal{Subject: m.Username, Kind: auth.KindStaff, School: m.SchoolID, Roles: m.Roles})
+	return &m, try.Succeeded(ctx)
+}
+
+// principal is who a token of m speaks for.
+func (m *Member) principal() auth.Principal {
+	return auth.Principal{Subject: m.Username, Kind: auth.KindStaff, School: m.SchoolID, Roles: m.Roles, Gen: m.TokenGen}
 }
 
 // Event is one audit record.
