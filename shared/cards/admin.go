@@ -177,6 +177,9 @@ func (s *Service) StaffUnlock(ctx context.Context, p auth.Principal, cardNo stri
 	if c.Status != Locked {
 		return ErrNotLocked
 	}
+	if err := s.clearTries(ctx, c); err != nil {
+		return err
+	}
 	if err := s.setStatus(ctx, c, Active, "failedPw = :z, failedId = :z", store.Values{":z": 0}); err != nil {
 		return err
 	}
@@ -198,6 +201,9 @@ func (s *Service) StaffResetPassword(ctx context.Context, p auth.Principal, card
 	}
 	hash, err := secret.HashPassword(InitialPassword(norm))
 	if err != nil {
+		return err
+	}
+	if err := s.clearTries(ctx, c); err != nil {
 		return err
 	}
 	if c.Status == Locked {

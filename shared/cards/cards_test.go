@@ -27,7 +27,7 @@ func TestBindPrefixesAndView(t *testing.T) {
 	}
 	h := w.student("13800000009")
 	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "20230002", "cardPassword": "025620"}, h...).Expect(t, 400, "BAD_STUDENT_NO")
-	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK29990000", "cardPassword": "025620"}, h...).Expect(t, 404, "CARD_NOT_FOUND")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK29990000", "cardPassword": "025620"}, h...).Expect(t, 422, "BIND_FAILED")
 	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230002", "cardPassword": "12345"}, h...).Expect(t, 400, "BAD_CARD_PASSWORD_FORMAT")
 	// 李四's ID ends in X: the initial password reads it as 0, and X typed in the app counts as 0.
 	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230002", "cardPassword": "02562X"}, h...).Expect(t, 200, "")
@@ -56,7 +56,7 @@ func TestPasswordLockoutAndUnlock(t *testing.T) {
 	w := newWorld(t)
 	h := w.bound("13800000011", "CUIK20230003", "034322")
 	for i := 1; i < 5; i++ {
-		w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+		w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 422, "BAD_CARD_PASSWORD")
 	}
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 423, "CARD_LOCKED")
 	// Locked: even the right password is refused, everywhere it is checked.
@@ -67,27 +67,55 @@ func TestPasswordLockoutAndUnlock(t *testing.T) {
 	if card["status"] != "locked" {
 		t.Fatalf("status %v", card["status"])
 	}
-	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200001011237"}, h...).Expect(t, 401, "BAD_ID_NUMBER")
+	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200001011237"}, h...).Expect(t, 422, "BAD_ID_NUMBER")
 	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 204, "")
 	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 409, "NOT_LOCKED")
 	// The count restarted: four wrong tries do not lock again.
 	for i := 0; i < 4; i++ {
-		w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+		w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 422, "BAD_CARD_PASSWORD")
 	}
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
 }
 
-func TestBindCountsWrongPasswords(t *testing.T) {
+// A stranger's wrong binds count against their account and throttle binding the card, but never lock
+// the card or put it on the blacklist; unknown student numbers and wrong passwords answer alike.
+func TestBindFailuresNeverLockTheCard(t *testing.T) {
 	w := newWorld(t)
 	h := w.student("13800000012")
 	for i := 1; i < 5; i++ {
-		w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "999999"}, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+		r := w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "999999"}, h...).Expect(t, 422, "BIND_FAILED")
+		if got := r.JSON()["error"].(map[string]any)["triesLeft"]; got != float64(5-i) {
+			t.Fatalf("triesLeft %v after %d", got, i)
+		}
 	}
-	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "999999"}, h...).Expect(t, 423, "CARD_LOCKED")
-	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, h...).Expect(t, 423, "CARD_LOCKED")
-	// Staff unlock in person (it role).
-	w.Do("POST", "/v1/admin/cards/10000001/unlock", nil, w.staff("it")...).Expect(t, 204, "")
-	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, h...).Expect(t, 200, "")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK29990000", "cardPassword": "999999"}, h...).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, h...).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+	// The card pays and is not on the blacklist.
+	if got := blacklist(t, w.Env, "10000001"); got != "" {
+		t.Fatalf("a stranger's binds put the card on the blacklist: %q", got)
+	}
+	// Other strangers: after ten wrong passwords in all, binding this card pauses for an hour, for
+	// everyone, even with the right password; the card itself stays active.
+	for i := range 5 {
+		o := w.student(fmt.Sprintf("1380000010%d", i))
+		w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "999999"}, o...).Expect(t, 422, "BIND_FAILED")
+	}
+	o := w.student("13800000110")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "999999"}, o...).Expect(t, 429, "BIND_THROTTLED")
+	owner := w.student("13800000111")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, owner...).Expect(t, 429, "BIND_THROTTLED")
+	w.Clock.Advance(61 * time.Minute)
+	owner = w.student("13800000113") // the first session's token expired meanwhile
+	var v map[string]any
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, owner...).Expect(t, 200, "").Decode(t, &v)
+	if v["status"] != "active" {
+		t.Fatalf("card after strangers' binds: %v", v)
+	}
+	// Bound now: any other account meets the same refusal, right password or wrong.
+	other := w.student("13800000112")
+	for _, pw := range []string{"011237", "999999"} {
+		w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": pw}, other...).Expect(t, 409, "CARD_BOUND_ELSEWHERE")
+	}
 }
 
 func TestIDNumberTriesAreLimited(t *testing.T) {
@@ -97,7 +125,7 @@ func TestIDNumberTriesAreLimited(t *testing.T) {
 		w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...)
 	}
 	for i := 1; i < 5; i++ {
-		w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 401, "BAD_ID_NUMBER")
+		w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 422, "BAD_ID_NUMBER")
 	}
 	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 429, "TOO_MANY_ATTEMPTS")
 	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200001011237"}, h...).Expect(t, 429, "TOO_MANY_ATTEMPTS")
@@ -130,12 +158,12 @@ func TestCardPasswordChangeAndReset(t *testing.T) {
 	w := newWorld(t)
 	h := w.bound("13800000015", "CUIK20230002", "025620")
 	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "025620", "newPassword": "12ab56"}, h...).Expect(t, 400, "BAD_CARD_PASSWORD_FORMAT")
-	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "111111", "newPassword": "654321"}, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "111111", "newPassword": "654321"}, h...).Expect(t, 422, "BAD_CARD_PASSWORD")
 	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "02562x", "newPassword": "654321"}, h...).Expect(t, 204, "")
-	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "025620"}, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "025620"}, h...).Expect(t, 422, "BAD_CARD_PASSWORD")
 	// Reset needs the account's phone, the student number and the ID number.
-	w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13899999999", "studentNo": "CUIK20230002", "idNumber": "53010220010202562X"}, h...).Expect(t, 401, "BAD_ID_NUMBER")
-	w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13800000015", "studentNo": "CUIK20230002", "idNumber": "530102200102025621"}, h...).Expect(t, 401, "BAD_ID_NUMBER")
+	w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13899999999", "studentNo": "CUIK20230002", "idNumber": "53010220010202562X"}, h...).Expect(t, 422, "BAD_ID_NUMBER")
+	w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13800000015", "studentNo": "CUIK20230002", "idNumber": "530102200102025621"}, h...).Expect(t, 422, "BAD_ID_NUMBER")
 	w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13800000015", "studentNo": "cuk20230002", "idNumber": "53010220010202562x"}, h...).Expect(t, 204, "")
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "025620"}, h...).Expect(t, 204, "")
 }

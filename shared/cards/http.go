@@ -55,6 +55,7 @@ const (
 	put    = "dynamodb:PutItem"
 	update = "dynamodb:UpdateItem"
 	query  = "dynamodb:Query"
+	del    = "dynamodb:DeleteItem"
 )
 
 type passwordBody struct {
@@ -87,7 +88,7 @@ var MeGet = fn.HTTP{Name: "MeGet", Route: "GET /v1/me", Access: fn.User,
 // Student card routes.
 var (
 	CardBind = fn.HTTP{Name: "CardBind", Route: "POST /v1/card/bind", Access: fn.User,
-		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					StudentNo    string `json:"studentNo"`
@@ -185,7 +186,7 @@ var (
 		})}
 
 	CardUnlock = fn.HTTP{Name: "CardUnlock", Route: "POST /v1/card/unlock", Access: fn.User,
-		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{get, put, update, del}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					IDNumber string `json:"idNumber"`
@@ -218,7 +219,7 @@ var (
 		})}
 
 	CardPasswordReset = fn.HTTP{Name: "CardPasswordReset", Route: "POST /v1/card/password/reset", Access: fn.User,
-		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{get, put, update, del}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone     string `json:"phone"`
@@ -262,7 +263,7 @@ var (
 		})}
 
 	AdminCardUnlock = fn.HTTP{Name: "AdminCardUnlock", Route: "POST /v1/admin/cards/{cardNo}/unlock", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Roles: []string{auth.RoleIT}, Actions: []string{get, put, update, del}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.StaffUnlock(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo")); err != nil {
 					return err
@@ -272,7 +273,7 @@ var (
 		})}
 
 	AdminCardResetPassword = fn.HTTP{Name: "AdminCardResetPassword", Route: "POST /v1/admin/cards/{cardNo}/reset-password", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Roles: []string{auth.RoleIT}, Actions: []string{get, put, update, del}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					IDNumber string `json:"idNumber"`

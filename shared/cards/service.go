@@ -9,7 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/accounts"
+	"onecard/shared/attempts"
 	"onecard/shared/auth"
+	"onecard/shared/fault"
 	"onecard/shared/school"
 	"onecard/shared/secret"
 	"onecard/shared/store"
@@ -23,11 +25,13 @@ type Service struct {
 	Schools school.Repo
 	Digest  secret.Digester
 	Now     func() time.Time
+	Tries   attempts.Counter
 }
 
 // NewService wires the service.
 func NewService(s *store.Store, digest secret.Digester, now func() time.Time) *Service {
-	return &Service{S: s, Cards: Repo{s}, Users: accounts.Users{S: s}, Schools: school.Repo{S: s}, Digest: digest, Now: now}
+	return &Service{S: s, Cards: Repo{s}, Users: accounts.Users{S: s}, Schools: school.Repo{S: s}, Digest: digest, Now: now,
+		Tries: attempts.Counter{S: s, Now: now}}
 }
 
 // IDDigest is the keyed digest under which an ID number is stored.
@@ -64,7 +68,25 @@ func (s *Service) Mine(ctx context.Context, p auth.Principal) (*accounts.User, *
 	return u, c, nil
 }
 
-// checkPassword verifies a card password; every check counts, and the fifth wrong one in a row locks.
+// The limits on checks of a card's secrets (docs/security.md). Each try is reserved before the
+// comparison (shared/attempts), so no burst gets more comparisons than Max.
+var (
+	// CardPasswordRule: the owner's wrong card passwords; the try that exhausts it locks the card
+	// (readers refuse it until an ID-number unlock or the card center lifts it).
+	CardPasswordRule = attempts.Rule{Name: "card-password", Max: MaxPasswordFailures, Window: 24 * time.Hour, Refusal: ErrLocked}
+	// CardIDRule: wrong ID numbers given to unlock or reset; once exhausted only the card center helps.
+	CardIDRule = attempts.Rule{Name: "card-id", Max: MaxPasswordFailures, Window: 365 * 24 * time.Hour, Refusal: ErrTooManyID}
+	// BindAccountRule: bind attempts of one account that did not bind, whatever card they named.
+	BindAccountRule = attempts.Rule{Name: "bind-account", Max: 5, Window: 15 * time.Minute, Refusal: ErrBindTooMany}
+	// BindCardRule: wrong passwords given to bind one card, from any account. It throttles binding that
+	// card only: the card keeps paying and stays off the blacklist.
+	BindCardRule = attempts.Rule{Name: "bind-card", Max: 10, Window: time.Hour, Refusal: ErrBindThrottled}
+)
+
+func cardSubject(c *Card) string { return c.SchoolID + "#" + c.CardNo }
+
+// checkPassword verifies the owner's card password under CardPasswordRule; the try that exhausts the
+// rule locks the card.
 func (s *Service) checkPassword(ctx context.Context, c *Card, pw string) error {
 	switch c.Status {
 	case Cancelled:
@@ -76,24 +98,55 @@ func (s *Service) checkPassword(ctx context.Context, c *Card, pw string) error {
 	if err != nil {
 		return err
 	}
-	if secret.CheckPassword(c.PasswordHash, norm) {
-		if c.FailedPw > 0 {
-			return s.S.Update(ctx, c.Key, "SET failedPw = :z", "", nil, store.Values{":z": 0}.AV())
-		}
-		return nil
+	try, err := s.Tries.Reserve(ctx, CardPasswordRule, cardSubject(c))
+	if fault.Is(err, ErrLocked.Code) {
+		// Tries are spent but the card is not locked yet (the locking request is still on its way, or
+		// failed): lock it here, so the card never stays open without tries.
+		return s.lock(ctx, c)
 	}
-	fails := c.FailedPw + 1
-	if fails < MaxPasswordFailures {
-		err := s.S.Update(ctx, c.Key, "SET failedPw = :f", "failedPw = :o", nil, store.Values{":f": fails, ":o": c.FailedPw}.AV())
-		if err != nil && !errors.Is(err, store.ErrConditionFailed) {
-			return err
-		}
-		return ErrBadPassword
-	}
-	if err := s.setStatus(ctx, c, Locked, "failedPw = :f", store.Values{":f": fails}); err != nil {
+	if err != nil {
 		return err
 	}
+	if secret.CheckPassword(c.PasswordHash, norm) {
+		return try.Succeeded(ctx)
+	}
+	if try.Exhausted() {
+		return s.lock(ctx, c)
+	}
+	return ErrBadPassword.Left(try.Left())
+}
+
+// lock locks c after its password tries ran out and answers CARD_LOCKED.
+func (s *Service) lock(ctx context.Context, c *Card) error {
+	for range 3 {
+		if c.Status != Active && c.Status != Lost {
+			return ErrLocked
+		}
+		err := s.setStatus(ctx, c, Locked, "", nil)
+		if err == nil || !fault.Is(err, ErrConcurrentState.Code) {
+			if err != nil {
+				return err
+			}
+			return ErrLocked
+		}
+		fresh, gerr := s.Cards.Get(ctx, c.SchoolID, c.CardNo)
+		if gerr != nil {
+			return gerr
+		}
+		*c = *fresh
+	}
 	return ErrLocked
+}
+
+// clearTries forgets the password and ID tries of c (the holder proved who they are); done before the
+// card is unlocked, so that an unlocked card never meets spent tries.
+func (s *Service) clearTries(ctx context.Context, c *Card) error {
+	for _, rule := range []string{CardPasswordRule.Name, CardIDRule.Name} {
+		if err := s.S.Delete(ctx, attempts.Key(rule, cardSubject(c))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // setStatus moves a card to status, keeping the blacklist in step, conditioned on the status it had.
@@ -142,7 +195,11 @@ func (s *Service) setStatus(ctx context.Context, c *Card, status, extraSet strin
 	return err
 }
 
-// Bind binds the card of studentNo (any case, any of the school's prefixes) to the caller.
+// Bind binds the card of studentNo (any case, any of the school's prefixes) to the caller. A stranger's
+// tries count against their account (BindAccountRule) and the card's binding channel (BindCardRule),
+// never against the card itself: only its bound owner's wrong passwords lock a card. An unknown student
+// number and a wrong password answer alike; a card bound to another account is refused without a
+// comparison, whatever password was sent.
 func (s *Service) Bind(ctx context.Context, p auth.Principal, studentNo, pw string) (*Card, error) {
 	u, err := s.user(ctx, p)
 	if err != nil {
@@ -156,29 +213,58 @@ func (s *Service) Bind(ctx context.Context, p auth.Principal, studentNo, pw stri
 	if err != nil {
 		return nil, err
 	}
+	norm, err := validCardPassword(pw)
+	if err != nil {
+		return nil, err
+	}
+	if cur := u.CardFor(sch.ID); cur != "" {
+		if mine, err := s.Cards.Get(ctx, sch.ID, cur); err == nil && mine.StudentNo == sch.Canonical(bare) && mine.BoundUser == u.UserID {
+			// The owner binding again: their own card password, with its lock.
+			if err := s.checkPassword(ctx, mine, pw); err != nil {
+				return nil, err
+			}
+			return mine, nil
+		}
+		return nil, ErrAlreadyBound
+	}
+	acct, err := s.Tries.Reserve(ctx, BindAccountRule, u.UserID)
+	if err != nil {
+		return nil, err
+	}
 	var st student
 	ok, err := s.S.Get(ctx, store.StudentKey(sch.ID, bare), &st)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, ErrNoCard
+		secret.BurnPasswordCheck(norm)
+		return nil, acct.Failed(ErrBindFailed)
 	}
 	c, err := s.Cards.Get(ctx, sch.ID, st.CardNo)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkPassword(ctx, c, pw); err != nil {
-		return nil, err
-	}
-	if c.BoundUser == u.UserID && u.CardFor(sch.ID) == c.CardNo {
-		return c, nil
-	}
 	if c.BoundUser != "" && c.BoundUser != u.UserID {
 		return nil, ErrBoundElsewhere
 	}
-	if cur := u.CardFor(sch.ID); cur != "" && cur != c.CardNo {
-		return nil, ErrAlreadyBound
+	switch c.Status {
+	case Cancelled:
+		return nil, ErrCancelled
+	case Locked:
+		return nil, ErrLocked
+	}
+	channel, err := s.Tries.Reserve(ctx, BindCardRule, cardSubject(c))
+	if err != nil {
+		return nil, err
+	}
+	if !secret.CheckPassword(c.PasswordHash, norm) {
+		if channel.Exhausted() {
+			return nil, ErrBindThrottled.After(channel.RetryAfter())
+		}
+		return nil, acct.Failed(ErrBindFailed)
+	}
+	if err := errors.Join(acct.Succeeded(ctx), channel.Succeeded(ctx)); err != nil {
+		return nil, err
 	}
 	err = s.S.Transact(ctx, []types.TransactWriteItem{
 		store.UpdateItem(c.Key, "SET boundUser = :u", "attribute_not_exists(boundUser) OR boundUser = :u", nil,
@@ -268,22 +354,23 @@ func (s *Service) CancelLoss(ctx context.Context, p auth.Principal, pw string) e
 	return s.setStatus(ctx, c, Active, "", nil)
 }
 
-// checkID compares an ID number with the card's digest, counting failures (5 → in person only).
+// checkID compares an ID number with the card's digest under CardIDRule (five wrong: in person only).
 func (s *Service) checkID(ctx context.Context, c *Card, id string) error {
-	if c.FailedID >= MaxPasswordFailures {
-		return ErrTooManyID
+	try, err := s.Tries.Reserve(ctx, CardIDRule, cardSubject(c))
+	if fault.Is(err, ErrTooManyID.Code) {
+		return ErrTooManyID // no Retry-After: only the card center lifts it
+	}
+	if err != nil {
+		return err
 	}
 	norm, err := NormalID(id)
 	if err == nil && s.Digest.Equal(c.IDDigest, "id-number", norm) {
-		return nil
+		return try.Succeeded(ctx)
 	}
-	if uerr := s.S.Update(ctx, c.Key, "SET failedId = failedId + :one", "", nil, store.Values{":one": 1}.AV()); uerr != nil {
-		return uerr
-	}
-	if c.FailedID+1 >= MaxPasswordFailures {
+	if try.Exhausted() {
 		return ErrTooManyID
 	}
-	return ErrBadID
+	return ErrBadID.Left(try.Left())
 }
 
 // Unlock lifts a password lock with the holder's ID number (解锁).
@@ -298,7 +385,10 @@ func (s *Service) Unlock(ctx context.Context, p auth.Principal, id string) error
 	if err := s.checkID(ctx, c, id); err != nil {
 		return err
 	}
-	return s.setStatus(ctx, c, Active, "failedPw = :z, failedId = :z", store.Values{":z": 0})
+	if err := s.clearTries(ctx, c); err != nil {
+		return err
+	}
+	return s.setStatus(ctx, c, Active, "", nil)
 }
 
 // ChangePassword changes the card password; the old one is checked like any other.
@@ -350,10 +440,13 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, phone, st
 	if err != nil {
 		return err
 	}
-	if c.Status == Locked {
-		return s.setStatus(ctx, c, Active, "passwordHash = :h, failedPw = :z, failedId = :z", store.Values{":h": hash, ":z": 0})
+	if err := s.clearTries(ctx, c); err != nil {
+		return err
 	}
-	return s.S.Update(ctx, c.Key, "SET passwordHash = :h, failedPw = :z, failedId = :z", "", nil, store.Values{":h": hash, ":z": 0}.AV())
+	if c.Status == Locked {
+		return s.setStatus(ctx, c, Active, "passwordHash = :h", store.Values{":h": hash})
+	}
+	return s.S.Update(ctx, c.Key, "SET passwordHash = :h", "", nil, store.Values{":h": hash}.AV())
 }
 
 // SetLimits sets the per-transaction and daily limits (消费额度管理).
