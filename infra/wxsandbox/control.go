@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,8 @@ type Mode struct {
 	DelayMS int64  `json:"delay_ms,omitempty"`
 	// FailAPI is how many of the next API calls (/v3 and jscode2session) answer SYSTEM_ERROR.
 	FailAPI int `json:"fail_api"`
+	// Forge: a man in the middle answers some of the next /v3 calls instead of WeChat Pay (ForgeAPIAnswers).
+	Forge Forgery `json:"forge,omitzero"`
 }
 
 // Delivery is one attempt to deliver a notification.
@@ -71,6 +74,46 @@ func (s *Sandbox) FailNextAPICalls(n int) {
 	s.mu.Lock()
 	s.mode.FailAPI = max(n, 0)
 	s.mu.Unlock()
+}
+
+// Forgery is what a man in the middle between the merchant and WeChat Pay answers: the error Code at HTTP
+// Status, signed so that it does not verify (the headers of a genuine answer over a body they were not
+// made for), for the next Count /v3 calls whose path ends with PathSuffix (any call if empty). Those calls
+// never reach the sandbox's orders.
+type Forgery struct {
+	Count      int    `json:"count"`
+	Status     int    `json:"status"`
+	Code       string `json:"code"`
+	PathSuffix string `json:"path_suffix,omitempty"`
+}
+
+// ForgeAPIAnswers sets the forgery (a zero Forgery, or Count 0, cancels). Typical: {1, 404,
+// "ORDER_NOT_EXIST", ""} about a paid order, or {1, 400, "ORDER_CLOSED", "/close"}.
+func (s *Sandbox) ForgeAPIAnswers(f Forgery) error {
+	if f.Count <= 0 {
+		f = Forgery{}
+	} else if f.Status < 400 || f.Status > 599 || f.Code == "" {
+		return errors.New("wxsandbox: a forged answer needs an error status (4xx/5xx) and a code")
+	}
+	s.mu.Lock()
+	s.mode.Forge = f
+	s.mu.Unlock()
+	return nil
+}
+
+// takeForgery returns the forged answer for a call to path, if one is due.
+func (s *Sandbox) takeForgery(path string) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := &s.mode.Forge
+	if f.Count <= 0 || !strings.HasSuffix(path, f.PathSuffix) {
+		return nil
+	}
+	e := errf(f.Status, f.Code, "forged by a man in the middle")
+	if f.Count--; f.Count == 0 {
+		*f = Forgery{}
+	}
+	return e
 }
 
 // Mode returns the current fault-injection state.
@@ -433,9 +476,12 @@ func (s *Sandbox) controlRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /sandbox/mode", func(w http.ResponseWriter, r *http.Request) { reply(w, 200, s.Mode()) })
 	m.HandleFunc("POST /sandbox/mode", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
-			Mode  string `json:"mode"`
-			MS    int64  `json:"ms"`
-			Count int    `json:"count"`
+			Mode       string `json:"mode"`
+			MS         int64  `json:"ms"`
+			Count      int    `json:"count"`
+			Status     int    `json:"status"`
+			Code       string `json:"code"`
+			PathSuffix string `json:"path_suffix"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			fail(w, fmt.Errorf("body must be {\"mode\":...}: %v", err))
@@ -448,9 +494,19 @@ func (s *Sandbox) controlRoutes(m *http.ServeMux) {
 				return
 			}
 			s.FailNextAPICalls(req.Count)
+		case "forge_api":
+			if req.Count <= 0 {
+				fail(w, errors.New("forge_api needs a positive count"))
+				return
+			}
+			if err := s.ForgeAPIAnswers(Forgery{Count: req.Count, Status: req.Status, Code: req.Code, PathSuffix: req.PathSuffix}); err != nil {
+				fail(w, err)
+				return
+			}
 		case NotifyNormal:
 			_ = s.SetNotifyMode(NotifyNormal, 0)
 			s.FailNextAPICalls(0)
+			_ = s.ForgeAPIAnswers(Forgery{})
 		default:
 			if err := s.SetNotifyMode(req.Mode, time.Duration(req.MS)*time.Millisecond); err != nil {
 				fail(w, err)

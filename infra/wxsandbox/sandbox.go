@@ -10,7 +10,8 @@
 //	POST /v3/pay/transactions/out-trade-no/{no}/close         close an unpaid order → 204
 //
 // Every /v3 request must carry a valid merchant Authorization; every /v3 answer, errors included, is signed
-// with the platform key (Wechatpay-Signature/-Timestamp/-Nonce/-Serial).
+// with the platform key (Wechatpay-Signature/-Timestamp/-Nonce/-Serial), except the forged answers a test
+// asks for (forge_api), whose signature does not verify.
 //
 // What a real payer would do in the WeChat app is a test control instead:
 //
@@ -18,10 +19,12 @@
 //	POST /sandbox/orders/{no}/notify   send the notification of a paid order again
 //	GET  /sandbox/orders[/{no}]        inspect orders
 //	GET  /sandbox/notifications        every delivery attempt, with the HTTP status it got
-//	GET|POST /sandbox/mode             {"mode":"normal|drop|duplicate|delay|fail_api","ms":N,"count":N}
+//	GET|POST /sandbox/mode             {"mode":"normal|drop|duplicate|delay|fail_api|forge_api","ms":N,"count":N,
+//	                                   "status":N,"code":"...","path_suffix":"/close"} (forge_api: a man in the
+//	                                   middle answers the next count /v3 calls, with a signature that fails)
 //	POST /sandbox/reset                forget orders, deliveries and modes
 //
-// The same controls exist as Go methods (Pay, Resend, SetNotifyMode, FailNextAPICalls, ...) for in-process
+// The same controls exist as Go methods (Pay, Resend, SetNotifyMode, FailNextAPICalls, ForgeAPIAnswers, ...) for in-process
 // tests. docs/wechatpay.md lists how the sandbox differs from the real service.
 package wxsandbox
 
@@ -177,6 +180,10 @@ func (s *Sandbox) v3(h func(r *http.Request, body []byte) (int, any, error)) htt
 			s.writeSigned(w, errf(400, "PARAM_ERROR", "cannot read body"), 0, nil)
 			return
 		}
+		if f := s.takeForgery(r.URL.Path); f != nil {
+			s.writeForged(w, f)
+			return
+		}
 		if s.takeFailure() {
 			s.writeSigned(w, errf(500, "SYSTEM_ERROR", "系统错误（沙箱注入的故障）"), 0, nil)
 			return
@@ -222,6 +229,29 @@ func (s *Sandbox) writeSigned(w http.ResponseWriter, err error, status int, out 
 		h.Set("Content-Type", "application/json; charset=utf-8")
 	}
 	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// writeForged answers as a man in the middle would: the four signature headers are genuine (made with
+// the platform key, as if lifted from another answer), but they sign another body, so they do not verify
+// the error body that is sent.
+func (s *Sandbox) writeForged(w http.ResponseWriter, e *apiError) {
+	body, _ := json.Marshal(e)
+	ts := fmt.Sprint(s.now().Unix())
+	nonce := randomString(32, alnum)
+	sig, err := signLines(s.opts.PlatformKey, ts, nonce, `{"code":"SYSTEM_ERROR","message":"another answer"}`)
+	if err != nil {
+		http.Error(w, "signing failed", 500)
+		return
+	}
+	h := w.Header()
+	h.Set("Wechatpay-Timestamp", ts)
+	h.Set("Wechatpay-Nonce", nonce)
+	h.Set("Wechatpay-Signature", sig)
+	h.Set("Wechatpay-Serial", s.opts.PlatformSerial)
+	h.Set("Wechatpay-Signature-Type", authScheme)
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(e.status)
 	_, _ = w.Write(body)
 }
 

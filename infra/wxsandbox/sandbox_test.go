@@ -629,3 +629,53 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+func TestForgedAnswersDoNotVerify(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	o := e.order(t, "R20260101000000015", 600)
+	if _, err := e.client.CreateJSAPIOrder(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sb.Pay(o.OutTradeNo); err != nil {
+		t.Fatal(err)
+	}
+	e.idle(t)
+	// A man in the middle says the paid order does not exist: the client sees the code, unverified.
+	var mode wxsandbox.Mode
+	e.control(t, "POST", "/sandbox/mode", map[string]any{"mode": "forge_api", "count": 1, "status": 404, "code": "ORDER_NOT_EXIST"}, &mode)
+	if mode.Forge != (wxsandbox.Forgery{Count: 1, Status: 404, Code: "ORDER_NOT_EXIST"}) {
+		t.Fatalf("%+v", mode)
+	}
+	_, err := e.client.QueryOrder(ctx, o.OutTradeNo)
+	var ae *wechatpay.APIError
+	if !errors.As(err, &ae) || ae.Verified || ae.Code != "ORDER_NOT_EXIST" || wechatpay.IsAPICode(err, "ORDER_NOT_EXIST") {
+		t.Fatalf("forged answer: %#v", err)
+	}
+	if tx, err := e.client.QueryOrder(ctx, o.OutTradeNo); err != nil || tx.TradeState != wechatpay.TradeStateSuccess {
+		t.Fatalf("the next answer is WeChat Pay's again: %v %+v", err, tx)
+	}
+	// Only calls on the given path are forged, and they never reach the orders.
+	u := e.order(t, "R20260101000000016", 700)
+	if _, err := e.client.CreateJSAPIOrder(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sb.ForgeAPIAnswers(wxsandbox.Forgery{Count: 1, Status: 400, Code: "ORDER_CLOSED", PathSuffix: "/close"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.QueryOrder(ctx, u.OutTradeNo); err != nil {
+		t.Fatalf("a query is not forged: %v", err)
+	}
+	if err := e.client.CloseOrder(ctx, u.OutTradeNo); !wechatpay.IsUnverified(err) || wechatpay.IsAPICode(err, "ORDER_CLOSED") {
+		t.Fatalf("forged close: %v", err)
+	}
+	if got, _ := e.sb.Order(u.OutTradeNo); got.TradeState != wxsandbox.StateNotPay {
+		t.Fatalf("the forged close reached the order: %s", got.TradeState)
+	}
+	if e.sb.Mode().Forge != (wxsandbox.Forgery{}) {
+		t.Fatalf("forgery not used up: %+v", e.sb.Mode())
+	}
+	if st := e.control(t, "POST", "/sandbox/mode", map[string]any{"mode": "forge_api", "count": 1, "status": 200, "code": "X"}, nil); st != 400 {
+		t.Fatalf("a forged success: %d", st)
+	}
+}

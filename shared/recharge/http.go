@@ -167,7 +167,18 @@ func (s *Service) notify(r *http.Request) (int, string) {
 	}
 	o, err := Get(ctx, s.S, tx.OutTradeNo)
 	if fault.Is(err, errNoOrder.Code) {
-		log.Warn("notification for an unknown order", "orderNo", tx.OutTradeNo)
+		// Authentic (the signature verified and the resource decrypted with our APIv3 key) and paid, yet no
+		// order of ours: someone's money was taken for an order we cannot credit (lost order item, another
+		// system sharing the merchant and notify URL). Error level, so the alarm sees it; the answer is
+		// 204 because WeChat Pay's retries would change nothing and only repeat the alarm for 24 hours.
+		// Staff find the payment in the merchant platform by transaction_id and refund or credit it.
+		if tx.Paid() {
+			log.Error("paid notification for an unknown order", "orderNo", tx.OutTradeNo,
+				"transactionId", tx.TransactionID, "amountFen", tx.Amount.Total,
+				"ourMerchant", tx.MchID == c.MchID() && tx.AppID == c.AppID())
+		} else {
+			log.Warn("notification for an unknown order", "orderNo", tx.OutTradeNo, "tradeState", tx.TradeState)
+		}
 		return http.StatusNoContent, ""
 	}
 	if err != nil {

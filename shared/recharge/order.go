@@ -64,6 +64,10 @@ type Order struct {
 	ExpiresAt     time.Time            `dynamodbav:"expiresAt"`
 	PaidAt        time.Time            `dynamodbav:"paidAt,omitempty"`
 	TransactionID string               `dynamodbav:"transactionId,omitempty"`
+	// CreditedTo is where the money went once paid: Target, or the student's current card when Target's
+	// card was replaced (CreditNote says why it differs). Absent on orders credited before it existed.
+	CreditedTo *Target `dynamodbav:"creditedTo,omitempty"`
+	CreditNote string  `dynamodbav:"creditNote,omitempty"`
 }
 
 // OrderKey addresses an order.
@@ -77,6 +81,9 @@ type View struct {
 	Target    Target `json:"target"`
 	CreatedAt string `json:"createdAt"`
 	PaidAt    string `json:"paidAt,omitempty"`
+	// CreditedTo is where a paid order's money went; it differs from Target after a 补卡.
+	CreditedTo *Target `json:"creditedTo,omitempty"`
+	CreditNote string  `json:"creditNote,omitempty"`
 }
 
 var china = time.FixedZone("CST", 8*3600)
@@ -84,7 +91,7 @@ var china = time.FixedZone("CST", 8*3600)
 // View returns the public view.
 func (o *Order) View() View {
 	v := View{OrderNo: o.OrderNo, Status: o.Status, AmountFen: o.AmountFen, Target: o.Target,
-		CreatedAt: o.CreatedAt.In(china).Format(time.RFC3339)}
+		CreatedAt: o.CreatedAt.In(china).Format(time.RFC3339), CreditedTo: o.CreditedTo, CreditNote: o.CreditNote}
 	if !o.PaidAt.IsZero() {
 		v.PaidAt = o.PaidAt.In(china).Format(time.RFC3339)
 	}

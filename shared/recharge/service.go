@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/accounts"
+	"onecard/shared/cards"
 	"onecard/shared/fault"
 	"onecard/shared/httpapi"
 	"onecard/shared/ledger"
@@ -32,6 +34,8 @@ type Service struct {
 	Users   accounts.Users
 	Schools school.Repo
 	Now     func() time.Time
+	// beforePost, in tests, runs between Credit's read of the card and its write (export_test.go).
+	beforePost func(context.Context, *Order)
 }
 
 var (
@@ -168,8 +172,15 @@ func (s *Service) prepay(ctx context.Context, o *Order) (*Order, error) {
 	return o, nil
 }
 
-// Credit posts a paid transaction to the order's target once, and marks the order paid in the same
-// transaction. It is what both the notification and the reconciler call.
+// Credit posts a paid transaction once, and marks the order paid (with where the money went) in the
+// same transaction. It is what both the notification and the reconciler call.
+//
+// A card order credits the card the student holds when the money arrives, which is not always the card
+// the order was for: a 补卡 may have cancelled it meanwhile (see destination). The choice is made on the
+// card state read, and the write is conditioned on that state (the card's blv, which every status change
+// bumps), so a 补卡 landing between the read and the write fails the transaction and the next attempt
+// decides again from what it reads then. The idempotency input stays the order's own (number, target,
+// amount), so a replay answers the first credit wherever it went.
 func (s *Service) Credit(ctx context.Context, c *wechatpay.Client, o *Order, tx wechatpay.Transaction) error {
 	if err := tx.Matches(c.MchID(), c.AppID(), o.OrderNo, o.AmountFen); err != nil {
 		return err
@@ -178,19 +189,189 @@ func (s *Service) Credit(ctx context.Context, c *wechatpay.Client, o *Order, tx 
 	if occurred.IsZero() {
 		occurred = s.Now()
 	}
-	_, err := s.Ledger.Post(ctx, ledger.Movement{Scope: "wechat", Key: o.OrderNo,
-		Input: []any{o.OrderNo, o.Target.Account, o.AmountFen},
-		Postings: []ledger.Posting{{Account: o.Target.Account, Item: o.Target.Item(), AmountFen: o.AmountFen,
-			Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值", OccurredAt: occurred}},
-		Extra: []types.TransactWriteItem{store.UpdateItem(o.Key,
-			"SET #st = :paid, paidAt = :at, transactionId = :tx REMOVE GSI1PK, GSI1SK", "attribute_exists(PK)",
-			map[string]string{"#st": "status"},
-			store.Values{":paid": Paid, ":at": occurred.UTC(), ":tx": tx.TransactionID}.AV())},
-	})
-	if err == nil {
-		httpapi.Log(ctx).Info("recharge credited", "orderNo", o.OrderNo, "amountFen", o.AmountFen, "target", o.Target.Kind)
+	for attempt := 1; ; attempt++ {
+		d, err := s.destination(ctx, o)
+		if err != nil {
+			return err
+		}
+		if s.beforePost != nil {
+			s.beforePost(ctx, o)
+		}
+		res, err := s.post(ctx, o, d, tx, occurred)
+		if d.guard && fault.Is(err, ledger.ErrBusy.Code) && attempt < creditAttempts {
+			// Another writer got in between (a 补卡, a reader posting, the other of notification and
+			// reconciler): read again and decide again.
+			if werr := backoff(ctx, attempt); werr != nil {
+				return werr
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		log := httpapi.Log(ctx)
+		switch {
+		case res.Replayed:
+			log.Info("recharge already credited", "orderNo", o.OrderNo)
+		case d.note == NoteCardCancelled:
+			// Money the student paid sits on a card nobody can use: finance must refund or move it.
+			log.Error("recharge credited to a cancelled card", "orderNo", o.OrderNo, "amountFen", o.AmountFen,
+				"cardNo", d.target.CardNo)
+		case d.note == NoteReplaced:
+			log.Info("recharge credited", "orderNo", o.OrderNo, "amountFen", o.AmountFen, "target", o.Target.Kind,
+				"cardNo", o.Target.CardNo, "creditedCardNo", d.target.CardNo, "note", d.note)
+		default:
+			log.Info("recharge credited", "orderNo", o.OrderNo, "amountFen", o.AmountFen, "target", o.Target.Kind)
+		}
+		return nil
 	}
-	return err
+}
+
+// creditAttempts bounds Credit's read-decide-write rounds; the ledger's own DefaultMaxAttempts is the
+// same bound for a plain posting.
+const creditAttempts = ledger.DefaultMaxAttempts
+
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(5<<min(attempt, 4)) * time.Millisecond
+	select {
+	case <-time.After(d/2 + time.Duration(rand.Int64N(int64(d/2)+1))):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Where a credit went, when not simply to the order's target (Order.CreditNote).
+const (
+	NoteReplaced      = "replaced"       // the card was replaced (补卡): credited to the student's current card
+	NoteCardCancelled = "card_cancelled" // the card was cancelled with no replacement: credited to it, for finance
+)
+
+// dest is where one attempt credits, and the card state the decision rests on.
+type dest struct {
+	target Target
+	note   string
+	guard  bool  // condition the write on blv (card targets)
+	blv    int64 // the blv read
+}
+
+// destination decides where an order's money goes. A dorm order credits its room account (rooms are not
+// replaced). A card order credits the order's card unless it is cancelled; then the card that replaced
+// it (following replacedBy, as 补卡 leaves it), or else the card the roster names for the student now.
+// A card cancelled with no successor keeps the credit (NoteCardCancelled): the money is on the books, on
+// a card finance can see, never dropped.
+func (s *Service) destination(ctx context.Context, o *Order) (dest, error) {
+	if o.Target.Kind != "card" {
+		return dest{target: o.Target}, nil
+	}
+	var c cards.Card
+	ok, err := s.S.Get(ctx, o.Target.Item(), &c)
+	if err != nil {
+		return dest{}, err
+	}
+	if !ok {
+		return dest{}, cards.ErrNoCard
+	}
+	repo := cards.Repo{S: s.S}
+	cur := &c
+	for hops := 0; cur.Status == cards.Cancelled && cur.ReplacedBy != "" && hops < maxReplaceHops; hops++ {
+		if cur, err = repo.Get(ctx, cur.SchoolID, cur.ReplacedBy); err != nil {
+			return dest{}, err
+		}
+	}
+	if cur.Status == cards.Cancelled {
+		roster, err := s.rosterCard(ctx, cur)
+		if err != nil {
+			return dest{}, err
+		}
+		if roster != nil {
+			cur = roster
+		}
+	}
+	d := dest{target: o.Target, guard: true, blv: cur.BLV}
+	switch {
+	case cur.Status == cards.Cancelled:
+		d.target, d.note = CardTarget(cur), NoteCardCancelled
+	case cur.CardNo != o.Target.CardNo:
+		d.target, d.note = CardTarget(cur), NoteReplaced
+	}
+	return d, nil
+}
+
+// maxReplaceHops bounds the replacedBy chain (a card replaced again and again).
+const maxReplaceHops = 10
+
+// rosterCard is the card the school roster names for c's student, if it is another card that is not
+// cancelled; nil otherwise.
+func (s *Service) rosterCard(ctx context.Context, c *cards.Card) (*cards.Card, error) {
+	sch, err := s.Schools.Get(ctx, c.SchoolID)
+	if err != nil {
+		return nil, err
+	}
+	bare, err := sch.StudentNumber(c.StudentNo)
+	if err != nil {
+		return nil, nil // not a roster number: nothing to follow
+	}
+	var st struct {
+		CardNo string `dynamodbav:"cardNo"`
+	}
+	ok, err := s.S.Get(ctx, store.StudentKey(c.SchoolID, bare), &st)
+	if err != nil || !ok || st.CardNo == "" || st.CardNo == c.CardNo {
+		return nil, err
+	}
+	rc, err := cards.Repo{S: s.S}.Get(ctx, c.SchoolID, st.CardNo)
+	if fault.Is(err, cards.ErrNoCard.Code) {
+		return nil, nil
+	}
+	if err != nil || rc.Status == cards.Cancelled || rc.StudentNo != c.StudentNo {
+		return nil, err
+	}
+	return rc, nil
+}
+
+// post writes one attempt. For a card it uses a one-shot ledger whose balance update is also conditioned
+// on the blv read by destination: any conflict comes back as ErrBusy for Credit to decide again, instead
+// of the ledger retrying a decision that may no longer hold.
+func (s *Service) post(ctx context.Context, o *Order, d dest, tx wechatpay.Transaction, occurred time.Time) (ledger.Result, error) {
+	l := s.Ledger
+	if d.guard {
+		one := *s.Ledger
+		one.MaxAttempts = 1
+		base, item := s.Ledger.OnChange, d.target.Item()
+		one.OnChange = func(k store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
+			var extra []types.TransactWriteItem
+			var parts ledger.UpdateParts
+			if base != nil {
+				extra, parts = base(k, before, after, state)
+			}
+			if k == item {
+				if parts.Values == nil {
+					parts.Values = map[string]any{}
+				}
+				parts.Values[":rcBlv"] = d.blv
+				cond := "blv = :rcBlv"
+				if d.blv == 0 {
+					cond = "(attribute_not_exists(blv) OR blv = :rcBlv)"
+				}
+				parts.Cond = append(parts.Cond, cond)
+			}
+			return extra, parts
+		}
+		l = &one
+	}
+	set := "SET #st = :paid, paidAt = :at, transactionId = :tx, creditedTo = :to"
+	vals := store.Values{":paid": Paid, ":at": occurred.UTC(), ":tx": tx.TransactionID, ":to": d.target}
+	if d.note != "" {
+		set += ", creditNote = :note"
+		vals[":note"] = d.note
+	}
+	return l.Post(ctx, ledger.Movement{Scope: "wechat", Key: o.OrderNo,
+		Input: []any{o.OrderNo, o.Target.Account, o.AmountFen},
+		Postings: []ledger.Posting{{Account: d.target.Account, Item: d.target.Item(), AmountFen: o.AmountFen,
+			Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值", OccurredAt: occurred}},
+		Extra: []types.TransactWriteItem{store.UpdateItem(o.Key, set+" REMOVE GSI1PK, GSI1SK", "attribute_exists(PK)",
+			map[string]string{"#st": "status"}, vals.AV())},
+	})
 }
 
 // ReconcileReport counts what one reconciler run did.
@@ -219,6 +400,10 @@ func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (Recon
 		for i := range page {
 			rep.Checked++
 			switch outcome, err := s.settle(ctx, c, &page[i], now); {
+			case errors.Is(err, errUnverified):
+				rep.Failed++
+				httpapi.Log(ctx).Error("reconcile order: WeChat Pay answer not verified, order left pending",
+					"orderNo", page[i].OrderNo, "err", err.Error())
 			case err != nil:
 				rep.Failed++
 				httpapi.Log(ctx).Error("reconcile order", "orderNo", page[i].OrderNo, "err", err.Error())
@@ -237,6 +422,11 @@ func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (Recon
 	}
 }
 
+// settle asks WeChat Pay about one order and acts on the answer. It acts only on what WeChat Pay signed:
+// a 2xx answer always is (the client refuses one that does not verify), and an error code counts only
+// when its signature verified (wechatpay.IsAPICode). An unverified error answer — a proxy's 502, or a man
+// in the middle saying ORDER_NOT_EXIST or ORDER_CLOSED about an order that is paid — leaves the order
+// pending for the next run, with an error log line (errUnverified).
 func (s *Service) settle(ctx context.Context, c *wechatpay.Client, o *Order, now time.Time) (string, error) {
 	tx, err := c.QueryOrder(ctx, o.OrderNo)
 	if wechatpay.IsAPICode(err, "ORDER_NOT_EXIST") {
@@ -246,7 +436,7 @@ func (s *Service) settle(ctx context.Context, c *wechatpay.Client, o *Order, now
 		return Pending, nil
 	}
 	if err != nil {
-		return "", err
+		return "", unverified(err)
 	}
 	switch tx.TradeState {
 	case wechatpay.TradeStateSuccess:
@@ -261,14 +451,25 @@ func (s *Service) settle(ctx context.Context, c *wechatpay.Client, o *Order, now
 	if wechatpay.IsAPICode(err, "ORDERPAID") {
 		// Paid between our query and our close: query again and credit.
 		if tx, err = c.QueryOrder(ctx, o.OrderNo); err != nil {
-			return "", err
+			return "", unverified(err)
 		}
 		return Paid, s.Credit(ctx, c, o, tx)
 	}
 	if err != nil && !wechatpay.IsAPICode(err, "ORDER_CLOSED") {
-		return "", err
+		return "", unverified(err)
 	}
 	return Closed, s.markClosed(ctx, o)
+}
+
+// errUnverified marks an error answer from WeChat Pay whose signature did not verify: nothing was done
+// on it, and the order stays pending.
+var errUnverified = errors.New("recharge: WeChat Pay error answer not verified (unsigned or bad signature); order left pending")
+
+func unverified(err error) error {
+	if wechatpay.IsUnverified(err) {
+		return fmt.Errorf("%w: %w", errUnverified, err)
+	}
+	return err
 }
 
 func (s *Service) markClosed(ctx context.Context, o *Order) error {

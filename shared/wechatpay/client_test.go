@@ -228,8 +228,27 @@ func TestQueryAndClose(t *testing.T) {
 	}
 	f.sign = func(http.Header, []byte) {}
 	err = c.CloseOrder(context.Background(), "R20260101000000001")
-	if !errors.As(err, &ae) || ae.Verified || ae.Code != "HTTP_502" || !ae.Temporary() {
+	if !errors.As(err, &ae) || ae.Verified || ae.Code != "HTTP_502" || !ae.Temporary() || !IsUnverified(err) {
 		t.Fatalf("502: %#v", err)
+	}
+	// An error answer whose signature does not verify keeps its code for the log, but IsAPICode does not
+	// match it: a man in the middle must not be able to say ORDER_NOT_EXIST, ORDER_CLOSED or ORDERPAID.
+	for _, sign := range []func(http.Header, []byte){
+		func(http.Header, []byte) {}, // unsigned
+		func(h http.Header, b []byte) { // genuine headers over another body
+			for k, v := range signedHeader(t, f.k.platform, testPubKeyID, fixedClock().Unix(), "nonce-forged", []byte(`{}`)) {
+				h[k] = v
+			}
+		},
+	} {
+		f.sign = sign
+		f.answer = func(w http.ResponseWriter, r *http.Request, body []byte) (int, []byte) {
+			return 404, []byte(`{"code":"ORDER_NOT_EXIST","message":"订单不存在"}`)
+		}
+		_, err = c.QueryOrder(context.Background(), "R20260101000000001")
+		if !errors.As(err, &ae) || ae.Verified || ae.Code != "ORDER_NOT_EXIST" || IsAPICode(err, "ORDER_NOT_EXIST") || !IsUnverified(err) {
+			t.Fatalf("unverified ORDER_NOT_EXIST: %#v", err)
+		}
 	}
 }
 

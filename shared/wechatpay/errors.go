@@ -48,8 +48,8 @@ type APIError struct {
 	Code       string
 	Message    string
 	// Verified reports whether the error answer carried a valid WeChat Pay signature. 2xx answers are always
-	// verified; an unsigned error (say a 502 from a proxy) is still returned, with Verified false, because
-	// refusing to act is safe either way.
+	// verified; an unsigned or badly signed error (say a 502 from a proxy) is still returned, with Verified
+	// false, so the caller can log it and retry; IsAPICode never matches it.
 	Verified bool
 }
 
@@ -62,10 +62,19 @@ func (e *APIError) Temporary() bool {
 	return e.StatusCode >= 500 || e.StatusCode == 429 || e.Code == "SYSTEM_ERROR" || e.Code == "FREQUENCY_LIMITED"
 }
 
-// IsAPICode reports whether err is an APIError with the given code (e.g. "ORDER_NOT_EXIST").
+// IsAPICode reports whether err is an APIError with the given code (e.g. "ORDER_NOT_EXIST") that WeChat
+// Pay signed. An unverified answer's code is whatever sat between us and WeChat Pay chose to write (a
+// proxy, or a man in the middle saying ORDER_NOT_EXIST about a paid order), so it never matches: callers
+// act on a code only when it is authentic, and treat anything else as a failure to retry later.
 func IsAPICode(err error, code string) bool {
 	var ae *APIError
-	return errors.As(err, &ae) && ae.Code == code
+	return errors.As(err, &ae) && ae.Verified && ae.Code == code
+}
+
+// IsUnverified reports whether err is an error answer whose signature did not verify.
+func IsUnverified(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && !ae.Verified
 }
 
 // WeixinError is an errcode != 0 answer from the WeChat open platform (jscode2session).
