@@ -1,10 +1,16 @@
 package reader_test
 
 import (
+	"context"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"onecard/infra/sqsrunner"
 	"onecard/shared/auth"
 	"onecard/shared/paycode"
 	"onecard/shared/reader"
@@ -145,6 +151,55 @@ func TestTwoCodesOnOneBalanceNeverOverdraw(t *testing.T) {
 	resolve().Expect(t, 200, "")
 	if c := w.card("10000002"); c.Balance != 500 || c.Arrears {
 		t.Fatalf("after the charge: %d %v", c.Balance, c.Arrears)
+	}
+	w.reconcile()
+}
+
+// The same with the two records posted at the same moment by two consumers: whichever the ledger takes
+// first is charged, the other is refused at the balance it re-reads and becomes the dispute.
+func TestTwoCodesSpentAtOnceNeverOverdraw(t *testing.T) {
+	w := newWorld(t)
+	h := w.student("13800000113", "CUIK20230003", "034322")
+	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
+	w.credit("10000003", 800, "c1")
+	a, b := w.issue(h), w.issue(h)
+	if s := statuses(w.post("POS-CANTEEN-01", w.codeRec(800, a.Code))); s != "accepted" {
+		t.Fatal(s)
+	}
+	if s := statuses(w.post("POS-CANTEEN-02", w.codeRec(800, b.Code))); s != "accepted" {
+		t.Fatal(s)
+	}
+	url := w.Queues()["ReaderQueue"]
+	var ev events.SQSEvent
+	for len(ev.Records) < 2 {
+		res, err := w.Deps.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 2, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Records = append(ev.Records, sqsrunner.Event(res.Messages, "", "").Records...)
+	}
+	var (
+		wg   sync.WaitGroup
+		outs [2]reader.Outcome
+		resp [2]events.SQSEventResponse
+	)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], resp[i] = w.consumer(nil).Process(context.Background(), events.SQSEvent{Records: ev.Records[i : i+1]})
+		}()
+	}
+	wg.Wait()
+	if outs[0].Posted+outs[1].Posted != 1 || outs[0].Disputed+outs[1].Disputed != 1 ||
+		len(resp[0].BatchItemFailures)+len(resp[1].BatchItemFailures) != 0 {
+		t.Fatalf("outcomes %+v %+v", outs, resp)
+	}
+	if c := w.card("10000003"); c.Balance != 0 || c.Arrears {
+		t.Fatalf("balance %d arrears %v", c.Balance, c.Arrears)
+	}
+	if ds := w.disputes("?status=open"); len(ds) != 1 || ds[0].Reason != reader.DisputeCodeOverBalance {
+		t.Fatalf("disputes: %+v", ds)
 	}
 	w.reconcile()
 }
