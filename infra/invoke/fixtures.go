@@ -28,8 +28,9 @@ import (
 // The demo user that `{{userToken}}` stands for: an account with 王五's card bound (it leaves 张三 and 李四
 // free for the README's walk-through). Before each invoke the fixture puts it back as the events expect
 // it, whatever earlier events did: the account exists with DemoPassword and a WeChat login (openid), the
-// card is bound to it, and the card password is the initial one (which also lifts a password lock). A
-// reported loss is left alone, so that CardLossCancel has something to cancel.
+// card is bound to it, the card password is the initial one (which also lifts a password lock), and the
+// card has had 100.00 元 put on it once. A reported loss is left alone, so that CardLossCancel has
+// something to cancel.
 const (
 	DemoPhone     = "13900000001"
 	DemoPassword  = "password123"
@@ -65,6 +66,14 @@ func (l *Local) DemoUser(ctx context.Context) (string, error) {
 		if err := cs.ResetPassword(ctx, p, DemoPhone, DemoStudentNo, demoIDNumber()); err != nil {
 			fmt.Fprintf(l.Log, "invoke: the demo card password could not be reset: %v\n", err)
 		}
+	}
+	// A payment code authorises no more than the balance (none on an empty card): the demo card gets
+	// 100.00 元 once, as a WeChat recharge would bring it (idempotent: later runs replay it).
+	credit := ledger.Movement{Scope: "invoke", Key: "demo-balance", Postings: []ledger.Posting{{
+		Account: cards.AccountID(seed.SchoolID, DemoCardNo), Item: store.CardKey(seed.SchoolID, DemoCardNo), AmountFen: 10000,
+		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"}}}
+	if _, err := (&ledger.Ledger{S: s, Now: time.Now, OnChange: cards.LedgerHook(time.Now)}).Post(ctx, credit); err != nil {
+		fmt.Fprintf(l.Log, "invoke: the demo card could not be credited: %v\n", err)
 	}
 	if u, ok, err := acc.Users.Get(ctx, id); err == nil && ok && u.OpenID == "" && l.wechatSecret != "" {
 		// The mini program's WeChat login (code2session on the sandbox), so recharge events can pay.

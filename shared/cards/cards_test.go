@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"onecard/shared/auth"
 	"onecard/shared/cards"
 	"onecard/shared/testkit"
 )
@@ -179,6 +180,61 @@ func TestLimits(t *testing.T) {
 	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":2000,"dailyFen":10000}`, h...).Expect(t, 200, "").Decode(t, &lim)
 	if lim.PerTxnFen != 2000 || lim.DailyFen != 10000 {
 		t.Fatalf("limits: %v", lim)
+	}
+}
+
+// The attack of issue 11: a card with nothing on it raised its own limits to 1,000,000 fen without the
+// card password. Raising a limit now takes the card password (and a wrong one counts toward the lock),
+// and no limit goes above the school's ceilings, which the student sees and staff set.
+func TestRaisingLimitsTakesTheCardPasswordAndStaysUnderTheCeilings(t *testing.T) {
+	w := newWorld(t)
+	h := w.bound("13800000018", "CUIK20230001", "011237")
+	var card cards.View
+	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
+	if card.Limits != (cards.Limits{PerTxnFen: 5000, DailyFen: 30000, MaxPerTxnFen: 50000, MaxDailyFen: 200000}) {
+		t.Fatalf("GET /v1/card limits: %+v", card.Limits)
+	}
+	// The repro, with and without the password: above the ceilings.
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":1000000,"dailyFen":1000000}`, h...).Expect(t, 400, "BAD_LIMITS")
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":1000000,"dailyFen":1000000,"cardPassword":"011237"}`, h...).Expect(t, 400, "BAD_LIMITS")
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":50001,"dailyFen":200000,"cardPassword":"011237"}`, h...).Expect(t, 400, "BAD_LIMITS")
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":50000,"dailyFen":200001,"cardPassword":"011237"}`, h...).Expect(t, 400, "BAD_LIMITS")
+	// Within the ceilings, raising either limit takes the password; a wrong one is refused and counts.
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":50000,"dailyFen":200000}`, h...).Expect(t, 400, "CARD_PASSWORD_REQUIRED")
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":5000,"dailyFen":30001}`, h...).Expect(t, 400, "CARD_PASSWORD_REQUIRED")
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":50000,"dailyFen":200000,"cardPassword":"000000"}`, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
+	if card.Limits.PerTxnFen != 5000 || card.Limits.DailyFen != 30000 {
+		t.Fatalf("a refused raise changed the limits: %+v", card.Limits)
+	}
+	var lim cards.Limits
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":50000,"dailyFen":200000,"cardPassword":"011237"}`, h...).Expect(t, 200, "").Decode(t, &lim)
+	if lim != (cards.Limits{PerTxnFen: 50000, DailyFen: 200000, MaxPerTxnFen: 50000, MaxDailyFen: 200000}) {
+		t.Fatalf("raised: %+v", lim)
+	}
+	// Lowering needs no password (it only makes the card safer).
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":1000,"dailyFen":5000}`, h...).Expect(t, 200, "")
+	// Wrong passwords sent to this route lock the card like any other card-password check.
+	// (shared/cards' lockout decides exactly when: within five tries.)
+	for i := 0; i < cards.MaxPasswordFailures; i++ {
+		r := w.Do("PUT", "/v1/card/limits", `{"perTxnFen":2000,"dailyFen":5000,"cardPassword":"000000"}`, h...)
+		if r.Status == 423 {
+			break
+		}
+		r.Expect(t, 401, "BAD_CARD_PASSWORD")
+	}
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":2000,"dailyFen":5000,"cardPassword":"011237"}`, h...).Expect(t, 423, "CARD_LOCKED")
+	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200001011237"}, h...).Expect(t, 204, "")
+
+	// Staff move the ceilings (school settings); the student sees the new ones and may go up to them.
+	adm := w.staff(auth.RoleAdmin)
+	var s map[string]any
+	w.Do("GET", "/v1/admin/school", nil, adm...).Expect(t, 200, "").Decode(t, &s)
+	s["maxPerTxnFen"], s["maxDailyFen"] = 1000000, 1000000
+	w.Do("PUT", "/v1/admin/school", s, adm...).Expect(t, 200, "")
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":1000000,"dailyFen":1000000,"cardPassword":"011237"}`, h...).Expect(t, 200, "").Decode(t, &lim)
+	if lim != (cards.Limits{PerTxnFen: 1000000, DailyFen: 1000000, MaxPerTxnFen: 1000000, MaxDailyFen: 1000000}) {
+		t.Fatalf("under raised ceilings: %+v", lim)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
+	"onecard/shared/school"
 	"onecard/shared/secret"
 	"onecard/shared/store"
 )
@@ -25,16 +26,25 @@ type View struct {
 	VirtualCard bool   `json:"virtualCard"`
 }
 
-// Limits are the 消费额度.
+// Limits are the 消费额度. The school's ceilings (the most a student may set) are given where the
+// school is read anyway: GET /v1/card and the answer of PUT /v1/card/limits.
 type Limits struct {
-	PerTxnFen int64 `json:"perTxnFen"`
-	DailyFen  int64 `json:"dailyFen"`
+	PerTxnFen    int64 `json:"perTxnFen"`
+	DailyFen     int64 `json:"dailyFen"`
+	MaxPerTxnFen int64 `json:"maxPerTxnFen,omitempty"`
+	MaxDailyFen  int64 `json:"maxDailyFen,omitempty"`
+}
+
+// withCeilings is v with the school's ceilings in its limits.
+func withCeilings(v View, sch *school.School) View {
+	v.Limits.MaxPerTxnFen, v.Limits.MaxDailyFen = sch.MaxPerTxnFen, sch.MaxDailyFen
+	return v
 }
 
 // View returns the student's view of c.
 func (c *Card) View() View {
 	return View{CardNo: c.CardNo, StudentNo: c.StudentNo, HolderName: MaskName(c.HolderName), Status: c.Status,
-		BalanceFen: c.Balance, Arrears: c.Arrears, Limits: Limits{c.PerTxnFen, c.DailyFen}, VirtualCard: c.Virtual}
+		BalanceFen: c.Balance, Arrears: c.Arrears, Limits: Limits{PerTxnFen: c.PerTxnFen, DailyFen: c.DailyFen}, VirtualCard: c.Virtual}
 }
 
 func newService(d *platform.Deps) *Service {
@@ -122,7 +132,11 @@ var (
 				if err != nil {
 					return err
 				}
-				return httpapi.JSON(w, http.StatusOK, c.View())
+				sch, err := s.Schools.Get(r.Context(), c.SchoolID)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, withCeilings(c.View(), sch))
 			}
 		})}
 
@@ -237,17 +251,21 @@ var (
 		})}
 
 	CardLimits = fn.HTTP{Name: "CardLimits", Route: "PUT /v1/card/limits", Access: fn.User,
-		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
-				var in Limits
+				var in struct {
+					PerTxnFen    int64  `json:"perTxnFen"`
+					DailyFen     int64  `json:"dailyFen"`
+					CardPassword string `json:"cardPassword"` // required to raise either limit
+				}
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
 					return err
 				}
-				c, err := s.SetLimits(r.Context(), auth.Must(r.Context()), in.PerTxnFen, in.DailyFen)
+				c, sch, err := s.SetLimits(r.Context(), auth.Must(r.Context()), in.PerTxnFen, in.DailyFen, in.CardPassword)
 				if err != nil {
 					return err
 				}
-				return httpapi.JSON(w, http.StatusOK, c.View().Limits)
+				return httpapi.JSON(w, http.StatusOK, withCeilings(c.View(), sch).Limits)
 			}
 		})}
 )

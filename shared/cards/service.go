@@ -449,19 +449,43 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, phone, st
 	return s.S.Update(ctx, c.Key, "SET passwordHash = :h", "", nil, store.Values{":h": hash}.AV())
 }
 
-// SetLimits sets the per-transaction and daily limits (消费额度管理).
-func (s *Service) SetLimits(ctx context.Context, p auth.Principal, perTxn, daily int64) (*Card, error) {
+// ErrLimitsNeedPassword answers a raise of the limits without the card password.
+var ErrLimitsNeedPassword = fault.Field("CARD_PASSWORD_REQUIRED", "提高消费额度须输入一卡通密码")
+
+// SetLimits sets the per-transaction and daily limits (消费额度管理) within the school's ceilings, and
+// returns the card with the school whose ceilings applied. Raising either limit takes the card password
+// (checked, and counted toward the lockout, like every card-password check); lowering them does not, but a
+// password that is sent is checked all the same. The write is conditioned on the limits read, so a
+// request that was judged a lowering cannot land on limits another request changed meanwhile.
+func (s *Service) SetLimits(ctx context.Context, p auth.Principal, perTxn, daily int64, pw string) (*Card, *school.School, error) {
 	_, c, err := s.Mine(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	const ceiling = 1_000_000 // 10,000.00 元 a day
-	if perTxn <= 0 || daily <= 0 || perTxn > daily || daily > ceiling {
-		return nil, ErrBadLimits
+	sch, err := s.Schools.Get(ctx, c.SchoolID)
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := s.S.Update(ctx, c.Key, "SET perTxnFen = :p, dailyFen = :d", "", nil, store.Values{":p": perTxn, ":d": daily}.AV()); err != nil {
-		return nil, err
+	if perTxn <= 0 || daily <= 0 || perTxn > daily || perTxn > sch.MaxPerTxnFen || daily > sch.MaxDailyFen {
+		return nil, sch, ErrBadLimits
+	}
+	raising := perTxn > c.PerTxnFen || daily > c.DailyFen
+	if raising && pw == "" {
+		return nil, sch, ErrLimitsNeedPassword
+	}
+	if pw != "" {
+		if err := s.checkPassword(ctx, c, pw); err != nil {
+			return nil, sch, err
+		}
+	}
+	err = s.S.Update(ctx, c.Key, "SET perTxnFen = :p, dailyFen = :d", "perTxnFen = :op AND dailyFen = :od", nil,
+		store.Values{":p": perTxn, ":d": daily, ":op": c.PerTxnFen, ":od": c.DailyFen}.AV())
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil, sch, ErrConcurrentState.Wrap(err)
+	}
+	if err != nil {
+		return nil, sch, err
 	}
 	c.PerTxnFen, c.DailyFen = perTxn, daily
-	return c, nil
+	return c, sch, nil
 }

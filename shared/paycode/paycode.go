@@ -8,7 +8,7 @@
 // (unpadded base64url, RFC 4648 §5), where the signature is Ed25519 over the payload bytes and the payload is
 //
 //	version(1)=0x01 | kidLen(1) kid | schoolLen(1) school | cardLen(1) cardNo |
-//	issuedAt(u32 BE) | expiresAt(u32 BE) | nonce(8) | perTxnFen(u32 BE)
+//	issuedAt(u32 BE) | expiresAt(u32 BE) | nonce(8) | amountFen(u32 BE)
 //
 // A reader SDK can reuse this package as is: it depends only on the standard library and shared/fault.
 //
@@ -45,7 +45,7 @@ const (
 	MaxCardLen   = 20
 	NonceSize    = 8
 
-	fixedLen   = 1 + 1 + 1 + 1 + 4 + 4 + NonceSize + 4 // version, three length bytes, times, nonce, limit
+	fixedLen   = 1 + 1 + 1 + 1 + 4 + 4 + NonceSize + 4 // version, three length bytes, times, nonce, amount
 	MaxPayload = fixedLen + MaxKidLen + MaxSchoolLen + MaxCardLen
 	// MaxLen is the longest possible code text (193 characters).
 	MaxLen = len(Prefix) + (MaxPayload*4+2)/3 + 1 + (ed25519.SignatureSize*4+2)/3
@@ -59,11 +59,12 @@ var (
 	ErrUnknownKey = fault.E(fault.Invalid, "UNKNOWN_KEY", "付款码签名密钥未知，请更新密钥列表")
 )
 
-// Claims is what a code says.
+// Claims is what a code says. The server issues AmountFen as what the card could pay at that moment,
+// min(balance, per-transaction limit, what is left of the daily limit); a reader refuses a larger amount.
 type Claims struct {
 	School    string // school id, 1–16 of [A-Za-z0-9_-]
 	CardNo    string // 4–20 digits
-	PerTxnFen int64  // per-transaction limit, 1 … 4294967295 fen
+	AmountFen int64  // the most a reader may approve with the code, 1 … 4294967295 fen
 	IssuedAt  time.Time
 	ExpiresAt time.Time // after IssuedAt, at most 60 s later; whole seconds
 	Nonce     [NonceSize]byte
@@ -105,8 +106,8 @@ func Issue(key Signer, c Claims) (string, error) {
 	if !digits(c.CardNo, MinCardLen, MaxCardLen) {
 		return "", errors.New("paycode: bad card number")
 	}
-	if c.PerTxnFen <= 0 || c.PerTxnFen > math.MaxUint32 {
-		return "", fmt.Errorf("paycode: per-transaction limit %d out of range", c.PerTxnFen)
+	if c.AmountFen <= 0 || c.AmountFen > math.MaxUint32 {
+		return "", fmt.Errorf("paycode: amount %d out of range", c.AmountFen)
 	}
 	iss, exp := c.IssuedAt.Unix(), c.ExpiresAt.Unix()
 	if iss <= 0 || exp > math.MaxUint32 || exp <= iss || exp-iss > int64(MaxValidity/time.Second) {
@@ -127,7 +128,7 @@ func Issue(key Signer, c Claims) (string, error) {
 	p = binary.BigEndian.AppendUint32(p, uint32(iss))
 	p = binary.BigEndian.AppendUint32(p, uint32(exp))
 	p = append(p, c.Nonce[:]...)
-	p = binary.BigEndian.AppendUint32(p, uint32(c.PerTxnFen))
+	p = binary.BigEndian.AppendUint32(p, uint32(c.AmountFen))
 
 	sig := ed25519.Sign(key.Priv, p)
 	return Prefix + b64.EncodeToString(p) + "." + b64.EncodeToString(sig), nil
@@ -177,15 +178,15 @@ func Parse(code string) (Code, error) {
 	iss, ok4 := r.u32()
 	exp, ok5 := r.u32()
 	nonce, ok6 := r.take(NonceSize)
-	limit, ok7 := r.u32()
+	amount, ok7 := r.u32()
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || len(r.b) != 0 {
 		return Code{}, ErrBadCode
 	}
-	if !token(kid, 1, MaxKidLen) || !token(school, 1, MaxSchoolLen) || !digits(card, MinCardLen, MaxCardLen) || limit == 0 {
+	if !token(kid, 1, MaxKidLen) || !token(school, 1, MaxSchoolLen) || !digits(card, MinCardLen, MaxCardLen) || amount == 0 {
 		return Code{}, ErrBadCode
 	}
 	c := Code{Kid: kid, payload: payload, sig: sig}
-	c.School, c.CardNo, c.PerTxnFen = school, card, int64(limit)
+	c.School, c.CardNo, c.AmountFen = school, card, int64(amount)
 	c.IssuedAt, c.ExpiresAt = time.Unix(int64(iss), 0), time.Unix(int64(exp), 0)
 	copy(c.Nonce[:], nonce)
 	return c, nil

@@ -42,7 +42,7 @@ func exClaims() Claims {
 	return Claims{
 		School:    "kmmc",
 		CardNo:    "10000001",
-		PerTxnFen: 20000,
+		AmountFen: 20000,
 		IssuedAt:  time.Unix(exIssued, 0),
 		ExpiresAt: time.Unix(exIssued+60, 0),
 		Nonce:     [8]byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef},
@@ -76,7 +76,7 @@ func TestWorkedExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := exClaims()
-	if c.Kid != exKid || c.School != want.School || c.CardNo != want.CardNo || c.PerTxnFen != want.PerTxnFen ||
+	if c.Kid != exKid || c.School != want.School || c.CardNo != want.CardNo || c.AmountFen != want.AmountFen ||
 		!c.IssuedAt.Equal(want.IssuedAt) || !c.ExpiresAt.Equal(want.ExpiresAt) || c.Nonce != want.Nonce {
 		t.Fatalf("parsed %+v", c)
 	}
@@ -156,8 +156,8 @@ func TestIssueRejectsBadClaims(t *testing.T) {
 		"card short":     func(c *Claims, _ *Signer) { c.CardNo = "123" },
 		"card long":      func(c *Claims, _ *Signer) { c.CardNo = strings.Repeat("1", 21) },
 		"card letter":    func(c *Claims, _ *Signer) { c.CardNo = "1000000X" },
-		"limit zero":     func(c *Claims, _ *Signer) { c.PerTxnFen = 0 },
-		"limit huge":     func(c *Claims, _ *Signer) { c.PerTxnFen = 1 << 32 },
+		"amount zero":    func(c *Claims, _ *Signer) { c.AmountFen = 0 },
+		"amount huge":    func(c *Claims, _ *Signer) { c.AmountFen = 1 << 32 },
 		"window 61":      func(c *Claims, _ *Signer) { c.ExpiresAt = c.IssuedAt.Add(61 * time.Second) },
 		"window 0":       func(c *Claims, _ *Signer) { c.ExpiresAt = c.IssuedAt },
 		"window reverse": func(c *Claims, _ *Signer) { c.ExpiresAt = c.IssuedAt.Add(-time.Second) },
@@ -179,7 +179,7 @@ func TestIssueRejectsBadClaims(t *testing.T) {
 	}
 	// Limits at their edges are fine, and the longest code stays within MaxLen.
 	c, k := exClaims(), key
-	c.School, c.CardNo, c.PerTxnFen, k.Kid = strings.Repeat("s", 16), strings.Repeat("9", 20), 1<<32-1, strings.Repeat("k", 16)
+	c.School, c.CardNo, c.AmountFen, k.Kid = strings.Repeat("s", 16), strings.Repeat("9", 20), 1<<32-1, strings.Repeat("k", 16)
 	code, err := Issue(k, c)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +188,7 @@ func TestIssueRejectsBadClaims(t *testing.T) {
 		t.Fatalf("longest code %d chars, MaxLen %d", len(code), MaxLen)
 	}
 	p, err := Parse(code)
-	if err != nil || p.PerTxnFen != 1<<32-1 || p.CardNo != c.CardNo {
+	if err != nil || p.AmountFen != 1<<32-1 || p.CardNo != c.CardNo {
 		t.Fatalf("%v %+v", err, p)
 	}
 }
@@ -221,7 +221,7 @@ func TestParseStrict(t *testing.T) {
 		"kid len big":    with(func(p []byte) []byte { p[1] = 200; return p }),
 		"kid char":       with(func(p []byte) []byte { p[2] = '.'; return p }),
 		"card letter":    with(func(p []byte) []byte { p[2+9+1+4+1] = 'A'; return p }),
-		"limit zero":     with(func(p []byte) []byte { copy(p[len(p)-4:], []byte{0, 0, 0, 0}); return p }),
+		"amount zero":    with(func(p []byte) []byte { copy(p[len(p)-4:], []byte{0, 0, 0, 0}); return p }),
 		"too long":       exCode + strings.Repeat("A", MaxLen),
 	}
 	// Non-canonical last base64 character (unused bits set).
@@ -241,9 +241,9 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 	now := time.Unix(exIssued+1, 0)
 	payload, sig := splitEx(t)
 	enc := base64.RawURLEncoding.EncodeToString
-	// A well-formed payload with a changed limit, card or expiry keeps its old signature: must not verify.
+	// A well-formed payload with a changed amount, card or expiry keeps its old signature: must not verify.
 	for name, f := range map[string]func(p []byte){
-		"limit":  func(p []byte) { p[len(p)-1]++ },
+		"amount": func(p []byte) { p[len(p)-1]++ },
 		"card":   func(p []byte) { p[2+9+1+4+1+7] = '2' },
 		"expiry": func(p []byte) { p[len(p)-13]++ },
 	} {
@@ -302,7 +302,7 @@ func TestRandomRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, err := Issue(Signer{Kid: "k1", Priv: priv}, Claims{School: "kmmc", CardNo: "10000002", PerTxnFen: 5000,
+		code, err := Issue(Signer{Kid: "k1", Priv: priv}, Claims{School: "kmmc", CardNo: "10000002", AmountFen: 5000,
 			IssuedAt: now, ExpiresAt: now.Add(MaxValidity), Nonce: n})
 		if err != nil {
 			t.Fatal(err)

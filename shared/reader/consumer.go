@@ -181,6 +181,10 @@ const (
 	DisputeCardLost      = "CARD_LOST"         // dated at or after the card's loss report
 	DisputeCardCancelled = "CARD_CANCELLED"    // the card was cancelled (replaced); its balance moved on
 	DisputeCodeUsed      = "PAYMENT_CODE_USED" // another record already spent this payment code
+	// DisputeCodeOverBalance: a payment-code record the balance could not cover when it was posted (two
+	// codes issued on one balance, or the balance spent between issue and use). A code is never an
+	// overdraft, so it is kept for finance, who charge it once the balance covers it or waive it.
+	DisputeCodeOverBalance = "INSUFFICIENT_BALANCE"
 )
 
 // postCard posts one card's records: already-posted ones are skipped, those the student must not be
@@ -210,6 +214,7 @@ func (c *Consumer) postCard(ctx context.Context, g *cardGroup, state map[store.K
 		return a.Seq < b.Seq
 	})
 	byDay := map[string][]ledger.Movement{}
+	msgsByDay := map[string][]*Message{} // the records of byDay, index for index
 	var days []string
 	codes := map[string]bool{}
 	for _, r := range g.recs {
@@ -246,6 +251,7 @@ func (c *Consumer) postCard(ctx context.Context, g *cardGroup, state map[store.K
 			days = append(days, day)
 		}
 		byDay[day] = append(byDay[day], mv)
+		msgsByDay[day] = append(msgsByDay[day], m)
 	}
 	for _, day := range days {
 		ms := byDay[day]
@@ -264,6 +270,12 @@ func (c *Consumer) postCard(ctx context.Context, g *cardGroup, state map[store.K
 				out.Duplicate++
 			case e == nil:
 				out.Posted++
+			case fault.Is(e, ledger.ErrInsufficient.Code) && msgsByDay[day][i].CodeID != "":
+				// A code is never an overdraft: the record is kept for finance (and the code marked spent).
+				if err := c.disputeCode(ctx, msgsByDay[day][i]); err != nil {
+					return out, err
+				}
+				out.Disputed++
 			case fault.Is(e, fault.ErrIdemReused.Code):
 				// The device used this seq before for another record (or it was disputed): the first counts.
 				c.Log.Warn("seq already used for another record", "scope", ms[i].Scope, "seq", ms[i].Key)
@@ -284,7 +296,9 @@ func PostingLedger(s *store.Store, now func() time.Time, day string) *ledger.Led
 }
 
 // Movement is the ledger movement of a record: the card pays the device's merchant, idempotently on
-// (deviceId, seq), even into arrears (the reader approved it offline); a payment code is spent with it.
+// (deviceId, seq); a payment code is spent with it. A card swipe is posted even into arrears (the
+// reader approved it offline); a record paid with a code is not: the ledger refuses it
+// (INSUFFICIENT_BALANCE) and the consumer keeps it as a dispute.
 func (m *Message) Movement() (ledger.Movement, error) {
 	kind := ledger.KindPurchase
 	if m.Kind == readerrec.KindHotWater {
@@ -293,18 +307,39 @@ func (m *Message) Movement() (ledger.Movement, error) {
 	mv := ledger.Movement{Scope: m.Scope(), Key: m.Key(), Postings: []ledger.Posting{{
 		Account: cards.AccountID(m.SchoolID, m.CardNo), Item: store.CardKey(m.SchoolID, m.CardNo),
 		AmountFen: -m.AmountFen, Kind: kind, Counterparty: "ext:merchant:" + m.DeviceID, Merchant: m.Merchant,
-		OccurredAt: m.OccurredAt, AllowNegative: true,
+		OccurredAt: m.OccurredAt, AllowNegative: m.CodeID == "",
 	}}}
 	if m.CodeID != "" {
 		// The ledger refuses a second use of the code too: this put fails if another record spent it.
-		put, err := store.PutItem(codeSpent{Key: store.PayCodeKey(m.CodeID), SpentBy: m.Scope() + "#" + m.Key(),
-			TTL: m.CodeExpiresAt + int64(codeMarkerKeep/time.Second)}, "attribute_not_exists(PK)", nil)
+		put, err := m.codeSpentItem()
 		if err != nil {
 			return mv, err
 		}
 		mv.Extra = append(mv.Extra, put)
 	}
 	return mv, nil
+}
+
+// codeSpentItem marks m's payment code spent, on condition that no record spent it before.
+func (m *Message) codeSpentItem() (types.TransactWriteItem, error) {
+	return store.PutItem(codeSpent{Key: store.PayCodeKey(m.CodeID), SpentBy: m.Scope() + "#" + m.Key(),
+		TTL: m.CodeExpiresAt + int64(codeMarkerKeep/time.Second)}, "attribute_not_exists(PK)", nil)
+}
+
+// disputeCode keeps a code record the balance could not cover, and spends its code in the same
+// transaction, so that a second presentation of the code is still refused (PAYMENT_CODE_USED). If
+// another record spent the code meanwhile, the transaction fails and the retried message is disputed
+// as a second use instead.
+func (c *Consumer) disputeCode(ctx context.Context, m *Message) error {
+	spent, err := m.codeSpentItem()
+	if err != nil {
+		return err
+	}
+	kept, err := KeepDispute(ctx, c.S, m, DisputeCodeOverBalance, c.Now(), spent)
+	if kept {
+		c.Log.Warn("record disputed", "device", m.DeviceID, "seq", m.Seq, "reason", DisputeCodeOverBalance)
+	}
+	return err
 }
 
 // codeMarkerKeep is how long after its expiry a spent code is remembered: longer than a record may take

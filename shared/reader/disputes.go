@@ -68,8 +68,9 @@ func (c *Consumer) dispute(ctx context.Context, m *Message, reason string) error
 }
 
 // KeepDispute keeps m for staff instead of charging it: the dispute and the record's marker in one
-// transaction. kept is false when it was kept before, or posted by a concurrent delivery.
-func KeepDispute(ctx context.Context, s *store.Store, m *Message, reason string, now time.Time) (kept bool, err error) {
+// transaction, with extra items if given. kept is false when it was kept before, or posted by a
+// concurrent delivery.
+func KeepDispute(ctx context.Context, s *store.Store, m *Message, reason string, now time.Time, extra ...types.TransactWriteItem) (kept bool, err error) {
 	now = now.UTC()
 	d := Dispute{Key: store.DisputeKey(m.DeviceID, m.Seq), GSI1PK: store.DisputeListPK(m.SchoolID),
 		GSI1SK: now.Format(time.RFC3339Nano) + "#" + m.DeviceID + "#" + m.Key(), Type: "dispute",
@@ -85,7 +86,7 @@ func KeepDispute(ctx context.Context, s *store.Store, m *Message, reason string,
 	if err != nil {
 		return false, err
 	}
-	err = s.Transact(ctx, []types.TransactWriteItem{put, mark}, "")
+	err = s.Transact(ctx, append([]types.TransactWriteItem{put, mark}, extra...), "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) && (tc.Failed(0) || tc.Failed(1)) {
 		return false, nil

@@ -38,7 +38,7 @@ const (
 	ReasonWrongSchool    = "WRONG_SCHOOL"      // a payment code of another school
 	ReasonCardNotFound   = "CARD_NOT_FOUND"    // no such card in the device's school
 	ReasonCodeUsed       = "PAYMENT_CODE_USED" // the payment code was already spent (or twice in this batch)
-	ReasonOverTxnLimit   = "OVER_TXN_LIMIT"    // above the card's per-transaction limit or the code's perTxnFen
+	ReasonOverTxnLimit   = "OVER_TXN_LIMIT"    // above the card's per-transaction limit or the amount the code authorises
 	ReasonOverDailyLimit = "OVER_DAILY_LIMIT"  // the card's daily limit would be exceeded
 )
 
@@ -113,7 +113,7 @@ func (in *Ingest) Handle(ctx context.Context, dev *devices.Device, body []byte) 
 				results[i].Reason = ReasonWrongSchool
 				continue
 			}
-			if r.AmountFen > code.PerTxnFen {
+			if r.AmountFen > code.AmountFen {
 				results[i].Reason = ReasonOverTxnLimit
 				continue
 			}

@@ -138,17 +138,17 @@ func TestPaymentCodes(t *testing.T) {
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 422, "VIRTUAL_CARD_OFF")
 	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
 	var issued struct {
-		Code, ExpiresAt string
-		PerTxnFen       int64
+		Code, ExpiresAt      string
+		AmountFen, PerTxnFen int64
 	}
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 200, "").Decode(t, &issued)
 	code := issued.Code
-	if issued.ExpiresAt != "2026-11-25T12:01:00+08:00" || issued.PerTxnFen != 5000 || len(code) > paycode.MaxLen {
+	if issued.ExpiresAt != "2026-11-25T12:01:00+08:00" || issued.AmountFen != 5000 || issued.PerTxnFen != 5000 || len(code) > paycode.MaxLen {
 		t.Fatalf("issued: %+v", issued)
 	}
 	// A reader verifies it offline with the published keys.
 	c, err := paycode.Parse(code)
-	if err != nil || c.Verify(w.keysOf(), w.Clock.Now()) != nil || c.CardNo != "10000001" || c.School != "kmmc" || c.PerTxnFen != 5000 {
+	if err != nil || c.Verify(w.keysOf(), w.Clock.Now()) != nil || c.CardNo != "10000001" || c.School != "kmmc" || c.AmountFen != 5000 {
 		t.Fatalf("code does not verify offline: %+v %v", c, err)
 	}
 	tampered := []byte(code)
@@ -156,7 +156,7 @@ func TestPaymentCodes(t *testing.T) {
 	foreign := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
 	claims := func(school string) paycode.Claims {
 		n, _ := paycode.NewNonce()
-		return paycode.Claims{School: school, CardNo: "10000001", PerTxnFen: 5000, IssuedAt: w.Clock.Now(),
+		return paycode.Claims{School: school, CardNo: "10000001", AmountFen: 5000, IssuedAt: w.Clock.Now(),
 			ExpiresAt: w.Clock.Now().Add(time.Minute), Nonce: n}
 	}
 	unknownKey, _ := paycode.Issue(paycode.Signer{Kid: "rogue", Priv: foreign}, claims("kmmc"))

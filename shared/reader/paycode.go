@@ -16,6 +16,7 @@ import (
 var (
 	ErrInArrears     = fault.E(fault.Rule, "CARD_IN_ARREARS", "一卡通已欠费，请先充值后再使用付款码")
 	ErrDailyLimitHit = fault.E(fault.Rule, "DAILY_LIMIT_REACHED", "今日消费已达日限额")
+	ErrNoBalance     = fault.E(fault.Rule, "INSUFFICIENT_BALANCE", "一卡通余额为零，请先充值后再使用付款码")
 )
 
 // CodeValidity is how long a payment code is valid (the format allows at most 60 s).
@@ -25,11 +26,17 @@ const CodeValidity = paycode.MaxValidity
 type IssuedCode struct {
 	Code      string `json:"code"`
 	ExpiresAt string `json:"expiresAt"`
-	PerTxnFen int64  `json:"perTxnFen"`
+	AmountFen int64  `json:"amountFen"`
+	// PerTxnFen repeats AmountFen under the name the answer had before codes were bounded by the balance.
+	PerTxnFen int64 `json:"perTxnFen"`
 }
 
-// IssueCode signs a payment code for the caller's card. The code carries the largest amount a reader may
-// approve offline: the card's per-transaction limit, lowered to what is left of today's limit.
+// IssueCode signs a payment code for the caller's card. The code authorises the most the card can pay
+// now: min(balance, per-transaction limit, what is left of the daily limit), the limits taken no higher
+// than the school's ceilings (a ceiling lowered by staff binds cards whose limits were set before).
+// Nothing is reserved: two codes issued on one balance may each authorise all of it; the consumer
+// refuses to post a code record below zero (it becomes a dispute, see Message.Movement), so a code is
+// never an overdraft.
 func IssueCode(ctx context.Context, svc *cards.Service, keys *Keys, p auth.Principal, now time.Time) (*IssuedCode, error) {
 	_, c, err := svc.Mine(ctx, p)
 	if err != nil {
@@ -46,18 +53,25 @@ func IssueCode(ctx context.Context, svc *cards.Service, keys *Keys, p auth.Princ
 		return nil, cards.ErrLocked
 	case c.Arrears || c.Balance < 0:
 		return nil, ErrInArrears
+	case c.Balance == 0:
+		return nil, ErrNoBalance
 	}
-	limit := c.PerTxnFen
-	if limit <= 0 {
-		limit = ledger.MaxAmountFen
+	sch, err := svc.Schools.Get(ctx, c.SchoolID)
+	if err != nil {
+		return nil, err
+	}
+	perTxn, daily := sch.MaxPerTxnFen, sch.MaxDailyFen
+	if c.PerTxnFen > 0 {
+		perTxn = min(perTxn, c.PerTxnFen)
 	}
 	if c.DailyFen > 0 {
-		left := c.DailyFen - c.SpentOn(Day(now))
-		if left <= 0 {
-			return nil, ErrDailyLimitHit
-		}
-		limit = min(limit, left)
+		daily = min(daily, c.DailyFen)
 	}
+	left := daily - c.SpentOn(Day(now))
+	if left <= 0 {
+		return nil, ErrDailyLimitHit
+	}
+	amount := min(c.Balance, perTxn, left, ledger.MaxAmountFen)
 	if keys.Signer.Priv == nil {
 		return nil, errors.New("reader: no payment-code signing key configured")
 	}
@@ -67,10 +81,10 @@ func IssueCode(ctx context.Context, svc *cards.Service, keys *Keys, p auth.Princ
 	}
 	iss := now.Truncate(time.Second)
 	exp := iss.Add(CodeValidity)
-	code, err := paycode.Issue(keys.Signer, paycode.Claims{School: c.SchoolID, CardNo: c.CardNo, PerTxnFen: limit,
+	code, err := paycode.Issue(keys.Signer, paycode.Claims{School: c.SchoolID, CardNo: c.CardNo, AmountFen: amount,
 		IssuedAt: iss, ExpiresAt: exp, Nonce: nonce})
 	if err != nil {
 		return nil, err
 	}
-	return &IssuedCode{Code: code, ExpiresAt: exp.In(ledger.China).Format(time.RFC3339), PerTxnFen: limit}, nil
+	return &IssuedCode{Code: code, ExpiresAt: exp.In(ledger.China).Format(time.RFC3339), AmountFen: amount, PerTxnFen: amount}, nil
 }

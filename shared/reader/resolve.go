@@ -36,7 +36,8 @@ var (
 
 // ResolveDispute records what finance staff decided about the dispute of (deviceID, seq) in their school.
 // Charging posts the record to the student's card (or to the card that replaced it), even below zero as
-// the reader approved it, in the same transaction as the dispute's new status and the audit record;
+// the reader approved it (except a code record the balance could not cover: 422 INSUFFICIENT_BALANCE
+// until the balance covers it), in the same transaction as the dispute's new status and the audit record;
 // waiving moves no money. Repeating a decision answers the dispute as it stands; the other decision on
 // a resolved dispute is a conflict.
 func ResolveDispute(ctx context.Context, s *store.Store, l *ledger.Ledger, p auth.Principal, deviceID string, seq int64,
@@ -79,7 +80,8 @@ func ResolveDispute(ctx context.Context, s *store.Store, l *ledger.Ledger, p aut
 		}
 		_, err = l.Post(ctx, ledger.Movement{Scope: "dispute:" + d.DeviceID, Key: strconv.FormatInt(d.Seq, 10),
 			Postings: []ledger.Posting{{Account: card.Account, Item: card.Key, AmountFen: -d.AmountFen, Kind: kind,
-				Counterparty: "ext:merchant:" + d.DeviceID, Merchant: d.Merchant, OccurredAt: d.OccurredAt, AllowNegative: true}},
+				Counterparty: "ext:merchant:" + d.DeviceID, Merchant: d.Merchant, OccurredAt: d.OccurredAt,
+				AllowNegative: d.Reason != DisputeCodeOverBalance}}, // a code is never an overdraft: INSUFFICIENT_BALANCE until recharged
 			Extra: []types.TransactWriteItem{
 				store.UpdateItem(d.Key, set+", chargedCard = :card", "#st = :open", map[string]string{"#st": "status"}, vals.AV()),
 				staff.AuditItem(actor, "dispute.charge", disputeTarget(d), details, now),

@@ -28,6 +28,10 @@ type School struct {
 	LowBalanceFen    int64 `dynamodbav:"lowBalanceFen"`
 	DefaultPerTxnFen int64 `dynamodbav:"defaultPerTxnFen"`
 	DefaultDailyFen  int64 `dynamodbav:"defaultDailyFen"`
+	// Ceilings of the limits a student may set on their own card (消费额度管理), and of what a payment
+	// code may authorise.
+	MaxPerTxnFen int64 `dynamodbav:"maxPerTxnFen"`
+	MaxDailyFen  int64 `dynamodbav:"maxDailyFen"`
 	// Tariffs in fen per 100 units of the meters' hundredths (fen per kWh, fen per m³).
 	ElecFenPerKWh int64  `dynamodbav:"elecFenPerKWh"`
 	WaterFenPerM3 int64  `dynamodbav:"waterFenPerM3"`
@@ -40,6 +44,12 @@ type School struct {
 	About string `dynamodbav:"-"`
 }
 
+// Default ceilings of a card's own limits: 500.00 元 a payment, 2,000.00 元 a day.
+const (
+	DefaultMaxPerTxnFen = 50_000
+	DefaultMaxDailyFen  = 200_000
+)
+
 // Defaults fills unset money settings with the project's defaults.
 func (s *School) Defaults() {
 	if s.MaxRechargeFen == 0 {
@@ -50,6 +60,13 @@ func (s *School) Defaults() {
 	}
 	if s.DefaultDailyFen == 0 {
 		s.DefaultDailyFen = 30000
+	}
+	// A school stored before the ceilings existed gets these, never below its cards' default limits.
+	if s.MaxPerTxnFen == 0 {
+		s.MaxPerTxnFen = max(DefaultMaxPerTxnFen, s.DefaultPerTxnFen)
+	}
+	if s.MaxDailyFen == 0 {
+		s.MaxDailyFen = max(DefaultMaxDailyFen, s.DefaultDailyFen, s.MaxPerTxnFen)
 	}
 	if s.LowBalanceFen == 0 {
 		s.LowBalanceFen = 1000

@@ -31,7 +31,7 @@ const (
 	MinRechargeMax   = 100       // a recharge maximum below 1 元 makes recharging impossible
 	MaxRechargeMax   = 1_000_000 // 10,000.00 元 per operation
 	MaxLowBalanceFen = 100_000   // 1,000.00 元
-	MaxLimitFen      = 1_000_000 // card limits: the ceiling cards.SetLimits applies
+	MaxLimitFen      = 1_000_000 // card limits: the highest ceiling a school may set (10,000.00 元)
 )
 
 // TextRule is the plain-text rule of help and about (they may be empty).
@@ -56,6 +56,8 @@ type Settings struct {
 	LowBalanceFen    int64    `json:"lowBalanceFen"`
 	DefaultPerTxnFen int64    `json:"defaultPerTxnFen"`
 	DefaultDailyFen  int64    `json:"defaultDailyFen"`
+	MaxPerTxnFen     int64    `json:"maxPerTxnFen"`
+	MaxDailyFen      int64    `json:"maxDailyFen"`
 	Help             string   `json:"help"`
 	About            string   `json:"about"`
 }
@@ -71,7 +73,8 @@ func (v *versioned) settings() Settings {
 	s := Settings{SchoolID: v.ID, TimeZone: v.TimeZone, Version: v.Version, Name: v.Name,
 		StudentNoAliases: []string{}, ElecFenPerKWh: v.ElecFenPerKWh, WaterFenPerM3: v.WaterFenPerM3,
 		NightStart: v.NightStart, NightEnd: v.NightEnd, MaxRechargeFen: v.MaxRechargeFen, LowBalanceFen: v.LowBalanceFen,
-		DefaultPerTxnFen: v.DefaultPerTxnFen, DefaultDailyFen: v.DefaultDailyFen, Help: v.Help, About: v.About}
+		DefaultPerTxnFen: v.DefaultPerTxnFen, DefaultDailyFen: v.DefaultDailyFen, MaxPerTxnFen: v.MaxPerTxnFen,
+		MaxDailyFen: v.MaxDailyFen, Help: v.Help, About: v.About}
 	if len(v.Prefixes) > 0 {
 		s.StudentNoPrefix = v.Prefixes[0]
 		s.StudentNoAliases = append(s.StudentNoAliases, v.Prefixes[1:]...)
@@ -115,6 +118,8 @@ type SettingsInput struct {
 	LowBalanceFen    *int64   `json:"lowBalanceFen"`
 	DefaultPerTxnFen *int64   `json:"defaultPerTxnFen"`
 	DefaultDailyFen  *int64   `json:"defaultDailyFen"`
+	MaxPerTxnFen     *int64   `json:"maxPerTxnFen"`
+	MaxDailyFen      *int64   `json:"maxDailyFen"`
 	Help             *string  `json:"help"`
 	About            *string  `json:"about"`
 }
@@ -129,7 +134,8 @@ var (
 	errBadNight        = fault.Field("BAD_NIGHT_HOURS", "夜间时段须为 HH:MM 格式（00:00–23:59），起止不能相同")
 	errBadRecharge     = fault.Field("BAD_RECHARGE_MAX", "单笔充值上限须为 100–1000000 分的整数")
 	errBadLowBalance   = fault.Field("BAD_LOW_BALANCE", "低余额提醒阈值须为 1–100000 分的整数")
-	errBadLimits       = fault.Field("BAD_LIMITS", "默认消费额度须为正整数（分），单笔不超过每日，每日不超过 1000000 分")
+	errBadLimits       = fault.Field("BAD_LIMITS", "默认消费额度须为正整数（分），单笔不超过每日，且不超过学生可设的上限")
+	errBadCeilings     = fault.Field("BAD_LIMIT_CEILINGS", "消费额度上限须为正整数（分），单笔上限不超过每日上限，每日上限不超过 1000000 分")
 	errBadHelp         = fault.Field("BAD_HELP_TEXT", "使用帮助须为纯文本，最多 20000 个字符，不能含控制字符")
 	errBadAbout        = fault.Field("BAD_ABOUT_TEXT", "关于须为纯文本，最多 20000 个字符，不能含控制字符")
 )
@@ -173,6 +179,7 @@ func (in *SettingsInput) apply(cur *versioned) (*School, error) {
 		{in.WaterFenPerM3 != nil, "waterFenPerM3"}, {in.NightStart != nil, "nightStart"}, {in.NightEnd != nil, "nightEnd"},
 		{in.MaxRechargeFen != nil, "maxRechargeFen"}, {in.LowBalanceFen != nil, "lowBalanceFen"},
 		{in.DefaultPerTxnFen != nil, "defaultPerTxnFen"}, {in.DefaultDailyFen != nil, "defaultDailyFen"},
+		{in.MaxPerTxnFen != nil, "maxPerTxnFen"}, {in.MaxDailyFen != nil, "maxDailyFen"},
 		{in.Help != nil, "help"}, {in.About != nil, "about"}}
 	for _, f := range req {
 		if !f.ok {
@@ -223,7 +230,12 @@ func (in *SettingsInput) apply(cur *versioned) (*School, error) {
 		return nil, errBadLowBalance
 	}
 	next.LowBalanceFen = *in.LowBalanceFen
-	if pt, d := *in.DefaultPerTxnFen, *in.DefaultDailyFen; pt < 1 || d < 1 || pt > d || d > MaxLimitFen {
+	// 1 ≤ ceiling per payment ≤ daily ceiling ≤ 10,000 元, and new cards' limits within the ceilings.
+	if mp, md := *in.MaxPerTxnFen, *in.MaxDailyFen; mp < 1 || md < 1 || mp > md || md > MaxLimitFen {
+		return nil, errBadCeilings
+	}
+	next.MaxPerTxnFen, next.MaxDailyFen = *in.MaxPerTxnFen, *in.MaxDailyFen
+	if pt, d := *in.DefaultPerTxnFen, *in.DefaultDailyFen; pt < 1 || d < 1 || pt > d || pt > next.MaxPerTxnFen || d > next.MaxDailyFen {
 		return nil, errBadLimits
 	}
 	next.DefaultPerTxnFen, next.DefaultDailyFen = *in.DefaultPerTxnFen, *in.DefaultDailyFen

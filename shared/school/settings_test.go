@@ -24,7 +24,8 @@ func TestSettingsReadAndWrite(t *testing.T) {
 	want := map[string]any{"schoolId": "kmmc", "name": "昆明传媒学院", "timeZone": "Asia/Shanghai", "version": float64(0),
 		"studentNoPrefix": "CUIK", "elecFenPerKWh": float64(60), "waterFenPerM3": float64(350), "nightStart": "23:00",
 		"nightEnd": "07:00", "maxRechargeFen": float64(100000), "lowBalanceFen": float64(1000),
-		"defaultPerTxnFen": float64(5000), "defaultDailyFen": float64(30000), "help": seed.HelpText, "about": seed.AboutText}
+		"defaultPerTxnFen": float64(5000), "defaultDailyFen": float64(30000), "maxPerTxnFen": float64(50000),
+		"maxDailyFen": float64(200000), "help": seed.HelpText, "about": seed.AboutText}
 	for k, v := range want {
 		if s[k] != v {
 			t.Errorf("%s = %v, want %v", k, s[k], v)
@@ -145,7 +146,12 @@ func TestSettingsValidation(t *testing.T) {
 		{"low balance zero", with("lowBalanceFen", 0), 400, "BAD_LOW_BALANCE"},
 		{"low balance too high", with("lowBalanceFen", 100001), 400, "BAD_LOW_BALANCE"},
 		{"per-transaction above daily", with("defaultPerTxnFen", 40000), 400, "BAD_LIMITS"},
-		{"daily above the ceiling", with("defaultDailyFen", 1000001), 400, "BAD_LIMITS"},
+		{"default daily above the daily ceiling", with("defaultDailyFen", 200001), 400, "BAD_LIMITS"},
+		{"default per-transaction above its ceiling", with("defaultPerTxnFen", 30000, "defaultDailyFen", 100000, "maxPerTxnFen", 20000), 400, "BAD_LIMITS"},
+		{"ceiling per transaction above the daily one", with("maxPerTxnFen", 200001), 400, "BAD_LIMIT_CEILINGS"},
+		{"daily ceiling above 10,000 元", with("maxDailyFen", 1000001), 400, "BAD_LIMIT_CEILINGS"},
+		{"zero ceiling", with("maxPerTxnFen", 0), 400, "BAD_LIMIT_CEILINGS"},
+		{"missing ceiling", with("maxDailyFen", nil), 400, "MISSING_FIELD"},
 		{"alias with a digit", with("studentNoAliases", []string{"CU1"}), 400, "BAD_PREFIX"},
 		{"alias of one letter", with("studentNoAliases", []string{"C"}), 400, "BAD_PREFIX"},
 		{"alias repeating the prefix", with("studentNoAliases", []string{"cuik"}), 400, "BAD_PREFIX"},
@@ -177,5 +183,6 @@ func TestSettingsValidation(t *testing.T) {
 	// The edges are accepted; empty help and about are allowed.
 	w.Do("PUT", "/v1/admin/school", with("elecFenPerKWh", 1000, "waterFenPerM3", 1, "nightStart", "00:00", "nightEnd", "23:59",
 		"maxRechargeFen", 100, "lowBalanceFen", 100000, "defaultPerTxnFen", 1000000, "defaultDailyFen", 1000000,
+		"maxPerTxnFen", 1000000, "maxDailyFen", 1000000,
 		"help", "", "about", strings.Repeat("关", 20000), "schoolId", nil, "timeZone", nil), adm...).Expect(t, 200, "")
 }

@@ -6,7 +6,9 @@
 //	go run ./infra/cmd/readersim -api http://127.0.0.1:3000 -keys infra/local/demo/devices.json \
 //	    -device POS-CANTEEN-01 -cards 10000001,10000002 -kind purchase -n 20 -rate 10 -amount 800
 //
-// Pay with a payment code instead of a card: -code 'OC1....' (one record; a code is single use).
+// Pay with a payment code instead of a card: -code 'OC1....' (one record; a code is single use). Like a
+// reader, it refuses an -amount above what the code authorises (its amountFen, at most the card's balance
+// when issued); -ignore-code-amount posts it anyway, to see the server refuse it (OVER_TXN_LIMIT).
 // Show that a retry is harmless: -resend posts every batch a second time, -resend-after (2 s) later, once the
 // consumer has posted it; its records come back duplicate. (A resend while the first copy is still in the
 // queue is answered accepted again; the consumer posts it once.)
@@ -30,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"sort"
@@ -38,6 +41,7 @@ import (
 	"time"
 
 	"onecard/shared/devicesig"
+	"onecard/shared/paycode"
 )
 
 type config struct {
@@ -47,6 +51,7 @@ type config struct {
 	kind     string
 	amount   int64
 	code     string
+	overCode bool
 	startSeq int64
 	// meter mode
 	meters    []meter
@@ -87,6 +92,7 @@ func parseFlags(args []string, now time.Time) (config, error) {
 	fs.StringVar(&c.kind, "kind", "purchase", "record kind: purchase or hot_water")
 	fs.Int64Var(&c.amount, "amount", 800, "amount per record in fen")
 	fs.StringVar(&c.code, "code", "", "payment code to pay with instead of a card number")
+	fs.BoolVar(&c.overCode, "ignore-code-amount", false, "with -code: post an -amount above the code's amount (a reader would refuse it)")
 	fs.Int64Var(&c.startSeq, "start-seq", now.UnixMilli(), "first seq (default: now in unix milliseconds)")
 	fs.StringVar(&meters, "meters", "", "meter mode: comma-separated meter ids, each optionally id:kind")
 	fs.StringVar(&c.meterKind, "meter-kind", "elec", "meter mode: kind for meters given without one (elec or water)")
@@ -123,12 +129,25 @@ func parseFlags(args []string, now time.Time) (config, error) {
 		return c, fmt.Errorf("-rate must not be negative")
 	case c.mode == "reader" && c.code == "" && len(c.cards) == 0:
 		return c, fmt.Errorf("-cards or -code is required")
+	case c.mode == "reader" && c.code != "" && !c.overCode && c.amount > codeAmount(c.code):
+		return c, fmt.Errorf("-amount %d is above the %d fen the payment code authorises: a reader refuses it (-ignore-code-amount posts it anyway)",
+			c.amount, codeAmount(c.code))
 	case c.mode == "meter" && len(c.meters) == 0:
 		return c, fmt.Errorf("-meters is required in meter mode")
 	case c.mode == "meter" && len(c.meters) > 500:
 		return c, fmt.Errorf("at most 500 meters")
 	}
 	return c, nil
+}
+
+// codeAmount is the amount a payment code authorises; a code that does not parse is left for the server
+// to refuse (BAD_PAYMENT_CODE), so it counts as no bound here.
+func codeAmount(code string) int64 {
+	c, err := paycode.Parse(code)
+	if err != nil {
+		return math.MaxInt64
+	}
+	return c.AmountFen
 }
 
 func splitList(s string) []string {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"onecard/shared/devicesig"
+	"onecard/shared/paycode"
 	"onecard/shared/readerrec"
 )
 
@@ -205,5 +206,25 @@ func TestWaitTurn(t *testing.T) {
 	cancel()
 	if err := waitTurn(ctx, time.Now(), 100, 1); err == nil {
 		t.Fatal("cancelled wait returned nil")
+	}
+}
+
+// Like a reader, the simulator refuses to pay more than a code authorises unless told to.
+func TestCodeAmountBound(t *testing.T) {
+	now := time.Unix(1795579200, 0)
+	n, _ := paycode.NewNonce()
+	code, err := paycode.Issue(paycode.Signer{Kid: "k1", Priv: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))},
+		paycode.Claims{School: "kmmc", CardNo: "10000001", AmountFen: 500, IssuedAt: now, ExpiresAt: now.Add(time.Minute), Nonce: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseFlags([]string{"-code", code, "-n", "1", "-amount", "500"}, now); err != nil {
+		t.Fatalf("at the code's amount: %v", err)
+	}
+	if _, err := parseFlags([]string{"-code", code, "-n", "1", "-amount", "501"}, now); err == nil || !strings.Contains(err.Error(), "500 fen") {
+		t.Fatalf("above the code's amount: %v", err)
+	}
+	if _, err := parseFlags([]string{"-code", code, "-n", "1", "-amount", "501", "-ignore-code-amount"}, now); err != nil {
+		t.Fatalf("-ignore-code-amount: %v", err)
 	}
 }
