@@ -20,7 +20,7 @@ import (
 // and ExpiresAt is checked here because TTL deletes late (and never in DynamoDB Local).
 type code struct {
 	store.Key
-	Email     string    `dynamodbav:"email"`
+	Email     string    `dynamodbav:"emailDigest"` // the address's keyed digest
 	Digest    string    `dynamodbav:"digest"`
 	SentAt    time.Time `dynamodbav:"sentAt"`
 	ExpiresAt time.Time `dynamodbav:"expiresAt"`
@@ -51,7 +51,7 @@ func (s *Service) issueCode(ctx context.Context, purpose, userID, email, subject
 	if err != nil {
 		return err
 	}
-	item := code{Key: store.CodeKey(userID, purpose), Email: email, Digest: s.codeDigest(purpose, userID, email, c),
+	item := code{Key: store.CodeKey(userID, purpose), Email: s.Users.EmailDigest(email), Digest: s.codeDigest(purpose, userID, email, c),
 		SentAt: now.UTC(), ExpiresAt: now.Add(CodeTTL).UTC(), TTL: store.TTL(now.Add(CodeTTL + time.Hour))}
 	err = s.S.Put(ctx, item, "attribute_not_exists(PK) OR sentAt <= :cut",
 		store.Values{":cut": now.Add(-CodeCooldown).UTC()}.AV())
@@ -113,7 +113,7 @@ func (s *Service) compareCode(ctx context.Context, purpose, userID, email, c str
 	if err != nil {
 		return nil, err
 	}
-	if item.Email != email || !s.Digest.Equal(item.Digest, "code:"+purpose, userID+"|"+email+"|"+c) {
+	if item.Email != s.Users.EmailDigest(email) || !s.Digest.Equal(item.Digest, "code:"+purpose, userID+"|"+email+"|"+c) {
 		return nil, ErrBadCode
 	}
 	item.Tries++
@@ -132,7 +132,7 @@ func (s *Service) SendEmailCode(ctx context.Context, p auth.Principal, email str
 		return err
 	}
 	var m marker
-	ok, err := s.S.Get(ctx, store.EmailKey(e), &m)
+	ok, err := s.S.Get(ctx, store.EmailKey(s.Users.EmailDigest(e)), &m)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,8 @@ func (s *Service) BindEmail(ctx context.Context, p auth.Principal, email, c, pas
 	if err != nil {
 		return err
 	}
-	putMarker, err := store.PutItem(marker{store.EmailKey(e), u.UserID}, "attribute_not_exists(PK) OR userId = :u",
+	digest := s.Users.EmailDigest(e)
+	putMarker, err := store.PutItem(marker{store.EmailKey(digest), u.UserID}, "attribute_not_exists(PK) OR userId = :u",
 		store.Values{":u": u.UserID}.AV())
 	if err != nil {
 		return err
@@ -174,10 +175,11 @@ func (s *Service) BindEmail(ctx context.Context, p auth.Principal, email, c, pas
 	items := []types.TransactWriteItem{
 		putMarker,
 		consumeCode(item),
-		store.UpdateItem(u.Key, "SET email = :e", "attribute_exists(PK)", nil, store.Values{":e": e}.AV()),
+		store.UpdateItem(u.Key, "SET emailDigest = :d, emailSealed = :e", "attribute_exists(PK)", nil,
+			store.Values{":d": digest, ":e": s.Digest.Seal(piiEmail, e)}.AV()),
 	}
-	if u.Email != "" && u.Email != e {
-		items = append(items, store.DeleteItem(store.EmailKey(u.Email), "userId = :u", store.Values{":u": u.UserID}.AV()))
+	if u.EmailDigest != "" && u.EmailDigest != digest {
+		items = append(items, store.DeleteItem(store.EmailKey(u.EmailDigest), "userId = :u", store.Values{":u": u.UserID}.AV()))
 	}
 	err = s.S.Transact(ctx, items, "")
 	var tc *store.TxCanceled
@@ -217,7 +219,8 @@ func (s *Service) ResetPassword(ctx context.Context, phone, c, newPw string) err
 		return err
 	}
 	// Counted per phone, known or not, so that the daily cap does not tell which phones have accounts.
-	try, err := s.Tries.Reserve(ctx, CodeTryRule, purposeReset+"#"+phone)
+	phoneDigest := s.Users.PhoneDigest(phone)
+	try, err := s.Tries.Reserve(ctx, CodeTryRule, purposeReset+"#"+phoneDigest)
 	if err != nil {
 		return err
 	}
@@ -240,7 +243,7 @@ func (s *Service) ResetPassword(ctx context.Context, phone, c, newPw string) err
 		consumeCode(item),
 		store.UpdateItem(u.Key, "SET passwordHash = :h", "attribute_exists(PK)", nil, store.Values{":h": hash}.AV()),
 		// The holder proved the account by email: a login lock from guesses no longer applies.
-		store.DeleteItem(attempts.Key(LoginRule.Name, phone), "", nil),
+		store.DeleteItem(attempts.Key(LoginRule.Name, phoneDigest), "", nil),
 	}, "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) {

@@ -1,9 +1,14 @@
 package accounts_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"onecard/shared/accounts"
 	"onecard/shared/testkit"
@@ -193,5 +198,35 @@ func TestResetCodeTimingFloor(t *testing.T) {
 	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910009997"}).Expect(t, 202, "")
 	if d := time.Since(start); d < accounts.ResetCodeFloor {
 		t.Fatalf("unknown phone answered in %v, under the floor %v", d, accounts.ResetCodeFloor)
+	}
+}
+
+// Phones and emails are keys and attributes only as keyed digests, and readable only sealed: a dump of
+// the table shows neither (the profile still shows them to their owner).
+func TestPhoneAndEmailAreNotStoredInClear(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13910000009", "correct-horse")
+	h := testkit.Bearer(access)
+	addr := uniqueMail(t, "clear")
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": "correct-horse"}, h...).Expect(t, 204, "")
+	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "13910000019", "password": "correct-horse"}, h...).Expect(t, 204, "")
+	var me struct{ Phone, Email string }
+	e.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)
+	if me.Phone != "13910000019" || me.Email != addr {
+		t.Fatalf("profile: %+v", me)
+	}
+	out, err := e.Deps.DB.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(e.Deps.Cfg.Table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := fmt.Sprint(out.Items)
+	for _, clear := range []string{"13910000009", "13910000019", addr, strings.SplitN(addr, "@", 2)[0]} {
+		if strings.Contains(dump, clear) {
+			t.Fatalf("the table holds %q in clear", clear)
+		}
+	}
+	if len(out.Items) < 3 {
+		t.Fatalf("scan saw %d items", len(out.Items))
 	}
 }

@@ -72,7 +72,7 @@ type Service struct {
 // NewService wires the service. refreshKey signs refresh tokens (derived from the JWT key).
 func NewService(s *store.Store, tokens *auth.Tokens, digest secret.Digester, mail Mailer, wx OpenIDs,
 	now func() time.Time, refreshTTL time.Duration, refreshKey []byte) *Service {
-	return &Service{S: s, Users: Users{s}, Schools: school.Repo{S: s}, Tokens: tokens, Digest: digest,
+	return &Service{S: s, Users: Users{S: s, PII: digest}, Schools: school.Repo{S: s}, Tokens: tokens, Digest: digest,
 		Mail: mail, WeChat: wx, Now: now, RefreshTTL: refreshTTL, Tries: attempts.Counter{S: s, Now: now}, refreshKey: refreshKey}
 }
 
@@ -110,13 +110,14 @@ func (s *Service) Register(ctx context.Context, phone, password, schoolID string
 	if err != nil {
 		return "", err
 	}
-	u := User{UserID: "u_" + secret.Token(12), Phone: phone, PasswordHash: hash, SchoolID: schoolID, CreatedAt: s.Now().UTC()}
+	u := User{UserID: "u_" + secret.Token(12), PhoneDigest: s.Users.PhoneDigest(phone), PhoneSealed: s.Digest.Seal(piiPhone, phone),
+		PasswordHash: hash, SchoolID: schoolID, CreatedAt: s.Now().UTC()}
 	u.Key = store.UserKey(u.UserID)
 	putUser, err := store.PutItem(u, "attribute_not_exists(PK)", nil)
 	if err != nil {
 		return "", err
 	}
-	putPhone, err := store.PutItem(marker{store.PhoneKey(phone), u.UserID}, "attribute_not_exists(PK)", nil)
+	putPhone, err := store.PutItem(marker{store.PhoneKey(u.PhoneDigest), u.UserID}, "attribute_not_exists(PK)", nil)
 	if err != nil {
 		return "", err
 	}
@@ -140,7 +141,7 @@ func (s *Service) Login(ctx context.Context, phone, password string) (*TokenPair
 	if validPhone(phone) != nil || password == "" || len(password) > 256 {
 		return nil, ErrBadCredentials
 	}
-	try, err := s.Tries.Reserve(ctx, LoginRule, phone)
+	try, err := s.Tries.Reserve(ctx, LoginRule, s.Users.PhoneDigest(phone))
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +168,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, u *User, password string
 	if password == "" || len(password) > 256 {
 		return ErrBadPassword
 	}
-	try, err := s.Tries.Reserve(ctx, LoginRule, u.Phone)
+	try, err := s.Tries.Reserve(ctx, LoginRule, u.PhoneDigest)
 	if err != nil {
 		return err
 	}
@@ -408,14 +409,16 @@ func (s *Service) ChangePhone(ctx context.Context, p auth.Principal, newPhone, p
 	if u.Phone == newPhone {
 		return ErrSamePhone
 	}
-	putNew, err := store.PutItem(marker{store.PhoneKey(newPhone), u.UserID}, "attribute_not_exists(PK)", nil)
+	newDigest := s.Users.PhoneDigest(newPhone)
+	putNew, err := store.PutItem(marker{store.PhoneKey(newDigest), u.UserID}, "attribute_not_exists(PK)", nil)
 	if err != nil {
 		return err
 	}
 	items := []types.TransactWriteItem{
 		putNew,
-		store.DeleteItem(store.PhoneKey(u.Phone), "userId = :u", store.Values{":u": u.UserID}.AV()),
-		store.UpdateItem(u.Key, "SET phone = :n", "phone = :o", nil, store.Values{":n": newPhone, ":o": u.Phone}.AV()),
+		store.DeleteItem(store.PhoneKey(u.PhoneDigest), "userId = :u", store.Values{":u": u.UserID}.AV()),
+		store.UpdateItem(u.Key, "SET phoneDigest = :n, phoneSealed = :s", "phoneDigest = :o", nil,
+			store.Values{":n": newDigest, ":s": s.Digest.Seal(piiPhone, newPhone), ":o": u.PhoneDigest}.AV()),
 	}
 	err = s.S.Transact(ctx, items, "")
 	var tc *store.TxCanceled

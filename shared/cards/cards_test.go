@@ -202,7 +202,7 @@ func TestRaisingLimitsTakesTheCardPasswordAndStaysUnderTheCeilings(t *testing.T)
 	// Within the ceilings, raising either limit takes the password; a wrong one is refused and counts.
 	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":50000,"dailyFen":200000}`, h...).Expect(t, 400, "CARD_PASSWORD_REQUIRED")
 	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":5000,"dailyFen":30001}`, h...).Expect(t, 400, "CARD_PASSWORD_REQUIRED")
-	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":50000,"dailyFen":200000,"cardPassword":"000000"}`, h...).Expect(t, 401, "BAD_CARD_PASSWORD")
+	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":50000,"dailyFen":200000,"cardPassword":"000000"}`, h...).Expect(t, 422, "BAD_CARD_PASSWORD")
 	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
 	if card.Limits.PerTxnFen != 5000 || card.Limits.DailyFen != 30000 {
 		t.Fatalf("a refused raise changed the limits: %+v", card.Limits)
@@ -221,7 +221,7 @@ func TestRaisingLimitsTakesTheCardPasswordAndStaysUnderTheCeilings(t *testing.T)
 		if r.Status == 423 {
 			break
 		}
-		r.Expect(t, 401, "BAD_CARD_PASSWORD")
+		r.Expect(t, 422, "BAD_CARD_PASSWORD")
 	}
 	w.Do("PUT", "/v1/card/limits", `{"perTxnFen":2000,"dailyFen":5000,"cardPassword":"011237"}`, h...).Expect(t, 423, "CARD_LOCKED")
 	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200001011237"}, h...).Expect(t, 204, "")

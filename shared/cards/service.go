@@ -30,7 +30,7 @@ type Service struct {
 
 // NewService wires the service.
 func NewService(s *store.Store, digest secret.Digester, now func() time.Time) *Service {
-	return &Service{S: s, Cards: Repo{s}, Users: accounts.Users{S: s}, Schools: school.Repo{S: s}, Digest: digest, Now: now,
+	return &Service{S: s, Cards: Repo{s}, Users: accounts.Users{S: s, PII: digest}, Schools: school.Repo{S: s}, Digest: digest, Now: now,
 		Tries: attempts.Counter{S: s, Now: now}}
 }
 

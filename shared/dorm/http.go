@@ -41,7 +41,8 @@ func NewPower(d *platform.Deps) power.Power {
 func NewMeters(d *platform.Deps) Meters {
 	s := store.New(d.DB, d.Cfg.Table)
 	p := NewPower(d)
-	return Meters{S: s, Ledger: books.New(d), Schools: school.Repo{S: s}, Mail: mail.Sender{SES: d.SES, From: d.Cfg.MailFrom}, Now: d.Now, Power: &p}
+	return Meters{S: s, Ledger: books.New(d), Schools: school.Repo{S: s}, Mail: mail.Sender{SES: d.SES, From: d.Cfg.MailFrom},
+		Users: accounts.Users{S: s, PII: secret.NewDigester(d.Cfg.PIIKey)}, Now: d.Now, Power: &p}
 }
 
 func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {

@@ -59,6 +59,7 @@ type Meters struct {
 	Ledger  *ledger.Ledger
 	Schools school.Repo
 	Mail    accounts.Mailer
+	Users   accounts.Users // opens the rechargers' email addresses (the PII key)
 	Now     func() time.Time
 	Power   *power.Power // when set, ApplyMessages queues power commands right after charging
 }
@@ -208,13 +209,12 @@ func (m Meters) warnLow(ctx context.Context, mt Meter, sch *school.School, balan
 	}
 	b, r, _ := ParseRoomID(mt.RoomID)
 	label := Label(b, r)
-	users := accounts.Users{S: m.S}
 	sent := 0
 	for _, rc := range rs {
 		if now.Sub(rc.LastAt) > RechargerWindow {
 			continue
 		}
-		u, ok, err := users.Get(ctx, rc.UserID)
+		u, ok, err := m.Users.Get(ctx, rc.UserID)
 		if err != nil || !ok || u.Email == "" {
 			continue
 		}

@@ -7,7 +7,6 @@ package store
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Attribute names of the keys and indexes. TTL holds epoch seconds.
@@ -39,8 +38,10 @@ func SchoolListPK() string         { return "SCHOOLS" }
 
 // Users and the uniqueness markers written in the same transaction as the user.
 func UserKey(userID string) Key { return Key{"USER#" + userID, "PROFILE"} }
-func PhoneKey(phone string) Key { return Key{"PHONE#" + phone, "PHONE"} }
-func EmailKey(email string) Key { return Key{"EMAIL#" + strings.ToLower(email), "EMAIL"} }
+
+// The markers are keyed by the keyed digest of the phone or email (accounts.Users), never the clear value.
+func PhoneKey(digest string) Key { return Key{"PHONE#" + digest, "PHONE"} }
+func EmailKey(digest string) Key { return Key{"EMAIL#" + digest, "EMAIL"} }
 
 // SessionKey is one refresh-token family of a user.
 func SessionKey(userID, family string) Key { return Key{"USER#" + userID, "SESSION#" + family} }
