@@ -130,6 +130,13 @@ func TestTemplateShape(t *testing.T) {
 			t.Errorf("output %s missing", o)
 		}
 	}
+	// Default route throttling on the HTTP API: every route has a rate and a burst ceiling.
+	api := tmpl.Resources["HttpApi"]
+	drs, _ := api.Properties["DefaultRouteSettings"].(map[string]any)
+	if rate, burst := samtemplate.Int(drs, "ThrottlingRateLimit"), samtemplate.Int(drs, "ThrottlingBurstLimit"); api.Type != "AWS::Serverless::HttpApi" ||
+		rate <= 0 || burst < rate || rate > 1000 {
+		t.Errorf("HttpApi has no default route throttling (rate %d/s, burst %d): %v", rate, burst, api.Properties)
+	}
 	tbl := tmpl.Resources["Table"].Properties
 	if tbl["BillingMode"] != "PAY_PER_REQUEST" || tbl["TimeToLiveSpecification"] == nil || tbl["PointInTimeRecoverySpecification"] == nil {
 		t.Errorf("table: billing %v, TTL %v, PITR %v", tbl["BillingMode"], tbl["TimeToLiveSpecification"], tbl["PointInTimeRecoverySpecification"])
