@@ -192,7 +192,8 @@ type recorder struct {
 
 func (r *recorder) WriteHeader(s int) { r.status = s; r.ResponseWriter.WriteHeader(s) }
 
-// observe attaches a request id and logger, recovers panics into a 500 and logs the outcome.
+// observe attaches a request id and logger, marks the answer not to be stored, recovers panics into a
+// 500 and logs the outcome.
 func observe(name string, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -203,6 +204,9 @@ func observe(name string, log *slog.Logger, next http.Handler) http.Handler {
 		l := log.With("requestId", reqID, "fn", name)
 		ctx := httpapi.WithRequestID(httpapi.WithLogger(r.Context(), l), reqID)
 		r = r.WithContext(ctx)
+		// No answer of this API may be kept by a browser, the mini program's HTTP layer or a proxy: many
+		// carry a token, a payment code or personal data. A handler may still set its own.
+		w.Header().Set("Cache-Control", "no-store")
 		rec := &recorder{ResponseWriter: w, status: 200}
 		defer func() {
 			if v := recover(); v != nil {
