@@ -146,6 +146,50 @@ func TestTemplateShape(t *testing.T) {
 	}
 }
 
+// No key reaches a function through its configuration: the template names the application secret
+// (APP_SECRET_ID) and resolves no secret into the environment at deploy time; every function may read
+// that one secret, and only the payment functions the WeChat Pay secret as well.
+func TestNoKeyMaterialInTheTemplate(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root(t), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "{{resolve:") {
+		t.Error("template.yaml resolves a secret into the functions' configuration ({{resolve:…}})")
+	}
+	tmpl, err := samtemplate.Load(root(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := func(name string) (string, error) { return "", fmt.Errorf("resolves secret %s", name) }
+	for _, f := range tmpl.Functions() {
+		env, err := tmpl.Environment(f.Name, samtemplate.Resolver{
+			Refs:   map[string]string{"Table": "onecard", "ReaderQueue": "https://sqs/reader"},
+			Secret: func(name, _ string) (string, error) { return secret(name) }})
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		for k := range env {
+			if k != "APP_SECRET_ID" && k != "WECHATPAY_SECRET_ID" && k != "PAYCODE_RETIRED_KEYS" &&
+				(strings.Contains(k, "SECRET") || strings.Contains(k, "KEY")) {
+				t.Errorf("%s: environment variable %s looks like key material", f.Name, k)
+			}
+		}
+		if env["APP_SECRET_ID"] != "onecard/app" {
+			t.Errorf("%s: APP_SECRET_ID %q, want the AppSecretName parameter", f.Name, env["APP_SECRET_ID"])
+		}
+		var resources []string
+		for _, r := range f.SecretResources {
+			resources = append(resources, fmt.Sprint(r))
+		}
+		got := strings.Join(resources, " ")
+		if !strings.Contains(got, "${AppSecretName}-*") || len(resources) > 2 ||
+			len(resources) == 2 && !strings.Contains(got, "${WeChatPaySecretName}-*") {
+			t.Errorf("%s: may read the secrets %s; want the application secret (and WeChat Pay's for payment functions)", f.Name, got)
+		}
+	}
+}
+
 // Every route of the template is served by the local gateway, and every route that is not public
 // refuses a caller without credentials before touching anything (no emulator is needed to prove it:
 // the clients here point nowhere).

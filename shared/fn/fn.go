@@ -50,14 +50,45 @@ type HTTP struct {
 // Dir is the folder of the function's main under functions/.
 func (f HTTP) Dir() string { return "functions/" + kebab(f.Name) }
 
-// IAM is every AWS action the function performs: its own Actions plus, on a staff or user route, the
-// GetItem of the caller check in Handler. template.yaml grants exactly these.
+// IAM is every AWS action the function performs: its own Actions, the read of the application secret
+// (Start), and on a staff or user route the GetItem of the caller check in Handler. template.yaml
+// grants exactly these.
 func (f HTTP) IAM() []string {
-	acts := slices.Clone(f.Actions)
+	acts := withSecretRead(f.Actions)
 	if (f.Access == Staff || f.Access == User) && !slices.Contains(acts, callerCheckAction) {
 		acts = append(acts, callerCheckAction)
 	}
 	return acts
+}
+
+// Secrets names the template parameters of the secrets the function may read (each grant of
+// secretsmanager:GetSecretValue is on exactly these).
+func (f HTTP) Secrets() []string { return secretsOf(f.Actions) }
+
+// SecretRead is the action that reads a Secrets Manager secret. Every function performs it on the
+// application secret (its keys, on the first request); a function that lists it in its own Actions
+// also reads the WeChat Pay secret.
+const SecretRead = "secretsmanager:GetSecretValue"
+
+// The template parameters that name the secrets.
+const (
+	AppSecretParam    = "AppSecretName"
+	WeChatSecretParam = "WeChatPaySecretName"
+)
+
+func withSecretRead(actions []string) []string {
+	acts := slices.Clone(actions)
+	if !slices.Contains(acts, SecretRead) {
+		acts = append(acts, SecretRead)
+	}
+	return acts
+}
+
+func secretsOf(actions []string) []string {
+	if slices.Contains(actions, SecretRead) {
+		return []string{AppSecretParam, WeChatSecretParam}
+	}
+	return []string{AppSecretParam}
 }
 
 // Method and Path split Route.
