@@ -345,7 +345,7 @@ func keys(m map[string]bool) []string {
 var kinds = map[string]fault.Kind{
 	"Internal": fault.Internal, "Invalid": fault.Invalid, "Unauthenticated": fault.Unauthenticated,
 	"Forbidden": fault.Forbidden, "NotFound": fault.NotFound, "Conflict": fault.Conflict, "Rule": fault.Rule,
-	"Locked": fault.Locked, "TooMany": fault.TooMany, "Unavailable": fault.Unavailable,
+	"Locked": fault.Locked, "TooMany": fault.TooMany, "Unavailable": fault.Unavailable, "TooLarge": fault.TooLarge,
 }
 
 // definedCodes reads every public error the code under shared/ can build — fault.E(kind, "CODE", …),

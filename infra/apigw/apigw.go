@@ -69,14 +69,19 @@ func New(t *samtemplate.Template, catalog []fn.HTTP, d *platform.Deps) (*Server,
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// maxPayload mirrors API Gateway's 10 MB request limit.
+// maxPayload mirrors API Gateway's 10 MB request limit. Every route's own limit (64 KiB, 1 MiB for
+// devices and uploads) is far below it, so a body between the two is refused by the function (413
+// BODY_TOO_LARGE); in AWS a body over 10 MB is refused by API Gateway itself, in its own shape, which an
+// HTTP API cannot change. Locally this refusal takes the shape of every other one.
 const maxPayload = 10 << 20
+
+var errPayloadTooLarge = fault.E(fault.TooLarge, "BODY_TOO_LARGE", "请求体不能超过 10 MB")
 
 func (s *Server) invoke(routeKey string, h Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
 		if err != nil || len(body) > maxPayload {
-			http.Error(w, `{"message":"Request Entity Too Large"}`, http.StatusRequestEntityTooLarge)
+			httpapi.WriteError(w, r, errPayloadTooLarge)
 			return
 		}
 		ev := Event(r, routeKey, body)

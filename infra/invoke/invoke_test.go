@@ -128,6 +128,18 @@ func TestEveryFunctionUnderTheEmulator(t *testing.T) {
 							logins.RLock()
 							defer logins.RUnlock()
 						}
+						// The function gets the application secret's name, never its keys.
+						env, err := l.FunctionEnv(f.Name, "", nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, kv := range env {
+							for _, key := range l.AppSecretValues() {
+								if strings.Contains(kv, key) {
+									t.Errorf("%s: key material in its environment: %s=…", f.Name, strings.SplitN(kv, "=", 2)[0])
+								}
+							}
+						}
 						ev, err := l.ReadEvent(f.Name, "")
 						if err != nil {
 							t.Fatal(err)

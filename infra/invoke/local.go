@@ -49,8 +49,8 @@ type Local struct {
 	Deps *platform.Deps
 	Log  io.Writer
 
-	// appSecret holds the keys of the application secret that the template's
-	// {{resolve:secretsmanager:…}} references read: make dev's .cache/dev-secrets.json, or fresh keys.
+	// appSecret holds the keys of the application secret, which the functions read from Secrets Manager
+	// (the Recorder answers GetSecretValue with it): make dev's .cache/dev-secrets.json, or fresh keys.
 	mu        sync.Mutex
 	appSecret map[string]string
 
@@ -243,7 +243,8 @@ func (l *Local) resolver() samtemplate.Resolver {
 		Secret: func(_, key string) (string, error) { return l.secretKey(key), nil }}
 }
 
-// config reads platform.Config from the template's Globals as the functions get them.
+// config reads platform.Config from the template's Globals as the functions get them, with the keys of
+// the application secret as the functions read them (SecretString).
 func (l *Local) config() error {
 	env, err := l.Template.Environment("", l.resolver())
 	if err != nil {
@@ -254,8 +255,39 @@ func (l *Local) config() error {
 	if err != nil {
 		return fmt.Errorf("the template's Globals do not make a valid configuration: %w", err)
 	}
+	for _, k := range appSecretKeys {
+		l.secretKey(k)
+	}
+	raw, ok := l.SecretString(cfg.AppSecretID)
+	if !ok {
+		return fmt.Errorf("APP_SECRET_ID %q is not the template's AppSecretName", cfg.AppSecretID)
+	}
+	keys, err := platform.ParseAppSecret([]byte(raw))
+	if err != nil {
+		return err
+	}
+	if err := cfg.SetKeys(keys); err != nil {
+		return err
+	}
 	l.Deps.Cfg = cfg
 	return nil
+}
+
+// appSecretKeys are the keys of the application secret (platform.ParseAppSecret).
+var appSecretKeys = []string{"jwtSecret", "piiKey", "paycodeKey", "paycodeKid"}
+
+// AppSecretValues are the key values of the application secret on this stack (to prove they appear
+// nowhere else, such as a function's environment).
+func (l *Local) AppSecretValues() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, k := range appSecretKeys {
+		if v := l.appSecret[k]; v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // clients builds Deps with clients on the emulators (config fills Deps.Cfg).

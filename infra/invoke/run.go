@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -158,7 +159,34 @@ func (r *Runner) RunExpanded(ctx context.Context, recs *Recorders, f Function, e
 			o.Undeclared = append(o.Undeclared, a)
 		}
 	}
+	// A secret is granted by its ARN: reading one the policy does not name is undeclared too.
+	arns := r.Local.GrantedSecrets(f.Name)
+	for _, c := range o.Calls {
+		if c.Service != "secretsmanager" || c.SecretID == "" {
+			continue
+		}
+		arn := "arn:aws:secretsmanager:" + localstack.Region + ":000000000000:secret:" + c.SecretID + "-AbCdEf"
+		if !slices.ContainsFunc(arns, func(p string) bool { ok, _ := path.Match(p, arn); return ok }) {
+			o.Undeclared = append(o.Undeclared, "secretsmanager:GetSecretValue on "+c.SecretID)
+		}
+	}
 	return o, nil
+}
+
+// GrantedSecrets lists the ARN patterns of the secrets template.yaml lets function name read.
+func (l *Local) GrantedSecrets(name string) []string {
+	var out []string
+	for _, f := range l.Template.Functions() {
+		if f.Name != name {
+			continue
+		}
+		for _, res := range f.SecretResources {
+			if v, err := l.Template.Resolve(res, l.resolver()); err == nil {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }
 
 // Granted lists the IAM actions template.yaml grants function name.

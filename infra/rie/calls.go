@@ -46,6 +46,7 @@ type Call struct {
 	Operation string   // e.g. TransactWriteItems
 	Actions   []string // IAM actions it needs, e.g. dynamodb:PutItem and dynamodb:UpdateItem for a transaction
 	Status    int
+	SecretID  string // for secretsmanager: the SecretId asked for
 }
 
 // NewRecorder starts a Recorder on a free loopback port. secrets returns the SecretString of a secret by
@@ -141,6 +142,11 @@ func (r *Recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		call.Service, call.Operation = "unknown", req.Method+" "+req.URL.Path
 	}
 	call.Actions = IAMActions(call.Service, call.Operation, body)
+	if svc == "secretsmanager" {
+		var in struct{ SecretId string }
+		_ = json.Unmarshal(body, &in)
+		call.SecretID = in.SecretId
+	}
 	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	if svc == "secretsmanager" {
 		r.secretsManager(rec, call.Operation, body)

@@ -41,7 +41,7 @@ func writeHTTP(b *bytes.Buffer, f fn.HTTP) {
 	}
 	fmt.Fprintf(b, "      Events:\n        Api:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n")
 	fmt.Fprintf(b, "            Method: %s\n            Path: %s\n", f.Method(), f.Path())
-	writePolicies(b, f.IAM())
+	writePolicies(b, f.IAM(), f.Secrets())
 }
 
 func writeEvent(b *bytes.Buffer, e fn.Event) {
@@ -62,11 +62,12 @@ func writeEvent(b *bytes.Buffer, e fn.Event) {
 	case e.Schedule != "":
 		fmt.Fprintf(b, "        Schedule:\n          Type: ScheduleV2\n          Properties:\n            ScheduleExpression: %q\n", e.Schedule)
 	}
-	writePolicies(b, e.Actions)
+	writePolicies(b, e.IAM(), e.Secrets())
 }
 
-// writePolicies groups actions by service and scopes each group to the resource it may touch.
-func writePolicies(b *bytes.Buffer, actions []string) {
+// writePolicies groups actions by service and scopes each group to the resource it may touch: secrets
+// to the ones named by the template parameters in secrets.
+func writePolicies(b *bytes.Buffer, actions, secrets []string) {
 	groups := map[string][]string{}
 	for _, a := range actions {
 		svc, _, _ := strings.Cut(a, ":")
@@ -93,7 +94,11 @@ func writePolicies(b *bytes.Buffer, actions []string) {
 		case "sqs":
 			b.WriteString("              Resource: [!GetAtt ReaderQueue.Arn]\n")
 		case "secretsmanager":
-			b.WriteString("              Resource: [!Sub \"arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${WeChatPaySecretName}-*\"]\n")
+			var arns []string
+			for _, p := range secrets {
+				arns = append(arns, "!Sub \"arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${"+p+"}-*\"")
+			}
+			fmt.Fprintf(b, "              Resource: [%s]\n", strings.Join(arns, ", "))
 		case "ses":
 			b.WriteString("              Resource: [!Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*\"]\n")
 		default:

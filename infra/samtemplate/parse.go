@@ -118,6 +118,9 @@ type Function struct {
 	Timeout                 int64
 	ReportBatchItemFailures bool
 	Actions                 []string
+	// SecretResources are the Resource entries of the policy statements that grant secretsmanager
+	// actions, unresolved (e.g. a !Sub of the secret's ARN pattern).
+	SecretResources []any
 }
 
 // Functions lists every function with its trigger.
@@ -170,8 +173,13 @@ func (t *Template) Functions() []Function {
 				st, _ := pol.(map[string]any)["Statement"].([]any)
 				for _, s := range st {
 					acts, _ := s.(map[string]any)["Action"].([]any)
+					secrets := false
 					for _, a := range acts {
 						f.Actions = append(f.Actions, fmt.Sprint(a))
+						secrets = secrets || strings.HasPrefix(fmt.Sprint(a), "secretsmanager:")
+					}
+					if res, ok := s.(map[string]any)["Resource"].([]any); ok && secrets {
+						f.SecretResources = append(f.SecretResources, res...)
 					}
 				}
 			}

@@ -130,12 +130,63 @@ func TestTemplateShape(t *testing.T) {
 			t.Errorf("output %s missing", o)
 		}
 	}
+	// Default route throttling on the HTTP API: every route has a rate and a burst ceiling.
+	api := tmpl.Resources["HttpApi"]
+	drs, _ := api.Properties["DefaultRouteSettings"].(map[string]any)
+	if rate, burst := samtemplate.Int(drs, "ThrottlingRateLimit"), samtemplate.Int(drs, "ThrottlingBurstLimit"); api.Type != "AWS::Serverless::HttpApi" ||
+		rate <= 0 || burst < rate || rate > 1000 {
+		t.Errorf("HttpApi has no default route throttling (rate %d/s, burst %d): %v", rate, burst, api.Properties)
+	}
 	tbl := tmpl.Resources["Table"].Properties
 	if tbl["BillingMode"] != "PAY_PER_REQUEST" || tbl["TimeToLiveSpecification"] == nil || tbl["PointInTimeRecoverySpecification"] == nil {
 		t.Errorf("table: billing %v, TTL %v, PITR %v", tbl["BillingMode"], tbl["TimeToLiveSpecification"], tbl["PointInTimeRecoverySpecification"])
 	}
 	if bytes, _ := os.ReadFile(filepath.Join(root(t), "template.yaml")); strings.Contains(string(bytes), "DynamoDBCrudPolicy") {
 		t.Error("template uses DynamoDBCrudPolicy")
+	}
+}
+
+// No key reaches a function through its configuration: the template names the application secret
+// (APP_SECRET_ID) and resolves no secret into the environment at deploy time; every function may read
+// that one secret, and only the payment functions the WeChat Pay secret as well.
+func TestNoKeyMaterialInTheTemplate(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root(t), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "{{resolve:") {
+		t.Error("template.yaml resolves a secret into the functions' configuration ({{resolve:…}})")
+	}
+	tmpl, err := samtemplate.Load(root(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := func(name string) (string, error) { return "", fmt.Errorf("resolves secret %s", name) }
+	for _, f := range tmpl.Functions() {
+		env, err := tmpl.Environment(f.Name, samtemplate.Resolver{
+			Refs:   map[string]string{"Table": "onecard", "ReaderQueue": "https://sqs/reader"},
+			Secret: func(name, _ string) (string, error) { return secret(name) }})
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		for k := range env {
+			if k != "APP_SECRET_ID" && k != "WECHATPAY_SECRET_ID" && k != "PAYCODE_RETIRED_KEYS" &&
+				(strings.Contains(k, "SECRET") || strings.Contains(k, "KEY")) {
+				t.Errorf("%s: environment variable %s looks like key material", f.Name, k)
+			}
+		}
+		if env["APP_SECRET_ID"] != "onecard/app" {
+			t.Errorf("%s: APP_SECRET_ID %q, want the AppSecretName parameter", f.Name, env["APP_SECRET_ID"])
+		}
+		var resources []string
+		for _, r := range f.SecretResources {
+			resources = append(resources, fmt.Sprint(r))
+		}
+		got := strings.Join(resources, " ")
+		if !strings.Contains(got, "${AppSecretName}-*") || len(resources) > 2 ||
+			len(resources) == 2 && !strings.Contains(got, "${WeChatPaySecretName}-*") {
+			t.Errorf("%s: may read the secrets %s; want the application secret (and WeChat Pay's for payment functions)", f.Name, got)
+		}
 	}
 }
 

@@ -45,7 +45,7 @@ func TestRegisterValidation(t *testing.T) {
 		{"not json", `phone=13812345678`, 400, "MALFORMED_JSON"},
 		{"two objects", `{"phone":"13812345678"}{"x":1}`, 400, "MALFORMED_JSON"},
 		{"empty", ``, 400, "EMPTY_BODY"},
-		{"too large", `{"phone":"` + strings.Repeat("1", 70000) + `"}`, 400, "BODY_TOO_LARGE"},
+		{"too large", `{"phone":"` + strings.Repeat("1", 70000) + `"}`, 413, "BODY_TOO_LARGE"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

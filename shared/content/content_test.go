@@ -148,7 +148,7 @@ func TestNewsValidation(t *testing.T) {
 		{"wrong type", with("pinned", "yes"), 400, "WRONG_TYPE"},
 		{"not JSON", "title=x", 400, "MALFORMED_JSON"},
 		{"empty request", "", 400, "EMPTY_BODY"},
-		{"over the size limit", with("body", strings.Repeat("a", 300<<10)), 400, "BODY_TOO_LARGE"},
+		{"over the size limit", with("body", strings.Repeat("a", 300<<10)), 413, "BODY_TOO_LARGE"},
 	}
 	for _, c := range cases {
 		r := w.Do("POST", "/v1/admin/news", c.body, ops...)

@@ -25,6 +25,7 @@ const (
 	Locked                      // 423
 	TooMany                     // 429: too soon or too many tries
 	Unavailable                 // 503: a provider we depend on (WeChat Pay) did not answer; try again
+	TooLarge                    // 413: the request body is over the route's limit
 )
 
 // Error is an error a client may see: Code and Message are public, Cause is for logs only.
@@ -94,7 +95,7 @@ var (
 	ErrBadJSON       = E(Invalid, "MALFORMED_JSON", "请求体不是合法的 JSON")
 	ErrUnknownField  = E(Invalid, "UNKNOWN_FIELD", "请求中包含不支持的字段")
 	ErrWrongType     = E(Invalid, "WRONG_TYPE", "请求字段类型不正确")
-	ErrTooLarge      = E(Invalid, "BODY_TOO_LARGE", "请求体过大")
+	ErrTooLarge      = E(TooLarge, "BODY_TOO_LARGE", "请求体过大")
 	ErrUnauthorized  = E(Unauthenticated, "UNAUTHORIZED", "请先登录")
 	ErrTokenInvalid  = E(Unauthenticated, "TOKEN_INVALID", "登录已失效，请重新登录")
 	ErrForbidden     = E(Forbidden, "FORBIDDEN", "没有权限执行此操作")

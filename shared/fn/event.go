@@ -21,3 +21,10 @@ type Event struct {
 
 // Dir is the folder of the function's main under functions/.
 func (e Event) Dir() string { return "functions/" + kebab(e.Name) }
+
+// IAM is every AWS action the function performs: its own Actions and the read of the application secret
+// (StartEvent). template.yaml grants exactly these.
+func (e Event) IAM() []string { return withSecretRead(e.Actions) }
+
+// Secrets names the template parameters of the secrets the function may read.
+func (e Event) Secrets() []string { return secretsOf(e.Actions) }

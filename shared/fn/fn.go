@@ -50,14 +50,45 @@ type HTTP struct {
 // Dir is the folder of the function's main under functions/.
 func (f HTTP) Dir() string { return "functions/" + kebab(f.Name) }
 
-// IAM is every AWS action the function performs: its own Actions plus, on a staff or user route, the
-// GetItem of the caller check in Handler. template.yaml grants exactly these.
+// IAM is every AWS action the function performs: its own Actions, the read of the application secret
+// (Start), and on a staff or user route the GetItem of the caller check in Handler. template.yaml
+// grants exactly these.
 func (f HTTP) IAM() []string {
-	acts := slices.Clone(f.Actions)
+	acts := withSecretRead(f.Actions)
 	if (f.Access == Staff || f.Access == User) && !slices.Contains(acts, callerCheckAction) {
 		acts = append(acts, callerCheckAction)
 	}
 	return acts
+}
+
+// Secrets names the template parameters of the secrets the function may read (each grant of
+// secretsmanager:GetSecretValue is on exactly these).
+func (f HTTP) Secrets() []string { return secretsOf(f.Actions) }
+
+// SecretRead is the action that reads a Secrets Manager secret. Every function performs it on the
+// application secret (its keys, on the first request); a function that lists it in its own Actions
+// also reads the WeChat Pay secret.
+const SecretRead = "secretsmanager:GetSecretValue"
+
+// The template parameters that name the secrets.
+const (
+	AppSecretParam    = "AppSecretName"
+	WeChatSecretParam = "WeChatPaySecretName"
+)
+
+func withSecretRead(actions []string) []string {
+	acts := slices.Clone(actions)
+	if !slices.Contains(acts, SecretRead) {
+		acts = append(acts, SecretRead)
+	}
+	return acts
+}
+
+func secretsOf(actions []string) []string {
+	if slices.Contains(actions, SecretRead) {
+		return []string{AppSecretParam, WeChatSecretParam}
+	}
+	return []string{AppSecretParam}
 }
 
 // Method and Path split Route.
@@ -192,7 +223,8 @@ type recorder struct {
 
 func (r *recorder) WriteHeader(s int) { r.status = s; r.ResponseWriter.WriteHeader(s) }
 
-// observe attaches a request id and logger, recovers panics into a 500 and logs the outcome.
+// observe attaches a request id and logger, marks the answer not to be stored, recovers panics into a
+// 500 and logs the outcome.
 func observe(name string, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -203,6 +235,9 @@ func observe(name string, log *slog.Logger, next http.Handler) http.Handler {
 		l := log.With("requestId", reqID, "fn", name)
 		ctx := httpapi.WithRequestID(httpapi.WithLogger(r.Context(), l), reqID)
 		r = r.WithContext(ctx)
+		// No answer of this API may be kept by a browser, the mini program's HTTP layer or a proxy: many
+		// carry a token, a payment code or personal data. A handler may still set its own.
+		w.Header().Set("Cache-Control", "no-store")
 		rec := &recorder{ResponseWriter: w, status: 200}
 		defer func() {
 			if v := recover(); v != nil {

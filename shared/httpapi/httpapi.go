@@ -57,13 +57,16 @@ func RequestID(ctx context.Context) string {
 	return s
 }
 
-// ReadBody reads at most limit bytes; a larger body is a 400 BODY_TOO_LARGE.
+// ReadBody reads at most limit bytes; a larger body is a 413 BODY_TOO_LARGE.
 func ReadBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
+		if tooLarge(err) {
+			return nil, fault.ErrTooLarge
+		}
 		return nil, fault.ErrBadJSON.Wrap(err)
 	}
 	if int64(len(b)) > limit {
@@ -164,6 +167,8 @@ func Status(k fault.Kind) int {
 		return http.StatusTooManyRequests
 	case fault.Unavailable:
 		return http.StatusServiceUnavailable
+	case fault.TooLarge:
+		return http.StatusRequestEntityTooLarge
 	default:
 		return http.StatusInternalServerError
 	}
@@ -171,6 +176,9 @@ func Status(k fault.Kind) int {
 
 // WriteError writes err in API.md's shape. Internal errors are logged and answered without detail.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if tooLarge(err) {
+		err = fault.ErrTooLarge // a handler that read past the route's body limit (http.MaxBytesReader)
+	}
 	fe, ok := fault.As(err)
 	if !ok || fe.Kind == fault.Internal {
 		Log(r.Context()).Error("internal error", "err", err.Error())
@@ -187,6 +195,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	body.Error.Code, body.Error.Message, body.Error.TriesLeft = fe.Code, fe.Message, fe.TriesLeft
 	_ = JSON(w, status, body)
+}
+
+// tooLarge reports whether err is the body limit's (fn wraps every body in http.MaxBytesReader).
+func tooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
 }
 
 // Upload is the handler of a staff file upload (a CSV import): the raw body, at most DeviceBodyLimit,

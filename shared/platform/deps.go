@@ -2,13 +2,17 @@ package platform
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -28,9 +32,54 @@ type Deps struct {
 	// WeChat, when set (tests), returns the WeChat Pay client; otherwise the recharge package loads it
 	// from the environment on first use.
 	WeChat func(ctx context.Context) (*wechatpay.Client, error)
+
+	keys *sync.Mutex // held while LoadKeys fills Cfg's keys (a pointer: Deps are copied)
 }
 
-// Load builds Deps from the environment. It does no network I/O.
+var keysFallback sync.Mutex // for Deps not made by New
+
+// LoadKeys fills Cfg's keys from the application secret, once: Secrets Manager's GetSecretValue on
+// Cfg.AppSecretID, or locally the file Cfg.AppSecretFile. The keys stay for the life of the container
+// (rotating the secret takes a new deployment, or the containers' natural turnover); a failed read is
+// tried again on the next call. Keys already present (tests) are kept.
+func (d *Deps) LoadKeys(ctx context.Context) error {
+	mu := d.keys
+	if mu == nil {
+		mu = &keysFallback
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if d.Cfg.HasKeys() {
+		return nil
+	}
+	var raw []byte
+	switch {
+	case d.Cfg.AppSecretFile != "":
+		b, err := os.ReadFile(d.Cfg.AppSecretFile)
+		if err != nil {
+			return fmt.Errorf("reading the application secret file: %w", err)
+		}
+		raw = b
+	case d.Cfg.AppSecretID != "":
+		out, err := secretsmanager.NewFromConfig(d.AWS).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &d.Cfg.AppSecretID})
+		if err != nil {
+			return fmt.Errorf("reading the application secret %s: %w", d.Cfg.AppSecretID, err)
+		}
+		if out.SecretString == nil {
+			return errors.New("the application secret has no string value")
+		}
+		raw = []byte(*out.SecretString)
+	default:
+		return errors.New("no application secret: APP_SECRET_ID (or, locally, APP_SECRET_FILE) is not set")
+	}
+	k, err := ParseAppSecret(raw)
+	if err != nil {
+		return err
+	}
+	return d.Cfg.SetKeys(k)
+}
+
+// Load builds Deps from the environment. It does no network I/O: the keys come later (LoadKeys).
 func Load(ctx context.Context) (*Deps, error) {
 	cfg, err := LoadConfig(os.Getenv)
 	if err != nil {
@@ -49,10 +98,11 @@ func New(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 			// DynamoDB Local omits x-amz-crc32; checking it only produces warnings there.
 			o.DisableValidateResponseChecksum = local
 		}),
-		SQS: sqs.NewFromConfig(awsCfg),
-		SES: sesv2.NewFromConfig(awsCfg),
-		Log: log,
-		Now: time.Now,
+		SQS:  sqs.NewFromConfig(awsCfg),
+		SES:  sesv2.NewFromConfig(awsCfg),
+		Log:  log,
+		Now:  time.Now,
+		keys: &sync.Mutex{},
 	}
 }
 

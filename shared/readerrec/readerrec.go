@@ -89,7 +89,7 @@ type Record struct {
 
 // Batch-level errors.
 var (
-	ErrBodyTooLarge   = fault.E(fault.Invalid, "BODY_TOO_LARGE", "请求体不能超过 1 MiB")
+	ErrBodyTooLarge   = fault.E(fault.TooLarge, "BODY_TOO_LARGE", "请求体不能超过 1 MiB")
 	ErrNoRecords      = fault.E(fault.Invalid, "NO_RECORDS", "records 至少要有一条记录")
 	ErrTooManyRecords = fault.E(fault.Invalid, "TOO_MANY_RECORDS", "每批最多 500 条记录")
 	ErrNoReadings     = fault.E(fault.Invalid, "NO_RECORDS", "readings 至少要有一条读数")
@@ -97,7 +97,7 @@ var (
 )
 
 // DecodeBatch decodes the body of POST /v1/reader/transactions: {"records":[...]}. Every error is a
-// *fault.Error of kind Invalid: BODY_TOO_LARGE, MALFORMED_JSON, UNKNOWN_FIELD, WRONG_TYPE, NO_RECORDS or
+// *fault.Error: BODY_TOO_LARGE (kind TooLarge), or of kind Invalid MALFORMED_JSON, UNKNOWN_FIELD, WRONG_TYPE, NO_RECORDS or
 // TOO_MANY_RECORDS. Records are not validated; see ValidateBatch.
 func DecodeBatch(body []byte) ([]Record, error) { return decodeBatch(newWalker(body), len(body)) }
 

@@ -25,8 +25,8 @@ func errCode(t *testing.T, err error) string {
 		return ""
 	}
 	fe, ok := fault.As(err)
-	if !ok || fe.Kind != fault.Invalid {
-		t.Fatalf("not an Invalid fault: %v", err)
+	if !ok || fe.Kind != fault.Invalid && !(fe.Kind == fault.TooLarge && fe.Code == "BODY_TOO_LARGE") {
+		t.Fatalf("not an Invalid fault (or a TooLarge BODY_TOO_LARGE): %v", err)
 	}
 	return fe.Code
 }

@@ -312,3 +312,33 @@ func TestConcurrentChangeLoses(t *testing.T) {
 		}
 	}
 }
+
+// The audit trail is per school: each school's admin sees the records of its own school's staff and
+// none of the other's, whatever cursor it sends.
+func TestAuditTrailIsPerSchool(t *testing.T) {
+	w := newWorld(t)
+	w.PutConsoleStaff("ynu-admin", "ynu", auth.RoleAdmin)
+	kmmc, ynu := w.StaffOf(auth.RoleAdmin), w.Login("ynu-admin")
+	w.Do("POST", "/v1/admin/staff", map[string]any{"username": "kmmc.ops", "password": "correct horse battery", "roles": []string{"ops"}}, kmmc...).Expect(t, 201, "")
+	w.Do("POST", "/v1/admin/staff", map[string]any{"username": "ynu.ops", "password": "correct horse battery", "roles": []string{"ops"}}, ynu...).Expect(t, 201, "")
+	w.Clock.Advance(time.Second)
+	w.Do("POST", "/v1/admin/staff/ynu.ops/disable", nil, ynu...).Expect(t, 204, "")
+
+	trail := func(h []string) []string {
+		var out struct {
+			Items []struct{ Actor, Action, Target string }
+		}
+		w.Do("GET", "/v1/admin/audit?limit=200", nil, h...).Expect(t, 200, "").Decode(t, &out)
+		var got []string
+		for _, it := range out.Items {
+			got = append(got, it.Actor+" "+it.Action+" "+it.Target)
+		}
+		return got
+	}
+	if got := strings.Join(trail(kmmc), "; "); got != "staff:admin-user staff.create staff:kmmc.ops" {
+		t.Errorf("kmmc's admin sees %q", got)
+	}
+	if got := strings.Join(trail(ynu), "; "); got != "staff:ynu-admin staff.disable staff:ynu.ops; staff:ynu-admin staff.create staff:ynu.ops" {
+		t.Errorf("ynu's admin sees %q", got)
+	}
+}

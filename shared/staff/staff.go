@@ -123,18 +123,20 @@ type Event struct {
 
 // AuditItem is the transaction item that records an action; put it in the same transaction as the
 // action whenever the action is one transaction.
-func AuditItem(actor, action, target string, details map[string]any, now time.Time) types.TransactWriteItem {
+func AuditItem(actor Who, action, target string, details map[string]any, now time.Time) types.TransactWriteItem {
 	it, _ := store.PutItem(event(actor, action, target, details, now), "", nil)
 	return it
 }
 
-func event(actor, action, target string, details map[string]any, now time.Time) Event {
-	return Event{Key: store.Key{PK: store.AuditPK(), SK: now.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + secret.Token(6)},
-		Actor: actor, Action: action, Target: target, At: now.UTC(), Details: details}
+// event files the record under the actor's school: one school's trail is one partition, which an admin
+// of another school cannot reach (AdminAudit queries only the caller's school).
+func event(actor Who, action, target string, details map[string]any, now time.Time) Event {
+	return Event{Key: store.Key{PK: store.AuditPK(actor.School), SK: now.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + secret.Token(6)},
+		Actor: actor.ID, Action: action, Target: target, At: now.UTC(), Details: details}
 }
 
 // Audit records an action on its own (when the action spans several writes).
-func Audit(ctx context.Context, s *store.Store, actor, action, target string, details map[string]any, now time.Time) error {
+func Audit(ctx context.Context, s *store.Store, actor Who, action, target string, details map[string]any, now time.Time) error {
 	return s.Put(ctx, event(actor, action, target, details, now), "", nil)
 }
 
@@ -170,9 +172,11 @@ var AdminAudit = fn.HTTP{Name: "AdminAudit", Route: "GET /v1/admin/audit", Acces
 			if err != nil {
 				return err
 			}
+			// The caller's own school only: the school comes from the checked staff token, never the request.
+			pk := store.AuditPK(auth.Must(r.Context()).School)
 			in := &dynamodb.QueryInput{
 				KeyConditionExpression:    aws.String("PK = :pk"),
-				ExpressionAttributeValues: store.Values{":pk": store.AuditPK()}.AV(),
+				ExpressionAttributeValues: store.Values{":pk": pk}.AV(),
 				ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit)),
 			}
 			if c := r.URL.Query().Get("cursor"); c != "" {
@@ -180,7 +184,7 @@ var AdminAudit = fn.HTTP{Name: "AdminAudit", Route: "GET /v1/admin/audit", Acces
 				if err != nil || len(sk) > 64 {
 					return fault.Field("BAD_CURSOR", "分页游标无效")
 				}
-				in.ExclusiveStartKey = store.Key{PK: store.AuditPK(), SK: string(sk)}.AV()
+				in.ExclusiveStartKey = store.Key{PK: pk, SK: string(sk)}.AV()
 			}
 			var evs []Event
 			last, err := s.QueryPage(r.Context(), in, &evs)
@@ -214,5 +218,24 @@ func MarshalDetails(v any) map[string]any {
 	return m
 }
 
-// Actor names the caller in audit records.
-func Actor(p auth.Principal) string { return "staff:" + strings.TrimSpace(p.Subject) }
+// Who is the staff member an audit record names ("staff:<username>") and the school whose trail the
+// record goes into. Stored or shown, it is just the name (resolvedBy of a dispute, say).
+type Who struct {
+	ID     string // "staff:<username>"
+	School string
+}
+
+// Actor names the caller in audit records; the school is the one of the checked staff token.
+func Actor(p auth.Principal) Who {
+	return Who{ID: "staff:" + strings.TrimSpace(p.Subject), School: p.School}
+}
+
+func (w Who) String() string { return w.ID }
+
+// MarshalDynamoDBAttributeValue stores the name alone.
+func (w Who) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	return &types.AttributeValueMemberS{Value: w.ID}, nil
+}
+
+// MarshalJSON shows the name alone.
+func (w Who) MarshalJSON() ([]byte, error) { return json.Marshal(w.ID) }

@@ -66,11 +66,11 @@ func EntryKey(account string, seq int64) Key {
 // IdemKey marks one money movement as done: scope names the source (reader, wechat, app).
 func IdemKey(scope, key string) Key { return Key{"IDEM#" + scope + "#" + key, "IDEM"} }
 
-// Staff and their audit trail (newest first by SK). A school's staff are listed by username through
-// GSI1PK=STAFF_OF#<school>, GSI1SK=<username>.
+// Staff and their audit trail (newest first by SK), one trail per school. A school's staff are listed by
+// username through GSI1PK=STAFF_OF#<school>, GSI1SK=<username>.
 func StaffKey(username string) Key     { return Key{"STAFF#" + username, "STAFF"} }
 func StaffListPK(school string) string { return "STAFF_OF#" + school }
-func AuditPK() string                  { return "AUDIT" }
+func AuditPK(school string) string     { return "AUDIT#" + school }
 
 // News and notices of a school (content): one item each, under the school's partition. While published,
 // an item is also in GSI1 under NEWSLIST#<school>#<kind> with GSI1SK=<1 pinned|0>#<publishedAt>#<id>,

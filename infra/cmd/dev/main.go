@@ -67,19 +67,23 @@ func run(ctx context.Context, addr string) error {
 	writePIDs(p.StateDir, st.PIDs())
 	st.Setenv()
 
-	secrets, err := devSecrets(p.CacheDir)
+	// The application secret is a file here, as the WeChat Pay one is: the same JSON as the Secrets
+	// Manager secret in AWS, read by the same code (platform.Deps.LoadKeys).
+	secretFile, err := devSecrets(p.CacheDir)
 	if err != nil {
 		return err
 	}
 	env := map[string]string{"TABLE_NAME": table, "APP_ENV": "local", "MAIL_FROM": "no-reply@onecard.local",
 		"WECHATPAY_CONFIG_FILE": filepath.Join(p.StateDir, "wechatpay.json"),
-		"JWT_SECRET":            secrets["jwtSecret"], "PII_KEY": secrets["piiKey"],
-		"PAYCODE_KID": secrets["paycodeKid"], "PAYCODE_KEY": secrets["paycodeKey"]}
+		"APP_SECRET_FILE":       secretFile}
 	for k, v := range env {
 		os.Setenv(k, v)
 	}
 	d, err := platform.Load(ctx)
 	if err != nil {
+		return err
+	}
+	if err := d.LoadKeys(ctx); err != nil {
 		return err
 	}
 	tmpl, err := samtemplate.Load(root)
@@ -159,15 +163,16 @@ Try:
 `, addr, routes, st.Ports.SES, st.Ports.DynamoDB, table, st.Ports.SQS, login.Username, login.Password)
 }
 
-// devSecrets returns stable local-only keys (kept in .cache, so tokens survive a restart).
-func devSecrets(cache string) (map[string]string, error) {
+// devSecrets returns the file of stable local-only keys (kept in .cache, so tokens survive a restart),
+// in the application secret's JSON shape.
+func devSecrets(cache string) (string, error) {
 	path := filepath.Join(cache, "dev-secrets.json")
 	m := map[string]string{}
 	if b, err := os.ReadFile(path); err == nil {
 		_ = json.Unmarshal(b, &m)
 	}
 	if m["jwtSecret"] != "" && m["piiKey"] != "" && m["paycodeKey"] != "" && m["paycodeKid"] != "" {
-		return m, nil
+		return path, nil
 	}
 	// Only what is missing is generated, so that tokens and payment codes survive an upgrade.
 	for _, k := range []string{"jwtSecret", "piiKey", "paycodeKey"} { // paycodeKey: an Ed25519 seed
@@ -176,7 +181,7 @@ func devSecrets(cache string) (map[string]string, error) {
 		}
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
-			return nil, err
+			return "", err
 		}
 		m[k] = base64.StdEncoding.EncodeToString(b)
 	}
@@ -185,9 +190,9 @@ func devSecrets(cache string) (map[string]string, error) {
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return nil, err
+		return "", err
 	}
-	return m, os.WriteFile(path, b, 0o600)
+	return path, os.WriteFile(path, b, 0o600)
 }
 
 // A `make dev` killed with SIGKILL leaves its emulators running; the next one ends them first.
