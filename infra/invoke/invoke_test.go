@@ -194,6 +194,10 @@ var refusedSamples = map[string]int{
 	"MePhone":           409, // moving the demo user to the other demo account's phone: PHONE_TAKEN
 	"CardUnlock":        409, // the demo card is not locked: NOT_LOCKED
 	"AdminCardUnlock":   409, // the same, from the staff console
+	// No demo card is cancelled (replacing one would race the other samples): CARD_NOT_CANCELLED.
+	"AdminCardMoveBalance": 409,
+	// Only the demo user's card is bound, and unbinding it would race the user samples: CARD_NOT_BOUND.
+	"AdminCardUnbind": 409,
 }
 
 func body(b []byte) string { return string(b[:min(len(b), 300)]) }

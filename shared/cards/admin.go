@@ -3,6 +3,7 @@ package cards
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -12,6 +13,7 @@ import (
 	"onecard/shared/csvin"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
+	"onecard/shared/plaintext"
 	"onecard/shared/secret"
 	"onecard/shared/staff"
 	"onecard/shared/store"
@@ -223,12 +225,39 @@ type ReplaceResult struct {
 	NewCardNo  string `json:"newCardNo"`
 	MovedFen   int64  `json:"movedFen"`
 	BalanceFen int64  `json:"balanceFen"`
+	// KeptBinding: the account bound to the old card is bound to the new one (staff confirmed it is the
+	// student's own); otherwise the old binding was removed and the student binds the new card again.
+	KeptBinding bool `json:"keptBinding"`
 }
 
-// Replace issues newCardNo in place of cardNo (补卡): the new card copies the holder, password, limits
-// and binding; the old card is cancelled; the balance moves by a ledger transfer. Each step is
-// idempotent, so repeating the request after a failure finishes the job.
-func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledger, cardNo, newCardNo string) (*ReplaceResult, error) {
+// Errors of the staff card routes.
+var (
+	ErrAlreadyReplaced = fault.E(fault.Conflict, "ALREADY_REPLACED", "该卡已补办为其他卡号")
+	ErrCardNoTaken     = fault.E(fault.Conflict, "CARD_NO_TAKEN", "该卡号已被使用")
+	ErrNotCancelled    = fault.E(fault.Conflict, "CARD_NOT_CANCELLED", "该卡未注销，余额仍在卡上，无需转移")
+	ErrNoCurrentCard   = fault.E(fault.Conflict, "NO_CURRENT_CARD", "该卡已注销且没有补办的新卡，无法转移余额")
+	ErrCardNotBound    = fault.E(fault.Conflict, "CARD_NOT_BOUND", "该一卡通未绑定账号")
+	ErrBadReason       = fault.Field("BAD_REASON", "请填写原因（不超过 200 字，不含控制字符）")
+)
+
+// ReasonRule is the reason staff give for unbinding a card (kept in the audit).
+var ReasonRule = plaintext.Rule{Max: 200}
+
+// maxDecide bounds how often a staff money step decides again after another writer moved the card.
+const maxDecide = 10
+
+// Replace issues newCardNo in place of cardNo (补卡): the new card copies the holder, password and
+// limits; the old card is cancelled (with its cutoff, CutoffAt); the roster points at the new card; the
+// balance moves by a ledger transfer. The binding of the old card is removed, unless keepBinding (staff
+// confirmed the bound account is the student's own): then the new card is bound to it instead. Each
+// step is idempotent, so repeating the request after a failure finishes the job.
+//
+// The card is cancelled before its balance moves, and the amount moved is decided from a read of the
+// cancelled card, the transfer conditioned on that read (seq and blv): a posting that lands between the
+// read and the transfer makes it decide again, so nothing is left behind on the old card. Postings to a
+// cancelled card are refused everywhere else (a reader record decided on the active card fails its blv
+// condition and is decided again: docs/reader-protocol.md).
+func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledger, cardNo, newCardNo string, keepBinding bool) (*ReplaceResult, error) {
 	if !validCardNo(newCardNo) || newCardNo == cardNo {
 		return nil, fault.Field("BAD_CARD_NO", "新卡号须为 4–20 位数字且不同于原卡号")
 	}
@@ -237,7 +266,7 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 		return nil, err
 	}
 	if old.ReplacedBy != "" && old.ReplacedBy != newCardNo {
-		return nil, fault.E(fault.Conflict, "ALREADY_REPLACED", "该卡已补办为其他卡号")
+		return nil, ErrAlreadyReplaced
 	}
 	if old.Status == Cancelled && old.ReplacedBy == "" {
 		return nil, ErrCancelled
@@ -245,8 +274,11 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 	// 1. The new card.
 	nc := *old
 	nc.Key, nc.Account, nc.CardNo = store.CardKey(old.SchoolID, newCardNo), AccountID(old.SchoolID, newCardNo), newCardNo
-	nc.Balance, nc.Seq, nc.Arrears, nc.Status, nc.FailedPw, nc.FailedID = 0, 0, false, Active, 0, 0
-	nc.LostAt, nc.ReplacedBy, nc.GSI2PK, nc.GSI2SK, nc.CreatedAt = time.Time{}, "", "", "", s.Now().UTC()
+	nc.Balance, nc.Seq, nc.Arrears, nc.Status, nc.FailedPw, nc.FailedID, nc.BLV = 0, 0, false, Active, 0, 0, 0
+	nc.LostAt, nc.ReplacedBy, nc.CutoffAt, nc.GSI2PK, nc.GSI2SK, nc.CreatedAt = time.Time{}, "", time.Time{}, "", "", s.Now().UTC()
+	if !keepBinding {
+		nc.BoundUser = ""
+	}
 	err = s.S.Put(ctx, nc, "attribute_not_exists(PK)", nil)
 	if errors.Is(err, store.ErrConditionFailed) {
 		// Either an earlier attempt of this replacement created it (carry on: never overwrite a card that
@@ -256,22 +288,34 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 			return nil, gerr
 		}
 		if existing.StudentNo != old.StudentNo || existing.IDDigest != old.IDDigest || old.ReplacedBy != newCardNo && old.Status == Cancelled {
-			return nil, fault.E(fault.Conflict, "CARD_NO_TAKEN", "该卡号已被使用")
+			return nil, ErrCardNoTaken
 		}
+		keepBinding = existing.BoundUser != "" // the first attempt decided
 	} else if err != nil {
 		return nil, err
 	}
-	// 2. Cancel the old card.
-	if old.Status != Cancelled {
-		if err := s.setStatus(ctx, old, Cancelled, "replacedBy = :r", store.Values{":r": newCardNo}); err != nil {
+	// 2. Cancel the old card, from when it stopped being the student's: its loss report if it is lost.
+	for attempt := 1; old.Status != Cancelled; attempt++ {
+		cutoff := s.Now().UTC()
+		if old.Status == Lost && !old.LostAt.IsZero() {
+			cutoff = old.LostAt
+		}
+		err := s.setStatus(ctx, old, Cancelled, "replacedBy = :r, cutoffAt = :cut", store.Values{":r": newCardNo, ":cut": cutoff})
+		if err == nil {
+			break
+		}
+		if !fault.Is(err, ErrConcurrentState.Code) || attempt >= maxDecide {
 			return nil, err
 		}
+		// A posting flipped its arrears (or a loss report came) meanwhile: read it again.
+		if old, err = s.Cards.Get(ctx, old.SchoolID, cardNo); err != nil {
+			return nil, err
+		}
+		if old.ReplacedBy != "" && old.ReplacedBy != newCardNo {
+			return nil, ErrAlreadyReplaced
+		}
 	}
-	// 3. Move the balance, re-pointing the roster and the binding in the same transaction.
-	old, err = s.Cards.Get(ctx, old.SchoolID, cardNo)
-	if err != nil {
-		return nil, err
-	}
+	// 3. The roster and the binding.
 	sch, err := s.Schools.Get(ctx, old.SchoolID)
 	if err != nil {
 		return nil, err
@@ -280,27 +324,17 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 	if err != nil {
 		return nil, err
 	}
-	extra := []types.TransactWriteItem{
-		store.UpdateItem(store.StudentKey(old.SchoolID, bare), "SET cardNo = :n", "attribute_exists(PK)", nil, store.Values{":n": newCardNo}.AV()),
+	if err := s.S.Update(ctx, store.StudentKey(old.SchoolID, bare), "SET cardNo = :n", "attribute_exists(PK)", nil,
+		store.Values{":n": newCardNo}.AV()); err != nil {
+		return nil, err
 	}
 	if old.BoundUser != "" {
-		extra = append(extra, store.UpdateItem(store.UserKey(old.BoundUser), "SET cards.#s = :n", "cards.#s = :o",
-			map[string]string{"#s": old.SchoolID}, store.Values{":n": newCardNo, ":o": cardNo}.AV()))
-	}
-	moved := old.Balance
-	if moved != 0 {
-		_, err = l.Post(ctx, ledger.Movement{Scope: "staff", Key: "replace:" + old.SchoolID + ":" + cardNo, Extra: extra,
-			Postings: []ledger.Posting{
-				{Account: old.Account, Item: old.Key, AmountFen: -moved, Kind: ledger.KindReplace, Counterparty: nc.Account, Merchant: "补卡转出", AllowNegative: true},
-				{Account: nc.Account, Item: nc.Key, AmountFen: moved, Kind: ledger.KindReplace, Counterparty: old.Account, Merchant: "补卡转入", AllowNegative: true},
-			}})
-	} else {
-		err = s.S.Transact(ctx, extra, "")
-		var tc *store.TxCanceled
-		if errors.As(err, &tc) {
-			err = nil // already re-pointed by an earlier attempt
+		if err := s.moveBinding(ctx, old, newCardNo, keepBinding); err != nil {
+			return nil, err
 		}
 	}
+	// 4. Move the balance.
+	moved, err := s.moveReplaced(ctx, l, old.SchoolID, cardNo, newCardNo)
 	if err != nil {
 		return nil, err
 	}
@@ -309,8 +343,198 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 		return nil, err
 	}
 	if err := staff.Audit(ctx, s.S, staff.Actor(p), "card.replace", "card:"+cardNo,
-		map[string]any{"newCardNo": newCardNo, "movedFen": moved}, s.Now()); err != nil {
+		map[string]any{"newCardNo": newCardNo, "movedFen": moved, "keepBinding": keepBinding}, s.Now()); err != nil {
 		return nil, err
 	}
-	return &ReplaceResult{OldCardNo: cardNo, NewCardNo: newCardNo, MovedFen: moved, BalanceFen: fresh.Balance}, nil
+	return &ReplaceResult{OldCardNo: cardNo, NewCardNo: newCardNo, MovedFen: moved, BalanceFen: fresh.Balance, KeptBinding: keepBinding}, nil
+}
+
+// moveBinding takes the binding off the replaced card old: the account is bound to newCardNo instead
+// (keep), or to no card of the school. Each write is conditioned on what it undoes, so a repeat (or an
+// account that unbound meanwhile) changes nothing.
+func (s *Service) moveBinding(ctx context.Context, old *Card, newCardNo string, keep bool) error {
+	names := map[string]string{"#s": old.SchoolID}
+	var err error
+	if keep {
+		err = s.S.Update(ctx, store.UserKey(old.BoundUser), "SET cards.#s = :n", "cards.#s = :o", names,
+			store.Values{":n": newCardNo, ":o": old.CardNo}.AV())
+	} else {
+		err = s.S.Update(ctx, store.UserKey(old.BoundUser), "REMOVE cards.#s", "cards.#s = :o", names,
+			store.Values{":o": old.CardNo}.AV())
+	}
+	if err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		return err
+	}
+	err = s.S.Update(ctx, old.Key, "REMOVE boundUser", "boundUser = :u", nil, store.Values{":u": old.BoundUser}.AV())
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil
+	}
+	return err
+}
+
+// moveReplaced moves what the cancelled card cardNo holds to newCardNo, once (the transfer's marker
+// answers a repeat). The amount is decided from a read of the old card and the transfer lands only
+// while the card is as read; otherwise it is decided again.
+func (s *Service) moveReplaced(ctx context.Context, l *ledger.Ledger, school, cardNo, newCardNo string) (int64, error) {
+	scope, key := "staff", "replace:"+school+":"+cardNo
+	for attempt := 1; ; attempt++ {
+		var mk struct {
+			Entries []ledger.EntryResult `dynamodbav:"entries"`
+		}
+		done, err := s.S.Get(ctx, store.IdemKey(scope, key), &mk)
+		if err != nil {
+			return 0, err
+		}
+		if done {
+			for _, e := range mk.Entries {
+				if e.Account == AccountID(school, cardNo) {
+					return e.BalanceBefore - e.BalanceAfterFen, nil
+				}
+			}
+			return 0, nil
+		}
+		old, err := s.Cards.Get(ctx, school, cardNo)
+		if err != nil {
+			return 0, err
+		}
+		if old.Status != Cancelled || old.ReplacedBy != newCardNo {
+			return 0, ErrConcurrentState
+		}
+		if old.Balance == 0 {
+			return 0, nil
+		}
+		err = s.transfer(ctx, l, old, store.CardKey(school, newCardNo), AccountID(school, newCardNo), scope, key,
+			[]any{"replace", school, cardNo, newCardNo}, "补卡转出", "补卡转入", nil)
+		if err == nil {
+			return old.Balance, nil
+		}
+		if !fault.Is(err, ledger.ErrStale.Code) || attempt >= maxDecide {
+			return 0, err
+		}
+	}
+}
+
+// transfer moves old's whole balance as read (old.Balance at old.Seq) to the card at toKey. The ledger
+// refuses it (ErrStale) when the old card is no longer at the seq and blv read: the caller reads again.
+func (s *Service) transfer(ctx context.Context, l *ledger.Ledger, old *Card, toKey store.Key, toAccount, scope, key string,
+	input any, outLabel, inLabel string, extra []types.TransactWriteItem) error {
+	lc := *l
+	lc.Guard = func(k store.Key, st map[string]types.AttributeValue) error {
+		if k == old.Key && (num(st, "seq") != old.Seq || num(st, "blv") != old.BLV) {
+			return ledger.ErrStale
+		}
+		return nil
+	}
+	_, err := lc.Post(ctx, ledger.Movement{Scope: scope, Key: key, Input: input, Extra: extra,
+		Postings: []ledger.Posting{
+			{Account: old.Account, Item: old.Key, AmountFen: -old.Balance, Kind: ledger.KindReplace, Counterparty: toAccount, Merchant: outLabel, AllowNegative: true},
+			{Account: toAccount, Item: toKey, AmountFen: old.Balance, Kind: ledger.KindReplace, Counterparty: old.Account, Merchant: inLabel, AllowNegative: true},
+		}})
+	return err
+}
+
+// MoveResult is the answer of moving a cancelled card's balance.
+type MoveResult struct {
+	CardNo     string `json:"cardNo"`
+	ToCardNo   string `json:"toCardNo"`
+	MovedFen   int64  `json:"movedFen"`
+	BalanceFen int64  `json:"balanceFen"` // the current card's balance after the move
+}
+
+// MoveBalance moves what is left on the cancelled card cardNo (a credit or a charge that older code
+// posted after its 补卡) to the student's current card: the card that replaced it, following
+// replacements. The amount is the whole balance as read, moved only while the card is as read (else
+// read again), keyed by the card's seq at that read, so a repeat, or two staff doing it at once, moves
+// it once; with nothing left the answer moves 0. The audit record is written in the same transaction.
+func (s *Service) MoveBalance(ctx context.Context, p auth.Principal, l *ledger.Ledger, cardNo string) (*MoveResult, error) {
+	for attempt := 1; ; attempt++ {
+		old, err := s.staffCard(ctx, p, cardNo)
+		if err != nil {
+			return nil, err
+		}
+		if old.Status != Cancelled {
+			return nil, ErrNotCancelled
+		}
+		to, err := s.Current(ctx, old)
+		if err != nil {
+			return nil, err
+		}
+		res := &MoveResult{CardNo: cardNo, ToCardNo: to.CardNo, BalanceFen: to.Balance}
+		if old.Balance == 0 {
+			return res, nil
+		}
+		now := s.Now()
+		audit := staff.AuditItem(staff.Actor(p), "card.move_balance", "card:"+cardNo,
+			map[string]any{"toCardNo": to.CardNo, "movedFen": old.Balance, "fromSeq": old.Seq}, now)
+		key := "move:" + old.SchoolID + ":" + cardNo + ":" + strconv.FormatInt(old.Seq, 10)
+		err = s.transfer(ctx, l, old, to.Key, to.Account, "staff", key, []any{"move", old.SchoolID, cardNo, old.Seq, old.Balance, to.CardNo},
+			"补卡余额转出", "补卡余额转入", []types.TransactWriteItem{audit})
+		if err == nil {
+			fresh, err := s.Cards.Get(ctx, to.SchoolID, to.CardNo)
+			if err != nil {
+				return nil, err
+			}
+			res.MovedFen, res.BalanceFen = old.Balance, fresh.Balance
+			return res, nil
+		}
+		if !fault.Is(err, ledger.ErrStale.Code) || attempt >= maxDecide {
+			return nil, err
+		}
+	}
+}
+
+// Current is the card the holder of c uses now: c itself unless it was cancelled, else the card that
+// replaced it (following replacements); ErrNoCurrentCard when the chain ends at a cancelled card.
+func (s *Service) Current(ctx context.Context, c *Card) (*Card, error) {
+	cur := c
+	for hops := 0; cur.Status == Cancelled; hops++ {
+		if cur.ReplacedBy == "" || hops >= 10 {
+			return nil, ErrNoCurrentCard
+		}
+		next, err := s.Cards.Get(ctx, cur.SchoolID, cur.ReplacedBy)
+		if err != nil {
+			return nil, err
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// StaffUnbind removes the binding of cardNo to whichever account holds it (a stranger bound it, the
+// student lost the phone), with the reason in the audit record, written in the same transaction.
+func (s *Service) StaffUnbind(ctx context.Context, p auth.Principal, cardNo, reason string) error {
+	reason, problem := ReasonRule.Check(reason)
+	if problem != plaintext.OK {
+		return ErrBadReason
+	}
+	c, err := s.staffCard(ctx, p, cardNo)
+	if err != nil {
+		return err
+	}
+	if c.BoundUser == "" {
+		return ErrCardNotBound
+	}
+	items := []types.TransactWriteItem{
+		store.UpdateItem(c.Key, "REMOVE boundUser", "boundUser = :u", nil, store.Values{":u": c.BoundUser}.AV()),
+		staff.AuditItem(staff.Actor(p), "card.unbind", "card:"+cardNo, map[string]any{"userId": c.BoundUser, "reason": reason}, s.Now()),
+	}
+	// The account's side, when it points at this card (it may not: an account that bound another
+	// school's card, or a binding left half-done by older code).
+	var u struct {
+		Cards map[string]string `dynamodbav:"cards"`
+	}
+	ok, err := s.S.Get(ctx, store.UserKey(c.BoundUser), &u)
+	if err != nil {
+		return err
+	}
+	if ok && u.Cards[c.SchoolID] == cardNo {
+		items = append(items, store.UpdateItem(store.UserKey(c.BoundUser), "REMOVE cards.#s", "cards.#s = :c",
+			map[string]string{"#s": c.SchoolID}, store.Values{":c": cardNo}.AV()))
+	}
+	err = s.S.Transact(ctx, items, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) {
+		return ErrConcurrentState.Wrap(err)
+	}
+	return err
 }

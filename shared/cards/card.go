@@ -53,8 +53,12 @@ type Card struct {
 	BoundUser    string    `dynamodbav:"boundUser,omitempty"`
 	LostAt       time.Time `dynamodbav:"lostAt,omitempty"`
 	ReplacedBy   string    `dynamodbav:"replacedBy,omitempty"`
-	BLV          int64     `dynamodbav:"blv"` // number of blacklist changes: orders changes within one microsecond
-	CreatedAt    time.Time `dynamodbav:"createdAt"`
+	// CutoffAt, on a card cancelled by 补卡, is when it stopped being its holder's: the loss report if
+	// it was lost when replaced, else the replacement. A reader record dated before it is the holder's
+	// spending and is charged to the card that replaced it; one dated at or after it is a dispute.
+	CutoffAt  time.Time `dynamodbav:"cutoffAt,omitempty"`
+	BLV       int64     `dynamodbav:"blv"` // number of blacklist changes: orders changes within one microsecond
+	CreatedAt time.Time `dynamodbav:"createdAt"`
 	// Spending at readers on SpentDay (YYYY-MM-DD, China time), for the daily limit. shared/reader keeps
 	// it in the ledger transaction that posts the records.
 	SpentDay string `dynamodbav:"spentDay,omitempty"`
@@ -145,35 +149,57 @@ func blockParts(school, cardNo string, blocked bool) (set []string, remove []str
 }
 
 // LedgerHook keeps a card's arrears flag and the blacklist in step with its balance, inside the
-// ledger's own transaction.
+// ledger's own transaction. Every posting to a card is conditioned on the card's blv as read (a status
+// change bumps it, setStatus), so a posting decided on a card that was lost, replaced or cancelled
+// since it was read fails and is decided again; it never lands on a state it did not see.
 func LedgerHook(now func() time.Time) func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
 	return func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
-		if !strings.HasPrefix(item.PK, "CARD#") || (before < 0) == (after < 0) {
+		if !strings.HasPrefix(item.PK, "CARD#") {
 			return nil, ledger.UpdateParts{}
+		}
+		cond, vals := blvCond(state)
+		parts := ledger.UpdateParts{Cond: []string{cond}, Values: vals}
+		if (before < 0) == (after < 0) {
+			return nil, parts
 		}
 		school, cardNo := attr(state, "schoolId"), attr(state, "cardNo")
 		arrears := after < 0
-		// Every arrears change bumps blv on condition of the blv read, as status changes do (setStatus):
-		// a loss report or its cancellation racing this posting makes one of the two retry, so the
-		// blacklist never keeps a decision taken on a stale status or arrears flag.
+		// Every arrears change bumps blv, as status changes do (setStatus): a loss report or its
+		// cancellation racing this posting makes one of the two retry, so the blacklist never keeps a
+		// decision taken on a stale status or arrears flag.
 		n := num(state, "blv") + 1
-		parts := ledger.UpdateParts{Set: []string{"arrears = :arr", "blv = :blv"}, Cond: []string{"blv = :oblv"},
-			Values: map[string]any{":arr": arrears, ":blv": n, ":oblv": n - 1}}
-		if _, ok := state["blv"]; !ok {
-			parts.Cond = []string{"attribute_not_exists(blv)"}
-			delete(parts.Values, ":oblv")
-		}
+		parts.Set = []string{"arrears = :arr", "blv = :blv"}
+		parts.Values[":arr"], parts.Values[":blv"] = arrears, n
 		if attr(state, "status") != Active {
 			return nil, parts // blocked either way: the blacklist does not change
 		}
-		set, remove, vals := blockParts(school, cardNo, arrears)
+		set, remove, bv := blockParts(school, cardNo, arrears)
 		parts.Set = append(parts.Set, set...)
 		parts.Remove = append(parts.Remove, remove...)
-		for k, v := range vals {
+		for k, v := range bv {
 			parts.Values[k] = v
 		}
 		return []types.TransactWriteItem{blacklistItem(school, cardNo, arrears, now(), n)}, parts
 	}
+}
+
+// blvCond is the condition that a card's blv is still what state read (absent on a card that never
+// changed its listing).
+func blvCond(state map[string]types.AttributeValue) (string, map[string]any) {
+	if _, ok := state["blv"]; !ok {
+		return "attribute_not_exists(blv)", map[string]any{}
+	}
+	return "blv = :oblv", map[string]any{":oblv": num(state, "blv")}
+}
+
+// Unchanged is a transaction item that holds only while the card item is as state read it: the
+// same blv (so the same status, listing and arrears flag) and the same seq (no posting since).
+func Unchanged(key store.Key, state map[string]types.AttributeValue) types.TransactWriteItem {
+	cond, vals := blvCond(state)
+	cond += " AND seq = :oseq"
+	vals[":oseq"] = num(state, "seq")
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: key.AV(), ConditionExpression: &cond,
+		ExpressionAttributeValues: store.Values(vals).AV()}}
 }
 
 func num(m map[string]types.AttributeValue, k string) int64 {

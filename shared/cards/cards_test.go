@@ -363,7 +363,8 @@ func TestReplaceCard(t *testing.T) {
 	}
 	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000002"}, fin...).Expect(t, 409, "CARD_NO_TAKEN")
 	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "x1"}, fin...).Expect(t, 400, "BAD_CARD_NO")
-	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000099"}, fin...).Expect(t, 200, "").Decode(t, &res)
+	keep := map[string]any{"newCardNo": "10000099", "keepBinding": true} // staff checked: the bound account is the student's
+	w.Do("POST", "/v1/admin/cards/10000001/replace", keep, fin...).Expect(t, 200, "").Decode(t, &res)
 	if res.MovedFen != 4321 || res.BalanceFen != 4321 || res.NewCardNo != "10000099" {
 		t.Fatalf("replace: %+v", res)
 	}
@@ -377,7 +378,7 @@ func TestReplaceCard(t *testing.T) {
 		t.Fatalf("old card blacklist: %q", got)
 	}
 	// Repeating the request (a double click, a retry after a timeout) changes nothing.
-	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000099"}, fin...).Expect(t, 200, "").Decode(t, &res)
+	w.Do("POST", "/v1/admin/cards/10000001/replace", keep, fin...).Expect(t, 200, "").Decode(t, &res)
 	card = cards.View{}
 	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
 	if card.BalanceFen != 4321 || res.BalanceFen != 4321 {

@@ -311,16 +311,48 @@ var (
 			l := NewLedger(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
-					NewCardNo string `json:"newCardNo"`
+					NewCardNo   string `json:"newCardNo"`
+					KeepBinding bool   `json:"keepBinding"`
 				}
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
 					return err
 				}
-				res, err := s.Replace(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"), in.NewCardNo)
+				res, err := s.Replace(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"), in.NewCardNo, in.KeepBinding)
 				if err != nil {
 					return err
 				}
 				return httpapi.JSON(w, http.StatusOK, res)
+			}
+		})}
+
+	// AdminCardMoveBalance moves what is left on a cancelled card (left there by older code after its
+	// 补卡) to the student's current card.
+	AdminCardMoveBalance = fn.HTTP{Name: "AdminCardMoveBalance", Route: "POST /v1/admin/cards/{cardNo}/move-balance", Access: fn.Staff,
+		Roles: []string{auth.RoleFinance}, Actions: []string{get, put, update}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
+			l := NewLedger(d)
+			return func(w http.ResponseWriter, r *http.Request) error {
+				res, err := s.MoveBalance(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, res)
+			}
+		})}
+
+	// AdminCardUnbind removes a card's binding to an account, with a reason (图文信息中心).
+	AdminCardUnbind = fn.HTTP{Name: "AdminCardUnbind", Route: "POST /v1/admin/cards/{cardNo}/unbind", Access: fn.Staff,
+		Roles: []string{auth.RoleIT}, Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Reason string `json:"reason"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.StaffUnbind(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo"), in.Reason); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
 			}
 		})}
 

@@ -51,6 +51,8 @@ var HTTP = []fn.HTTP{
 	cards.AdminCardUnlock,
 	cards.AdminCardResetPassword,
 	cards.AdminCardReplace,
+	cards.AdminCardMoveBalance,
+	cards.AdminCardUnbind,
 	cards.AdminReconcile,
 
 	recharge.CardRecharge,

@@ -91,6 +91,9 @@ var (
 	ErrBadAmount    = fault.Field("BAD_AMOUNT", "金额必须是大于 0 的整数（单位：分）且不超过上限")
 	ErrNoAccount    = fault.E(fault.NotFound, "ACCOUNT_NOT_FOUND", "账户不存在")
 	ErrBusy         = fault.E(fault.Conflict, "ACCOUNT_BUSY", "账户繁忙，请稍后重试")
+	// ErrStale is what a Guard answers when the account is no longer in the state the postings were
+	// decided on: decide again from a fresh read.
+	ErrStale = fault.E(fault.Conflict, "ACCOUNT_CHANGED", "账户状态已变化，请稍后重试")
 )
 
 // Entry is the immutable ledger item.
@@ -140,10 +143,18 @@ type Ledger struct {
 	// BatchReads reads a chunk's markers and balances with one BatchGetItem (strongly consistent)
 	// instead of a GetItem each. The caller's function must be granted dynamodb:BatchGetItem.
 	BatchReads bool
-	// Prefetched, with BatchReads, stands in for the first read of PostAll's first chunk: the caller
-	// read every marker and balance item of the movements just before (a key absent from it does not
-	// exist). A stale entry costs one retry: every write is conditioned on what was read.
+	// Prefetched stands in for the first read of PostAll's first chunk: the caller read every marker
+	// and balance item of the movements just before (a key absent from it does not exist), usually to
+	// decide the movements from it. A stale entry costs one retry: every write is conditioned on what
+	// was read. Retries read afresh (one BatchGetItem with BatchReads, else a GetItem each).
 	Prefetched map[store.Key]map[string]types.AttributeValue
+	// Guard, if set, sees every account item the ledger reads (prefetched or not, on every attempt and
+	// chunk) before anything is computed from it. An error refuses, with that error and without a retry,
+	// the movements that post to that account: the caller decided its postings from an earlier read of
+	// the account (a card's status), finds that read no longer holds, and decides again (ErrStale).
+	// Together with a condition on what was read (OnChange's UpdateParts.Cond), nothing is written on
+	// a decision taken from a state the account has left.
+	Guard func(item store.Key, state map[string]types.AttributeValue) error
 }
 
 // UpdateParts adds SET clauses to an account's balance update, and conditions (ANDed to the seq
@@ -267,7 +278,7 @@ func (l *Ledger) PostAll(ctx context.Context, ms []Movement) (results []Result, 
 			end++
 		}
 		var pre map[store.Key]map[string]types.AttributeValue
-		if start == 0 && l.BatchReads {
+		if start == 0 {
 			pre = l.Prefetched
 		}
 		if err := l.postChunk(ctx, ms[start:end], hashes[start:end], results[start:end], errs[start:end], pre); err != nil {
@@ -348,6 +359,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 	}
 	accts := map[string]*acct{}
 	order := []string{}
+	guarded := map[string]error{}
 	for _, i := range pending {
 		for _, p := range ms[i].Postings {
 			if _, ok := accts[p.Account]; ok {
@@ -364,6 +376,11 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 			}
 			accts[p.Account] = &acct{key: p.Item, before: b.Balance, bal: b.Balance, seq0: b.Seq, seq: b.Seq, state: raw}
 			order = append(order, p.Account)
+			if l.Guard != nil {
+				if gerr := l.Guard(p.Item, raw); gerr != nil {
+					guarded[p.Account] = gerr
+				}
+			}
 		}
 	}
 	// 3. Apply in order; a movement that would overdraw is refused alone.
@@ -373,6 +390,14 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 	for _, i := range pending {
 		m := ms[i]
 		ok := true
+		for _, p := range m.Postings {
+			if gerr := guarded[p.Account]; gerr != nil && errs[i] == nil {
+				errs[i] = gerr
+			}
+		}
+		if errs[i] != nil {
+			continue
+		}
 		for _, p := range m.Postings {
 			a := accts[p.Account]
 			if p.AmountFen < 0 && !p.AllowNegative && a.bal+p.AmountFen < 0 {

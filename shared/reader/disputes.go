@@ -58,19 +58,16 @@ type disputeMarker struct {
 	PostedAt time.Time `dynamodbav:"postedAt"`
 }
 
-// dispute keeps m for staff, once.
-func (c *Consumer) dispute(ctx context.Context, m *Message, reason string) error {
-	kept, err := KeepDispute(ctx, c.S, m, reason, c.Now())
-	if kept {
-		c.Log.Warn("record disputed", "device", m.DeviceID, "seq", m.Seq, "reason", reason)
-	}
-	return err
-}
-
 // KeepDispute keeps m for staff instead of charging it: the dispute and the record's marker in one
 // transaction, with extra items if given. kept is false when it was kept before, or posted by a
 // concurrent delivery.
 func KeepDispute(ctx context.Context, s *store.Store, m *Message, reason string, now time.Time, extra ...types.TransactWriteItem) (kept bool, err error) {
+	return keepDispute(ctx, s, m, reason, now, nil, extra...)
+}
+
+// keepDispute is KeepDispute written only while check holds (the card as the decision read it); when
+// it does not, the answer is ledger.ErrStale: decide again.
+func keepDispute(ctx context.Context, s *store.Store, m *Message, reason string, now time.Time, check *types.TransactWriteItem, extra ...types.TransactWriteItem) (kept bool, err error) {
 	now = now.UTC()
 	d := Dispute{Key: store.DisputeKey(m.DeviceID, m.Seq), GSI1PK: store.DisputeListPK(m.SchoolID),
 		GSI1SK: now.Format(time.RFC3339Nano) + "#" + m.DeviceID + "#" + m.Key(), Type: "dispute",
@@ -86,10 +83,17 @@ func KeepDispute(ctx context.Context, s *store.Store, m *Message, reason string,
 	if err != nil {
 		return false, err
 	}
-	err = s.Transact(ctx, append([]types.TransactWriteItem{put, mark}, extra...), "")
+	items := []types.TransactWriteItem{put, mark}
+	if check != nil {
+		items = append(items, *check) // index 2: its failure means decide again
+	}
+	err = s.Transact(ctx, append(items, extra...), "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) && (tc.Failed(0) || tc.Failed(1)) {
 		return false, nil
+	}
+	if errors.As(err, &tc) && check != nil && tc.Failed(2) {
+		return false, ledger.ErrStale
 	}
 	return err == nil, err
 }

@@ -25,6 +25,7 @@ const (
 	query    = "dynamodb:Query"
 	batchGet = "dynamodb:BatchGetItem"
 	send     = "sqs:SendMessage" // also covers SendMessageBatch
+	check    = "dynamodb:ConditionCheckItem"
 )
 
 func deviceActions(more ...string) []string {
@@ -165,7 +166,7 @@ var AdminDisputeResolve = fn.HTTP{Name: "AdminDisputeResolve", Route: "POST /v1/
 // same card items (docs/decisions/0005, docs/benchmarks.md).
 var ReaderConsumer = fn.Event{Name: "ReaderConsumer", Description: "post accepted reader records to the ledger",
 	Queue: "ReaderQueue", BatchSize: 100, WindowSeconds: 1, MaxConcurrency: 2, Timeout: 30,
-	Actions: []string{batchGet, put, update},
+	Actions: []string{batchGet, get, put, update, check},
 	Build: func(d *platform.Deps) any {
 		c := NewConsumer(d)
 		return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {

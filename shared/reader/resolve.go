@@ -68,24 +68,34 @@ func ResolveDispute(ctx context.Context, s *store.Store, l *ledger.Ledger, p aut
 			staff.AuditItem(actor, "dispute.waive", disputeTarget(d), details, now),
 		}, "")
 	} else {
-		var card *cards.Card
-		if card, err = chargeableCard(ctx, s, d.SchoolID, d.CardNo); err != nil {
-			return nil, err
-		}
-		vals[":card"] = card.CardNo
-		details["chargedCard"] = card.CardNo
 		kind := ledger.KindPurchase
 		if d.Kind == readerrec.KindHotWater {
 			kind = ledger.KindHotWater
 		}
-		_, err = l.Post(ctx, ledger.Movement{Scope: "dispute:" + d.DeviceID, Key: strconv.FormatInt(d.Seq, 10),
-			Postings: []ledger.Posting{{Account: card.Account, Item: card.Key, AmountFen: -d.AmountFen, Kind: kind,
-				Counterparty: "ext:merchant:" + d.DeviceID, Merchant: d.Merchant, OccurredAt: d.OccurredAt,
-				AllowNegative: d.Reason != DisputeCodeOverBalance}}, // a code is never an overdraft: INSUFFICIENT_BALANCE until recharged
-			Extra: []types.TransactWriteItem{
-				store.UpdateItem(d.Key, set+", chargedCard = :card", "#st = :open", map[string]string{"#st": "status"}, vals.AV()),
-				staff.AuditItem(actor, "dispute.charge", disputeTarget(d), details, now),
-			}})
+		// The card to charge is decided from a read, and the posting lands only while that card is in
+		// the state read (Guard, and the card hook's blv condition): a 补卡 in between makes it decide
+		// again, so the charge goes to the card that replaced it, never to a cancelled one.
+		for attempt := 1; ; attempt++ {
+			var card *cards.Card
+			if card, err = chargeableCard(ctx, s, d.SchoolID, d.CardNo); err != nil {
+				return nil, err
+			}
+			vals[":card"] = card.CardNo
+			details["chargedCard"] = card.CardNo
+			lc := *l
+			lc.Guard = sameStatus(card)
+			_, err = lc.Post(ctx, ledger.Movement{Scope: "dispute:" + d.DeviceID, Key: strconv.FormatInt(d.Seq, 10),
+				Postings: []ledger.Posting{{Account: card.Account, Item: card.Key, AmountFen: -d.AmountFen, Kind: kind,
+					Counterparty: "ext:merchant:" + d.DeviceID, Merchant: d.Merchant, OccurredAt: d.OccurredAt,
+					AllowNegative: d.Reason != DisputeCodeOverBalance}}, // a code is never an overdraft: INSUFFICIENT_BALANCE until recharged
+				Extra: []types.TransactWriteItem{
+					store.UpdateItem(d.Key, set+", chargedCard = :card", "#st = :open", map[string]string{"#st": "status"}, vals.AV()),
+					staff.AuditItem(actor, "dispute.charge", disputeTarget(d), details, now),
+				}})
+			if !fault.Is(err, ledger.ErrStale.Code) || attempt >= 5 {
+				break
+			}
+		}
 	}
 	if err != nil {
 		// Another request may have resolved it meanwhile (our status condition failed): answer from what
