@@ -3,6 +3,7 @@ package cards
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -276,6 +277,7 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 	nc.Key, nc.Account, nc.CardNo = store.CardKey(old.SchoolID, newCardNo), AccountID(old.SchoolID, newCardNo), newCardNo
 	nc.Balance, nc.Seq, nc.Arrears, nc.Status, nc.FailedPw, nc.FailedID, nc.BLV = 0, 0, false, Active, 0, 0, 0
 	nc.LostAt, nc.ReplacedBy, nc.CutoffAt, nc.GSI2PK, nc.GSI2SK, nc.CreatedAt = time.Time{}, "", time.Time{}, "", "", s.Now().UTC()
+	nc.Replaces = append(slices.Clone(old.Replaces), old.CardNo)
 	if !keepBinding {
 		nc.BoundUser = ""
 	}

@@ -53,6 +53,10 @@ type Card struct {
 	BoundUser    string    `dynamodbav:"boundUser,omitempty"`
 	LostAt       time.Time `dynamodbav:"lostAt,omitempty"`
 	ReplacedBy   string    `dynamodbav:"replacedBy,omitempty"`
+	// Replaces are the cards this one replaced (补卡), oldest first: the cards whose history is the
+	// holder's too (HistoryCards). Absent on cards issued by import, and on replacements made before it
+	// existed (their old cards' entries stay on those cards, out of the student's list).
+	Replaces []string `dynamodbav:"replaces,omitempty"`
 	// CutoffAt, on a card cancelled by 补卡, is when it stopped being its holder's: the loss report if
 	// it was lost when replaced, else the replacement. A reader record dated before it is the holder's
 	// spending and is charged to the card that replaced it; one dated at or after it is a dispute.
@@ -75,6 +79,16 @@ func (c *Card) SpentOn(day string) int64 {
 
 // AccountID names a card's wallet in the ledger.
 func AccountID(school, cardNo string) string { return "card:" + school + ":" + cardNo }
+
+// HistoryCards are the card numbers whose entries make up the holder's history: c, then the cards it
+// replaced, newest first.
+func (c *Card) HistoryCards() []string {
+	out := []string{c.CardNo}
+	for i := len(c.Replaces) - 1; i >= 0; i-- {
+		out = append(out, c.Replaces[i])
+	}
+	return out
+}
 
 // Blocked reports whether readers must refuse the card.
 func (c *Card) Blocked() bool { return c.Status != Active || c.Arrears }

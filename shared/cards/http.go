@@ -140,27 +140,6 @@ var (
 			}
 		})}
 
-	CardTransactions = fn.HTTP{Name: "CardTransactions", Route: "GET /v1/card/transactions", Access: fn.User,
-		Actions: []string{get, query}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := NewLedger(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				limit, err := httpapi.Limit(r, 20, 100)
-				if err != nil {
-					return err
-				}
-				_, c, err := s.Mine(r.Context(), auth.Must(r.Context()))
-				if err != nil {
-					return err
-				}
-				q := r.URL.Query()
-				page, err := l.History(r.Context(), c.Account, limit, q.Get("cursor"), q.Get("month"))
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, page)
-			}
-		})}
-
 	CardVirtual = fn.HTTP{Name: "CardVirtual", Route: "POST /v1/card/virtual", Access: fn.User,
 		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {

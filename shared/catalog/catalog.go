@@ -37,6 +37,8 @@ var HTTP = []fn.HTTP{
 	cards.CardUnbind,
 	cards.CardGet,
 	cards.CardTransactions,
+	cards.CardTransactionGet,
+	cards.CardTransactionsSummary,
 	cards.CardVirtual,
 	cards.CardLossReport,
 	cards.CardLossCancel,
@@ -56,7 +58,9 @@ var HTTP = []fn.HTTP{
 	cards.AdminReconcile,
 
 	recharge.CardRecharge,
+	recharge.OrderList,
 	recharge.OrderGet,
+	recharge.OrderCancel,
 	recharge.WeChatNotify,
 
 	dorm.DormBuildings,

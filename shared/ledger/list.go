@@ -16,6 +16,10 @@ import (
 
 // TxnView is one line of a transaction history (API.md's card transactions).
 type TxnView struct {
+	// ID addresses this line for GET /v1/card/transactions/{id} (card histories only).
+	ID string `json:"id,omitempty"`
+	// CardNo is the card the line is on, in a history that spans a student's cards (after 补卡).
+	CardNo          string `json:"cardNo,omitempty"`
 	TxnID           string `json:"txnId"`
 	Kind            string `json:"kind"`
 	AmountFen       int64  `json:"amountFen"`
@@ -70,9 +74,7 @@ func (l *Ledger) History(ctx context.Context, account string, limit int, cursor,
 			return nil, err
 		}
 		for _, e := range entries {
-			page.Items = append(page.Items, TxnView{TxnID: e.TxnID, Kind: e.Kind, AmountFen: e.AmountFen,
-				BalanceAfterFen: e.BalanceAfter, Merchant: e.Merchant,
-				OccurredAt: e.OccurredAt.In(China).Format(time.RFC3339), Status: e.Status})
+			page.Items = append(page.Items, e.View())
 			if len(page.Items) == limit {
 				if e.SK != store.EntrySK(1) {
 					c := base64.RawURLEncoding.EncodeToString([]byte(e.SK))

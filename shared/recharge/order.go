@@ -50,6 +50,8 @@ type Order struct {
 	store.Key
 	GSI1PK        string               `dynamodbav:"GSI1PK,omitempty"`
 	GSI1SK        string               `dynamodbav:"GSI1SK,omitempty"`
+	GSI2PK        string               `dynamodbav:"GSI2PK,omitempty"` // store.UserOrdersPK(UserID), for life
+	GSI2SK        string               `dynamodbav:"GSI2SK,omitempty"` // userOrderSK
 	Type          string               `dynamodbav:"type"`
 	OrderNo       string               `dynamodbav:"orderNo"`
 	UserID        string               `dynamodbav:"userId"`
@@ -73,13 +75,23 @@ type Order struct {
 // OrderKey addresses an order.
 func OrderKey(no string) store.Key { return store.Key{PK: "ORDER#" + no, SK: "ORDER"} }
 
-// View is GET /v1/orders/{orderNo}.
+// userOrderSK sorts a user's orders by creation: fixed-width UTC microseconds, then the order number
+// (two orders of the same microsecond stay distinct and in a stable order).
+func userOrderSK(created time.Time, no string) string {
+	return created.UTC().Format("2006-01-02T15:04:05.000000Z") + "#" + no
+}
+
+// View is GET /v1/orders/{orderNo} and an item of GET /v1/orders.
 type View struct {
 	OrderNo   string `json:"orderNo"`
 	Status    string `json:"status"`
 	AmountFen int64  `json:"amountFen"`
 	Target    Target `json:"target"`
-	CreatedAt string `json:"createdAt"`
+	// Description is what WeChat Pay shows the payer: 一卡通充值, or the room in words (8栋1006宿舍电费充值).
+	Description string `json:"description"`
+	CreatedAt   string `json:"createdAt"`
+	// ExpiresAt, while pending, is when WeChat Pay stops accepting payment of the order.
+	ExpiresAt string `json:"expiresAt,omitempty"`
 	PaidAt    string `json:"paidAt,omitempty"`
 	// CreditedTo is where a paid order's money went; it differs from Target after a 补卡.
 	CreditedTo *Target `json:"creditedTo,omitempty"`
@@ -90,8 +102,11 @@ var china = time.FixedZone("CST", 8*3600)
 
 // View returns the public view.
 func (o *Order) View() View {
-	v := View{OrderNo: o.OrderNo, Status: o.Status, AmountFen: o.AmountFen, Target: o.Target,
+	v := View{OrderNo: o.OrderNo, Status: o.Status, AmountFen: o.AmountFen, Target: o.Target, Description: o.Description,
 		CreatedAt: o.CreatedAt.In(china).Format(time.RFC3339), CreditedTo: o.CreditedTo, CreditNote: o.CreditNote}
+	if o.Status == Pending && !o.ExpiresAt.IsZero() {
+		v.ExpiresAt = o.ExpiresAt.In(china).Format(time.RFC3339)
+	}
 	if !o.PaidAt.IsZero() {
 		v.PaidAt = o.PaidAt.In(china).Format(time.RFC3339)
 	}

@@ -102,3 +102,8 @@ func DisputeKey(deviceID string, seq int64) Key {
 	return Key{fmt.Sprintf("DISPUTE#%s#%d", deviceID, seq), "DISPUTE"}
 }
 func DisputeListPK(school string) string { return "DISPUTES#" + school }
+
+// UserOrdersPK lists a user's recharge orders (card and dorm), every status, newest first: an order item
+// carries GSI2PK=ORDERS_OF#<userId>, GSI2SK=<created, UTC, fixed-width µs>#<orderNo> for life. (Its GSI1
+// is ORDERS#pending only while pending: the reconciler's index.)
+func UserOrdersPK(userID string) string { return "ORDERS_OF#" + userID }
