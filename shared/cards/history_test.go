@@ -164,7 +164,7 @@ func TestHistorySpansReplacedCardsWithMonthTotals(t *testing.T) {
 	// One line by id: the old card's transfer names the new card; the purchase its reader.
 	var d struct {
 		ID, CardNo, Kind, OtherCardNo, DeviceID, PostedAt, OccurredAt string
-		AmountFen                                                    int64
+		AmountFen                                                     int64
 	}
 	w.Do("GET", "/v1/card/transactions/10000001-4", nil, h...).Expect(t, 200, "").Decode(t, &d)
 	if d.CardNo != "10000001" || d.Kind != "card_replace" || d.OtherCardNo != "10000099" || d.AmountFen != -8450 {
@@ -172,7 +172,7 @@ func TestHistorySpansReplacedCardsWithMonthTotals(t *testing.T) {
 	}
 	d = struct {
 		ID, CardNo, Kind, OtherCardNo, DeviceID, PostedAt, OccurredAt string
-		AmountFen                                                    int64
+		AmountFen                                                     int64
 	}{}
 	w.Do("GET", "/v1/card/transactions/10000001-3", nil, h...).Expect(t, 200, "").Decode(t, &d)
 	if d.DeviceID != "POS-CANTEEN-01" || d.OccurredAt != "2026-10-31T23:59:00+08:00" || d.PostedAt != "2026-11-03T09:00:00+08:00" {
