@@ -30,9 +30,10 @@ const (
 	Water     = "water"
 )
 
-// Building is one dormitory building of a school.
+// Building is one dormitory building of a school, stored and answered as is: its key stays out of the
+// answer.
 type Building struct {
-	store.Key
+	store.Key   `json:"-"`
 	SchoolID    string `dynamodbav:"schoolId" json:"-"`
 	Building    string `dynamodbav:"building" json:"building"`
 	Label       string `dynamodbav:"label" json:"label"`
