@@ -41,6 +41,10 @@ type Card struct {
 	HolderName   string    `dynamodbav:"holderName"`
 	IDDigest     string    `dynamodbav:"idDigest"`
 	PasswordHash string    `dynamodbav:"passwordHash"`
+	// PwChanged: the holder set a password of their own. False (or absent) while the password is the
+	// initial one: after the roster import, after a reset with the ID number (student or staff), and on
+	// cards written before the flag existed (they are asked to change it; see docs/data-model.md).
+	PwChanged bool `dynamodbav:"pwChanged,omitempty"`
 	Status       string    `dynamodbav:"status"`
 	FailedPw     int       `dynamodbav:"failedPw"`
 	FailedID     int       `dynamodbav:"failedId"`
@@ -72,6 +76,9 @@ func (c *Card) SpentOn(day string) int64 {
 	}
 	return 0
 }
+
+// Day is the China-time date (YYYY-MM-DD) of t: the day of the daily limit.
+func Day(t time.Time) string { return t.In(ledger.China).Format("2006-01-02") }
 
 // AccountID names a card's wallet in the ledger.
 func AccountID(school, cardNo string) string { return "card:" + school + ":" + cardNo }
