@@ -34,8 +34,8 @@ type Meter struct {
 	// Uncharged is the consumption (hundredths of a unit) since the meter's last ledger entry: readings
 	// that cost less than a fen add to it, and the next charge shows it in its quantity.
 	Uncharged int64 `dynamodbav:"uncharged"`
-	Started     bool      `dynamodbav:"started"`
-	Resets      int64     `dynamodbav:"resets"`
+	Started   bool  `dynamodbav:"started"`
+	Resets    int64 `dynamodbav:"resets"`
 }
 
 // MeterKey addresses a meter.
@@ -105,7 +105,7 @@ func (m Meters) apply(ctx context.Context, r Reading, schools map[string]*school
 		return store.UpdateItem(mt.Key, "SET lastReading = :r, lastReadAt = :t, carry = :c, uncharged = :u, started = :y, resets = :n",
 			"lastReading = :pr AND lastReadAt = :pt AND started = :ps", nil,
 			store.Values{":r": r.Reading, ":t": r.ReadAt.UTC(), ":c": carry, ":u": uncharged, ":y": true,
-				":n": mt.Resets + boolInt(outcome == Baseline && mt.Started),
+				":n":  mt.Resets + boolInt(outcome == Baseline && mt.Started),
 				":pr": mt.LastReading, ":pt": mt.LastReadAt, ":ps": mt.Started}.AV()), outcome
 	}
 	switch {
