@@ -31,32 +31,28 @@ const MaxPasswordFailures = 5
 // Card is a card item.
 type Card struct {
 	store.Key
-	GSI2PK       string `dynamodbav:"GSI2PK,omitempty"` // BLOCKED#<school> while blocked (sparse)
-	GSI2SK       string `dynamodbav:"GSI2SK,omitempty"`
-	Type         string `dynamodbav:"type"`
-	Account      string `dynamodbav:"acct"`
-	SchoolID     string `dynamodbav:"schoolId"`
-	CardNo       string `dynamodbav:"cardNo"`
-	StudentNo    string `dynamodbav:"studentNo"` // canonical, CUIK20230001
-	HolderName   string `dynamodbav:"holderName"`
-	IDDigest     string `dynamodbav:"idDigest"`
-	PasswordHash string `dynamodbav:"passwordHash"`
-	// PwChanged: the holder set a password of their own. False (or absent) while the password is the
-	// initial one: after the roster import, after a reset with the ID number (student or staff), and on
-	// cards written before the flag existed (they are asked to change it; see docs/data-model.md).
-	PwChanged  bool      `dynamodbav:"pwChanged,omitempty"`
-	Status     string    `dynamodbav:"status"`
-	FailedPw   int       `dynamodbav:"failedPw"`
-	FailedID   int       `dynamodbav:"failedId"`
-	Balance    int64     `dynamodbav:"balance"`
-	Seq        int64     `dynamodbav:"seq"`
-	Arrears    bool      `dynamodbav:"arrears"`
-	PerTxnFen  int64     `dynamodbav:"perTxnFen"`
-	DailyFen   int64     `dynamodbav:"dailyFen"`
-	Virtual    bool      `dynamodbav:"virtualCard"`
-	BoundUser  string    `dynamodbav:"boundUser,omitempty"`
-	LostAt     time.Time `dynamodbav:"lostAt,omitempty"`
-	ReplacedBy string    `dynamodbav:"replacedBy,omitempty"`
+	GSI2PK       string    `dynamodbav:"GSI2PK,omitempty"` // BLOCKED#<school> while blocked (sparse)
+	GSI2SK       string    `dynamodbav:"GSI2SK,omitempty"`
+	Type         string    `dynamodbav:"type"`
+	Account      string    `dynamodbav:"acct"`
+	SchoolID     string    `dynamodbav:"schoolId"`
+	CardNo       string    `dynamodbav:"cardNo"`
+	StudentNo    string    `dynamodbav:"studentNo"` // canonical, CUIK20230001
+	HolderName   string    `dynamodbav:"holderName"`
+	IDDigest     string    `dynamodbav:"idDigest"`
+	PasswordHash string    `dynamodbav:"passwordHash"`
+	Status       string    `dynamodbav:"status"`
+	FailedPw     int       `dynamodbav:"failedPw"`
+	FailedID     int       `dynamodbav:"failedId"`
+	Balance      int64     `dynamodbav:"balance"`
+	Seq          int64     `dynamodbav:"seq"`
+	Arrears      bool      `dynamodbav:"arrears"`
+	PerTxnFen    int64     `dynamodbav:"perTxnFen"`
+	DailyFen     int64     `dynamodbav:"dailyFen"`
+	Virtual      bool      `dynamodbav:"virtualCard"`
+	BoundUser    string    `dynamodbav:"boundUser,omitempty"`
+	LostAt       time.Time `dynamodbav:"lostAt,omitempty"`
+	ReplacedBy   string    `dynamodbav:"replacedBy,omitempty"`
 	// CutoffAt, on a card cancelled by 补卡, is when it stopped being its holder's: the loss report if
 	// it was lost when replaced, else the replacement. A reader record dated before it is the holder's
 	// spending and is charged to the card that replaced it; one dated at or after it is a dispute.
@@ -67,6 +63,11 @@ type Card struct {
 	// it in the ledger transaction that posts the records.
 	SpentDay string `dynamodbav:"spentDay,omitempty"`
 	SpentFen int64  `dynamodbav:"spentFen,omitempty"`
+
+	// PwChanged: the holder set a card password of their own. False (or absent) while the password is
+	// the initial one: after the roster import, after a reset with the ID number (student or staff),
+	// and on cards written before the flag existed (they are asked to change it; docs/data-model.md).
+	PwChanged bool `dynamodbav:"pwChanged,omitempty"`
 }
 
 // SpentOn is what the card spent at readers on day (YYYY-MM-DD, China time), as far as posted.
