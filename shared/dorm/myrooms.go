@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"onecard/shared/accounts"
 	"onecard/shared/auth"
 	"onecard/shared/fault"
@@ -122,11 +124,11 @@ func (s *Service) AddMyRoom(ctx context.Context, p auth.Principal, roomID string
 			next.Rooms[id] = at
 		}
 		// The write holds only on the list as read: two adds at once cannot pass the cap together.
-		cond, vals := "attribute_not_exists(PK)", store.Values{}
+		cond, vals := "attribute_not_exists(PK)", map[string]types.AttributeValue(nil)
 		if exists {
-			cond, vals = "ver = :v", store.Values{":v": m.Ver}
+			cond, vals = "ver = :v", store.Values{":v": m.Ver}.AV()
 		}
-		err = s.S.Put(ctx, next, cond, vals.AV())
+		err = s.S.Put(ctx, next, cond, vals)
 		if err == nil {
 			return v, nil
 		}
