@@ -207,7 +207,7 @@ func TestMeterChargesCarryUsage(t *testing.T) {
 		}
 	}
 	apply(dorm.Reading{MeterID: "E-WH-9D-101", Kind: "elec", Reading: 1000, ReadAt: t0},
-		dorm.Reading{MeterID: "E-WH-9D-101", Kind: "elec", Reading: 1001, ReadAt: t0.Add(time.Minute)},   // 0.01 kWh: 0.6 fen, carried
+		dorm.Reading{MeterID: "E-WH-9D-101", Kind: "elec", Reading: 1001, ReadAt: t0.Add(time.Minute)},     // 0.01 kWh: 0.6 fen, carried
 		dorm.Reading{MeterID: "E-WH-9D-101", Kind: "elec", Reading: 1250, ReadAt: t0.Add(2 * time.Minute)}, // 2.49 kWh more
 		dorm.Reading{MeterID: "W-WH-9D-101", Kind: "water", Reading: 500, ReadAt: t0},
 		dorm.Reading{MeterID: "W-WH-9D-101", Kind: "water", Reading: 560, ReadAt: t0.Add(time.Minute)})
