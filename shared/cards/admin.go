@@ -209,9 +209,10 @@ func (s *Service) StaffResetPassword(ctx context.Context, p auth.Principal, card
 		return err
 	}
 	if c.Status == Locked {
-		err = s.setStatus(ctx, c, Active, "passwordHash = :h, failedPw = :z, failedId = :z", store.Values{":h": hash, ":z": 0})
+		err = s.setStatus(ctx, c, Active, "passwordHash = :h, pwChanged = :f, failedPw = :z, failedId = :z", store.Values{":h": hash, ":f": false, ":z": 0})
 	} else {
-		err = s.S.Update(ctx, c.Key, "SET passwordHash = :h, failedPw = :z, failedId = :z", "", nil, store.Values{":h": hash, ":z": 0}.AV())
+		err = s.S.Update(ctx, c.Key, "SET passwordHash = :h, pwChanged = :f, failedPw = :z, failedId = :z", "", nil,
+			store.Values{":h": hash, ":f": false, ":z": 0}.AV())
 	}
 	if err != nil {
 		return err

@@ -324,6 +324,16 @@ func (s *Service) OpenVirtual(ctx context.Context, p auth.Principal) error {
 	return s.S.Update(ctx, c.Key, "SET virtualCard = :t", "", nil, store.Values{":t": true}.AV())
 }
 
+// CloseVirtual turns the virtual card off: no payment code is issued until it is opened again. Codes
+// issued before stay valid until they expire (at most a minute): readers check them offline.
+func (s *Service) CloseVirtual(ctx context.Context, p auth.Principal) error {
+	_, c, err := s.Mine(ctx, p)
+	if err != nil {
+		return err
+	}
+	return s.S.Update(ctx, c.Key, "SET virtualCard = :f", "", nil, store.Values{":f": false}.AV())
+}
+
 // ReportLoss blocks the card, physical and virtual alike (挂失).
 func (s *Service) ReportLoss(ctx context.Context, p auth.Principal, pw string) error {
 	_, c, err := s.Mine(ctx, p)
@@ -408,7 +418,11 @@ func (s *Service) ChangePassword(ctx context.Context, p auth.Principal, oldPw, n
 	if err != nil {
 		return err
 	}
-	return s.S.Update(ctx, c.Key, "SET passwordHash = :h", "", nil, store.Values{":h": hash}.AV())
+	// The old password was right: if it was the initial one and the new one is the same, the password
+	// is still the initial one.
+	oldNorm, _ := validCardPassword(oldPw)
+	changed := c.PwChanged || norm != oldNorm
+	return s.S.Update(ctx, c.Key, "SET passwordHash = :h, pwChanged = :c", "", nil, store.Values{":h": hash, ":c": changed}.AV())
 }
 
 // ResetPassword sets the card password back to the ID's last six, proven by the account's phone, the
@@ -444,9 +458,9 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, phone, st
 		return err
 	}
 	if c.Status == Locked {
-		return s.setStatus(ctx, c, Active, "passwordHash = :h", store.Values{":h": hash})
+		return s.setStatus(ctx, c, Active, "passwordHash = :h, pwChanged = :f", store.Values{":h": hash, ":f": false})
 	}
-	return s.S.Update(ctx, c.Key, "SET passwordHash = :h", "", nil, store.Values{":h": hash}.AV())
+	return s.S.Update(ctx, c.Key, "SET passwordHash = :h, pwChanged = :f", "", nil, store.Values{":h": hash, ":f": false}.AV())
 }
 
 // ErrLimitsNeedPassword answers a raise of the limits without the card password.
