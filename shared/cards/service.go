@@ -365,7 +365,9 @@ func (s *Service) CancelLoss(ctx context.Context, p auth.Principal, pw string) e
 }
 
 // checkID compares an ID number with the card's digest under CardIDRule (five wrong: in person only).
-func (s *Service) checkID(ctx context.Context, c *Card, id string) error {
+// proven is false when something asked with the ID number (the phone, the student number) did not
+// match: the try counts and fails like a wrong ID, so the answer does not tell which part was wrong.
+func (s *Service) checkID(ctx context.Context, c *Card, id string, proven bool) error {
 	try, err := s.Tries.Reserve(ctx, CardIDRule, cardSubject(c))
 	if fault.Is(err, ErrTooManyID.Code) {
 		return ErrTooManyID // no Retry-After: only the card center lifts it
@@ -374,7 +376,7 @@ func (s *Service) checkID(ctx context.Context, c *Card, id string) error {
 		return err
 	}
 	norm, err := NormalID(id)
-	if err == nil && s.Digest.Equal(c.IDDigest, "id-number", norm) {
+	if err == nil && s.Digest.Equal(c.IDDigest, "id-number", norm) && proven {
 		return try.Succeeded(ctx)
 	}
 	if try.Exhausted() {
@@ -392,7 +394,7 @@ func (s *Service) Unlock(ctx context.Context, p auth.Principal, id string) error
 	if c.Status != Locked {
 		return ErrNotLocked
 	}
-	if err := s.checkID(ctx, c, id); err != nil {
+	if err := s.checkID(ctx, c, id, true); err != nil {
 		return err
 	}
 	if err := s.clearTries(ctx, c); err != nil {
@@ -443,10 +445,7 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, phone, st
 	if c.Status == Cancelled {
 		return ErrCancelled
 	}
-	if phone != u.Phone || sch.Canonical(bare) != c.StudentNo {
-		return ErrBadID
-	}
-	if err := s.checkID(ctx, c, id); err != nil {
+	if err := s.checkID(ctx, c, id, phone == u.Phone && sch.Canonical(bare) == c.StudentNo); err != nil {
 		return err
 	}
 	norm, _ := NormalID(id)
