@@ -42,8 +42,6 @@ type Card struct {
 	IDDigest     string    `dynamodbav:"idDigest"`
 	PasswordHash string    `dynamodbav:"passwordHash"`
 	Status       string    `dynamodbav:"status"`
-	FailedPw     int       `dynamodbav:"failedPw"`
-	FailedID     int       `dynamodbav:"failedId"`
 	Balance      int64     `dynamodbav:"balance"`
 	Seq          int64     `dynamodbav:"seq"`
 	Arrears      bool      `dynamodbav:"arrears"`
