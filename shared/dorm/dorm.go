@@ -18,7 +18,7 @@ import (
 	"onecard/shared/store"
 )
 
-// Account modes (API.md).
+// Account modes (docs/dorm.md).
 const (
 	Combined = "combined" // 一号两用: one elec_water account pays electricity and cold water
 	Separate = "separate" // an elec and a water account

@@ -15,7 +15,7 @@ import (
 	"onecard/shared/store"
 )
 
-// TxnView is one line of a transaction history (API.md's card transactions).
+// TxnView is one line of a transaction history (GET /v1/card/transactions).
 type TxnView struct {
 	TxnID           string `json:"txnId"`
 	Kind            string `json:"kind"`
