@@ -246,5 +246,5 @@ func (l *Ledger) EntryOf(ctx context.Context, account string, seq int64) (*Entry
 // View is the history line of e.
 func (e *Entry) View() TxnView {
 	return TxnView{TxnID: e.TxnID, Kind: e.Kind, AmountFen: e.AmountFen, BalanceAfterFen: e.BalanceAfter,
-		Merchant: e.Merchant, OccurredAt: e.OccurredAt.In(China).Format(time.RFC3339), Status: e.Status}
+		Merchant: e.Merchant, OccurredAt: e.OccurredAt.In(China).Format(time.RFC3339), Status: e.Status, Usage: e.Usage.View()}
 }
