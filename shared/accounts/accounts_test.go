@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"onecard/infra/seed"
 	"onecard/shared/auth"
 	"onecard/shared/testkit"
 )
@@ -45,6 +46,11 @@ func TestRegisterValidation(t *testing.T) {
 		{"not json", `phone=13812345678`, 400, "MALFORMED_JSON"},
 		{"two objects", `{"phone":"13812345678"}{"x":1}`, 400, "MALFORMED_JSON"},
 		{"empty", ``, 400, "EMPTY_BODY"},
+		{"agreement not accepted", `{"phone":"13812345678","password":"password1","schoolId":"kmmc"}`, 400, "MISSING_FIELD"},
+		{"agreement null", `{"phone":"13812345678","password":"password1","schoolId":"kmmc","agreementVersion":null}`, 400, "MISSING_FIELD"},
+		{"agreement of no version", `{"phone":"13812345678","password":"password1","schoolId":"kmmc","agreementVersion":0}`, 422, "AGREEMENT_OUTDATED"},
+		{"agreement not yet published", `{"phone":"13812345678","password":"password1","schoolId":"kmmc","agreementVersion":2}`, 422, "AGREEMENT_OUTDATED"},
+		{"agreement as text", `{"phone":"13812345678","password":"password1","schoolId":"kmmc","agreementVersion":"1"}`, 400, "WRONG_TYPE"},
 		{"too large", `{"phone":"` + strings.Repeat("1", 70000) + `"}`, 413, "BODY_TOO_LARGE"},
 	}
 	for _, c := range cases {
@@ -53,12 +59,12 @@ func TestRegisterValidation(t *testing.T) {
 		})
 	}
 	// Nothing was written by any refusal: the phone is still free.
-	e.Do("POST", "/v1/auth/register", map[string]string{"phone": "13812345678", "password": "password1", "schoolId": "kmmc"}).Expect(t, 201, "")
+	e.Do("POST", "/v1/auth/register", map[string]any{"phone": "13812345678", "password": "password1", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(t, 201, "")
 }
 
 func TestRegisterDuplicatePhone(t *testing.T) {
 	e := newEnv(t)
-	body := map[string]string{"phone": "13900000001", "password": "password1", "schoolId": "kmmc"}
+	body := map[string]any{"phone": "13900000001", "password": "password1", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}
 	e.Do("POST", "/v1/auth/register", body).Expect(t, 201, "")
 	e.Do("POST", "/v1/auth/register", body).Expect(t, 409, "PHONE_TAKEN")
 }
@@ -202,7 +208,7 @@ func TestChangePhone(t *testing.T) {
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000011", "password": "correct-horse"}).Expect(t, 200, "")
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000009", "password": "correct-horse"}).Expect(t, 401, "BAD_CREDENTIALS")
 	// The old number is free again.
-	e.Do("POST", "/v1/auth/register", map[string]string{"phone": "13900000009", "password": "password1", "schoolId": "kmmc"}).Expect(t, 201, "")
+	e.Do("POST", "/v1/auth/register", map[string]any{"phone": "13900000009", "password": "password1", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(t, 201, "")
 }
 
 func TestSwitchSchool(t *testing.T) {
