@@ -12,11 +12,11 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 RIE          := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 RIE_VERSION  := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: help dev test test-short build template lint bench clean stop fuzz invoke events rie
+.PHONY: help dev test test-short tidy build template lint bench clean stop fuzz invoke events rie
 
 help:
 	@echo "make dev       start emulators, table, queues, demo data and the API on 127.0.0.1:3000"
-	@echo "make test      run every test (starts and stops its own emulators)"
+	@echo "make test      lint, go mod tidy check, then every test (starts and stops its own emulators)"
 	@echo "make build     build every function as bin/<name>/bootstrap for linux/arm64"
 	@echo "make template  regenerate template.yaml and functions/*/main.go from shared/catalog"
 	@echo "make invoke FN=AuthLogin [EVENT=events/AuthLogin.json]   run one function under the Lambda emulator"
@@ -28,8 +28,12 @@ help:
 dev:
 	$(GO) run ./infra/cmd/dev
 
-test: rie
+test: rie lint tidy
 	$(GO) run ./infra/cmd/stack -- $(GO) test -count=1 -timeout 15m ./...
+
+# go.mod lists what the code imports, direct requires as direct (go mod tidy fixes it).
+tidy:
+	@$(GO) mod tidy -diff || { echo "go.mod is not tidy: run go mod tidy"; exit 1; }
 
 # Quick loop while editing: vet and unit tests only, no emulators.
 test-short:

@@ -35,6 +35,9 @@ type Route struct {
 type Server struct {
 	mux    *http.ServeMux
 	Routes []Route
+	// Cors is the HTTP API's CorsConfiguration from the template (nil: none), applied as API Gateway
+	// applies it.
+	Cors *samtemplate.Cors
 }
 
 // Handler is the invocation of one function with one event, as Lambda would.
@@ -47,7 +50,11 @@ func New(t *samtemplate.Template, catalog []fn.HTTP, d *platform.Deps) (*Server,
 	for _, f := range catalog {
 		byName[f.Name] = f
 	}
-	s := &Server{mux: http.NewServeMux()}
+	cors, err := t.Cors(samtemplate.Resolver{})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{mux: http.NewServeMux(), Cors: cors}
 	for _, tf := range t.Functions() {
 		if tf.Method == "" {
 			continue
@@ -67,7 +74,38 @@ func New(t *samtemplate.Template, catalog []fn.HTTP, d *platform.Deps) (*Server,
 	return s, nil
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if s.Cors == nil || origin == "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	allow := s.Cors.AllowOrigin(origin)
+	// A preflight is answered by API Gateway itself, whatever the path, and never reaches a function:
+	// 204 with the configuration's headers for an allowed origin, without them for any other (the
+	// browser then refuses the real request).
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		if allow != "" {
+			h.Set("Access-Control-Allow-Origin", allow)
+			h.Set("Access-Control-Allow-Methods", strings.Join(s.Cors.AllowMethods, ","))
+			h.Set("Access-Control-Allow-Headers", strings.Join(s.Cors.AllowHeaders, ","))
+			if s.Cors.MaxAge > 0 {
+				h.Set("Access-Control-Max-Age", fmt.Sprint(s.Cors.MaxAge))
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if allow != "" {
+		h.Set("Access-Control-Allow-Origin", allow)
+		if len(s.Cors.ExposeHeaders) > 0 {
+			h.Set("Access-Control-Expose-Headers", strings.Join(s.Cors.ExposeHeaders, ","))
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // maxPayload mirrors API Gateway's 10 MB request limit. Every route's own limit (64 KiB, 1 MiB for
 // devices and uploads) is far below it, so a body between the two is refused by the function (413
@@ -92,6 +130,19 @@ func (s *Server) invoke(routeKey string, h Handler) http.Handler {
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = io.WriteString(w, `{"message":"Internal Server Error"}`)
 			return
+		}
+		if s.Cors != nil {
+			// With CORS configured, API Gateway ignores the CORS headers a function returns.
+			for k := range res.Headers {
+				if strings.HasPrefix(strings.ToLower(k), "access-control-") {
+					delete(res.Headers, k)
+				}
+			}
+			for k := range res.MultiValueHeaders {
+				if strings.HasPrefix(strings.ToLower(k), "access-control-") {
+					delete(res.MultiValueHeaders, k)
+				}
+			}
 		}
 		Write(w, res)
 	})

@@ -28,9 +28,9 @@ import (
 // The demo user that `{{userToken}}` stands for: an account with 王五's card bound (it leaves 张三 and 李四
 // free for the README's walk-through). Before each invoke the fixture puts it back as the events expect
 // it, whatever earlier events did: the account exists with DemoPassword and a WeChat login (openid), the
-// card is bound to it, the card password is the initial one (which also lifts a password lock), and the
-// card has had 100.00 元 put on it once. A reported loss is left alone, so that CardLossCancel has
-// something to cancel.
+// card is bound to it, the card password is the initial one (which also lifts a password lock), its
+// virtual card is open, and the card has had 100.00 元 put on it once. A reported loss is left alone,
+// so that CardLossCancel has something to cancel.
 const (
 	DemoPhone     = "13900000001"
 	DemoPassword  = "password123"
@@ -66,6 +66,10 @@ func (l *Local) DemoUser(ctx context.Context) (string, error) {
 		if err := cs.ResetPassword(ctx, p, DemoPhone, DemoStudentNo, demoIDNumber()); err != nil {
 			fmt.Fprintf(l.Log, "invoke: the demo card password could not be reset: %v\n", err)
 		}
+	}
+	// The virtual card is open (CardVirtualOff's sample turns it off; CardPaymentCode's needs it on).
+	if err := cs.OpenVirtual(ctx, p); err != nil {
+		fmt.Fprintf(l.Log, "invoke: the demo virtual card could not be opened: %v\n", err)
 	}
 	// A payment code authorises no more than the balance (none on an empty card): the demo card gets
 	// 100.00 元 once, as a WeChat recharge would bring it (idempotent: later runs replay it).

@@ -2,11 +2,15 @@ package invoke_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +94,11 @@ func TestEveryFunctionUnderTheEmulator(t *testing.T) {
 			t.Fatalf("changesDemoLogin names %s, which is not a function", name)
 		}
 	}
+	for name := range changesDemoCard {
+		if _, ok := byName[name]; !ok {
+			t.Fatalf("changesDemoCard names %s, which is not a function", name)
+		}
+	}
 	for name := range refusedSamples {
 		if _, ok := byName[name]; !ok {
 			t.Fatalf("refusedSamples names %s, which is not a function", name)
@@ -121,7 +130,7 @@ func TestEveryFunctionUnderTheEmulator(t *testing.T) {
 				t.Parallel()
 				for _, f := range share {
 					t.Run(f.Name, func(t *testing.T) {
-						if changesDemoLogin[f.Name] {
+						if changesDemoLogin[f.Name] || changesDemoCard[f.Name] {
 							logins.Lock()
 							defer logins.Unlock()
 						} else {
@@ -167,6 +176,11 @@ func TestEveryFunctionUnderTheEmulator(t *testing.T) {
 							t.Errorf("%s answered %d: a sample shows the function at work (fix the event, or list it in refusedSamples with why)\n%s",
 								f.Name, o.Status, body(o.Result.Payload))
 						}
+						if o.Status >= 200 && o.Status <= 299 {
+							for _, leak := range internalKeys(o.Result.Payload) {
+								t.Errorf("%s answers the table attribute %s: answer with a view type, not the stored item", f.Name, leak)
+							}
+						}
 						for _, a := range o.Undeclared {
 							t.Errorf("%s calls %s, which template.yaml does not grant it: add it to the function's Actions", f.Name, a)
 						}
@@ -186,6 +200,13 @@ var changesDemoLogin = map[string]bool{
 	"AuthResetPassword": true,
 }
 
+// changesDemoCard names the functions whose sample event changes the demo card in a way another
+// sample would trip over (the virtual card turned off refuses CardPaymentCode): they run alone too,
+// and the fixture puts the card back before the next event.
+var changesDemoCard = map[string]bool{
+	"CardVirtualOff": true,
+}
+
 // refusedSamples are the samples that show a refusal on purpose, with the status they must get; every
 // other HTTP sample must answer 2xx.
 var refusedSamples = map[string]int{
@@ -198,6 +219,53 @@ var refusedSamples = map[string]int{
 	"AdminCardMoveBalance": 409,
 	// Only the demo user's card is bound, and unbinding it would race the user samples: CARD_NOT_BOUND.
 	"AdminCardUnbind": 409,
+}
+
+// storageOnly are attribute names of the table that are never part of an answer: the keys of the table
+// and its indexes, and the TTL attribute.
+var storageOnly = regexp.MustCompile(`^(PK|SK|GSI\d*(PK|SK)?|ttl)$`)
+
+// internalKeys lists, by JSON path, the fields of an HTTP answer's JSON body (at any depth) that are
+// table attributes.
+func internalKeys(payload []byte) []string {
+	var res struct {
+		Body            string `json:"body"`
+		IsBase64Encoded bool   `json:"isBase64Encoded"`
+	}
+	if json.Unmarshal(payload, &res) != nil || res.Body == "" {
+		return nil
+	}
+	b := []byte(res.Body)
+	if res.IsBase64Encoded {
+		var err error
+		if b, err = base64.StdEncoding.DecodeString(res.Body); err != nil {
+			return nil
+		}
+	}
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return nil // not JSON (a CSV export)
+	}
+	var out []string
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if storageOnly.MatchString(k) {
+					out = append(out, path+"."+k)
+				}
+				walk(path+"."+k, e)
+			}
+		case []any:
+			for i, e := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		}
+	}
+	walk("$", v)
+	sort.Strings(out)
+	return out
 }
 
 func body(b []byte) string { return string(b[:min(len(b), 300)]) }

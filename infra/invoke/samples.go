@@ -60,13 +60,13 @@ func AccessOf(a fn.Access) Access {
 	return AccessPublic
 }
 
-// Sample values for path parameters, by name; the demo data of API.md.
+// Sample values for path parameters, by name; the demo data (infra/seed).
 var pathSamples = map[string]string{
 	"cardNo": "10000003", "orderNo": "OC20261125120000000001", "roomId": "WH-8D-1006",
 	"commandId": "cmd-0001", "id": "n-0001", "deviceId": "POS-CANTEEN-01", "studentNo": "CUIK20230003",
 }
 
-// sampleTime is the fixed instant of generated samples (API.md's example date).
+// sampleTime is the fixed instant of generated samples (a fixed example date).
 var sampleTime = time.Date(2026, 11, 25, 12, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 // Skeleton returns a sample event for a function of the template: an HTTP API payload 2.0 request for a

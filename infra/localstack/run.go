@@ -23,7 +23,7 @@ type Ports struct {
 	SES      int
 }
 
-// DevPorts are the fixed ports of `make dev` (API.md names 8005 for SES).
+// DevPorts are the fixed ports of `make dev` (8005 for SES, as the README says).
 var DevPorts = Ports{DynamoDB: 8000, SQS: 9324, SES: 8005}
 
 // Stack is a running set of emulators.

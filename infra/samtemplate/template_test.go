@@ -226,3 +226,50 @@ func TestEveryRouteServedAndGuarded(t *testing.T) {
 		}
 	}
 }
+
+// The HTTP API answers browsers on the origins of the AllowedOrigins parameter (its default: the local
+// origins, which `make dev` and the tests use; a deployment passes its own), with the headers and
+// methods the API uses and no credentials.
+func TestHttpApiCors(t *testing.T) {
+	tmpl, err := samtemplate.Load(root(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := tmpl.Parameters["AllowedOrigins"].(map[string]any)
+	if p["Type"] != "CommaDelimitedList" {
+		t.Fatalf("parameter AllowedOrigins: %v", p)
+	}
+	api, _ := tmpl.Resources["HttpApi"].Properties["CorsConfiguration"].(map[string]any)
+	if ref, _ := api["AllowOrigins"].(map[string]any); ref["Ref"] != "AllowedOrigins" {
+		t.Fatalf("HttpApi CorsConfiguration.AllowOrigins is %v, not !Ref AllowedOrigins", api["AllowOrigins"])
+	}
+	local, err := tmpl.Cors(samtemplate.Resolver{})
+	if err != nil || local == nil {
+		t.Fatalf("cors: %v %v", local, err)
+	}
+	for _, o := range []string{"http://127.0.0.1:3000", "http://localhost:3000", "http://localhost:5173"} {
+		if !slices.Contains(local.AllowOrigins, o) {
+			t.Errorf("local origins %v lack %s", local.AllowOrigins, o)
+		}
+	}
+	if slices.Contains(local.AllowOrigins, "*") {
+		t.Errorf("local origins allow every origin: %v", local.AllowOrigins)
+	}
+	for _, h := range []string{"Authorization", "Content-Type", "Idempotency-Key"} {
+		if !slices.Contains(local.AllowHeaders, h) {
+			t.Errorf("AllowHeaders %v lack %s", local.AllowHeaders, h)
+		}
+	}
+	for _, f := range catalog.HTTP {
+		if !slices.Contains(local.AllowMethods, f.Method()) {
+			t.Errorf("AllowMethods %v lack %s (%s)", local.AllowMethods, f.Method(), f.Route)
+		}
+	}
+	if local.AllowCredentials || local.MaxAge <= 0 || !slices.Contains(local.ExposeHeaders, "Retry-After") {
+		t.Errorf("credentials %v, max age %d, exposed %v", local.AllowCredentials, local.MaxAge, local.ExposeHeaders)
+	}
+	deployed, err := tmpl.Cors(samtemplate.Resolver{Refs: map[string]string{"AllowedOrigins": "https://console.example.edu.cn,https://h5.example.edu.cn"}})
+	if err != nil || !slices.Equal(deployed.AllowOrigins, []string{"https://console.example.edu.cn", "https://h5.example.edu.cn"}) {
+		t.Errorf("a deployment's origins: %v %v", deployed, err)
+	}
+}

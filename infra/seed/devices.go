@@ -14,7 +14,7 @@ import (
 	"onecard/shared/store"
 )
 
-// DemoDevices are API.md's demo devices. Their private keys are in infra/local/demo/devices.json.
+// DemoDevices are the demo devices. Their private keys are in infra/local/demo/devices.json.
 var DemoDevices = []devices.Registration{
 	{DeviceID: "POS-CANTEEN-01", Kind: devices.KindReader, Merchant: "第一食堂", Category: devices.CategoryCanteen},
 	{DeviceID: "HOTWATER-8D-01", Kind: devices.KindReader, Merchant: "8栋热水", Category: devices.CategoryHotWater},

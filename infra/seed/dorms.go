@@ -11,7 +11,7 @@ import (
 	"onecard/shared/platform"
 )
 
-// DemoRooms are API.md's demo rooms; each gets meters E-<roomId> and W-<roomId>.
+// DemoRooms are the demo rooms; each gets meters E-<roomId> and W-<roomId>.
 func DemoRooms() []string {
 	rooms := []string{"WH-6D-101", "WH-8D-1006"}
 	for r := 1224; r <= 1230; r++ {

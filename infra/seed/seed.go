@@ -1,4 +1,4 @@
-// Package seed writes API.md's demo data: the school 昆明传媒学院 and (as later parts land) its students,
+// Package seed writes the demo data: the school 昆明传媒学院 and (as later parts land) its students,
 // cards, dorms, devices and staff. `make dev` runs it on start; tests use the same data.
 package seed
 
@@ -52,7 +52,7 @@ func School(ctx context.Context, d *platform.Deps) error {
 	return repo.SeedAgreement(ctx, SchoolID, AgreementText, PrivacyText, d.Now())
 }
 
-// Students are API.md's demo students: student number, name, ID number, card number.
+// Students are the demo students: student number, name, ID number, card number.
 var Students = []cards.ImportRow{
 	{Line: 1, StudentNo: "CUIK20230001", Name: "张三", IDNumber: "530102200001011237", CardNo: "10000001"},
 	{Line: 2, StudentNo: "CUIK20230002", Name: "李四", IDNumber: "53010220010202562X", CardNo: "10000002"},

@@ -8,7 +8,7 @@
 // in the batch fails the whole batch). Nothing is put back explicitly: failed messages return when their
 // visibility timeout (the queue's, from the template) runs out, and the queue's redrive policy moves a
 // message to the dead-letter queue after maxReceiveCount receives, exactly as the emulator and SQS do.
-// (ChangeMessageVisibility would bump the emulator's receive count; see LOCAL_STACK.md.)
+// (ChangeMessageVisibility would bump the emulator's receive count; see docs/decisions/0002.)
 package sqsrunner
 
 import (
@@ -169,7 +169,7 @@ func (r *Runner) collect(ctx context.Context) []types.Message {
 		in := &sqs.ReceiveMessageInput{QueueUrl: &r.Cfg.QueueURL, MaxNumberOfMessages: int32(min(10, r.Cfg.BatchSize-len(msgs))),
 			WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"},
 			// The emulator ignores MessageSystemAttributeNames; the deprecated AttributeNames still works.
-			//lint:ignore SA1019 the SQS emulator reads only the deprecated field (LOCAL_STACK.md)
+			//lint:ignore SA1019 the SQS emulator reads only the deprecated field (docs/decisions/0002)
 			AttributeNames:              []types.QueueAttributeName{"All"},
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}}
 		if r.Cfg.VisibilityTimeout > 0 {

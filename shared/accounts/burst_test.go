@@ -2,7 +2,9 @@ package accounts_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"onecard/infra/seed"
 	"onecard/shared/secret"
@@ -97,4 +99,30 @@ func TestTriesLeft(t *testing.T) {
 			t.Fatalf("triesLeft %v, want %d", got, want)
 		}
 	}
+}
+
+// A burst of 40 reset attempts with wrong codes compares at most the code's five tries and spends the
+// day's ten; the right code after them is refused, so a burst cannot outrun the limit.
+func TestResetCodeBurst(t *testing.T) {
+	e := serialEnv(t)
+	access, _ := signup(t, e, "13930000005", "correct-horse")
+	h := testkit.Bearer(access)
+	addr := fmt.Sprintf("burst-%d@stu.example.cn", time.Now().UnixNano())
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": "correct-horse"}, h...).Expect(t, 204, "")
+	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13930000005"}).Expect(t, 202, "")
+	code := testkit.LastCode(t, addr)
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	before := secret.Comparisons()
+	rs := e.Burst(40, func(int) *testkit.Resp {
+		return e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13930000005", "code": wrong, "newPassword": "new-password-1"})
+	})
+	if n := secret.Comparisons() - before; n > 5 {
+		t.Fatalf("40 wrong codes compared %d: %v", n, testkit.Tally(rs))
+	}
+	e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13930000005", "code": code, "newPassword": "new-password-1"}).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13930000005", "password": "correct-horse"}).Expect(t, 200, "")
 }

@@ -19,7 +19,7 @@ const (
 	KindStaff = "staff"
 )
 
-// Staff roles (API.md). admin may do everything.
+// Staff roles (docs/staff-console.md). admin may do everything.
 const (
 	RoleFinance = "finance"
 	RoleIT      = "it"

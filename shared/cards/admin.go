@@ -182,7 +182,7 @@ func (s *Service) StaffUnlock(ctx context.Context, p auth.Principal, cardNo stri
 	if err := s.clearTries(ctx, c); err != nil {
 		return err
 	}
-	if err := s.setStatus(ctx, c, Active, "failedPw = :z, failedId = :z", store.Values{":z": 0}); err != nil {
+	if err := s.setStatus(ctx, c, Active, "", nil); err != nil {
 		return err
 	}
 	return staff.Audit(ctx, s.S, staff.Actor(p), "card.unlock", "card:"+cardNo, nil, s.Now())
@@ -209,9 +209,10 @@ func (s *Service) StaffResetPassword(ctx context.Context, p auth.Principal, card
 		return err
 	}
 	if c.Status == Locked {
-		err = s.setStatus(ctx, c, Active, "passwordHash = :h, failedPw = :z, failedId = :z", store.Values{":h": hash, ":z": 0})
+		err = s.setStatus(ctx, c, Active, "passwordHash = :h, pwChanged = :f", store.Values{":h": hash, ":f": false})
 	} else {
-		err = s.S.Update(ctx, c.Key, "SET passwordHash = :h, failedPw = :z, failedId = :z", "", nil, store.Values{":h": hash, ":z": 0}.AV())
+		err = s.S.Update(ctx, c.Key, "SET passwordHash = :h, pwChanged = :f", "", nil,
+			store.Values{":h": hash, ":f": false}.AV())
 	}
 	if err != nil {
 		return err
@@ -274,7 +275,7 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 	// 1. The new card.
 	nc := *old
 	nc.Key, nc.Account, nc.CardNo = store.CardKey(old.SchoolID, newCardNo), AccountID(old.SchoolID, newCardNo), newCardNo
-	nc.Balance, nc.Seq, nc.Arrears, nc.Status, nc.FailedPw, nc.FailedID, nc.BLV = 0, 0, false, Active, 0, 0, 0
+	nc.Balance, nc.Seq, nc.Arrears, nc.Status, nc.BLV = 0, 0, false, Active, 0
 	nc.LostAt, nc.ReplacedBy, nc.CutoffAt, nc.GSI2PK, nc.GSI2SK, nc.CreatedAt = time.Time{}, "", time.Time{}, "", "", s.Now().UTC()
 	if !keepBinding {
 		nc.BoundUser = ""

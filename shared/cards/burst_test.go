@@ -79,3 +79,18 @@ func withCheckDigit(d17 string) string {
 	}
 	return d17 + string("10X98765432"[sum%11])
 }
+
+// A card password reset whose phone or student number does not match counts like a wrong ID number, so
+// the answers do not tell a right ID with a wrong phone from a wrong ID.
+func TestResetMismatchCounts(t *testing.T) {
+	w := newWorld(t)
+	h := w.bound("13800000203", "CUIK20230002", "025620")
+	for i := 1; i < 5; i++ {
+		r := w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13899999999", "studentNo": "CUIK20230002", "idNumber": "53010220010202562X"}, h...).Expect(t, 422, "BAD_ID_NUMBER")
+		if got := r.JSON()["error"].(map[string]any)["triesLeft"]; got != float64(5-i) {
+			t.Fatalf("triesLeft %v after %d", got, i)
+		}
+	}
+	w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13800000203", "studentNo": "CUIK20230009", "idNumber": "53010220010202562X"}, h...).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+	w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13800000203", "studentNo": "CUIK20230002", "idNumber": "53010220010202562X"}, h...).Expect(t, 429, "TOO_MANY_ATTEMPTS")
+}

@@ -2,6 +2,7 @@ package cards
 
 import (
 	"net/http"
+	"time"
 
 	"onecard/shared/auth"
 	"onecard/shared/fault"
@@ -24,6 +25,14 @@ type View struct {
 	Arrears     bool   `json:"arrears"`
 	Limits      Limits `json:"limits"`
 	VirtualCard bool   `json:"virtualCard"`
+	// SpentTodayFen is what readers have posted today (China time), counted against limits.dailyFen.
+	SpentTodayFen int64 `json:"spentTodayFen"`
+	// PasswordInitial: the card password is still the initial one (the ID's last six); the app asks
+	// the student to change it.
+	PasswordInitial bool `json:"passwordInitial"`
+	// MaxRechargeFen is the most one recharge order may be (the school's setting); given where the
+	// school is read anyway (GET /v1/card).
+	MaxRechargeFen int64 `json:"maxRechargeFen,omitempty"`
 }
 
 // Limits are the 消费额度. The school's ceilings (the most a student may set) are given where the
@@ -35,16 +44,18 @@ type Limits struct {
 	MaxDailyFen  int64 `json:"maxDailyFen,omitempty"`
 }
 
-// withCeilings is v with the school's ceilings in its limits.
+// withCeilings is v with the school's ceilings in its limits and its recharge maximum.
 func withCeilings(v View, sch *school.School) View {
 	v.Limits.MaxPerTxnFen, v.Limits.MaxDailyFen = sch.MaxPerTxnFen, sch.MaxDailyFen
+	v.MaxRechargeFen = sch.MaxRechargeFen
 	return v
 }
 
-// View returns the student's view of c.
-func (c *Card) View() View {
+// View returns the student's view of c at now (which day's spending counts as today's).
+func (c *Card) View(now time.Time) View {
 	return View{CardNo: c.CardNo, StudentNo: c.StudentNo, HolderName: MaskName(c.HolderName), Status: c.Status,
-		BalanceFen: c.Balance, Arrears: c.Arrears, Limits: Limits{PerTxnFen: c.PerTxnFen, DailyFen: c.DailyFen}, VirtualCard: c.Virtual}
+		BalanceFen: c.Balance, Arrears: c.Arrears, Limits: Limits{PerTxnFen: c.PerTxnFen, DailyFen: c.DailyFen}, VirtualCard: c.Virtual,
+		SpentTodayFen: c.SpentOn(Day(now)), PasswordInitial: !c.PwChanged}
 }
 
 func newService(d *platform.Deps) *Service {
@@ -87,7 +98,7 @@ var MeGet = fn.HTTP{Name: "MeGet", Route: "GET /v1/me", Access: fn.User,
 					return err
 				}
 				if err == nil && c.BoundUser == u.UserID {
-					cv := c.View()
+					cv := c.View(s.Now())
 					v.Card = &cv
 				}
 			}
@@ -111,7 +122,7 @@ var (
 				if err != nil {
 					return err
 				}
-				return httpapi.JSON(w, http.StatusOK, c.View())
+				return httpapi.JSON(w, http.StatusOK, c.View(s.Now()))
 			}
 		})}
 
@@ -136,7 +147,7 @@ var (
 				if err != nil {
 					return err
 				}
-				return httpapi.JSON(w, http.StatusOK, withCeilings(c.View(), sch))
+				return httpapi.JSON(w, http.StatusOK, withCeilings(c.View(s.Now()), sch))
 			}
 		})}
 
@@ -165,6 +176,18 @@ var (
 		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.OpenVirtual(r.Context(), auth.Must(r.Context())); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
+	// CardVirtualOff turns the virtual card off again: payment codes are refused (VIRTUAL_CARD_OFF)
+	// until it is turned on.
+	CardVirtualOff = fn.HTTP{Name: "CardVirtualOff", Route: "DELETE /v1/card/virtual", Access: fn.User,
+		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				if err := s.CloseVirtual(r.Context(), auth.Must(r.Context())); err != nil {
 					return err
 				}
 				return httpapi.NoContent(w)
@@ -265,7 +288,7 @@ var (
 				if err != nil {
 					return err
 				}
-				return httpapi.JSON(w, http.StatusOK, withCeilings(c.View(), sch).Limits)
+				return httpapi.JSON(w, http.StatusOK, withCeilings(c.View(s.Now()), sch).Limits)
 			}
 		})}
 )

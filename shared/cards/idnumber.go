@@ -45,7 +45,7 @@ func InitialPassword(id string) string {
 	return NormalCardPassword(id[len(id)-6:])
 }
 
-// NormalCardPassword reads X or x as 0, as API.md says.
+// NormalCardPassword reads X or x as 0 (docs/domain.md: the initial password is the ID's last six).
 func NormalCardPassword(pw string) string {
 	return strings.NewReplacer("X", "0", "x", "0").Replace(pw)
 }

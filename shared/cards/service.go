@@ -324,6 +324,16 @@ func (s *Service) OpenVirtual(ctx context.Context, p auth.Principal) error {
 	return s.S.Update(ctx, c.Key, "SET virtualCard = :t", "", nil, store.Values{":t": true}.AV())
 }
 
+// CloseVirtual turns the virtual card off: no payment code is issued until it is opened again. Codes
+// issued before stay valid until they expire (at most a minute): readers check them offline.
+func (s *Service) CloseVirtual(ctx context.Context, p auth.Principal) error {
+	_, c, err := s.Mine(ctx, p)
+	if err != nil {
+		return err
+	}
+	return s.S.Update(ctx, c.Key, "SET virtualCard = :f", "", nil, store.Values{":f": false}.AV())
+}
+
 // ReportLoss blocks the card, physical and virtual alike (挂失).
 func (s *Service) ReportLoss(ctx context.Context, p auth.Principal, pw string) error {
 	_, c, err := s.Mine(ctx, p)
@@ -355,7 +365,9 @@ func (s *Service) CancelLoss(ctx context.Context, p auth.Principal, pw string) e
 }
 
 // checkID compares an ID number with the card's digest under CardIDRule (five wrong: in person only).
-func (s *Service) checkID(ctx context.Context, c *Card, id string) error {
+// proven is false when something asked with the ID number (the phone, the student number) did not
+// match: the try counts and fails like a wrong ID, so the answer does not tell which part was wrong.
+func (s *Service) checkID(ctx context.Context, c *Card, id string, proven bool) error {
 	try, err := s.Tries.Reserve(ctx, CardIDRule, cardSubject(c))
 	if fault.Is(err, ErrTooManyID.Code) {
 		return ErrTooManyID // no Retry-After: only the card center lifts it
@@ -364,7 +376,7 @@ func (s *Service) checkID(ctx context.Context, c *Card, id string) error {
 		return err
 	}
 	norm, err := NormalID(id)
-	if err == nil && s.Digest.Equal(c.IDDigest, "id-number", norm) {
+	if err == nil && s.Digest.Equal(c.IDDigest, "id-number", norm) && proven {
 		return try.Succeeded(ctx)
 	}
 	if try.Exhausted() {
@@ -382,7 +394,7 @@ func (s *Service) Unlock(ctx context.Context, p auth.Principal, id string) error
 	if c.Status != Locked {
 		return ErrNotLocked
 	}
-	if err := s.checkID(ctx, c, id); err != nil {
+	if err := s.checkID(ctx, c, id, true); err != nil {
 		return err
 	}
 	if err := s.clearTries(ctx, c); err != nil {
@@ -408,7 +420,11 @@ func (s *Service) ChangePassword(ctx context.Context, p auth.Principal, oldPw, n
 	if err != nil {
 		return err
 	}
-	return s.S.Update(ctx, c.Key, "SET passwordHash = :h", "", nil, store.Values{":h": hash}.AV())
+	// The old password was right: if it was the initial one and the new one is the same, the password
+	// is still the initial one.
+	oldNorm, _ := validCardPassword(oldPw)
+	changed := c.PwChanged || norm != oldNorm
+	return s.S.Update(ctx, c.Key, "SET passwordHash = :h, pwChanged = :c", "", nil, store.Values{":h": hash, ":c": changed}.AV())
 }
 
 // ResetPassword sets the card password back to the ID's last six, proven by the account's phone, the
@@ -429,10 +445,7 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, phone, st
 	if c.Status == Cancelled {
 		return ErrCancelled
 	}
-	if phone != u.Phone || sch.Canonical(bare) != c.StudentNo {
-		return ErrBadID
-	}
-	if err := s.checkID(ctx, c, id); err != nil {
+	if err := s.checkID(ctx, c, id, phone == u.Phone && sch.Canonical(bare) == c.StudentNo); err != nil {
 		return err
 	}
 	norm, _ := NormalID(id)
@@ -444,9 +457,9 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, phone, st
 		return err
 	}
 	if c.Status == Locked {
-		return s.setStatus(ctx, c, Active, "passwordHash = :h", store.Values{":h": hash})
+		return s.setStatus(ctx, c, Active, "passwordHash = :h, pwChanged = :f", store.Values{":h": hash, ":f": false})
 	}
-	return s.S.Update(ctx, c.Key, "SET passwordHash = :h", "", nil, store.Values{":h": hash}.AV())
+	return s.S.Update(ctx, c.Key, "SET passwordHash = :h, pwChanged = :f", "", nil, store.Values{":h": hash, ":f": false}.AV())
 }
 
 // ErrLimitsNeedPassword answers a raise of the limits without the card password.

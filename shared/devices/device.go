@@ -24,7 +24,7 @@ const (
 	KindMeterGateway = "meter_gateway" // posts meter readings, fetches power commands
 )
 
-// Reader categories (API.md). The category decides the kind of record a reader may post.
+// Reader categories (docs/reader-protocol.md). The category decides the kind of record a reader may post.
 const (
 	CategoryCanteen  = "canteen"
 	CategoryShop     = "shop"

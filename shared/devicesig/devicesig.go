@@ -1,5 +1,5 @@
 // Package devicesig signs and checks the Ed25519 signatures that card readers and meter gateways put on
-// every request to a device route (API.md, "Device routes"; docs/reader-protocol.md).
+// every request to a device route (docs/reader-protocol.md).
 //
 // A device sends four headers:
 //

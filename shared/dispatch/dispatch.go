@@ -1,5 +1,5 @@
 // Package dispatch is the reader queue's consumer. Card readers and meter gateways share one queue
-// (DESIGN.md); each message names its type, and this hands every message to the domain that owns it:
+// (docs/domain.md); each message names its type, and this hands every message to the domain that owns it:
 // reader records to shared/reader, meter readings to shared/dorm. The batch's failures are the union of
 // theirs, reported as partial batch failures so only those messages come back.
 package dispatch

@@ -5,6 +5,7 @@ package dorm
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -17,7 +18,7 @@ import (
 	"onecard/shared/store"
 )
 
-// Account modes (API.md).
+// Account modes (docs/dorm.md).
 const (
 	Combined = "combined" // 一号两用: one elec_water account pays electricity and cold water
 	Separate = "separate" // an elec and a water account
@@ -30,9 +31,10 @@ const (
 	Water     = "water"
 )
 
-// Building is one dormitory building of a school.
+// Building is one dormitory building of a school, stored and answered as is: its key stays out of the
+// answer.
 type Building struct {
-	store.Key
+	store.Key   `json:"-"`
 	SchoolID    string `dynamodbav:"schoolId" json:"-"`
 	Building    string `dynamodbav:"building" json:"building"`
 	Label       string `dynamodbav:"label" json:"label"`
@@ -109,13 +111,23 @@ var roomIDRE = regexp.MustCompile(`^WH-(\d{1,3})D-(\d{1,5})$`)
 // ErrBadRoom is a room id that is not of the WH-8D-1006 form.
 var ErrBadRoom = fault.E(fault.NotFound, "ROOM_NOT_FOUND", "宿舍不存在，请核对楼栋和宿舍号")
 
-// ParseRoomID splits WH-8D-1006 into building 8 and room 1006.
+// ParseRoomID splits WH-8D-1006 into building 8 and room 1006. Any case is accepted (wh-8d-1006).
 func ParseRoomID(id string) (building, room string, ok bool) {
-	m := roomIDRE.FindStringSubmatch(id)
+	m := roomIDRE.FindStringSubmatch(strings.ToUpper(id))
 	if m == nil {
 		return "", "", false
 	}
 	return m[1], m[2], true
+}
+
+// CanonicalRoomID is id as rooms are stored (WH-8D-1006), whatever case it was typed in; ok is false
+// for an id that is not of that form.
+func CanonicalRoomID(id string) (string, bool) {
+	id = strings.ToUpper(strings.TrimSpace(id))
+	if _, _, ok := ParseRoomID(id); !ok {
+		return "", false
+	}
+	return id, true
 }
 
 // Label is how a room is named to people: 8栋1006宿舍.
@@ -160,9 +172,10 @@ func sortBuildings(bs []Building) {
 	}
 }
 
-// Room reads a room.
+// Room reads a room; roomID may be in any case (the room's RoomID is the stored form).
 func (r Repo) Room(ctx context.Context, school, roomID string) (*Room, error) {
-	if _, _, ok := ParseRoomID(roomID); !ok {
+	roomID, ok := CanonicalRoomID(roomID)
+	if !ok {
 		return nil, ErrBadRoom
 	}
 	var rm Room
@@ -185,8 +198,18 @@ func (r Repo) Accounts(ctx context.Context, school, roomID string) ([]Account, e
 	return out, err
 }
 
-// Search lists rooms of a building whose number contains q (the mini program's 请输入宿舍 box).
-func (r Repo) Search(ctx context.Context, school, building, q string, limit int) ([]Room, error) {
+// RoomPage is a page of the room list, in building and room order.
+type RoomPage struct {
+	Items      []Room
+	NextCursor *string // nil on the last page
+}
+
+// ErrBadCursor is a room-list cursor this service did not give out.
+var ErrBadCursor = fault.Field("BAD_CURSOR", "分页游标无效")
+
+// Search lists rooms of a building whose number contains q (the mini program's 请输入宿舍 box), a page
+// of at most limit after cursor. The cursor is opaque to clients: the last room of the previous page.
+func (r Repo) Search(ctx context.Context, school, building, q string, limit int, cursor string) (*RoomPage, error) {
 	q = strings.TrimSpace(q)
 	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :p"),
@@ -200,22 +223,47 @@ func (r Repo) Search(ctx context.Context, school, building, q string, limit int)
 		in.FilterExpression = aws.String("contains(#r, :q) OR contains(roomId, :q)")
 		in.ExpressionAttributeNames = map[string]string{"#r": "room"}
 		in.ExpressionAttributeValues[":q"] = store.Values{":x": strings.ToUpper(q)}.AV()[":x"]
+	} else {
+		in.Limit = aws.Int32(int32(limit + 1)) // one more tells whether a next page exists
 	}
-	var out []Room
-	for len(out) < limit {
-		var page []Room
-		last, err := r.S.QueryPage(ctx, in, &page)
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(raw) > 20 {
+			return nil, ErrBadCursor
+		}
+		id, ok := CanonicalRoomID(string(raw))
+		if !ok || id != string(raw) {
+			return nil, ErrBadCursor
+		}
+		b, rm, _ := ParseRoomID(id)
+		in.ExclusiveStartKey = store.Values{"PK": RoomPK(school, id), "SK": "ROOM", "GSI1PK": "ROOMS#" + school,
+			"GSI1SK": sortKey(b, rm)}.AV()
+	}
+	page := &RoomPage{Items: []Room{}}
+	for {
+		var rooms []Room
+		last, err := r.S.QueryPage(ctx, in, &rooms)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, page...)
+		for _, rm := range rooms {
+			if len(page.Items) == limit {
+				// A room beyond this page exists: the page ends at the one before.
+				c := base64.RawURLEncoding.EncodeToString([]byte(page.Items[limit-1].RoomID))
+				page.NextCursor = &c
+				return page, nil
+			}
+			page.Items = append(page.Items, rm)
+		}
 		if last == nil {
-			break
+			return page, nil
+		}
+		if len(page.Items) == limit {
+			// The page is full and the index goes on: the next page may be empty, which is harmless.
+			c := base64.RawURLEncoding.EncodeToString([]byte(page.Items[limit-1].RoomID))
+			page.NextCursor = &c
+			return page, nil
 		}
 		in.ExclusiveStartKey = last
 	}
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
 }

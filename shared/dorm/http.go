@@ -107,7 +107,7 @@ var (
 				if len(q.Get("q")) > 20 {
 					return ErrBadQuery
 				}
-				rooms, err := s.Repo.Search(r.Context(), sch, q.Get("building"), q.Get("q"), limit)
+				page, err := s.Repo.Search(r.Context(), sch, q.Get("building"), q.Get("q"), limit, q.Get("cursor"))
 				if err != nil {
 					return err
 				}
@@ -118,10 +118,10 @@ var (
 					Label    string `json:"label"`
 				}
 				out := []item{}
-				for _, rm := range rooms {
+				for _, rm := range page.Items {
 					out = append(out, item{rm.RoomID, rm.Building, rm.Room, rm.Label})
 				}
-				return httpapi.JSON(w, http.StatusOK, map[string]any{"items": out})
+				return httpapi.JSON(w, http.StatusOK, map[string]any{"items": out, "nextCursor": page.NextCursor})
 			}
 		})}
 

@@ -31,8 +31,11 @@ type Meter struct {
 	LastReading int64     `dynamodbav:"lastReading"` // cumulative, hundredths of a unit
 	LastReadAt  time.Time `dynamodbav:"lastReadAt"`
 	Carry       int64     `dynamodbav:"carry"` // hundredths of a fen not yet charged
-	Started     bool      `dynamodbav:"started"`
-	Resets      int64     `dynamodbav:"resets"`
+	// Uncharged is the consumption (hundredths of a unit) since the meter's last ledger entry: readings
+	// that cost less than a fen add to it, and the next charge shows it in its quantity.
+	Uncharged int64 `dynamodbav:"uncharged"`
+	Started   bool  `dynamodbav:"started"`
+	Resets    int64 `dynamodbav:"resets"`
 }
 
 // MeterKey addresses a meter.
@@ -98,17 +101,18 @@ func (m Meters) apply(ctx context.Context, r Reading, schools map[string]*school
 	if !ok {
 		return "", ErrUnknownMeter
 	}
-	move := func(fen, carry int64, outcome string) (types.TransactWriteItem, string) {
-		return store.UpdateItem(mt.Key, "SET lastReading = :r, lastReadAt = :t, carry = :c, started = :y, resets = :n",
+	move := func(uncharged, carry int64, outcome string) (types.TransactWriteItem, string) {
+		return store.UpdateItem(mt.Key, "SET lastReading = :r, lastReadAt = :t, carry = :c, uncharged = :u, started = :y, resets = :n",
 			"lastReading = :pr AND lastReadAt = :pt AND started = :ps", nil,
-			store.Values{":r": r.Reading, ":t": r.ReadAt.UTC(), ":c": carry, ":y": true, ":n": mt.Resets + boolInt(outcome == Baseline && mt.Started),
+			store.Values{":r": r.Reading, ":t": r.ReadAt.UTC(), ":c": carry, ":u": uncharged, ":y": true,
+				":n":  mt.Resets + boolInt(outcome == Baseline && mt.Started),
 				":pr": mt.LastReading, ":pt": mt.LastReadAt, ":ps": mt.Started}.AV()), outcome
 	}
 	switch {
 	case mt.Started && !r.ReadAt.After(mt.LastReadAt):
 		return Duplicate, nil // late or repeated: cumulative readings make it redundant
 	case mt.Started && r.Reading == mt.LastReading:
-		it, o := move(0, mt.Carry, Charged)
+		it, o := move(mt.Uncharged, mt.Carry, Charged)
 		return o, m.update(ctx, it)
 	case !mt.Started || r.Reading < mt.LastReading:
 		// A first reading sets the baseline. A smaller cumulative number means the meter was replaced,
@@ -117,7 +121,7 @@ func (m Meters) apply(ctx context.Context, r Reading, schools map[string]*school
 		if mt.Started {
 			httpapi.Log(ctx).Warn("meter went backwards: new baseline", "meter", mt.MeterID, "from", mt.LastReading, "to", r.Reading)
 		}
-		it, o := move(0, mt.Carry, Baseline)
+		it, o := move(mt.Uncharged, mt.Carry, Baseline)
 		return o, m.update(ctx, it)
 	}
 	sch := schools[mt.SchoolID]
@@ -131,11 +135,18 @@ func (m Meters) apply(ctx context.Context, r Reading, schools map[string]*school
 	if mt.Kind == Water {
 		tariff = sch.WaterFenPerM3
 	}
-	fen, carry := Charge(r.Reading-mt.LastReading, tariff, mt.Carry)
-	it, _ := move(fen, carry, Charged)
+	delta := r.Reading - mt.LastReading
+	fen, carry := Charge(delta, tariff, mt.Carry)
 	if fen == 0 {
+		it, _ := move(mt.Uncharged+delta, carry, Charged)
 		return Charged, m.update(ctx, it)
 	}
+	it, _ := move(0, carry, Charged)
+	unit := "kWh"
+	if mt.Kind == Water {
+		unit = "m³"
+	}
+	usage := &ledger.Usage{Quantity: mt.Uncharged + delta, Unit: unit, TariffFen: tariff}
 	acct := AccountKey(mt.SchoolID, mt.RoomID, mt.AccountKind)
 	merchant := "电费"
 	if mt.Kind == Water {
@@ -145,7 +156,7 @@ func (m Meters) apply(ctx context.Context, r Reading, schools map[string]*school
 		Input: []any{mt.MeterID, r.Reading, fen},
 		Postings: []ledger.Posting{{Account: AccountID(mt.SchoolID, mt.RoomID, mt.AccountKind), Item: acct, AmountFen: -fen,
 			Kind: ledger.KindMeterCharge, Counterparty: "ext:utility:" + mt.Kind, Merchant: merchant, OccurredAt: r.ReadAt,
-			AllowNegative: true}},
+			AllowNegative: true, Usage: usage}},
 		Extra: []types.TransactWriteItem{it}})
 	if err != nil {
 		return "", err

@@ -62,7 +62,7 @@ func (s *Service) View(ctx context.Context, school, roomID string) (*RoomView, e
 	if err != nil {
 		return nil, err
 	}
-	accts, err := s.Repo.Accounts(ctx, school, roomID)
+	accts, err := s.Repo.Accounts(ctx, school, rm.RoomID)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (s *Service) account(ctx context.Context, school, roomID, kind string) (*Ro
 		return nil, nil, err
 	}
 	var a Account
-	ok, err := s.S.Get(ctx, AccountKey(school, roomID, kind), &a)
+	ok, err := s.S.Get(ctx, AccountKey(school, rm.RoomID, kind), &a)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -236,6 +236,9 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 		rep.Errors = append(rep.Errors, cards.RowError{Line: line, Code: e.Code, Message: e.Message})
 	}
 	for _, row := range rows {
+		if id, ok := CanonicalRoomID(row.RoomID); ok {
+			row.RoomID = id // wh-8d-1006 is WH-8D-1006
+		}
 		b, r, ok := ParseRoomID(row.RoomID)
 		if !ok || b != row.Building || r != row.Room {
 			reject(row.Line, fault.Field("BAD_ROOM", "宿舍编号须形如 WH-8D-1006，且与楼栋、房间号一致"))

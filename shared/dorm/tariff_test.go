@@ -37,9 +37,18 @@ func TestRoomIDs(t *testing.T) {
 	if !ok || b != "8" || r != "1006" || Label(b, r) != "8栋1006宿舍" {
 		t.Fatalf("%s %s %v", b, r, ok)
 	}
-	for _, bad := range []string{"", "WH-8-1006", "wh-8d-1006", "WH-8D-", "WH-8D-1006x", "WH-1234D-1"} {
+	for _, bad := range []string{"", "WH-8-1006", "WH-8D-", "WH-8D-1006x", "WH-1234D-1", "WH-8D-1006 x"} {
 		if _, _, ok := ParseRoomID(bad); ok {
 			t.Errorf("%q accepted", bad)
+		}
+		if _, ok := CanonicalRoomID(bad); ok {
+			t.Errorf("%q canonical", bad)
+		}
+	}
+	// Any case is the same room (issue 13).
+	for _, in := range []string{"wh-8d-1006", "Wh-8D-1006", " WH-8D-1006 "} {
+		if id, ok := CanonicalRoomID(in); !ok || id != "WH-8D-1006" {
+			t.Errorf("%q: %q %v", in, id, ok)
 		}
 	}
 }

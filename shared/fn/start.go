@@ -26,7 +26,7 @@ func Start(f HTTP) {
 // keys and builds its handler on the first invocation.
 func StartEvent(e Event) {
 	d := load()
-	lambda.StartHandler(&lazyEvent{d: d, build: e.Build})
+	lambda.Start(&lazyEvent{d: d, build: e.Build}) // a lambda.Handler: Start invokes it as is
 }
 
 func load() *platform.Deps {

@@ -20,7 +20,7 @@ import (
 // below decides what a client sees.
 type Handler func(w http.ResponseWriter, r *http.Request) error
 
-// Body limits from API.md's conventions.
+// Body limits (docs/api/openapi.yaml).
 const (
 	AppBodyLimit    = 64 << 10
 	DeviceBodyLimit = 1 << 20
@@ -174,7 +174,7 @@ func Status(k fault.Kind) int {
 	}
 }
 
-// WriteError writes err in API.md's shape. Internal errors are logged and answered without detail.
+// WriteError writes err in the documented error shape (docs/api/openapi.yaml). Internal errors are logged and answered without detail.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if tooLarge(err) {
 		err = fault.ErrTooLarge // a handler that read past the route's body limit (http.MaxBytesReader)

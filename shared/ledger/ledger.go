@@ -56,6 +56,17 @@ type Posting struct {
 	// debit beyond the balance is refused with INSUFFICIENT_BALANCE.
 	AllowNegative bool
 	Status        string // "posted" (default) or "disputed"
+	// Usage, on a meter charge, is what was consumed and at what tariff (kept on the entry, shown in the
+	// history).
+	Usage *Usage
+}
+
+// Usage is the consumption a meter charge bills: Quantity in hundredths of Unit ("kWh", "m³"), priced
+// at TariffFen fen per unit.
+type Usage struct {
+	Quantity  int64  `dynamodbav:"qty"`
+	Unit      string `dynamodbav:"unit"`
+	TariffFen int64  `dynamodbav:"tariffFen"`
 }
 
 // Movement is one idempotent money movement: one posting against the outside world, or two that sum to
@@ -113,6 +124,7 @@ type Entry struct {
 	PostedAt     time.Time `dynamodbav:"postedAt"`
 	Month        string    `dynamodbav:"month"` // YYYY-MM in China time, for the month filter
 	EntityType   string    `dynamodbav:"type"`  // "entry"
+	Usage        *Usage    `dynamodbav:"usage,omitempty"`
 }
 
 // marker records that a movement was posted, with its input hash and result.
@@ -426,7 +438,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 			e := Entry{Key: store.EntryKey(p.Account, a.seq), TxnID: txn, Account: p.Account, Seq: a.seq, Kind: p.Kind,
 				AmountFen: p.AmountFen, BalanceAfter: a.bal, Counterparty: p.Counterparty, Merchant: p.Merchant,
 				Status: status, Idem: m.Scope + "#" + m.Key, OccurredAt: occurred.UTC(), PostedAt: now,
-				Month: occurred.In(China).Format("2006-01"), EntityType: "entry"}
+				Month: occurred.In(China).Format("2006-01"), EntityType: "entry", Usage: p.Usage}
 			put, err := store.PutItem(e, "attribute_not_exists(PK)", nil)
 			if err != nil {
 				return false, err

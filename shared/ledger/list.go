@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 	"onecard/shared/store"
 )
 
-// TxnView is one line of a transaction history (API.md's card transactions).
+// TxnView is one line of a transaction history (GET /v1/card/transactions).
 type TxnView struct {
 	TxnID           string `json:"txnId"`
 	Kind            string `json:"kind"`
@@ -23,6 +24,29 @@ type TxnView struct {
 	Merchant        string `json:"merchant"`
 	OccurredAt      string `json:"occurredAt"`
 	Status          string `json:"status"`
+	// Usage is present on meter charges only.
+	Usage *UsageView `json:"usage,omitempty"`
+}
+
+// UsageView is a meter charge's consumption: Quantity is a decimal with two places ("12.34") in Unit
+// (kWh or m³), TariffFenPerUnit the tariff it was charged at.
+type UsageView struct {
+	Quantity         string `json:"quantity"`
+	Unit             string `json:"unit"`
+	TariffFenPerUnit int64  `json:"tariffFenPerUnit"`
+}
+
+// View is u as the history shows it (nil for nil).
+func (u *Usage) View() *UsageView {
+	if u == nil {
+		return nil
+	}
+	q := u.Quantity
+	sign := ""
+	if q < 0 {
+		sign, q = "-", -q
+	}
+	return &UsageView{Quantity: fmt.Sprintf("%s%d.%02d", sign, q/100, q%100), Unit: u.Unit, TariffFenPerUnit: u.TariffFen}
 }
 
 // Page is a page of history, newest first.
@@ -72,7 +96,7 @@ func (l *Ledger) History(ctx context.Context, account string, limit int, cursor,
 		for _, e := range entries {
 			page.Items = append(page.Items, TxnView{TxnID: e.TxnID, Kind: e.Kind, AmountFen: e.AmountFen,
 				BalanceAfterFen: e.BalanceAfter, Merchant: e.Merchant,
-				OccurredAt: e.OccurredAt.In(China).Format(time.RFC3339), Status: e.Status})
+				OccurredAt: e.OccurredAt.In(China).Format(time.RFC3339), Status: e.Status, Usage: e.Usage.View()})
 			if len(page.Items) == limit {
 				if e.SK != store.EntrySK(1) {
 					c := base64.RawURLEncoding.EncodeToString([]byte(e.SK))

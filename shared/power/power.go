@@ -20,7 +20,7 @@ import (
 	"onecard/shared/store"
 )
 
-// Power commands (API.md).
+// Power commands (docs/dorm.md).
 const (
 	PowerOff = "power_off"
 	PowerOn  = "power_on"

@@ -422,3 +422,30 @@ func (w *world) keysOf() map[string]ed25519.PublicKey {
 	}
 	return keys
 }
+
+// drained waits until this test's reader queue holds no message, waiting, in flight or delayed: every
+// copy sent was consumed and deleted.
+func (w *world) drained() {
+	w.t.Helper()
+	url := w.Queues()["ReaderQueue"]
+	names := []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+		sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible, sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		res, err := w.Deps.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: names})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		left := 0
+		for _, n := range names {
+			var v int
+			fmt.Sscan(res.Attributes[string(n)], &v)
+			left += v
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("reader queue still holds %d messages after 30 s", left)
+		}
+	}
+}

@@ -65,6 +65,12 @@ func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 	if c := w.card("10000001"); c.Balance != 0 || c.Arrears {
 		t.Fatalf("balance %d arrears %v", c.Balance, c.Arrears)
 	}
+	// The card screen shows what was spent today against the daily limit.
+	var view struct{ SpentTodayFen int64 }
+	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &view)
+	if view.SpentTodayFen != 1000 {
+		t.Fatalf("spentTodayFen %d after a 1000 fen payment", view.SpentTodayFen)
+	}
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 422, "INSUFFICIENT_BALANCE")
 
 	// The per-transaction limit bounds it, then what is left of the daily limit.

@@ -1,5 +1,5 @@
 // Package readerrec decodes and checks the batches that card readers post to POST /v1/reader/transactions
-// and meter gateways post to POST /v1/meter/readings (API.md; docs/reader-protocol.md).
+// and meter gateways post to POST /v1/meter/readings (docs/reader-protocol.md).
 //
 // Checking happens at two levels:
 //

@@ -116,7 +116,7 @@ var (
 		}}
 
 	// WeChatNotify is WeChat Pay's payment notification. Its answers follow WeChat Pay's convention
-	// (204, or 4xx/5xx with {"code":"FAIL","message":…} so that WeChat Pay retries), not API.md's error shape.
+	// (204, or 4xx/5xx with {"code":"FAIL","message":…} so that WeChat Pay retries), not the API's error shape.
 	WeChatNotify = fn.HTTP{Name: "WeChatNotify", Route: "POST /v1/payments/wechat/notify", Access: fn.Signed,
 		MaxBody: wechatpay.MaxNotificationBytes, Actions: []string{get, put, update, secretRd},
 		Build: func(d *platform.Deps) httpapi.Handler {

@@ -16,7 +16,7 @@ import (
 	"onecard/shared/wechatpay"
 )
 
-// Order statuses (API.md).
+// Order statuses (docs/wechatpay.md).
 const (
 	Pending = "pending"
 	Paid    = "paid"

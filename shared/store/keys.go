@@ -22,10 +22,12 @@ const (
 	GSI2       = "GSI2"
 )
 
-// Key addresses one item.
+// Key addresses one item. Its attributes never reach an HTTP answer: an item type that embeds it and is
+// answered as is (a building) answers without them (infra/invoke's every-function test checks every
+// sample answer for table attributes).
 type Key struct {
-	PK string `dynamodbav:"PK"`
-	SK string `dynamodbav:"SK"`
+	PK string `dynamodbav:"PK" json:"-"`
+	SK string `dynamodbav:"SK" json:"-"`
 }
 
 func (k Key) String() string { return k.PK + "|" + k.SK }

@@ -115,7 +115,7 @@ func (r *Resp) Expect(t testing.TB, status int, code string) *Resp {
 		t.Fatalf("want %d %s, got %d %s", status, code, r.Status, r.Body)
 	}
 	if status >= 400 && r.Code() == "" {
-		t.Fatalf("error answer without API.md's error shape: %s", r.Body)
+		t.Fatalf("error answer without the documented error shape: %s", r.Body)
 	}
 	return r
 }

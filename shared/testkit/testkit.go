@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,10 +29,12 @@ import (
 )
 
 // Main starts the emulators for this test binary unless `make test` already did (AWS_ENDPOINT_URL_*
-// set), runs the tests and stops what it started.
+// set), runs the tests and stops what it started. Under -short it starts nothing: the tests that need the
+// emulators skip (Deps), the others run (`make test-short`, the inner loop).
 func Main(m *testing.M) {
+	flag.Parse()
 	code := func() int {
-		if os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") == "" {
+		if os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") == "" && !testing.Short() {
 			st, err := localstack.Start(context.Background(), localstack.Options{Log: os.Stderr})
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "testkit:", err)
@@ -114,6 +117,9 @@ func UniqueName(t testing.TB) string {
 // Deps builds platform.Deps on a fresh table in the emulator, with a test clock.
 func Deps(t testing.TB) (*platform.Deps, *Clock) {
 	t.Helper()
+	if testing.Short() && os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") == "" {
+		t.Skip("needs the local emulators; make test runs it (-short starts none)")
+	}
 	ctx := context.Background()
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(localstack.Region))
 	if err != nil {

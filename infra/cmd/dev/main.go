@@ -125,7 +125,11 @@ func run(ctx context.Context, addr string) error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	login, _ := seed.DemoStaff(root)
-	banner(addr, st, len(srv.Routes), login)
+	var origins []string
+	if srv.Cors != nil {
+		origins = srv.Cors.AllowOrigins
+	}
+	banner(addr, st, len(srv.Routes), login, origins)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nmake dev: stopping")
 	shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -135,7 +139,7 @@ func run(ctx context.Context, addr string) error {
 	return nil
 }
 
-func banner(addr string, st *localstack.Stack, routes int, login seed.StaffLogin) {
+func banner(addr string, st *localstack.Stack, routes int, login seed.StaffLogin, origins []string) {
 	fmt.Printf(`
 校园一卡通 backend is running (Ctrl-C stops everything)
 
@@ -144,6 +148,8 @@ func banner(addr string, st *localstack.Stack, routes int, login seed.StaffLogin
   DynamoDB Local   http://127.0.0.1:%[4]d   table %[5]s
   SQS emulator     http://127.0.0.1:%[6]d   (reader queue consumed in-process, as Lambda would)
   WeChat Pay       http://127.0.0.1:8090   (sandbox: POST /sandbox/orders/{orderNo}/pay pays an order)
+  Browser origins  %[9]s
+                   (CORS: template.yaml's AllowedOrigins default; pages on other origins get no CORS headers)
 
 Demo logins (local only):
   staff console    %[7]s / %[8]s   (every role; POST /v1/admin/login)
@@ -161,7 +167,27 @@ Try:
   curl -s -XPOST http://%[1]s/v1/auth/login -d '{"phone":"13800000001","password":"password123"}'
   go run ./infra/cmd/readersim -device POS-CANTEEN-01 -cards 10000001 -n 5   (a canteen reader posting purchases)
 
-`, addr, routes, st.Ports.SES, st.Ports.DynamoDB, table, st.Ports.SQS, login.Username, login.Password)
+`, addr, routes, st.Ports.SES, st.Ports.DynamoDB, table, st.Ports.SQS, login.Username, login.Password,
+		originLines(origins))
+}
+
+// originLines lays the allowed origins out two a line under the banner's column.
+func originLines(origins []string) string {
+	if len(origins) == 0 {
+		return "none (no CorsConfiguration in template.yaml)"
+	}
+	var b strings.Builder
+	for i, o := range origins {
+		switch {
+		case i == 0:
+		case i%2 == 0:
+			b.WriteString("\n                   ")
+		default:
+			b.WriteString("  ")
+		}
+		b.WriteString(o)
+	}
+	return b.String()
 }
 
 // devSecrets returns the file of stable local-only keys (kept in .cache, so tokens survive a restart),

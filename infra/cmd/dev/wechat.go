@@ -15,7 +15,7 @@ import (
 	"onecard/shared/recharge"
 )
 
-// sandboxAddr is where API.md puts the WeChat Pay sandbox.
+// sandboxAddr is where the README puts the WeChat Pay sandbox.
 const sandboxAddr = "127.0.0.1:8090"
 
 type closer func()

@@ -181,7 +181,7 @@ func loadKey(path, device string) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(seed), nil
 }
 
-// wireRecord is one record as API.md spells it.
+// wireRecord is one record as docs/reader-protocol.md spells it.
 type wireRecord struct {
 	Seq         int64  `json:"seq"`
 	OccurredAt  string `json:"occurredAt"`
