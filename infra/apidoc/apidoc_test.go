@@ -98,7 +98,7 @@ func catalogRoute(route string) (fn.HTTP, bool) {
 // schemeFor is the security scheme a route's access needs ("" for none).
 func schemeFor(f fn.HTTP) string {
 	switch f.Access {
-	case fn.User:
+	case fn.User, fn.SchoolOrUser:
 		return "userBearer"
 	case fn.Staff:
 		return "staffBearer"
@@ -118,7 +118,9 @@ var signedHeaders = map[string][]string{
 }
 
 // (3) User, Staff and Signed routes declare their scheme (staff routes with the catalog's roles, in the
-// requirement and in x-roles); Public routes declare none.
+// requirement and in x-roles); Public routes declare none. A route a school shows before login
+// (fn.SchoolOrUser) makes the user's token optional (`security: [{}, {userBearer: []}]`) and documents
+// its schoolId query parameter.
 func TestSecurityFollowsAccess(t *testing.T) {
 	doc, ops := load(t)
 	if len(doc.Security) > 0 {
@@ -146,6 +148,15 @@ func TestSecurityFollowsAccess(t *testing.T) {
 		if _, ok := doc.Components.SecuritySchemes[want]; !ok {
 			t.Errorf("components.securitySchemes has no %s", want)
 		}
+		if f.Access == fn.SchoolOrUser {
+			if scopes, ok := optionalScheme(reqs, want); !ok || len(scopes) != 0 {
+				t.Errorf("%s: security %v, want [{}, {%s: []}] (the token is optional)", f.Name, reqs, want)
+			}
+			if !hasParam(t, doc, op, "query", fn.SchoolParam) {
+				t.Errorf("%s: needs the query parameter %s", f.Name, fn.SchoolParam)
+			}
+			continue
+		}
 		if len(reqs) != 1 || len(reqs[0]) != 1 {
 			t.Errorf("%s: security %v, want exactly [{%s: …}]", f.Name, reqs, want)
 			continue
@@ -171,6 +182,15 @@ func TestSecurityFollowsAccess(t *testing.T) {
 			}
 		}
 	}
+}
+
+// optionalScheme reads a requirement list of the form [{}, {scheme: scopes}].
+func optionalScheme(reqs []map[string][]string, scheme string) ([]string, bool) {
+	if len(reqs) != 2 || len(reqs[0]) != 0 || len(reqs[1]) != 1 {
+		return nil, false
+	}
+	scopes, ok := reqs[1][scheme]
+	return scopes, ok
 }
 
 func sameSet(a, b []string) bool {

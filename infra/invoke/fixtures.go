@@ -105,7 +105,11 @@ func (l *Local) demoUserID(ctx context.Context) (string, error) {
 // account registers phone (password DemoPassword) or finds it, and puts the password back if an event
 // changed it.
 func (l *Local) account(ctx context.Context, acc *accounts.Service, phone string) (string, error) {
-	id, err := acc.Register(ctx, phone, DemoPassword, seed.SchoolID)
+	agreed, err := acc.Schools.AgreementVersion(ctx, seed.SchoolID) // the box the registration page ticks
+	if err != nil {
+		return "", fmt.Errorf("register demo account %s: %w", phone, err)
+	}
+	id, err := acc.Register(ctx, phone, DemoPassword, seed.SchoolID, &agreed)
 	if err == nil {
 		return id, nil
 	}
@@ -164,7 +168,11 @@ func (l *Local) login(ctx context.Context) (*accounts.TokenPair, error) {
 	}
 	d := *l.Deps
 	d.Cfg.Table, d.Now = l.Table, time.Now
-	return accounts.FromDeps(&d, nil).Login(ctx, DemoPhone, DemoPassword)
+	ans, err := accounts.FromDeps(&d, nil).Login(ctx, DemoPhone, DemoPassword)
+	if err != nil {
+		return nil, err
+	}
+	return &ans.TokenPair, nil
 }
 
 // DutyStaff is a second staff member (role ops) for the console's staff events to act on, so that they

@@ -46,7 +46,8 @@ func Triggers() []Trigger {
 	return out
 }
 
-// AccessOf maps a descriptor's access rule.
+// AccessOf maps a descriptor's access rule. A route a school shows before login (fn.SchoolOrUser) is
+// public when its sample names the school (?schoolId=), so its sample may carry a token or not.
 func AccessOf(a fn.Access) Access {
 	switch a {
 	case fn.User:

@@ -1,12 +1,16 @@
 package accounts_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"onecard/infra/seed"
 	"onecard/shared/auth"
+	"onecard/shared/school"
+	"onecard/shared/store"
 	"onecard/shared/testkit"
 )
 
@@ -45,6 +49,11 @@ func TestRegisterValidation(t *testing.T) {
 		{"not json", `phone=13812345678`, 400, "MALFORMED_JSON"},
 		{"two objects", `{"phone":"13812345678"}{"x":1}`, 400, "MALFORMED_JSON"},
 		{"empty", ``, 400, "EMPTY_BODY"},
+		{"agreement not accepted", `{"phone":"13812345678","password":"password1","schoolId":"kmmc"}`, 400, "MISSING_FIELD"},
+		{"agreement null", `{"phone":"13812345678","password":"password1","schoolId":"kmmc","agreementVersion":null}`, 400, "MISSING_FIELD"},
+		{"agreement of no version", `{"phone":"13812345678","password":"password1","schoolId":"kmmc","agreementVersion":0}`, 422, "AGREEMENT_OUTDATED"},
+		{"agreement not yet published", `{"phone":"13812345678","password":"password1","schoolId":"kmmc","agreementVersion":2}`, 422, "AGREEMENT_OUTDATED"},
+		{"agreement as text", `{"phone":"13812345678","password":"password1","schoolId":"kmmc","agreementVersion":"1"}`, 400, "WRONG_TYPE"},
 		{"too large", `{"phone":"` + strings.Repeat("1", 70000) + `"}`, 413, "BODY_TOO_LARGE"},
 	}
 	for _, c := range cases {
@@ -53,12 +62,12 @@ func TestRegisterValidation(t *testing.T) {
 		})
 	}
 	// Nothing was written by any refusal: the phone is still free.
-	e.Do("POST", "/v1/auth/register", map[string]string{"phone": "13812345678", "password": "password1", "schoolId": "kmmc"}).Expect(t, 201, "")
+	e.Do("POST", "/v1/auth/register", map[string]any{"phone": "13812345678", "password": "password1", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(t, 201, "")
 }
 
 func TestRegisterDuplicatePhone(t *testing.T) {
 	e := newEnv(t)
-	body := map[string]string{"phone": "13900000001", "password": "password1", "schoolId": "kmmc"}
+	body := map[string]any{"phone": "13900000001", "password": "password1", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}
 	e.Do("POST", "/v1/auth/register", body).Expect(t, 201, "")
 	e.Do("POST", "/v1/auth/register", body).Expect(t, 409, "PHONE_TAKEN")
 }
@@ -202,7 +211,7 @@ func TestChangePhone(t *testing.T) {
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000011", "password": "correct-horse"}).Expect(t, 200, "")
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13900000009", "password": "correct-horse"}).Expect(t, 401, "BAD_CREDENTIALS")
 	// The old number is free again.
-	e.Do("POST", "/v1/auth/register", map[string]string{"phone": "13900000009", "password": "password1", "schoolId": "kmmc"}).Expect(t, 201, "")
+	e.Do("POST", "/v1/auth/register", map[string]any{"phone": "13900000009", "password": "password1", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(t, 201, "")
 }
 
 func TestSwitchSchool(t *testing.T) {
@@ -216,4 +225,123 @@ func TestSwitchSchool(t *testing.T) {
 func TestUnknownRoute(t *testing.T) {
 	e := newEnv(t)
 	e.Do("GET", "/v1/nothing-here", nil).Expect(t, 404, "ROUTE_NOT_FOUND")
+}
+
+type loginAnswer struct {
+	AccessToken      string
+	ConsentRequired  bool
+	AgreementVersion int64
+}
+
+func login(t *testing.T, e *testkit.Env, phone, pw string) loginAnswer {
+	t.Helper()
+	var a loginAnswer
+	e.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": pw}).Expect(t, 200, "").Decode(t, &a)
+	if a.AccessToken == "" {
+		t.Fatal("login returned no access token")
+	}
+	return a
+}
+
+func acceptedVersion(t *testing.T, e *testkit.Env, h []string) int64 {
+	t.Helper()
+	var me struct{ AgreementVersion *int64 }
+	e.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)
+	if me.AgreementVersion == nil {
+		t.Fatal("GET /v1/me has no agreementVersion")
+	}
+	return *me.AgreementVersion
+}
+
+// Registration records the agreement version accepted; a newer version makes the next login ask for
+// consent (the session opens all the same), POST /v1/me/consent records it, and GET /v1/me shows it.
+// Acceptances are per school: switching school asks for the new school's.
+func TestAgreementConsent(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	access, _ := signup(t, e, "13900000031", "correct-horse")
+	h := testkit.Bearer(access)
+	if v := acceptedVersion(t, e, h); v != seed.AgreementVersion {
+		t.Fatalf("accepted at registration: %d", v)
+	}
+	if a := login(t, e, "13900000031", "correct-horse"); a.ConsentRequired || a.AgreementVersion != seed.AgreementVersion {
+		t.Fatalf("login with the current version accepted: %+v", a)
+	}
+
+	e.PutStaff("admin-user", "staff-password-1", seed.SchoolID, auth.RoleAdmin)
+	adm := e.StaffLogin("admin-user", "staff-password-1")
+	e.Do("PUT", "/v1/admin/school/agreement", map[string]any{"version": 1, "agreement": "第二版用户协议", "privacy": "第二版隐私政策"}, adm...).Expect(t, 200, "")
+
+	a := login(t, e, "13900000031", "correct-horse")
+	if !a.ConsentRequired || a.AgreementVersion != 2 {
+		t.Fatalf("login after a new version: %+v", a)
+	}
+	h = testkit.Bearer(a.AccessToken)
+	if v := acceptedVersion(t, e, h); v != 1 {
+		t.Fatalf("accepted before consenting: %d", v)
+	}
+	e.Do("POST", "/v1/me/consent", map[string]any{}, h...).Expect(t, 400, "MISSING_FIELD")
+	r := e.Do("POST", "/v1/me/consent", map[string]any{"agreementVersion": 1}, h...).Expect(t, 422, "AGREEMENT_OUTDATED")
+	if msg, _ := r.JSON()["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "用户协议") {
+		t.Fatalf("refusal message: %s", r.Body)
+	}
+	e.Do("POST", "/v1/me/consent", map[string]any{"agreementVersion": 3}, h...).Expect(t, 422, "AGREEMENT_OUTDATED")
+	e.Do("POST", "/v1/me/consent", map[string]any{"agreementVersion": 2}).Expect(t, 401, "UNAUTHORIZED")
+	e.Do("POST", "/v1/me/consent", map[string]any{"agreementVersion": 2}, h...).Expect(t, 204, "")
+	if v := acceptedVersion(t, e, h); v != 2 {
+		t.Fatalf("accepted after consenting: %d", v)
+	}
+	if a := login(t, e, "13900000031", "correct-horse"); a.ConsentRequired || a.AgreementVersion != 2 {
+		t.Fatalf("login after consenting: %+v", a)
+	}
+
+	// A registration from a page opened before version 2 is refused; with version 2 it goes through.
+	body := map[string]any{"phone": "13900000032", "password": "correct-horse", "schoolId": "kmmc", "agreementVersion": 1}
+	e.Do("POST", "/v1/auth/register", body).Expect(t, 422, "AGREEMENT_OUTDATED")
+	body["agreementVersion"] = 2
+	e.Do("POST", "/v1/auth/register", body).Expect(t, 201, "")
+	if a := login(t, e, "13900000032", "correct-horse"); a.ConsentRequired {
+		t.Fatalf("a fresh registration is asked again: %+v", a)
+	}
+
+	// Another school, with its own agreement: switching asks for its consent; kmmc's stays recorded.
+	repo := school.Repo{S: store.New(e.Deps.DB, e.Deps.Cfg.Table)}
+	if err := repo.Put(ctx, &school.School{ID: "ynu", Name: "云南大学", Prefixes: []string{"YNU"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.SeedAgreement(ctx, "ynu", "云大协议", "云大政策", e.Deps.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.Do("PUT", "/v1/me/school", map[string]string{"schoolId": "ynu"}, h...).Expect(t, 204, "")
+	if v := acceptedVersion(t, e, h); v != 0 {
+		t.Fatalf("ynu accepted before consenting: %d", v)
+	}
+	if a := login(t, e, "13900000031", "correct-horse"); !a.ConsentRequired || a.AgreementVersion != 1 {
+		t.Fatalf("login in ynu: %+v", a)
+	}
+	e.Do("POST", "/v1/me/consent", map[string]any{"agreementVersion": 1}, h...).Expect(t, 204, "")
+	e.Do("PUT", "/v1/me/school", map[string]string{"schoolId": "kmmc"}, h...).Expect(t, 204, "")
+	if v := acceptedVersion(t, e, h); v != 2 {
+		t.Fatalf("kmmc's acceptance after switching back: %d", v)
+	}
+}
+
+// An account stored before acceptances were recorded has none: its login asks for consent, and
+// consenting records it.
+func TestConsentOfAnOlderAccount(t *testing.T) {
+	e := newEnv(t)
+	access, _ := signup(t, e, "13900000033", "correct-horse")
+	h := testkit.Bearer(access)
+	var me struct{ UserID string }
+	e.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)
+	if err := store.New(e.Deps.DB, e.Deps.Cfg.Table).Update(context.Background(), store.UserKey(me.UserID), "REMOVE agreements", "", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if a := login(t, e, "13900000033", "correct-horse"); !a.ConsentRequired || a.AgreementVersion != seed.AgreementVersion {
+		t.Fatalf("login of an account without acceptances: %+v", a)
+	}
+	e.Do("POST", "/v1/me/consent", map[string]any{"agreementVersion": seed.AgreementVersion}, h...).Expect(t, 204, "")
+	if v := acceptedVersion(t, e, h); v != seed.AgreementVersion {
+		t.Fatalf("accepted: %d", v)
+	}
 }

@@ -77,14 +77,15 @@ var (
 		Actions: []string{get, put}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
-					Phone    string `json:"phone"`
-					Password string `json:"password"`
-					SchoolID string `json:"schoolId"`
+					Phone            string `json:"phone"`
+					Password         string `json:"password"`
+					SchoolID         string `json:"schoolId"`
+					AgreementVersion *int64 `json:"agreementVersion"`
 				}
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
 					return err
 				}
-				id, err := s.Register(r.Context(), in.Phone, in.Password, in.SchoolID)
+				id, err := s.Register(r.Context(), in.Phone, in.Password, in.SchoolID, in.AgreementVersion)
 				if err != nil {
 					return err
 				}
@@ -102,11 +103,11 @@ var (
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
 					return err
 				}
-				pair, err := s.Login(r.Context(), in.Phone, in.Password)
+				ans, err := s.Login(r.Context(), in.Phone, in.Password)
 				if err != nil {
 					return err
 				}
-				return httpapi.JSON(w, http.StatusOK, pair)
+				return httpapi.JSON(w, http.StatusOK, ans)
 			}
 		})}
 
@@ -244,6 +245,24 @@ var (
 			}
 		})}
 
+	// MeConsent records the caller's acceptance of the current version of their school's user agreement
+	// and privacy policy (after a login answered consentRequired).
+	MeConsent = fn.HTTP{Name: "MeConsent", Route: "POST /v1/me/consent", Access: fn.User,
+		Actions: []string{get, update}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					AgreementVersion *int64 `json:"agreementVersion"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				if err := s.Consent(r.Context(), auth.Must(r.Context()), in.AgreementVersion); err != nil {
+					return err
+				}
+				return httpapi.NoContent(w)
+			}
+		})}
+
 	MeSchool = fn.HTTP{Name: "MeSchool", Route: "PUT /v1/me/school", Access: fn.User,
 		Actions: []string{get, update}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
@@ -268,10 +287,13 @@ type MeView struct {
 	Email       string `json:"email"`
 	SchoolID    string `json:"schoolId"`
 	WechatBound bool   `json:"wechatBound"`
-	Card        any    `json:"card"`
+	// AgreementVersion is the version of the current school's user agreement the user accepted.
+	AgreementVersion int64 `json:"agreementVersion"`
+	Card             any   `json:"card"`
 }
 
 // View returns the public view of u.
 func (u *User) View() MeView {
-	return MeView{UserID: u.UserID, Phone: u.Phone, Email: u.Email, SchoolID: u.SchoolID, WechatBound: u.OpenID != ""}
+	return MeView{UserID: u.UserID, Phone: u.Phone, Email: u.Email, SchoolID: u.SchoolID, WechatBound: u.OpenID != "",
+		AgreementVersion: u.Agreements[u.SchoolID]}
 }

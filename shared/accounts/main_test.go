@@ -23,7 +23,7 @@ func newEnv(t *testing.T) *testkit.Env {
 // register and log in a user; returns the access and refresh tokens.
 func signup(t *testing.T, e *testkit.Env, phone, pw string) (string, string) {
 	t.Helper()
-	e.Do("POST", "/v1/auth/register", map[string]string{"phone": phone, "password": pw, "schoolId": "kmmc"}).Expect(t, 201, "")
+	e.Do("POST", "/v1/auth/register", map[string]any{"phone": phone, "password": pw, "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(t, 201, "")
 	var pair struct{ AccessToken, RefreshToken string }
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": pw}).Expect(t, 200, "").Decode(t, &pair)
 	if pair.AccessToken == "" || pair.RefreshToken == "" {

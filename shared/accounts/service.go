@@ -95,8 +95,17 @@ var (
 	ErrBadJSCode    = fault.E(fault.Invalid, "BAD_JS_CODE", "微信登录凭证无效，请重新进入小程序")
 )
 
-// Register creates an account with a unique phone.
-func (s *Service) Register(ctx context.Context, phone, password, schoolID string) (string, error) {
+// ErrAgreementOutdated refuses an acceptance of another version than the school's current user
+// agreement (it changed while the page was open, or the client sent a stale one).
+var ErrAgreementOutdated = fault.E(fault.Rule, "AGREEMENT_OUTDATED", "用户协议和隐私政策已更新，请阅读并同意最新版本后重试")
+
+// errNoAgreement is a registration that does not say which agreement version it accepts.
+var errNoAgreement = fault.Field("MISSING_FIELD", "缺少字段 agreementVersion（请阅读并同意用户协议和隐私政策）")
+
+// Register creates an account with a unique phone. agreementVersion is the version of the school's user
+// agreement and privacy policy the user accepted (the 已阅读并同意用户协议 box): required, and it must be
+// the school's current one (0 while the school has published none).
+func (s *Service) Register(ctx context.Context, phone, password, schoolID string, agreementVersion *int64) (string, error) {
 	if err := validPhone(phone); err != nil {
 		return "", err
 	}
@@ -106,12 +115,22 @@ func (s *Service) Register(ctx context.Context, phone, password, schoolID string
 	if _, err := s.Schools.Get(ctx, schoolID); err != nil {
 		return "", err
 	}
+	if agreementVersion == nil {
+		return "", errNoAgreement
+	}
+	current, err := s.Schools.AgreementVersion(ctx, schoolID)
+	if err != nil {
+		return "", err
+	}
+	if *agreementVersion != current {
+		return "", ErrAgreementOutdated
+	}
 	hash, err := secret.HashPassword(password)
 	if err != nil {
 		return "", err
 	}
 	u := User{UserID: "u_" + secret.Token(12), PhoneDigest: s.Users.PhoneDigest(phone), PhoneSealed: s.Digest.Seal(piiPhone, phone),
-		PasswordHash: hash, SchoolID: schoolID, CreatedAt: s.Now().UTC()}
+		PasswordHash: hash, SchoolID: schoolID, Agreements: map[string]int64{schoolID: current}, CreatedAt: s.Now().UTC()}
 	u.Key = store.UserKey(u.UserID)
 	putUser, err := store.PutItem(u, "attribute_not_exists(PK)", nil)
 	if err != nil {
@@ -136,30 +155,53 @@ type TokenPair struct {
 	ExpiresIn    int64  `json:"expiresIn"`
 }
 
-// Login checks the password under the per-phone limit and opens a session.
-func (s *Service) Login(ctx context.Context, phone, password string) (*TokenPair, error) {
+// LoginAnswer is the answer of login: the tokens, and whether the user must accept the current version
+// of their school's user agreement (published after they last accepted one). The session is open either
+// way; the client shows the texts (GET /v1/agreement) and sends POST /v1/me/consent.
+type LoginAnswer struct {
+	TokenPair
+	ConsentRequired  bool  `json:"consentRequired"`
+	AgreementVersion int64 `json:"agreementVersion"` // the school's current version
+}
+
+// Login checks the password under the per-phone limit, opens a session and says whether the user's
+// consent to a newer agreement is needed.
+func (s *Service) Login(ctx context.Context, phone, password string) (*LoginAnswer, error) {
+	pair, u, err := s.login(ctx, phone, password)
+	if err != nil {
+		return nil, err
+	}
+	current, err := s.Schools.AgreementVersion(ctx, u.SchoolID)
+	if err != nil {
+		return nil, err
+	}
+	return &LoginAnswer{TokenPair: *pair, ConsentRequired: u.Agreements[u.SchoolID] < current, AgreementVersion: current}, nil
+}
+
+func (s *Service) login(ctx context.Context, phone, password string) (*TokenPair, *User, error) {
 	if validPhone(phone) != nil || password == "" || len(password) > 256 {
-		return nil, ErrBadCredentials
+		return nil, nil, ErrBadCredentials
 	}
 	try, err := s.Tries.Reserve(ctx, LoginRule, s.Users.PhoneDigest(phone))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	u, ok, err := s.Users.ByPhone(ctx, phone)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !ok {
 		secret.BurnPasswordCheck(password)
-		return nil, try.Failed(ErrBadCredentials)
+		return nil, nil, try.Failed(ErrBadCredentials)
 	}
 	if !secret.CheckPassword(u.PasswordHash, password) {
-		return nil, try.Failed(ErrBadCredentials)
+		return nil, nil, try.Failed(ErrBadCredentials)
 	}
 	if err := try.Succeeded(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s.openSession(ctx, u)
+	pair, err := s.openSession(ctx, u)
+	return pair, u, err
 }
 
 // checkOwnPassword checks the login password of a signed-in user under the login limit, so that a
@@ -426,6 +468,38 @@ func (s *Service) ChangePhone(ctx context.Context, p auth.Principal, newPhone, p
 		if tc.Failed(0) {
 			return ErrPhoneTaken
 		}
+		return fault.E(fault.Conflict, "CONCURRENT_CHANGE", "账号信息已被修改，请刷新后重试").Wrap(err)
+	}
+	return err
+}
+
+// Consent records that the caller accepted version of their current school's user agreement and
+// privacy policy; it must be the current one. The acceptance is kept per school (切换学校 asks again
+// for the new school's).
+func (s *Service) Consent(ctx context.Context, p auth.Principal, version *int64) error {
+	if version == nil {
+		return fault.Field("MISSING_FIELD", "缺少字段 agreementVersion")
+	}
+	u, err := s.Me(ctx, p)
+	if err != nil {
+		return err
+	}
+	current, err := s.Schools.AgreementVersion(ctx, u.SchoolID)
+	if err != nil {
+		return err
+	}
+	if *version != current {
+		return ErrAgreementOutdated
+	}
+	names := map[string]string{"#s": u.SchoolID}
+	// The map exists on every account registered since acceptances are recorded; an older one gets it.
+	err = s.S.Update(ctx, u.Key, "SET agreements.#s = :v", "attribute_exists(agreements)", names,
+		store.Values{":v": current}.AV())
+	if errors.Is(err, store.ErrConditionFailed) {
+		err = s.S.Update(ctx, u.Key, "SET agreements = :m", "attribute_exists(PK) AND attribute_not_exists(agreements)", nil,
+			store.Values{":m": map[string]int64{u.SchoolID: current}}.AV())
+	}
+	if errors.Is(err, store.ErrConditionFailed) {
 		return fault.E(fault.Conflict, "CONCURRENT_CHANGE", "账号信息已被修改，请刷新后重试").Wrap(err)
 	}
 	return err

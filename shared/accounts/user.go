@@ -26,7 +26,10 @@ type User struct {
 	SchoolID     string            `dynamodbav:"schoolId"`
 	OpenID       string            `dynamodbav:"openId,omitempty"`
 	Cards        map[string]string `dynamodbav:"cards,omitempty"` // schoolId → bound card number
-	CreatedAt    time.Time         `dynamodbav:"createdAt"`
+	// Agreements is the version of each school's user agreement and privacy policy the user accepted
+	// (schoolId → version; 0 when the school had published none).
+	Agreements map[string]int64 `dynamodbav:"agreements,omitempty"`
+	CreatedAt  time.Time        `dynamodbav:"createdAt"`
 }
 
 // CardFor returns the card bound for school, if any.

@@ -63,7 +63,7 @@ func TestEveryStaffRouteRefusesEveryoneItShould(t *testing.T) {
 	gone := login("gone-user")
 	e.Do("POST", "/v1/admin/staff/gone-user/disable", nil, tokens[auth.RoleAdmin]...).Expect(t, 204, "")
 
-	e.Do("POST", "/v1/auth/register", map[string]string{"phone": "13800000001", "password": "password-123", "schoolId": "kmmc"}).Expect(t, 201, "")
+	e.Do("POST", "/v1/auth/register", map[string]any{"phone": "13800000001", "password": "password-123", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(t, 201, "")
 	var pair struct{ AccessToken string }
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13800000001", "password": "password-123"}).Expect(t, 200, "").Decode(t, &pair)
 	student := testkit.Bearer(pair.AccessToken)
@@ -79,7 +79,20 @@ func TestEveryStaffRouteRefusesEveryoneItShould(t *testing.T) {
 	for _, f := range catalog.HTTP {
 		path := samplePath(f)
 		switch f.Access {
-		case fn.User:
+		case fn.User, fn.SchoolOrUser:
+			if f.Access == fn.SchoolOrUser {
+				// What a school shows before login: a request that names the school needs no token, and
+				// the token it may carry is not looked at (no session read); a school that does not
+				// exist is a 400, and without a school the route is a user route.
+				if r := e.Do(f.Method(), path+"?schoolId="+seed.SchoolID, nil); slices.Contains(accessRefusals, r.Code()) || r.Status >= 500 {
+					t.Errorf("%s naming its school, without a token: %d %s", f.Route, r.Status, r.Body)
+				}
+				if r := e.Do(f.Method(), path+"?schoolId="+seed.SchoolID, nil, loggedOut...); slices.Contains(accessRefusals, r.Code()) || r.Status >= 500 {
+					t.Errorf("%s naming its school, with a dead token: %d %s", f.Route, r.Status, r.Body)
+				}
+				e.Do(f.Method(), path+"?schoolId=nowhere", nil).Expect(t, 400, "BAD_SCHOOL")
+				e.Do(f.Method(), path, nil).Expect(t, 401, "UNAUTHORIZED")
+			}
 			if r := e.Do(f.Method(), path, "{}", tokens[auth.RoleAdmin]...); r.Status != 401 || r.Code() != "TOKEN_INVALID" {
 				t.Errorf("%s with a staff token: %d %s", f.Route, r.Status, r.Body)
 			}

@@ -31,6 +31,7 @@ var HTTP = []fn.HTTP{
 	accounts.MeEmailCode,
 	accounts.MeEmail,
 	accounts.MeSchool,
+	accounts.MeConsent,
 	recharge.MeWechat,
 
 	cards.CardBind,
@@ -84,6 +85,7 @@ var HTTP = []fn.HTTP{
 	content.NoticesList,
 	content.HelpGet,
 	content.AboutGet,
+	content.AgreementGet,
 	content.AdminNewsList,
 	content.AdminNewsCreate,
 	content.AdminNewsUpdate,
@@ -92,6 +94,7 @@ var HTTP = []fn.HTTP{
 	content.AdminNewsPin,
 	school.AdminSchoolGet,
 	school.AdminSchoolPut,
+	school.AdminAgreementPut,
 	staff.AdminStaffList,
 	staff.AdminStaffCreate,
 	staff.AdminStaffRoles,

@@ -29,7 +29,7 @@ func TestTokenAnswersAreNotStored(t *testing.T) {
 		}
 	}
 
-	e.Do("POST", "/v1/auth/register", map[string]string{"phone": "13800000001", "password": "password-123", "schoolId": "kmmc"}).Expect(t, 201, "")
+	e.Do("POST", "/v1/auth/register", map[string]any{"phone": "13800000001", "password": "password-123", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(t, 201, "")
 	var pair struct{ AccessToken, RefreshToken string }
 	r := e.Do("POST", "/v1/auth/login", map[string]string{"phone": "13800000001", "password": "password-123"}).Expect(t, 200, "")
 	r.Decode(t, &pair)

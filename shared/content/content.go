@@ -1,10 +1,12 @@
 // Package content is what the mini program's home and 我的 pages show besides money: a school's news
 // (热门新闻) and notices (通知), written by staff, and its help (使用帮助) and about (关于) texts.
 //
-// Everything is scoped to the school the student is in now: the school is read from the user item,
-// not from the token, so that after 切换学校 the next request shows the new school's content rather
-// than the old one's until the access token expires (docs/decisions/0004). Texts are plain text
-// (shared/plaintext): clients render them as text, never as HTML.
+// A school's published content is public: the login and home pages read it before anyone signs in, by
+// naming the school (?schoolId=). Without a schoolId the request must be signed in, and it is served for
+// the school the student is in now: the school is read from the user item, not from the token, so that
+// after 切换学校 the next request shows the new school's content rather than the old one's until the
+// access token expires (docs/decisions/0004). Only published items are ever served to students. Texts
+// are plain text (shared/plaintext): clients render them as text, never as HTML.
 package content
 
 import (
@@ -207,8 +209,20 @@ func NewService(s *store.Store, now func() time.Time) *Service {
 	return &Service{S: s, Users: accounts.Users{S: s}, Schools: school.Repo{S: s}, Now: now}
 }
 
-// schoolOf is the caller's current school, from the user item (see the package comment).
-func (s *Service) schoolOf(ctx context.Context, p auth.Principal) (string, error) {
+// SchoolFor is the school a student route serves (see the package comment): the one named by
+// schoolID when named (a request without a token; it must exist), else the signed-in caller's current
+// school, from the user item.
+func (s *Service) SchoolFor(ctx context.Context, schoolID string, named bool) (string, error) {
+	if named {
+		if _, err := s.Schools.Get(ctx, schoolID); err != nil {
+			return "", err
+		}
+		return schoolID, nil
+	}
+	p, ok := auth.From(ctx)
+	if !ok {
+		return "", fault.ErrUnauthorized
+	}
 	u, ok, err := s.Users.Get(ctx, p.Subject)
 	if err != nil {
 		return "", err
@@ -247,12 +261,8 @@ func (s *Service) get(ctx context.Context, schoolID, id string) (*Item, error) {
 	return &it, nil
 }
 
-// List returns the published items of kind in the caller's school: pinned first, then newest first.
-func (s *Service) List(ctx context.Context, p auth.Principal, kind string, limit int, cursor string) (*Page[ListItem], error) {
-	sch, err := s.schoolOf(ctx, p)
-	if err != nil {
-		return nil, err
-	}
+// List returns the published items of kind in school sch: pinned first, then newest first.
+func (s *Service) List(ctx context.Context, sch, kind string, limit int, cursor string) (*Page[ListItem], error) {
 	pk := store.NewsListPK(sch, kind)
 	in := &dynamodb.QueryInput{
 		IndexName:                 aws.String(store.GSI1),
@@ -303,12 +313,8 @@ func parseListCursor(c string) (sk, id string, err error) {
 	return string(b), parts[2], nil
 }
 
-// Get returns a published item of the caller's school.
-func (s *Service) Get(ctx context.Context, p auth.Principal, id string) (*Detail, error) {
-	sch, err := s.schoolOf(ctx, p)
-	if err != nil {
-		return nil, err
-	}
+// Get returns a published item of school sch.
+func (s *Service) Get(ctx context.Context, sch, id string) (*Detail, error) {
 	it, err := s.get(ctx, sch, id)
 	if err != nil {
 		return nil, err
@@ -326,12 +332,8 @@ type Text struct {
 	Text     string `json:"text"`
 }
 
-// Texts returns the help and about texts of the caller's school.
-func (s *Service) Texts(ctx context.Context, p auth.Principal) (help, about Text, err error) {
-	sch, err := s.schoolOf(ctx, p)
-	if err != nil {
-		return help, about, err
-	}
+// Texts returns the help and about texts of school sch.
+func (s *Service) Texts(ctx context.Context, sch string) (help, about Text, err error) {
 	h, a, err := s.Schools.Texts(ctx, sch)
 	if err != nil {
 		return help, about, err

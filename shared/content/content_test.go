@@ -44,7 +44,11 @@ func (w *world) list(path string, h []string) (titles []string) {
 	cursor := ""
 	for range 20 {
 		var p page
-		w.Do("GET", path+"?limit=2"+cursor, nil, h...).Expect(w.t, 200, "").Decode(w.t, &p)
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		w.Do("GET", path+sep+"limit=2"+cursor, nil, h...).Expect(w.t, 200, "").Decode(w.t, &p)
 		for _, it := range p.Items {
 			titles = append(titles, it.Title)
 		}
@@ -304,17 +308,29 @@ func TestContentFollowsTheStudentsCurrentSchool(t *testing.T) {
 	w.Do("POST", "/v1/admin/news/"+ynuItem+"/publish", nil, adm...).Expect(t, 404, "NEWS_NOT_FOUND")
 }
 
+// The demo school's help and about name where to go in person, as the manual does: 亦归楼 C区407
+// 图文信息中心, and 财务处 for 补卡. The login page reads them without a token; a signed-in student gets
+// the same texts without naming the school.
 func TestHelpAndAboutOfTheDemoSchool(t *testing.T) {
 	w := newWorld(t)
-	stu := w.Student("13800000006", "kmmc")
 	var help, about struct{ SchoolID, Text string }
-	w.Do("GET", "/v1/help", nil, stu...).Expect(t, 200, "").Decode(t, &help)
-	w.Do("GET", "/v1/about", nil, stu...).Expect(t, 200, "").Decode(t, &about)
+	w.Do("GET", "/v1/help?schoolId=kmmc", nil).Expect(t, 200, "").Decode(t, &help)
+	w.Do("GET", "/v1/about?schoolId=kmmc", nil).Expect(t, 200, "").Decode(t, &about)
 	if help.SchoolID != "kmmc" || !strings.Contains(help.Text, "CUIK+学号") || !strings.Contains(help.Text, "一号两用") {
 		t.Fatalf("help: %+v", help)
 	}
-	if !strings.Contains(about.Text, "图文信息中心") || !strings.Contains(about.Text, "财务处") {
+	const office = "亦归楼 C区407 图文信息中心"
+	if !strings.Contains(help.Text, office) || !strings.Contains(help.Text, "财务处办理补卡") {
+		t.Fatalf("help does not say where to go in person: %s", help.Text)
+	}
+	if !strings.Contains(about.Text, office) || !strings.Contains(about.Text, "财务处") || !strings.Contains(about.Text, "补卡") {
 		t.Fatalf("about: %+v", about)
+	}
+	stu := w.Student("13800000006", "kmmc")
+	var signedIn struct{ SchoolID, Text string }
+	w.Do("GET", "/v1/help", nil, stu...).Expect(t, 200, "").Decode(t, &signedIn)
+	if signedIn != help {
+		t.Fatalf("signed in: %+v, before login: %+v", signedIn, help)
 	}
 	// The settings item that most requests read does not carry the texts.
 	var raw map[string]any
@@ -326,13 +342,85 @@ func TestHelpAndAboutOfTheDemoSchool(t *testing.T) {
 	}
 }
 
+// Before login (the login and home pages) a school's published content is read by naming the school,
+// without a token: unpublished items never show, another school's items never show, an unknown school
+// is a 400. A token that comes along is not looked at when the school is named.
+func TestContentBeforeLogin(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := (school.Repo{S: store.New(w.Deps.DB, w.Deps.Cfg.Table)}).Put(ctx,
+		&school.School{ID: "ynu", Name: "云南大学", Prefixes: []string{"YNU"}, Help: "云大帮助", About: "云大关于"}); err != nil {
+		t.Fatal(err)
+	}
+	w.PutConsoleStaff("ynu-ops", "ynu", "ops")
+	ops := w.StaffOf("ops")
+	shown := w.create(ops, "news", "公开的新闻", "正文")
+	hidden := w.create(ops, "news", "已下架的新闻", "不应被看到的正文")
+	pinnedThenHidden := w.create(ops, "notice", "已下架的通知", "正文")
+	w.create(ops, "notice", "公开的通知", "正文")
+	w.Do("PUT", "/v1/admin/news/"+pinnedThenHidden+"/pin", map[string]any{"pinned": true}, ops...).Expect(t, 200, "")
+	w.Do("DELETE", "/v1/admin/news/"+hidden, nil, ops...).Expect(t, 204, "")
+	w.Do("DELETE", "/v1/admin/news/"+pinnedThenHidden, nil, ops...).Expect(t, 204, "")
+	ynuItem := w.create(w.Login("ynu-ops"), "news", "云南大学新闻", "正文")
+
+	anon := []string(nil)
+	if got := strings.Join(w.list("/v1/news?schoolId=kmmc", anon), ","); got != "公开的新闻" {
+		t.Fatalf("news before login: %s", got)
+	}
+	if got := strings.Join(w.list("/v1/notices?schoolId=kmmc", anon), ","); got != "公开的通知" {
+		t.Fatalf("notices before login: %s", got)
+	}
+	if got := strings.Join(w.list("/v1/news?schoolId=ynu", anon), ","); got != "云南大学新闻" {
+		t.Fatalf("ynu news before login: %s", got)
+	}
+	var d struct{ Title, Body string }
+	w.Do("GET", "/v1/news/"+shown+"?schoolId=kmmc", nil).Expect(t, 200, "").Decode(t, &d)
+	if d.Title != "公开的新闻" || d.Body != "正文" {
+		t.Fatalf("detail before login: %+v", d)
+	}
+	for _, id := range []string{hidden, pinnedThenHidden} {
+		r := w.Do("GET", "/v1/news/"+id+"?schoolId=kmmc", nil).Expect(t, 404, "NEWS_NOT_FOUND")
+		if strings.Contains(string(r.Body), "已下架的") || strings.Contains(string(r.Body), "正文") {
+			t.Fatalf("an unpublished item leaks: %s", r.Body)
+		}
+	}
+	w.Do("GET", "/v1/news/"+ynuItem+"?schoolId=kmmc", nil).Expect(t, 404, "NEWS_NOT_FOUND")
+	var help struct{ SchoolID, Text string }
+	w.Do("GET", "/v1/help?schoolId=ynu", nil).Expect(t, 200, "").Decode(t, &help)
+	if help.SchoolID != "ynu" || help.Text != "云大帮助" {
+		t.Fatalf("ynu help: %+v", help)
+	}
+
+	// An unknown or empty school is a 400 in the error shape, on every route.
+	for _, p := range []string{"/v1/news", "/v1/notices", "/v1/news/" + shown, "/v1/help", "/v1/about", "/v1/agreement"} {
+		for _, q := range []string{"?schoolId=nowhere", "?schoolId=", "?schoolId=" + strings.Repeat("k", 40)} {
+			r := w.Do("GET", p+q, nil).Expect(t, 400, "BAD_SCHOOL")
+			if e, _ := r.JSON()["error"].(map[string]any); e["message"] != "学校不存在" {
+				t.Fatalf("%s%s: %s", p, q, r.Body)
+			}
+		}
+		// Without a school the route is a signed-in one.
+		w.Do("GET", p, nil).Expect(t, 401, "UNAUTHORIZED")
+	}
+
+	// A student signed in to kmmc who names ynu gets ynu's content, even with a logged-out token: a
+	// named school is public, the token is not looked at.
+	stu := w.Student("13800000010", "kmmc")
+	if got := strings.Join(w.list("/v1/news?schoolId=ynu", stu), ","); got != "云南大学新闻" {
+		t.Fatalf("naming ynu with a kmmc token: %s", got)
+	}
+	w.Do("POST", "/v1/auth/logout", nil, stu...).Expect(t, 204, "")
+	w.Do("GET", "/v1/help?schoolId=kmmc", nil, stu...).Expect(t, 200, "")
+	w.Do("GET", "/v1/help", nil, stu...).Expect(t, 401, "TOKEN_REVOKED")
+}
+
 // Student routes refuse callers without a student token; staff routes refuse students. (Every staff
 // route's role denials are proven for the whole catalog in shared/catalog.)
 func TestContentRoutesRefuseTheWrongCaller(t *testing.T) {
 	w := newWorld(t)
 	stu := w.Student("13800000007", "kmmc")
 	ops := w.StaffOf("ops")
-	for _, p := range []string{"/v1/news", "/v1/notices", "/v1/news/20261125120000123456", "/v1/help", "/v1/about"} {
+	for _, p := range []string{"/v1/news", "/v1/notices", "/v1/news/20261125120000123456", "/v1/help", "/v1/about", "/v1/agreement"} {
 		w.Do("GET", p, nil).Expect(t, 401, "UNAUTHORIZED")
 		w.Do("GET", p, nil, ops...).Expect(t, 401, "TOKEN_INVALID")
 		w.Do("GET", p, nil, "Authorization", "Bearer not-a-token").Expect(t, 401, "TOKEN_INVALID")

@@ -23,6 +23,13 @@ const (
 	maxReq = 256 << 10 // a 20,000-character body, even \u-escaped, fits
 )
 
+// schoolOf is the school a student route serves: ?schoolId= when named (no token needed), else the
+// signed-in caller's (fn.SchoolOrUser).
+func schoolOf(s *Service, r *http.Request) (string, error) {
+	q := r.URL.Query()
+	return s.SchoolFor(r.Context(), q.Get(fn.SchoolParam), q.Has(fn.SchoolParam))
+}
+
 func list(kind string) func(*Service) httpapi.Handler {
 	return func(s *Service) httpapi.Handler {
 		return func(w http.ResponseWriter, r *http.Request) error {
@@ -30,7 +37,11 @@ func list(kind string) func(*Service) httpapi.Handler {
 			if err != nil {
 				return err
 			}
-			page, err := s.List(r.Context(), auth.Must(r.Context()), kind, limit, r.URL.Query().Get("cursor"))
+			sch, err := schoolOf(s, r)
+			if err != nil {
+				return err
+			}
+			page, err := s.List(r.Context(), sch, kind, limit, r.URL.Query().Get("cursor"))
 			if err != nil {
 				return err
 			}
@@ -42,7 +53,11 @@ func list(kind string) func(*Service) httpapi.Handler {
 func text(about bool) func(*Service) httpapi.Handler {
 	return func(s *Service) httpapi.Handler {
 		return func(w http.ResponseWriter, r *http.Request) error {
-			help, ab, err := s.Texts(r.Context(), auth.Must(r.Context()))
+			sch, err := schoolOf(s, r)
+			if err != nil {
+				return err
+			}
+			help, ab, err := s.Texts(r.Context(), sch)
 			if err != nil {
 				return err
 			}
@@ -54,18 +69,23 @@ func text(about bool) func(*Service) httpapi.Handler {
 	}
 }
 
-// Student routes: the content of the caller's current school.
+// Student routes: the published content of the school named by ?schoolId= (before login), or of the
+// caller's current school.
 var (
-	NewsList = fn.HTTP{Name: "NewsList", Route: "GET /v1/news", Access: fn.User,
+	NewsList = fn.HTTP{Name: "NewsList", Route: "GET /v1/news", Access: fn.SchoolOrUser,
 		Actions: []string{get, query}, Build: handle(list(KindNews))}
 
-	NoticesList = fn.HTTP{Name: "NoticesList", Route: "GET /v1/notices", Access: fn.User,
+	NoticesList = fn.HTTP{Name: "NoticesList", Route: "GET /v1/notices", Access: fn.SchoolOrUser,
 		Actions: []string{get, query}, Build: handle(list(KindNotice))}
 
-	NewsGet = fn.HTTP{Name: "NewsGet", Route: "GET /v1/news/{id}", Access: fn.User,
+	NewsGet = fn.HTTP{Name: "NewsGet", Route: "GET /v1/news/{id}", Access: fn.SchoolOrUser,
 		Actions: []string{get}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
-				d, err := s.Get(r.Context(), auth.Must(r.Context()), r.PathValue("id"))
+				sch, err := schoolOf(s, r)
+				if err != nil {
+					return err
+				}
+				d, err := s.Get(r.Context(), sch, r.PathValue("id"))
 				if err != nil {
 					return err
 				}
@@ -73,11 +93,29 @@ var (
 			}
 		})}
 
-	HelpGet = fn.HTTP{Name: "HelpGet", Route: "GET /v1/help", Access: fn.User,
+	HelpGet = fn.HTTP{Name: "HelpGet", Route: "GET /v1/help", Access: fn.SchoolOrUser,
 		Actions: []string{get}, Build: handle(text(false))}
 
-	AboutGet = fn.HTTP{Name: "AboutGet", Route: "GET /v1/about", Access: fn.User,
+	AboutGet = fn.HTTP{Name: "AboutGet", Route: "GET /v1/about", Access: fn.SchoolOrUser,
 		Actions: []string{get}, Build: handle(text(true))}
+
+	// AgreementGet is the current user agreement and privacy policy (用户协议, 隐私政策) with their
+	// version: the registration page shows it and sends the version back; a login that answers
+	// consentRequired shows it again.
+	AgreementGet = fn.HTTP{Name: "AgreementGet", Route: "GET /v1/agreement", Access: fn.SchoolOrUser,
+		Actions: []string{get}, Build: handle(func(s *Service) httpapi.Handler {
+			return func(w http.ResponseWriter, r *http.Request) error {
+				sch, err := schoolOf(s, r)
+				if err != nil {
+					return err
+				}
+				a, err := s.Schools.Agreement(r.Context(), sch)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, a.View())
+			}
+		})}
 )
 
 type draftBody struct {

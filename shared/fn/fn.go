@@ -31,7 +31,18 @@ const (
 	User                 // a student's access token
 	Staff                // a staff token with one of Roles (admin always)
 	Signed               // the handler verifies a signature itself (devices, WeChat Pay)
+	// SchoolOrUser serves what a school shows before login (help, about, news, the user agreement): a
+	// request that names its school (?schoolId=) is served as Public, without looking at a token or
+	// reading a session; one that does not must carry a user's token, checked as for User, and is
+	// served for the user's school (docs/decisions/0004).
+	SchoolOrUser
 )
+
+// SchoolParam is the query parameter by which a SchoolOrUser request names its school.
+const SchoolParam = "schoolId"
+
+// checksUser tells whether a request to a route of access a may carry a user's token to check.
+func (a Access) checksUser() bool { return a == User || a == SchoolOrUser }
 
 // HTTP describes one HTTP-triggered function.
 type HTTP struct {
@@ -55,7 +66,7 @@ func (f HTTP) Dir() string { return "functions/" + kebab(f.Name) }
 // grants exactly these.
 func (f HTTP) IAM() []string {
 	acts := withSecretRead(f.Actions)
-	if (f.Access == Staff || f.Access == User) && !slices.Contains(acts, callerCheckAction) {
+	if (f.Access == Staff || f.Access.checksUser()) && !slices.Contains(acts, callerCheckAction) {
 		acts = append(acts, callerCheckAction)
 	}
 	return acts
@@ -101,7 +112,7 @@ func (f HTTP) Handler(d *platform.Deps) http.Handler {
 	h := f.Build(d)
 	tokens := auth.NewTokens(d.Cfg.JWTKey, d.Cfg.AccessTTL, d.Now)
 	var callers *store.Store
-	if f.Access == Staff || f.Access == User {
+	if f.Access == Staff || f.Access.checksUser() {
 		callers = store.New(d.DB, d.Cfg.Table)
 	}
 	limit := f.MaxBody
@@ -133,6 +144,10 @@ func (f HTTP) check(r *http.Request, tokens *auth.Tokens, callers *store.Store, 
 	switch f.Access {
 	case Public, Signed:
 		return ctx, nil
+	case SchoolOrUser:
+		if r.URL.Query().Has(SchoolParam) {
+			return ctx, nil
+		}
 	}
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || strings.TrimSpace(raw) == "" {

@@ -233,7 +233,7 @@ func (w *world) staff(role string) []string {
 // student registers, logs in and binds the card of studentNo.
 func (w *world) student(phone, studentNo, pw string) []string {
 	w.t.Helper()
-	w.Do("POST", "/v1/auth/register", map[string]string{"phone": phone, "password": "password-123", "schoolId": "kmmc"}).Expect(w.t, 201, "")
+	w.Do("POST", "/v1/auth/register", map[string]any{"phone": phone, "password": "password-123", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(w.t, 201, "")
 	h := w.login(phone)
 	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": pw}, h...).Expect(w.t, 200, "")
 	return h

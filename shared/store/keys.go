@@ -38,6 +38,14 @@ func SchoolKey(id string) Key      { return Key{"SCHOOL#" + id, "META"} }
 func SchoolTextsKey(id string) Key { return Key{"SCHOOL#" + id, "TEXTS"} }
 func SchoolListPK() string         { return "SCHOOLS" }
 
+// A school's user agreement and privacy policy (用户协议, 隐私政策): the current version in AGREEMENT,
+// and every version ever published, write-once, in AGREEMENT#V<version> (what a user accepted stays
+// readable).
+func AgreementKey(school string) Key { return Key{"SCHOOL#" + school, "AGREEMENT"} }
+func AgreementVersionKey(school string, version int64) Key {
+	return Key{"SCHOOL#" + school, fmt.Sprintf("AGREEMENT#V%010d", version)}
+}
+
 // Users and the uniqueness markers written in the same transaction as the user.
 func UserKey(userID string) Key { return Key{"USER#" + userID, "PROFILE"} }
 

@@ -10,10 +10,21 @@ import (
 // StudentPassword is the login password of every account Student registers.
 const StudentPassword = "password-123"
 
-// Student registers phone in school, logs in and returns the Authorization header pair.
+// AgreementVersion is the current version of school's user agreement, as the registration page reads it
+// before anyone signs in.
+func (e *Env) AgreementVersion(school string) int64 {
+	e.T.Helper()
+	var a struct{ Version int64 }
+	e.Do("GET", "/v1/agreement?schoolId="+school, nil).Expect(e.T, 200, "").Decode(e.T, &a)
+	return a.Version
+}
+
+// Student registers phone in school (accepting its current user agreement), logs in and returns the
+// Authorization header pair.
 func (e *Env) Student(phone, school string) []string {
 	e.T.Helper()
-	e.Do("POST", "/v1/auth/register", map[string]string{"phone": phone, "password": StudentPassword, "schoolId": school}).Expect(e.T, 201, "")
+	e.Do("POST", "/v1/auth/register", map[string]any{"phone": phone, "password": StudentPassword, "schoolId": school,
+		"agreementVersion": e.AgreementVersion(school)}).Expect(e.T, 201, "")
 	var pair struct{ AccessToken string }
 	e.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": StudentPassword}).Expect(e.T, 200, "").Decode(e.T, &pair)
 	if pair.AccessToken == "" {

@@ -162,7 +162,8 @@ Demo logins (local only):
 
 Try:
   curl -s http://%[1]s/v1/schools
-  curl -s -XPOST http://%[1]s/v1/auth/register -d '{"phone":"13800000001","password":"password123","schoolId":"kmmc"}'
+  curl -s "http://%[1]s/v1/agreement?schoolId=kmmc"   (用户协议 and 隐私政策; register accepts its version)
+  curl -s -XPOST http://%[1]s/v1/auth/register -d '{"phone":"13800000001","password":"password123","schoolId":"kmmc","agreementVersion":1}'
   curl -s -XPOST http://%[1]s/v1/auth/login -d '{"phone":"13800000001","password":"password123"}'
   go run ./infra/cmd/readersim -device POS-CANTEEN-01 -cards 10000001 -n 5   (a canteen reader posting purchases)
 
