@@ -79,7 +79,10 @@ fuzz:
 	done
 
 stop:
-	@if [ -f .run/dev.pids ]; then for p in $$(cat .run/dev.pids); do kill -- -$$p 2>/dev/null || true; done; rm -f .run/dev.pids; echo stopped; else echo "nothing to stop"; fi
+	@if [ -f .run/dev.pid ] && grep -q dev /proc/$$(cat .run/dev.pid)/cmdline 2>/dev/null; then \
+		kill $$(cat .run/dev.pid); for i in 1 2 3 4 5 6 7 8 9 10; do [ -f .run/dev.pid ] || break; sleep 0.5; done; fi
+	@if [ -f .run/dev.pids ]; then for p in $$(cat .run/dev.pids); do kill -- -$$p 2>/dev/null || true; done; rm -f .run/dev.pids; fi
+	@rm -f .run/dev.pid; echo stopped
 
 clean:
 	rm -rf bin .aws-sam .run

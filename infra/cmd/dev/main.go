@@ -65,6 +65,8 @@ func run(ctx context.Context, addr string) error {
 	}
 	defer st.Stop()
 	writePIDs(p.StateDir, st.PIDs())
+	// make stop ends this process too (SIGTERM: the same clean stop as Ctrl-C).
+	_ = os.WriteFile(filepath.Join(p.StateDir, "dev.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 	st.Setenv()
 
 	// The application secret is a file here, as the WeChat Pay one is: the same JSON as the Secrets
@@ -136,6 +138,7 @@ func run(ctx context.Context, addr string) error {
 	defer cancel()
 	_ = hs.Shutdown(shut)
 	os.Remove(filepath.Join(p.StateDir, "dev.pids"))
+	os.Remove(filepath.Join(p.StateDir, "dev.pid"))
 	return nil
 }
 
