@@ -211,10 +211,24 @@ func (s *Sandbox) writeSigned(w http.ResponseWriter, err error, status int, out 
 	} else if out != nil {
 		body, _ = json.Marshal(out)
 	}
+	s.writeWithSignature(w, status, body, body)
+}
+
+// writeForged answers as a man in the middle would: the four signature headers are genuine (made with
+// the platform key, as if lifted from another answer), but they sign another body, so they do not verify
+// the error body that is sent.
+func (s *Sandbox) writeForged(w http.ResponseWriter, e *apiError) {
+	body, _ := json.Marshal(e)
+	s.writeWithSignature(w, e.status, body, []byte(`{"code":"SYSTEM_ERROR","message":"another answer"}`))
+}
+
+// writeWithSignature sends body with WeChat Pay's signature headers over signed (body itself, unless a
+// test forges an answer).
+func (s *Sandbox) writeWithSignature(w http.ResponseWriter, status int, body, signed []byte) {
 	ts := fmt.Sprint(s.now().Unix())
 	nonce := randomString(32, alnum)
-	sig, serr := signLines(s.opts.PlatformKey, ts, nonce, string(body))
-	if serr != nil {
+	sig, err := signLines(s.opts.PlatformKey, ts, nonce, string(signed))
+	if err != nil {
 		http.Error(w, "signing failed", 500)
 		return
 	}
@@ -229,29 +243,6 @@ func (s *Sandbox) writeSigned(w http.ResponseWriter, err error, status int, out 
 		h.Set("Content-Type", "application/json; charset=utf-8")
 	}
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// writeForged answers as a man in the middle would: the four signature headers are genuine (made with
-// the platform key, as if lifted from another answer), but they sign another body, so they do not verify
-// the error body that is sent.
-func (s *Sandbox) writeForged(w http.ResponseWriter, e *apiError) {
-	body, _ := json.Marshal(e)
-	ts := fmt.Sprint(s.now().Unix())
-	nonce := randomString(32, alnum)
-	sig, err := signLines(s.opts.PlatformKey, ts, nonce, `{"code":"SYSTEM_ERROR","message":"another answer"}`)
-	if err != nil {
-		http.Error(w, "signing failed", 500)
-		return
-	}
-	h := w.Header()
-	h.Set("Wechatpay-Timestamp", ts)
-	h.Set("Wechatpay-Nonce", nonce)
-	h.Set("Wechatpay-Signature", sig)
-	h.Set("Wechatpay-Serial", s.opts.PlatformSerial)
-	h.Set("Wechatpay-Signature-Type", authScheme)
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(e.status)
 	_, _ = w.Write(body)
 }
 

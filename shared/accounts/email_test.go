@@ -22,6 +22,18 @@ func uniqueMail(t *testing.T, tag string) string {
 	return fmt.Sprintf("%s-%d-%d@stu.example.cn", tag, mailSeq, time.Now().UnixNano()%100000)
 }
 
+// withEmail registers phone (password correct-horse) and binds a fresh address to it by emailed code;
+// it returns the session's Authorization header, the refresh token and the address.
+func withEmail(t *testing.T, e *testkit.Env, phone, tag string) ([]string, string, string) {
+	t.Helper()
+	access, rt := signup(t, e, phone, "correct-horse")
+	h := testkit.Bearer(access)
+	addr := uniqueMail(t, tag)
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": "correct-horse"}, h...).Expect(t, 204, "")
+	return h, rt, addr
+}
+
 func TestBindEmail(t *testing.T) {
 	e := newEnv(t)
 	access, _ := signup(t, e, "13910000001", "correct-horse")
@@ -82,11 +94,7 @@ func TestEmailCodeExpiresAndTries(t *testing.T) {
 
 func TestPasswordReset(t *testing.T) {
 	e := newEnv(t)
-	access, rt := signup(t, e, "13910000004", "correct-horse")
-	h := testkit.Bearer(access)
-	addr := uniqueMail(t, "reset")
-	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": "correct-horse"}, h...).Expect(t, 204, "")
+	_, rt, addr := withEmail(t, e, "13910000004", "reset")
 
 	// Same answer for an unknown phone and for a phone with no email: nothing reveals which exists.
 	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910009999"}).Expect(t, 202, "")
@@ -149,11 +157,7 @@ func TestEmailChangeAsksPassword(t *testing.T) {
 // (today's 60 s cooldown alone allowed a fresh code, and five guesses, every minute).
 func TestResetCodeDailyCaps(t *testing.T) {
 	e := newEnv(t)
-	access, _ := signup(t, e, "13910000008", "correct-horse")
-	h := testkit.Bearer(access)
-	addr := uniqueMail(t, "cap")
-	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": "correct-horse"}, h...).Expect(t, 204, "")
+	_, _, addr := withEmail(t, e, "13910000008", "cap")
 	before := len(testkit.MailsTo(t, addr))
 	for range 7 {
 		e.Clock.Advance(61 * time.Second)
@@ -205,11 +209,7 @@ func TestResetCodeTimingFloor(t *testing.T) {
 // the table shows neither (the profile still shows them to their owner).
 func TestPhoneAndEmailAreNotStoredInClear(t *testing.T) {
 	e := newEnv(t)
-	access, _ := signup(t, e, "13910000009", "correct-horse")
-	h := testkit.Bearer(access)
-	addr := uniqueMail(t, "clear")
-	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": "correct-horse"}, h...).Expect(t, 204, "")
+	h, _, addr := withEmail(t, e, "13910000009", "clear")
 	e.Do("PUT", "/v1/me/phone", map[string]string{"newPhone": "13910000019", "password": "correct-horse"}, h...).Expect(t, 204, "")
 	var me struct{ Phone, Email string }
 	e.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)

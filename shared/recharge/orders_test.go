@@ -123,6 +123,7 @@ func TestCancelPendingOrder(t *testing.T) {
 		t.Fatal("not closed")
 	}
 
+	w.Clock.Advance(time.Second) // newest first is by creation time: give each order its own
 	paid := w.recharge(h, 700, "")
 	w.pay(paid)
 	w.Do("POST", "/v1/orders/"+paid+"/cancel", nil, h...).Expect(t, 409, "ORDER_PAID")
@@ -132,6 +133,7 @@ func TestCancelPendingOrder(t *testing.T) {
 	if err := w.wx.Sandbox.SetNotifyMode("drop", 0); err != nil {
 		t.Fatal(err)
 	}
+	w.Clock.Advance(time.Second)
 	lost := w.recharge(h, 900, "")
 	w.pay(lost)
 	if w.balance(h) != 700 {
