@@ -9,6 +9,7 @@ import (
 	"onecard/shared/auth"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/mail"
 	"onecard/shared/platform"
 	"onecard/shared/school"
@@ -37,21 +38,10 @@ func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handl
 	return func(d *platform.Deps) httpapi.Handler { return h(newService(d)) }
 }
 
-// AWS actions, named once so each function lists exactly what its code calls.
-const (
-	get    = "dynamodb:GetItem"
-	put    = "dynamodb:PutItem"
-	update = "dynamodb:UpdateItem"
-	del    = "dynamodb:DeleteItem"
-	query  = "dynamodb:Query"
-	tx     = "dynamodb:ConditionCheckItem" // TransactWriteItems is authorised per item action
-	send   = "ses:SendEmail"
-)
-
 // The account functions.
 var (
 	SchoolsList = fn.HTTP{Name: "SchoolsList", Route: "GET /v1/schools", Access: fn.Public,
-		Actions: []string{query}, Build: func(d *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.Query}, Build: func(d *platform.Deps) httpapi.Handler {
 			repo := school.Repo{S: store.New(d.DB, d.Cfg.Table)}
 			return func(w http.ResponseWriter, r *http.Request) error {
 				all, err := repo.List(r.Context())
@@ -74,7 +64,7 @@ var (
 		}}
 
 	AuthRegister = fn.HTTP{Name: "AuthRegister", Route: "POST /v1/auth/register", Access: fn.Public,
-		Actions: []string{get, put}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone            string `json:"phone"`
@@ -94,7 +84,7 @@ var (
 		})}
 
 	AuthLogin = fn.HTTP{Name: "AuthLogin", Route: "POST /v1/auth/login", Access: fn.Public,
-		Actions: []string{get, put, update, tx}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.ConditionCheckItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone    string `json:"phone"`
@@ -112,7 +102,7 @@ var (
 		})}
 
 	AuthRefresh = fn.HTTP{Name: "AuthRefresh", Route: "POST /v1/auth/refresh", Access: fn.Public,
-		Actions: []string{get, update}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					RefreshToken string `json:"refreshToken"`
@@ -129,7 +119,7 @@ var (
 		})}
 
 	AuthLogout = fn.HTTP{Name: "AuthLogout", Route: "POST /v1/auth/logout", Access: fn.User,
-		Actions: []string{update}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.Logout(r.Context(), auth.Must(r.Context())); err != nil {
 					return err
@@ -139,7 +129,7 @@ var (
 		})}
 
 	AuthResetCode = fn.HTTP{Name: "AuthResetCode", Route: "POST /v1/auth/password-reset/code", Access: fn.Public,
-		Actions: []string{get, put, update, del, send}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem, iam.SendEmail}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone string `json:"phone"`
@@ -160,7 +150,7 @@ var (
 		})}
 
 	AuthResetPassword = fn.HTTP{Name: "AuthResetPassword", Route: "POST /v1/auth/password-reset", Access: fn.Public,
-		Actions: []string{get, update, del, query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.DeleteItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone       string `json:"phone"`
@@ -178,7 +168,7 @@ var (
 		})}
 
 	MePassword = fn.HTTP{Name: "MePassword", Route: "PUT /v1/me/password", Access: fn.User,
-		Actions: []string{get, update, query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					OldPassword string `json:"oldPassword"`
@@ -195,7 +185,7 @@ var (
 		})}
 
 	MePhone = fn.HTTP{Name: "MePhone", Route: "PUT /v1/me/phone", Access: fn.User,
-		Actions: []string{get, put, update, del}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					NewPhone string `json:"newPhone"`
@@ -212,7 +202,7 @@ var (
 		})}
 
 	MeEmailCode = fn.HTTP{Name: "MeEmailCode", Route: "POST /v1/me/email/code", Access: fn.User,
-		Actions: []string{get, put, update, del, send}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem, iam.SendEmail}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Email string `json:"email"`
@@ -228,7 +218,7 @@ var (
 		})}
 
 	MeEmail = fn.HTTP{Name: "MeEmail", Route: "PUT /v1/me/email", Access: fn.User,
-		Actions: []string{get, put, update, del}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Email    string `json:"email"`
@@ -248,7 +238,7 @@ var (
 	// MeConsent records the caller's acceptance of the current version of their school's user agreement
 	// and privacy policy (after a login answered consentRequired).
 	MeConsent = fn.HTTP{Name: "MeConsent", Route: "POST /v1/me/consent", Access: fn.User,
-		Actions: []string{get, update}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					AgreementVersion *int64 `json:"agreementVersion"`
@@ -264,7 +254,7 @@ var (
 		})}
 
 	MeSchool = fn.HTTP{Name: "MeSchool", Route: "PUT /v1/me/school", Access: fn.User,
-		Actions: []string{get, update}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					SchoolID string `json:"schoolId"`

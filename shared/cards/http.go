@@ -8,6 +8,7 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
 	"onecard/shared/school"
@@ -71,21 +72,13 @@ func handle(h func(*Service, *platform.Deps) httpapi.Handler) func(*platform.Dep
 	return func(d *platform.Deps) httpapi.Handler { return h(newService(d), d) }
 }
 
-const (
-	get    = "dynamodb:GetItem"
-	put    = "dynamodb:PutItem"
-	update = "dynamodb:UpdateItem"
-	query  = "dynamodb:Query"
-	del    = "dynamodb:DeleteItem"
-)
-
 type passwordBody struct {
 	CardPassword string `json:"cardPassword"`
 }
 
 // MeGet is GET /v1/me: the account and, once bound, its card. It lives here because it shows both.
 var MeGet = fn.HTTP{Name: "MeGet", Route: "GET /v1/me", Access: fn.User,
-	Actions: []string{get}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+	Actions: []string{iam.GetItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 		return func(w http.ResponseWriter, r *http.Request) error {
 			u, err := s.user(r.Context(), auth.Must(r.Context()))
 			if err != nil {
@@ -109,7 +102,7 @@ var MeGet = fn.HTTP{Name: "MeGet", Route: "GET /v1/me", Access: fn.User,
 // Student card routes.
 var (
 	CardBind = fn.HTTP{Name: "CardBind", Route: "POST /v1/card/bind", Access: fn.User,
-		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					StudentNo    string `json:"studentNo"`
@@ -127,7 +120,7 @@ var (
 		})}
 
 	CardUnbind = fn.HTTP{Name: "CardUnbind", Route: "DELETE /v1/card/bind", Access: fn.User,
-		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.Unbind(r.Context(), auth.Must(r.Context())); err != nil {
 					return err
@@ -137,7 +130,7 @@ var (
 		})}
 
 	CardGet = fn.HTTP{Name: "CardGet", Route: "GET /v1/card", Access: fn.User,
-		Actions: []string{get}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				_, c, err := s.Mine(r.Context(), auth.Must(r.Context()))
 				if err != nil {
@@ -152,7 +145,7 @@ var (
 		})}
 
 	CardVirtual = fn.HTTP{Name: "CardVirtual", Route: "POST /v1/card/virtual", Access: fn.User,
-		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.OpenVirtual(r.Context(), auth.Must(r.Context())); err != nil {
 					return err
@@ -164,7 +157,7 @@ var (
 	// CardVirtualOff turns the virtual card off again: payment codes are refused (VIRTUAL_CARD_OFF)
 	// until it is turned on.
 	CardVirtualOff = fn.HTTP{Name: "CardVirtualOff", Route: "DELETE /v1/card/virtual", Access: fn.User,
-		Actions: []string{get, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.CloseVirtual(r.Context(), auth.Must(r.Context())); err != nil {
 					return err
@@ -174,7 +167,7 @@ var (
 		})}
 
 	CardLossReport = fn.HTTP{Name: "CardLossReport", Route: "POST /v1/card/loss", Access: fn.User,
-		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in passwordBody
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
@@ -188,7 +181,7 @@ var (
 		})}
 
 	CardLossCancel = fn.HTTP{Name: "CardLossCancel", Route: "DELETE /v1/card/loss", Access: fn.User,
-		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in passwordBody
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
@@ -202,7 +195,7 @@ var (
 		})}
 
 	CardUnlock = fn.HTTP{Name: "CardUnlock", Route: "POST /v1/card/unlock", Access: fn.User,
-		Actions: []string{get, put, update, del}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					IDNumber string `json:"idNumber"`
@@ -218,7 +211,7 @@ var (
 		})}
 
 	CardPassword = fn.HTTP{Name: "CardPassword", Route: "PUT /v1/card/password", Access: fn.User,
-		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					OldPassword string `json:"oldPassword"`
@@ -235,7 +228,7 @@ var (
 		})}
 
 	CardPasswordReset = fn.HTTP{Name: "CardPasswordReset", Route: "POST /v1/card/password/reset", Access: fn.User,
-		Actions: []string{get, put, update, del}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone     string `json:"phone"`
@@ -253,7 +246,7 @@ var (
 		})}
 
 	CardLimits = fn.HTTP{Name: "CardLimits", Route: "PUT /v1/card/limits", Access: fn.User,
-		Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					PerTxnFen    int64  `json:"perTxnFen"`
@@ -276,14 +269,14 @@ var (
 var (
 	AdminStudentsImport = fn.HTTP{Name: "AdminStudentsImport", Route: "POST /v1/admin/students/import", Access: fn.Staff,
 		Roles: []string{auth.RoleIT}, MaxBody: httpapi.DeviceBodyLimit, Timeout: 120,
-		Actions: []string{get, put}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return httpapi.Upload(ParseStudentCSV, func(r *http.Request, rows []ImportRow) (*ImportReport, error) {
 				return s.Import(r.Context(), auth.Must(r.Context()), rows)
 			})
 		})}
 
 	AdminCardUnlock = fn.HTTP{Name: "AdminCardUnlock", Route: "POST /v1/admin/cards/{cardNo}/unlock", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{get, put, update, del}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.StaffUnlock(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo")); err != nil {
 					return err
@@ -293,7 +286,7 @@ var (
 		})}
 
 	AdminCardResetPassword = fn.HTTP{Name: "AdminCardResetPassword", Route: "POST /v1/admin/cards/{cardNo}/reset-password", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{get, put, update, del}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					IDNumber string `json:"idNumber"`
@@ -309,7 +302,7 @@ var (
 		})}
 
 	AdminCardReplace = fn.HTTP{Name: "AdminCardReplace", Route: "POST /v1/admin/cards/{cardNo}/replace", Access: fn.Staff,
-		Roles: []string{auth.RoleFinance}, Actions: []string{get, put, update}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
+		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
 			l := NewLedger(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
@@ -330,7 +323,7 @@ var (
 	// AdminCardMoveBalance moves what is left on a cancelled card (left there by older code after its
 	// 补卡) to the student's current card.
 	AdminCardMoveBalance = fn.HTTP{Name: "AdminCardMoveBalance", Route: "POST /v1/admin/cards/{cardNo}/move-balance", Access: fn.Staff,
-		Roles: []string{auth.RoleFinance}, Actions: []string{get, put, update}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
+		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
 			l := NewLedger(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				res, err := s.MoveBalance(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"))
@@ -343,7 +336,7 @@ var (
 
 	// AdminCardUnbind removes a card's binding to an account, with a reason (图文信息中心).
 	AdminCardUnbind = fn.HTTP{Name: "AdminCardUnbind", Route: "POST /v1/admin/cards/{cardNo}/unbind", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{get, put, update}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Reason string `json:"reason"`
@@ -359,7 +352,7 @@ var (
 		})}
 
 	AdminReconcile = fn.HTTP{Name: "AdminReconcile", Route: "GET /v1/admin/reconcile", Access: fn.Staff,
-		Roles: []string{auth.RoleFinance}, Timeout: 300, Actions: []string{"dynamodb:Scan"},
+		Roles: []string{auth.RoleFinance}, Timeout: 300, Actions: []string{iam.Scan},
 		Build: func(d *platform.Deps) httpapi.Handler {
 			l := NewLedger(d)
 			return func(w http.ResponseWriter, r *http.Request) error {

@@ -16,6 +16,7 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/staff"
 	"onecard/shared/store"
@@ -137,7 +138,7 @@ func service(d *platform.Deps) *Service { return &Service{S: store.New(d.DB, d.C
 // Staff routes (IT).
 var (
 	AdminDeviceRegister = fn.HTTP{Name: "AdminDeviceRegister", Route: "POST /v1/admin/devices", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem"},
+		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem},
 		Build: func(d *platform.Deps) httpapi.Handler {
 			s := service(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
@@ -158,7 +159,7 @@ var (
 		}}
 
 	AdminDevices = fn.HTTP{Name: "AdminDevices", Route: "GET /v1/admin/devices", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{"dynamodb:Query"},
+		Roles: []string{auth.RoleIT}, Actions: []string{iam.Query},
 		Build: func(d *platform.Deps) httpapi.Handler {
 			s := service(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
@@ -180,7 +181,7 @@ var (
 
 func statusRoute(name, verb, status string) fn.HTTP {
 	return fn.HTTP{Name: name, Route: "POST /v1/admin/devices/{deviceId}/" + verb, Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem},
 		Build: func(d *platform.Deps) httpapi.Handler {
 			s := service(d)
 			return func(w http.ResponseWriter, r *http.Request) error {

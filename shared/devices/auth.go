@@ -15,6 +15,7 @@ import (
 	"onecard/shared/devicesig"
 	"onecard/shared/fault"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/store"
 )
@@ -23,7 +24,7 @@ import (
 var ErrWrongKind = fault.E(fault.Forbidden, "DEVICE_NOT_ALLOWED", "该类型的设备不能调用此接口")
 
 // Actions are the AWS actions of Authenticate; every device route declares them.
-var Actions = []string{"dynamodb:GetItem", "dynamodb:PutItem"}
+var Actions = []string{iam.GetItem, iam.PutItem}
 
 // Authenticator runs the device step of every device route.
 type Authenticator struct {

@@ -13,6 +13,7 @@ import (
 	"onecard/shared/dorm"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/reader"
 )
@@ -39,7 +40,7 @@ var QueueConsumer = fn.Event{Name: "QueueConsumer", Description: "post reader re
 	Queue: "ReaderQueue", BatchSize: reader.ReaderConsumer.BatchSize, WindowSeconds: reader.ReaderConsumer.WindowSeconds,
 	Timeout: reader.ReaderConsumer.Timeout, MaxConcurrency: reader.ReaderConsumer.MaxConcurrency,
 	Actions: append(append([]string{}, reader.ReaderConsumer.Actions...),
-		"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "ses:SendEmail"),
+		iam.GetItem, iam.Query, iam.PutItem, iam.UpdateItem, iam.SendEmail),
 	Build: func(d *platform.Deps) any {
 		c := reader.NewConsumer(d)
 		m := dorm.NewMeters(d)

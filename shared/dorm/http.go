@@ -15,6 +15,7 @@ import (
 	"onecard/shared/devices"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/mail"
 	"onecard/shared/platform"
 	"onecard/shared/power"
@@ -49,13 +50,6 @@ func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handl
 	return func(d *platform.Deps) httpapi.Handler { return h(NewService(d)) }
 }
 
-const (
-	get    = "dynamodb:GetItem"
-	put    = "dynamodb:PutItem"
-	update = "dynamodb:UpdateItem"
-	query  = "dynamodb:Query"
-)
-
 // school of the caller: a student's current school is on their account, which may have changed since
 // the token was issued, so read it.
 func (s *Service) schoolOf(r *http.Request) (string, error) {
@@ -72,7 +66,7 @@ func (s *Service) schoolOf(r *http.Request) (string, error) {
 // Dorm routes.
 var (
 	DormBuildings = fn.HTTP{Name: "DormBuildings", Route: "GET /v1/dorms/buildings", Access: fn.User,
-		Actions: []string{get, query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sch, err := s.schoolOf(r)
 				if err != nil {
@@ -90,7 +84,7 @@ var (
 		})}
 
 	DormRooms = fn.HTTP{Name: "DormRooms", Route: "GET /v1/dorms/rooms", Access: fn.User,
-		Actions: []string{get, query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sch, err := s.schoolOf(r)
 				if err != nil {
@@ -126,7 +120,7 @@ var (
 		})}
 
 	DormRoomGet = fn.HTTP{Name: "DormRoomGet", Route: "GET /v1/dorms/rooms/{roomId}", Access: fn.User,
-		Actions: []string{get, query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sch, err := s.schoolOf(r)
 				if err != nil {
@@ -141,7 +135,7 @@ var (
 		})}
 
 	DormRecharge = fn.HTTP{Name: "DormRecharge", Route: "POST /v1/dorms/rooms/{roomId}/recharge", Access: fn.User,
-		Actions: []string{get, put, update, query, "secretsmanager:GetSecretValue"}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.Query, iam.GetSecretValue}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Kind      string `json:"kind"`
@@ -161,7 +155,7 @@ var (
 		})}
 
 	DormTransactions = fn.HTTP{Name: "DormTransactions", Route: "GET /v1/dorms/rooms/{roomId}/transactions", Access: fn.User,
-		Actions: []string{get, query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sch, err := s.schoolOf(r)
 				if err != nil {
@@ -196,14 +190,14 @@ var (
 
 	AdminDormsImport = fn.HTTP{Name: "AdminDormsImport", Route: "POST /v1/admin/dorms/import", Access: fn.Staff,
 		Roles: []string{auth.RoleOps}, MaxBody: httpapi.DeviceBodyLimit, Timeout: 120,
-		Actions: []string{get, put, query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return httpapi.Upload(ParseCSV, func(r *http.Request, rows []ImportRow) (*ImportReport, error) {
 				return s.Import(r.Context(), auth.Must(r.Context()), rows)
 			})
 		})}
 
 	AdminDormBuilding = fn.HTTP{Name: "AdminDormBuilding", Route: "PUT /v1/admin/dorms/buildings/{building}", Access: fn.Staff,
-		Roles: []string{auth.RoleOps}, Actions: []string{put}, Build: handle(func(s *Service) httpapi.Handler {
+		Roles: []string{auth.RoleOps}, Actions: []string{iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Label       string `json:"label"`
@@ -221,7 +215,7 @@ var (
 		})}
 
 	MeterCommands = fn.HTTP{Name: "MeterCommands", Route: "GET /v1/meter/commands", Access: fn.Signed, MaxBody: httpapi.DeviceBodyLimit,
-		Actions: append([]string{query}, devices.Actions...), Build: func(d *platform.Deps) httpapi.Handler {
+		Actions: append([]string{iam.Query}, devices.Actions...), Build: func(d *platform.Deps) httpapi.Handler {
 			p := NewPower(d)
 			return devices.Handler(d, []string{devices.KindMeterGateway}, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, _ []byte) error {
 				cmds, err := p.Pending(r.Context(), dev.SchoolID, 100)
@@ -243,7 +237,7 @@ var (
 		}}
 
 	MeterCommandAck = fn.HTTP{Name: "MeterCommandAck", Route: "POST /v1/meter/commands/{commandId}/ack", Access: fn.Signed,
-		MaxBody: httpapi.DeviceBodyLimit, Actions: append([]string{update}, devices.Actions...), Build: func(d *platform.Deps) httpapi.Handler {
+		MaxBody: httpapi.DeviceBodyLimit, Actions: append([]string{iam.UpdateItem}, devices.Actions...), Build: func(d *platform.Deps) httpapi.Handler {
 			p := NewPower(d)
 			return devices.Handler(d, []string{devices.KindMeterGateway}, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, _ []byte) error {
 				if err := p.Ack(r.Context(), dev.SchoolID, r.PathValue("commandId")); err != nil {
@@ -257,7 +251,7 @@ var (
 // DormPowerSettle runs on a schedule: it queues the commands that flagged accounts need, including the
 // cuts that waited for the morning.
 var DormPowerSettle = fn.Event{Name: "DormPowerSettle", Description: "queue power commands for flagged dorm accounts; deferred cuts after night hours",
-	Schedule: "rate(5 minutes)", Timeout: 60, Actions: []string{get, put, update, query},
+	Schedule: "rate(5 minutes)", Timeout: 60, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.Query},
 	Build: func(d *platform.Deps) any {
 		p := NewPower(d)
 		s := store.New(d.DB, d.Cfg.Table)

@@ -14,6 +14,7 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/queue"
 	"onecard/shared/readerrec"
@@ -96,7 +97,7 @@ func IngestReadings(ctx context.Context, s *store.Store, q queue.Sender, url str
 
 // MeterReadings is POST /v1/meter/readings.
 var MeterReadings = fn.HTTP{Name: "MeterReadings", Route: "POST /v1/meter/readings", Access: fn.Signed, MaxBody: httpapi.DeviceBodyLimit,
-	Actions: append([]string{"dynamodb:BatchGetItem", "sqs:SendMessage"}, devices.Actions...),
+	Actions: append([]string{iam.BatchGetItem, iam.SendMessage}, devices.Actions...),
 	Build: func(d *platform.Deps) httpapi.Handler {
 		s := store.New(d.DB, d.Cfg.Table)
 		return devices.Handler(d, []string{devices.KindMeterGateway}, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, body []byte) error {

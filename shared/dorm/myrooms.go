@@ -13,6 +13,7 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/store"
 )
 
@@ -162,7 +163,7 @@ func (s *Service) RemoveMyRoom(ctx context.Context, p auth.Principal, roomID str
 // "My rooms" routes: the rooms the dorm page opens on.
 var (
 	DormMyRooms = fn.HTTP{Name: "DormMyRooms", Route: "GET /v1/me/rooms", Access: fn.User,
-		Actions: []string{get, query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				rooms, err := s.MyRooms(r.Context(), auth.Must(r.Context()))
 				if err != nil {
@@ -173,7 +174,7 @@ var (
 		})}
 
 	DormMyRoomAdd = fn.HTTP{Name: "DormMyRoomAdd", Route: "PUT /v1/me/rooms/{roomId}", Access: fn.User,
-		Actions: []string{get, put, query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				v, err := s.AddMyRoom(r.Context(), auth.Must(r.Context()), r.PathValue("roomId"))
 				if err != nil {
@@ -184,7 +185,7 @@ var (
 		})}
 
 	DormMyRoomRemove = fn.HTTP{Name: "DormMyRoomRemove", Route: "DELETE /v1/me/rooms/{roomId}", Access: fn.User,
-		Actions: []string{get, update}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.RemoveMyRoom(r.Context(), auth.Must(r.Context()), r.PathValue("roomId")); err != nil {
 					return err

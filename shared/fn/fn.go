@@ -19,6 +19,7 @@ import (
 	"onecard/shared/auth"
 	"onecard/shared/fault"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/store"
 )
@@ -79,7 +80,7 @@ func (f HTTP) Secrets() []string { return secretsOf(f.Actions) }
 // SecretRead is the action that reads a Secrets Manager secret. Every function performs it on the
 // application secret (its keys, on the first request); a function that lists it in its own Actions
 // also reads the WeChat Pay secret.
-const SecretRead = "secretsmanager:GetSecretValue"
+const SecretRead = iam.GetSecretValue
 
 // The template parameters that name the secrets.
 const (
@@ -176,7 +177,7 @@ func (f HTTP) check(r *http.Request, tokens *auth.Tokens, callers *store.Store, 
 }
 
 // callerCheckAction is what the caller check reads with: the staff member's item, or the user's session.
-const callerCheckAction = "dynamodb:GetItem"
+const callerCheckAction = iam.GetItem
 
 // sessionRecord is the part of a user's session (accounts.session, key store.SessionKey) that every
 // user request reads, so that logging out, a password change or a reset, and a reused refresh token end

@@ -12,20 +12,11 @@ import (
 	"onecard/shared/devices"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/readerrec"
 	"onecard/shared/secret"
 	"onecard/shared/store"
-)
-
-const (
-	get      = "dynamodb:GetItem"
-	put      = "dynamodb:PutItem"
-	update   = "dynamodb:UpdateItem"
-	query    = "dynamodb:Query"
-	batchGet = "dynamodb:BatchGetItem"
-	send     = "sqs:SendMessage" // also covers SendMessageBatch
-	check    = "dynamodb:ConditionCheckItem"
 )
 
 func deviceActions(more ...string) []string {
@@ -48,7 +39,7 @@ func NewConsumer(d *platform.Deps) *Consumer {
 // Device routes (signed by the device; see docs/reader-protocol.md).
 var (
 	ReaderTransactions = fn.HTTP{Name: "ReaderTransactions", Route: "POST /v1/reader/transactions", Access: fn.Signed,
-		MaxBody: httpapi.DeviceBodyLimit, Actions: deviceActions(batchGet, send),
+		MaxBody: httpapi.DeviceBodyLimit, Actions: deviceActions(iam.BatchGetItem, iam.SendMessage),
 		Build: func(d *platform.Deps) httpapi.Handler {
 			in := NewIngest(d)
 			return devices.Handler(d, readers, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, body []byte) error {
@@ -73,7 +64,7 @@ var (
 		}}
 
 	ReaderBlacklist = fn.HTTP{Name: "ReaderBlacklist", Route: "GET /v1/reader/blacklist", Access: fn.Signed,
-		MaxBody: httpapi.DeviceBodyLimit, Actions: deviceActions(query),
+		MaxBody: httpapi.DeviceBodyLimit, Actions: deviceActions(iam.Query),
 		Build: func(d *platform.Deps) httpapi.Handler {
 			s := store.New(d.DB, d.Cfg.Table)
 			return devices.Handler(d, readers, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, _ []byte) error {
@@ -101,7 +92,7 @@ var (
 
 // CardPaymentCode is POST /v1/card/payment-code (付款码).
 var CardPaymentCode = fn.HTTP{Name: "CardPaymentCode", Route: "POST /v1/card/payment-code", Access: fn.User,
-	Actions: []string{get},
+	Actions: []string{iam.GetItem},
 	Build: func(d *platform.Deps) httpapi.Handler {
 		svc := cards.NewService(store.New(d.DB, d.Cfg.Table), secret.NewDigester(d.Cfg.PIIKey), d.Now)
 		keys := KeysFrom(d.Cfg)
@@ -116,7 +107,7 @@ var CardPaymentCode = fn.HTTP{Name: "CardPaymentCode", Route: "POST /v1/card/pay
 
 // AdminDisputes is GET /v1/admin/disputes: records kept for staff instead of being charged, newest first.
 var AdminDisputes = fn.HTTP{Name: "AdminDisputes", Route: "GET /v1/admin/disputes", Access: fn.Staff,
-	Roles: []string{auth.RoleFinance}, Actions: []string{query},
+	Roles: []string{auth.RoleFinance}, Actions: []string{iam.Query},
 	Build: func(d *platform.Deps) httpapi.Handler {
 		s := store.New(d.DB, d.Cfg.Table)
 		return func(w http.ResponseWriter, r *http.Request) error {
@@ -136,7 +127,7 @@ var AdminDisputes = fn.HTTP{Name: "AdminDisputes", Route: "GET /v1/admin/dispute
 // AdminDisputeResolve is POST /v1/admin/disputes/{deviceId}/{seq}/resolve: finance decide whether the
 // student pays a disputed record (charge) or not (waive), with a note; docs/reader-protocol.md.
 var AdminDisputeResolve = fn.HTTP{Name: "AdminDisputeResolve", Route: "POST /v1/admin/disputes/{deviceId}/{seq}/resolve",
-	Access: fn.Staff, Roles: []string{auth.RoleFinance}, Actions: []string{get, put, update},
+	Access: fn.Staff, Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem},
 	Build: func(d *platform.Deps) httpapi.Handler {
 		s := store.New(d.DB, d.Cfg.Table)
 		l := cards.NewLedger(d)
@@ -166,7 +157,7 @@ var AdminDisputeResolve = fn.HTTP{Name: "AdminDisputeResolve", Route: "POST /v1/
 // same card items (docs/decisions/0005, docs/benchmarks.md).
 var ReaderConsumer = fn.Event{Name: "ReaderConsumer", Description: "post accepted reader records to the ledger",
 	Queue: "ReaderQueue", BatchSize: 100, WindowSeconds: 1, MaxConcurrency: 2, Timeout: 30,
-	Actions: []string{batchGet, get, put, update, check},
+	Actions: []string{iam.BatchGetItem, iam.GetItem, iam.PutItem, iam.UpdateItem, iam.ConditionCheckItem},
 	Build: func(d *platform.Deps) any {
 		c := NewConsumer(d)
 		return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {

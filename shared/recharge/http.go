@@ -14,6 +14,7 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/school"
 	"onecard/shared/secret"
@@ -28,14 +29,6 @@ func NewService(d *platform.Deps) *Service {
 		Schools: school.Repo{S: s}, Now: d.Now}
 }
 
-const (
-	get      = "dynamodb:GetItem"
-	put      = "dynamodb:PutItem"
-	update   = "dynamodb:UpdateItem"
-	query    = "dynamodb:Query"
-	secretRd = "secretsmanager:GetSecretValue"
-)
-
 // ErrCardCancelled refuses a recharge to a cancelled card (its balance moved to the replacement).
 var ErrCardCancelled = cards.ErrCancelled
 
@@ -47,7 +40,7 @@ func CardTarget(c *cards.Card) Target {
 // Recharge functions.
 var (
 	CardRecharge = fn.HTTP{Name: "CardRecharge", Route: "POST /v1/card/recharge", Access: fn.User,
-		Actions: []string{get, put, update, secretRd}, Build: func(d *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.GetSecretValue}, Build: func(d *platform.Deps) httpapi.Handler {
 			s := NewService(d)
 			cs := cards.NewService(s.S, secret.NewDigester(d.Cfg.PIIKey), d.Now)
 			return func(w http.ResponseWriter, r *http.Request) error {
@@ -76,7 +69,7 @@ var (
 		}}
 
 	OrderGet = fn.HTTP{Name: "OrderGet", Route: "GET /v1/orders/{orderNo}", Access: fn.User,
-		Actions: []string{get}, Build: func(d *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem}, Build: func(d *platform.Deps) httpapi.Handler {
 			s := store.New(d.DB, d.Cfg.Table)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				o, err := Get(r.Context(), s, r.PathValue("orderNo"))
@@ -92,7 +85,7 @@ var (
 
 	// MeWechat binds the openid WeChat Pay needs (code2session). It lives here, where the WeChat client is.
 	MeWechat = fn.HTTP{Name: "MeWechat", Route: "POST /v1/me/wechat", Access: fn.User,
-		Actions: []string{update, secretRd}, Build: func(d *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.UpdateItem, iam.GetSecretValue}, Build: func(d *platform.Deps) httpapi.Handler {
 			acc := accounts.FromDeps(d, NewWeChatSource(d))
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
@@ -118,7 +111,7 @@ var (
 	// WeChatNotify is WeChat Pay's payment notification. Its answers follow WeChat Pay's convention
 	// (204, or 4xx/5xx with {"code":"FAIL","message":…} so that WeChat Pay retries), not the API's error shape.
 	WeChatNotify = fn.HTTP{Name: "WeChatNotify", Route: "POST /v1/payments/wechat/notify", Access: fn.Signed,
-		MaxBody: wechatpay.MaxNotificationBytes, Actions: []string{get, put, update, secretRd},
+		MaxBody: wechatpay.MaxNotificationBytes, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.GetSecretValue},
 		Build: func(d *platform.Deps) httpapi.Handler {
 			s := NewService(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
@@ -218,7 +211,7 @@ const ReconcileAfter = 5 * time.Minute
 // RechargeReconciler runs on a schedule: it credits paid orders whose notification never came and closes
 // expired ones.
 var RechargeReconciler = fn.Event{Name: "RechargeReconciler", Description: "credit paid orders whose notification was lost; close expired ones",
-	Schedule: "rate(2 minutes)", Timeout: 60, Actions: []string{get, put, update, query, secretRd},
+	Schedule: "rate(2 minutes)", Timeout: 60, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.Query, iam.GetSecretValue},
 	Build: func(d *platform.Deps) any {
 		s := NewService(d)
 		return func(ctx context.Context, _ json.RawMessage) (ReconcileReport, error) {

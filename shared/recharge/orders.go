@@ -15,6 +15,7 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/store"
 	"onecard/shared/wechatpay"
@@ -134,7 +135,7 @@ func (s *Service) Cancel(ctx context.Context, userID, no string) (*Order, error)
 // The caller's orders.
 var (
 	OrderList = fn.HTTP{Name: "OrderList", Route: "GET /v1/orders", Access: fn.User,
-		Actions: []string{get, query}, Build: func(d *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: func(d *platform.Deps) httpapi.Handler {
 			s := store.New(d.DB, d.Cfg.Table)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				limit, err := httpapi.Limit(r, 20, 100)
@@ -150,7 +151,7 @@ var (
 		}}
 
 	OrderCancel = fn.HTTP{Name: "OrderCancel", Route: "POST /v1/orders/{orderNo}/cancel", Access: fn.User,
-		Actions: []string{get, put, update, secretRd}, Build: func(d *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.GetSecretValue}, Build: func(d *platform.Deps) httpapi.Handler {
 			s := NewService(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				o, err := s.Cancel(r.Context(), auth.Must(r.Context()).Subject, r.PathValue("orderNo"))

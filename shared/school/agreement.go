@@ -12,6 +12,7 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/plaintext"
 	"onecard/shared/platform"
 	"onecard/shared/staff"
@@ -193,7 +194,7 @@ func (r Repo) SeedAgreement(ctx context.Context, id, agreement, privacy string, 
 // AdminAgreementPut publishes a new version of the school's user agreement and privacy policy (admin,
 // who edits the school's other texts too).
 var AdminAgreementPut = fn.HTTP{Name: "AdminAgreementPut", Route: "PUT /v1/admin/school/agreement", Access: fn.Staff,
-	Roles: []string{auth.RoleAdmin}, Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem"}, MaxBody: 256 << 10,
+	Roles: []string{auth.RoleAdmin}, Actions: []string{iam.GetItem, iam.PutItem}, MaxBody: 256 << 10,
 	Build: func(d *platform.Deps) httpapi.Handler {
 		repo := Repo{S: store.New(d.DB, d.Cfg.Table)}
 		return func(w http.ResponseWriter, r *http.Request) error {

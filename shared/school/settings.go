@@ -15,6 +15,7 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/plaintext"
 	"onecard/shared/platform"
 	"onecard/shared/staff"
@@ -321,7 +322,7 @@ func (r Repo) UpdateSettings(ctx context.Context, p auth.Principal, in *Settings
 // School settings routes (admin).
 var (
 	AdminSchoolGet = fn.HTTP{Name: "AdminSchoolGet", Route: "GET /v1/admin/school", Access: fn.Staff, Roles: []string{auth.RoleAdmin},
-		Actions: []string{"dynamodb:GetItem"}, Build: func(d *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem}, Build: func(d *platform.Deps) httpapi.Handler {
 			repo := Repo{S: store.New(d.DB, d.Cfg.Table)}
 			return func(w http.ResponseWriter, r *http.Request) error {
 				v, err := repo.getVersioned(r.Context(), auth.Must(r.Context()).School)
@@ -333,7 +334,7 @@ var (
 		}}
 
 	AdminSchoolPut = fn.HTTP{Name: "AdminSchoolPut", Route: "PUT /v1/admin/school", Access: fn.Staff, Roles: []string{auth.RoleAdmin},
-		Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem"}, MaxBody: 256 << 10, Build: func(d *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem}, MaxBody: 256 << 10, Build: func(d *platform.Deps) httpapi.Handler {
 			repo := Repo{S: store.New(d.DB, d.Cfg.Table)}
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in SettingsInput

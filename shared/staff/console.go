@@ -7,6 +7,7 @@ import (
 	"onecard/shared/auth"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/store"
 )
@@ -23,21 +24,13 @@ func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handl
 	return func(d *platform.Deps) httpapi.Handler { return h(newService(d)) }
 }
 
-const (
-	get    = "dynamodb:GetItem"
-	put    = "dynamodb:PutItem"
-	update = "dynamodb:UpdateItem"
-	query  = "dynamodb:Query"
-	del    = "dynamodb:DeleteItem"
-)
-
 var admin = []string{auth.RoleAdmin}
 
 // Staff management (admin). Every change is audited with the actor and the member's state before and
 // after; passwords appear nowhere but as argon2id hashes in the member item.
 var (
 	AdminStaffList = fn.HTTP{Name: "AdminStaffList", Route: "GET /v1/admin/staff", Access: fn.Staff, Roles: admin,
-		Actions: []string{query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				limit, err := httpapi.Limit(r, 50, 200)
 				if err != nil {
@@ -52,7 +45,7 @@ var (
 		})}
 
 	AdminStaffCreate = fn.HTTP{Name: "AdminStaffCreate", Route: "POST /v1/admin/staff", Access: fn.Staff, Roles: admin,
-		Actions: []string{put}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Username string   `json:"username"`
@@ -71,7 +64,7 @@ var (
 		})}
 
 	AdminStaffRoles = fn.HTTP{Name: "AdminStaffRoles", Route: "PUT /v1/admin/staff/{username}/roles", Access: fn.Staff, Roles: admin,
-		Actions: []string{get, update, put}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Roles []string `json:"roles"`
@@ -88,7 +81,7 @@ var (
 		})}
 
 	AdminStaffDisable = fn.HTTP{Name: "AdminStaffDisable", Route: "POST /v1/admin/staff/{username}/disable", Access: fn.Staff, Roles: admin,
-		Actions: []string{get, update, put}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.SetDisabled(r.Context(), auth.Must(r.Context()), r.PathValue("username"), true); err != nil {
 					return err
@@ -98,7 +91,7 @@ var (
 		})}
 
 	AdminStaffEnable = fn.HTTP{Name: "AdminStaffEnable", Route: "POST /v1/admin/staff/{username}/enable", Access: fn.Staff, Roles: admin,
-		Actions: []string{get, update, put}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.SetDisabled(r.Context(), auth.Must(r.Context()), r.PathValue("username"), false); err != nil {
 					return err
@@ -108,7 +101,7 @@ var (
 		})}
 
 	AdminStaffResetPassword = fn.HTTP{Name: "AdminStaffResetPassword", Route: "POST /v1/admin/staff/{username}/reset-password", Access: fn.Staff, Roles: admin,
-		Actions: []string{get, update, put, del}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem, iam.DeleteItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					NewPassword string `json:"newPassword"`
@@ -125,7 +118,7 @@ var (
 
 	// AdminPassword is any staff member changing their own password.
 	AdminPassword = fn.HTTP{Name: "AdminPassword", Route: "PUT /v1/admin/password", Access: fn.Staff, Roles: AllRoles,
-		Actions: []string{get, update, put}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					OldPassword string `json:"oldPassword"`

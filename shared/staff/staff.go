@@ -19,6 +19,7 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
+	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/secret"
 	"onecard/shared/store"
@@ -142,7 +143,7 @@ func Audit(ctx context.Context, s *store.Store, actor Who, action, target string
 
 // LoginFn is POST /v1/admin/login.
 var AdminLogin = fn.HTTP{Name: "AdminLogin", Route: "POST /v1/admin/login", Access: fn.Public,
-	Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
+	Actions: []string{iam.GetItem, iam.UpdateItem},
 	Build: func(d *platform.Deps) httpapi.Handler {
 		s := store.New(d.DB, d.Cfg.Table)
 		tokens := auth.NewTokens(d.Cfg.JWTKey, TokenTTL, d.Now)
@@ -164,7 +165,7 @@ var AdminLogin = fn.HTTP{Name: "AdminLogin", Route: "POST /v1/admin/login", Acce
 
 // AdminAudit is GET /v1/admin/audit: newest first, cursor paginated.
 var AdminAudit = fn.HTTP{Name: "AdminAudit", Route: "GET /v1/admin/audit", Access: fn.Staff, Roles: []string{auth.RoleAdmin},
-	Actions: []string{"dynamodb:Query"},
+	Actions: []string{iam.Query},
 	Build: func(d *platform.Deps) httpapi.Handler {
 		s := store.New(d.DB, d.Cfg.Table)
 		return func(w http.ResponseWriter, r *http.Request) error {
