@@ -151,54 +151,33 @@ var (
 
 	AuthResetPassword = fn.HTTP{Name: "AuthResetPassword", Route: "POST /v1/auth/password-reset", Access: fn.Public,
 		Actions: []string{iam.GetItem, iam.UpdateItem, iam.DeleteItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Phone       string `json:"phone"`
-					Code        string `json:"code"`
-					NewPassword string `json:"newPassword"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.ResetPassword(r.Context(), in.Phone, in.Code, in.NewPassword); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Phone       string `json:"phone"`
+				Code        string `json:"code"`
+				NewPassword string `json:"newPassword"`
+			}) error {
+				return s.ResetPassword(r.Context(), in.Phone, in.Code, in.NewPassword)
+			})
 		})}
 
 	MePassword = fn.HTTP{Name: "MePassword", Route: "PUT /v1/me/password", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.UpdateItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					OldPassword string `json:"oldPassword"`
-					NewPassword string `json:"newPassword"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.ChangePassword(r.Context(), auth.Must(r.Context()), in.OldPassword, in.NewPassword); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				OldPassword string `json:"oldPassword"`
+				NewPassword string `json:"newPassword"`
+			}) error {
+				return s.ChangePassword(r.Context(), auth.Must(r.Context()), in.OldPassword, in.NewPassword)
+			})
 		})}
 
 	MePhone = fn.HTTP{Name: "MePhone", Route: "PUT /v1/me/phone", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					NewPhone string `json:"newPhone"`
-					Password string `json:"password"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.ChangePhone(r.Context(), auth.Must(r.Context()), in.NewPhone, in.Password); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				NewPhone string `json:"newPhone"`
+				Password string `json:"password"`
+			}) error {
+				return s.ChangePhone(r.Context(), auth.Must(r.Context()), in.NewPhone, in.Password)
+			})
 		})}
 
 	MeEmailCode = fn.HTTP{Name: "MeEmailCode", Route: "POST /v1/me/email/code", Access: fn.User,
@@ -219,54 +198,33 @@ var (
 
 	MeEmail = fn.HTTP{Name: "MeEmail", Route: "PUT /v1/me/email", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Email    string `json:"email"`
-					Code     string `json:"code"`
-					Password string `json:"password"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.BindEmail(r.Context(), auth.Must(r.Context()), in.Email, in.Code, in.Password); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Email    string `json:"email"`
+				Code     string `json:"code"`
+				Password string `json:"password"`
+			}) error {
+				return s.BindEmail(r.Context(), auth.Must(r.Context()), in.Email, in.Code, in.Password)
+			})
 		})}
 
 	// MeConsent records the caller's acceptance of the current version of their school's user agreement
 	// and privacy policy (after a login answered consentRequired).
 	MeConsent = fn.HTTP{Name: "MeConsent", Route: "POST /v1/me/consent", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					AgreementVersion *int64 `json:"agreementVersion"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.Consent(r.Context(), auth.Must(r.Context()), in.AgreementVersion); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				AgreementVersion *int64 `json:"agreementVersion"`
+			}) error {
+				return s.Consent(r.Context(), auth.Must(r.Context()), in.AgreementVersion)
+			})
 		})}
 
 	MeSchool = fn.HTTP{Name: "MeSchool", Route: "PUT /v1/me/school", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					SchoolID string `json:"schoolId"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.SwitchSchool(r.Context(), auth.Must(r.Context()), in.SchoolID); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				SchoolID string `json:"schoolId"`
+			}) error {
+				return s.SwitchSchool(r.Context(), auth.Must(r.Context()), in.SchoolID)
+			})
 		})}
 )
 

@@ -222,3 +222,18 @@ func Upload[Rows, Report any](parse func([]byte) (Rows, error), apply func(*http
 		return JSON(w, http.StatusOK, rep)
 	}
 }
+
+// Command is the whole handler of a route that takes a JSON body, acts on it and answers 204: the body
+// is decoded strictly into In (within limit), then call acts. The route's own code is only call.
+func Command[In any](limit int64, call func(r *http.Request, in *In) error) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in In
+		if err := Decode(r, limit, &in); err != nil {
+			return err
+		}
+		if err := call(r, &in); err != nil {
+			return err
+		}
+		return NoContent(w)
+	}
+}

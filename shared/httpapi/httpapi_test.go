@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -70,4 +71,35 @@ func FuzzDecodeBytes(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCommandDecodesCallsAndAnswers204(t *testing.T) {
+	var got string
+	h := Command(64, func(r *http.Request, in *struct {
+		Name string `json:"name"`
+	}) error {
+		got = in.Name
+		if in.Name == "refused" {
+			return fault.Field("BAD_NAME", "名称不正确")
+		}
+		return nil
+	})
+	run := func(body string) (int, string) {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/x", strings.NewReader(body))
+		if err := h(rec, req); err != nil {
+			WriteError(rec, req, err)
+		}
+		return rec.Code, rec.Body.String()
+	}
+	if code, _ := run(`{"name":"张三"}`); code != 204 || got != "张三" {
+		t.Fatalf("ok body: %d, call saw %q", code, got)
+	}
+	got = ""
+	if code, body := run(`{"nom":"x"}`); code != 400 || got != "" || !strings.Contains(body, "UNKNOWN_FIELD") {
+		t.Fatalf("unknown field: %d %s, call saw %q", code, body, got)
+	}
+	if code, body := run(`{"name":"refused"}`); code != 400 || !strings.Contains(body, "BAD_NAME") {
+		t.Fatalf("refusal: %d %s", code, body)
+	}
 }

@@ -102,18 +102,11 @@ var (
 
 	AdminStaffResetPassword = fn.HTTP{Name: "AdminStaffResetPassword", Route: "POST /v1/admin/staff/{username}/reset-password", Access: fn.Staff, Roles: admin,
 		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem, iam.DeleteItem}, Build: handle(func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					NewPassword string `json:"newPassword"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.ResetPassword(r.Context(), auth.Must(r.Context()), r.PathValue("username"), in.NewPassword); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				NewPassword string `json:"newPassword"`
+			}) error {
+				return s.ResetPassword(r.Context(), auth.Must(r.Context()), r.PathValue("username"), in.NewPassword)
+			})
 		})}
 
 	// AdminPassword is any staff member changing their own password.
