@@ -168,15 +168,66 @@ func blockParts(school, cardNo string, blocked bool) (set []string, remove []str
 	return nil, []string{"GSI2PK", "GSI2SK"}, map[string]any{}
 }
 
-// LedgerHook keeps a card's arrears flag and the blacklist in step with its balance, inside the
-// ledger's own transaction. Every posting to a card is conditioned on the card's blv as read (a status
-// change bumps it, setStatus), so a posting decided on a card that was lost, replaced or cancelled
-// since it was read fails and is decided again; it never lands on a state it did not see.
-func LedgerHook(now func() time.Time) func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
-	return func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
-		if !strings.HasPrefix(item.PK, "CARD#") {
-			return nil, ledger.UpdateParts{}
+// LedgerHook is the hook of card wallets (account kind "card"). It keeps a card's arrears flag and the
+// blacklist in step with its balance, and its reader spending of the day (SpentDay, SpentFen) for the
+// daily limit, inside the ledger's own transaction. Every posting to a card is conditioned on the card's
+// blv as read (a status change bumps it, setStatus), so a posting decided on a card that was lost,
+// replaced or cancelled since it was read fails and is decided again; it never lands on a state it did
+// not see.
+func LedgerHook(now func() time.Time) ledger.Hook {
+	return func(c ledger.Change) ([]types.TransactWriteItem, ledger.UpdateParts) {
+		items, parts := listingParts(now, c.Before, c.After, c.State)
+		spendParts(&parts, c)
+		return items, parts
+	}
+}
+
+// AccountKind is the ledger's account kind of card wallets.
+const AccountKind = "card"
+
+func init() { ledger.Register(AccountKind, LedgerHook) }
+
+// ReaderScope prefixes the idempotency scope of the movements that post reader records
+// ("reader:<deviceId>"): their spending counts toward the card's daily limit.
+const ReaderScope = "reader:"
+
+// spendParts keeps the card's reader spending on the day of the records this transaction posts (one
+// day per transaction: the reader consumer posts a card's records day by day). Records of an earlier
+// day than the one kept change nothing: today's total is what limits now.
+func spendParts(parts *ledger.UpdateParts, c ledger.Change) {
+	day, spent := "", int64(0)
+	for _, p := range c.Postings {
+		if !strings.HasPrefix(p.Scope, ReaderScope) || p.AmountFen >= 0 {
+			continue
 		}
+		d := Day(p.OccurredAt)
+		if d > day {
+			day, spent = d, 0
+		}
+		if d == day {
+			spent -= p.AmountFen
+		}
+	}
+	if spent == 0 {
+		return
+	}
+	cur := attr(c.State, "spentDay")
+	switch {
+	case cur > day:
+		return
+	case cur == day:
+		spent += num(c.State, "spentFen")
+	}
+	if parts.Values == nil {
+		parts.Values = map[string]any{}
+	}
+	parts.Set = append(parts.Set, "spentDay = :rdSpentDay", "spentFen = :rdSpentFen")
+	parts.Values[":rdSpentDay"], parts.Values[":rdSpentFen"] = day, spent
+}
+
+// listingParts is the arrears flag and the blacklist (LedgerHook).
+func listingParts(now func() time.Time, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
+	{
 		cond, vals := blvCond(state)
 		parts := ledger.UpdateParts{Cond: []string{cond}, Values: vals}
 		if (before < 0) == (after < 0) {

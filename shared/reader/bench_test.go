@@ -134,7 +134,7 @@ func benchCardsSetup(tb testing.TB, d *platform.Deps, n int) []string {
 		credits = append(credits, ledger.Movement{Scope: "bench", Key: no, Postings: []ledger.Posting{{Account: c.Account, Item: c.Key,
 			AmountFen: 5_000_000, Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}})
 	}
-	if _, _, err := cards.NewLedger(d).PostAll(ctx, credits); err != nil {
+	if _, _, err := ledger.New(testkit.Store(d), d.Now).PostAll(ctx, credits); err != nil {
 		tb.Fatal(err)
 	}
 	return nos
@@ -351,7 +351,7 @@ func runRaw(b *testing.B) benchResult {
 				m := msgs[i]
 				mv, err := m.Movement()
 				if err == nil {
-					_, err = reader.PostingLedger(s, d.Now, reader.Day(m.OccurredAt)).Post(context.Background(), mv)
+					_, err = ledger.New(s, d.Now).Post(context.Background(), mv)
 				}
 				if err != nil {
 					b.Error(err)
@@ -369,7 +369,7 @@ func runRaw(b *testing.B) benchResult {
 }
 
 func verifyBooks(b *testing.B, d *platform.Deps) {
-	rep, err := cards.NewLedger(d).Reconcile(context.Background())
+	rep, err := ledger.New(testkit.Store(d), d.Now).Reconcile(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
