@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/fault"
@@ -70,6 +71,34 @@ type Card struct {
 	// the initial one: after the roster import, after a reset with the ID number (student or staff),
 	// and on cards written before the flag existed (they are asked to change it; docs/data-model.md).
 	PwChanged bool `dynamodbav:"pwChanged,omitempty"`
+}
+
+// MarshalDynamoDBAttributeValue writes a card without its wallet (balance and seq): only the ledger
+// writes them, so a Put of a Card read before a posting can never set its balance back. A new card's
+// empty wallet is written explicitly (NewItem).
+func (c Card) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	type plain Card // without this method
+	av, err := attributevalue.Marshal(plain(c))
+	if err != nil {
+		return nil, err
+	}
+	if m, ok := av.(*types.AttributeValueMemberM); ok {
+		delete(m.Value, "balance")
+		delete(m.Value, "seq")
+	}
+	return av, nil
+}
+
+// NewItem is the item of a new card: c with an empty wallet (balance 0, seq 0). Only an item that does
+// not exist yet is written with it (attribute_not_exists(PK)).
+func (c Card) NewItem() (map[string]types.AttributeValue, error) {
+	av, err := attributevalue.MarshalMap(c)
+	if err != nil {
+		return nil, err
+	}
+	av["balance"] = &types.AttributeValueMemberN{Value: "0"}
+	av["seq"] = &types.AttributeValueMemberN{Value: "0"}
+	return av, nil
 }
 
 // SpentOn is what the card spent at readers on day (YYYY-MM-DD, China time), as far as posted.
