@@ -5,6 +5,7 @@ package cards
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -73,32 +74,26 @@ type Card struct {
 	PwChanged bool `dynamodbav:"pwChanged,omitempty"`
 }
 
-// MarshalDynamoDBAttributeValue writes a card without its wallet (balance and seq): only the ledger
-// writes them, so a Put of a Card read before a posting can never set its balance back. A new card's
-// empty wallet is written explicitly (NewItem).
-func (c Card) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
-	type plain Card // without this method
-	av, err := attributevalue.Marshal(plain(c))
-	if err != nil {
-		return nil, err
-	}
-	if m, ok := av.(*types.AttributeValueMemberM); ok {
-		delete(m.Value, "balance")
-		delete(m.Value, "seq")
-	}
-	return av, nil
-}
+// ErrCardPut refuses to marshal a Card for the table: a DynamoDB Put replaces the whole item, so a Put
+// of a Card read before a posting would set its wallet (balance, seq) back, or drop it if left out. A
+// card item is created with NewItem (an empty wallet, on condition that the item does not exist) and
+// changed with update expressions that never name balance or seq; only the ledger writes those.
+var ErrCardPut = errors.New("cards: a Card is not written whole (its wallet is the ledger's): create it with NewItem, change it with an update")
 
-// NewItem is the item of a new card: c with an empty wallet (balance 0, seq 0). Only an item that does
-// not exist yet is written with it (attribute_not_exists(PK)).
-func (c Card) NewItem() (map[string]types.AttributeValue, error) {
-	av, err := attributevalue.MarshalMap(c)
-	if err != nil {
-		return nil, err
-	}
-	av["balance"] = &types.AttributeValueMemberN{Value: "0"}
-	av["seq"] = &types.AttributeValueMemberN{Value: "0"}
-	return av, nil
+// MarshalDynamoDBAttributeValue refuses (ErrCardPut): see NewItem.
+func (c Card) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) { return nil, ErrCardPut }
+
+// NewItem is the item of a new card: c with an empty wallet (balance 0, seq 0). Write it only on
+// condition that the item does not exist (attribute_not_exists(PK)).
+func (c Card) NewItem() attributevalue.Marshaler { return newCard(c) }
+
+type newCard Card
+
+func (n newCard) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	type plain Card // without Card's marshaller
+	c := plain(n)
+	c.Balance, c.Seq = 0, 0
+	return attributevalue.Marshal(c)
 }
 
 // SpentOn is what the card spent at readers on day (YYYY-MM-DD, China time), as far as posted.

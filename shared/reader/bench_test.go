@@ -128,11 +128,7 @@ func benchCardsSetup(tb testing.TB, d *platform.Deps, n int) []string {
 		nos[i] = no
 		c := cards.Card{Key: store.CardKey("kmmc", no), Type: "card", Account: cards.AccountID("kmmc", no), SchoolID: "kmmc", CardNo: no,
 			StudentNo: fmt.Sprint("CUIK2099", i), HolderName: "测试", Status: cards.Active, PerTxnFen: 5000, DailyFen: 1_000_000, CreatedAt: d.Now()}
-		item, err := c.NewItem()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := s.Put(ctx, item, "", nil); err != nil {
+		if err := s.Put(ctx, c.NewItem(), "", nil); err != nil {
 			tb.Fatal(err)
 		}
 		credits = append(credits, ledger.Movement{Scope: "bench", Key: no, Postings: []ledger.Posting{{Account: c.Account, Item: c.Key,
