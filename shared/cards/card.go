@@ -108,7 +108,7 @@ func (c *Card) SpentOn(day string) int64 {
 func Day(t time.Time) string { return t.In(ledger.China).Format("2006-01-02") }
 
 // AccountID names a card's wallet in the ledger.
-func AccountID(school, cardNo string) string { return "card:" + school + ":" + cardNo }
+func AccountID(school, cardNo string) string { return AccountKind + ":" + school + ":" + cardNo }
 
 // HistoryCards are the card numbers whose entries make up the holder's history: c, then the cards it
 // replaced, newest first.

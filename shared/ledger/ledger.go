@@ -8,6 +8,12 @@
 // writers never lose an update. Outside parties (WeChat Pay, merchants, the utility) are accounts too, but
 // only as counterparties named `ext:…` on entries: they have no balance item, so no shared item is written
 // per transaction, and reconcile aggregates their flows instead.
+//
+// New is the only way to build a ledger that posts. Each account kind (the account id's prefix before
+// its first colon: "card", "dorm") has one hook, registered by the package that owns its items
+// (Register); a posting to a kind without one is refused, and what a hook returns is checked: it may
+// keep its own attributes in step, never write the balance, the sequence or an account's item
+// (docs/decisions/0009).
 package ledger
 
 import (

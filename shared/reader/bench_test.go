@@ -351,7 +351,9 @@ func runRaw(b *testing.B) benchResult {
 				m := msgs[i]
 				mv, err := m.Movement()
 				if err == nil {
-					_, err = ledger.New(s, d.Now).Post(context.Background(), mv)
+					l := ledger.New(s, d.Now)
+					l.BatchReads = true // as the consumer posts
+					_, err = l.Post(context.Background(), mv)
 				}
 				if err != nil {
 					b.Error(err)
