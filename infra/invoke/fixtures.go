@@ -76,7 +76,7 @@ func (l *Local) DemoUser(ctx context.Context) (string, error) {
 	credit := ledger.Movement{Scope: "invoke", Key: "demo-balance", Postings: []ledger.Posting{{
 		Account: cards.AccountID(seed.SchoolID, DemoCardNo), Item: store.CardKey(seed.SchoolID, DemoCardNo), AmountFen: 10000,
 		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"}}}
-	if _, err := (&ledger.Ledger{S: s, Now: time.Now, OnChange: cards.LedgerHook(time.Now)}).Post(ctx, credit); err != nil {
+	if _, err := ledger.New(s, time.Now).Post(ctx, credit); err != nil {
 		fmt.Fprintf(l.Log, "invoke: the demo card could not be credited: %v\n", err)
 	}
 	if u, ok, err := acc.Users.Get(ctx, id); err == nil && ok && u.OpenID == "" && l.wechatSecret != "" {

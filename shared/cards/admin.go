@@ -133,7 +133,7 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 		card := Card{Key: store.CardKey(sch.ID, row.CardNo), Type: "card", Account: AccountID(sch.ID, row.CardNo),
 			SchoolID: sch.ID, CardNo: row.CardNo, StudentNo: sch.Canonical(bare), HolderName: row.Name, IDDigest: digest,
 			PasswordHash: hash, Status: Active, PerTxnFen: sch.DefaultPerTxnFen, DailyFen: sch.DefaultDailyFen, CreatedAt: now}
-		putCard, err := store.PutItem(card, "attribute_not_exists(PK)", nil)
+		putCard, err := store.PutItem(card.NewItem(), "attribute_not_exists(PK)", nil)
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +282,7 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 	if !keepBinding {
 		nc.BoundUser = ""
 	}
-	err = s.S.Put(ctx, nc, "attribute_not_exists(PK)", nil)
+	err = s.S.Put(ctx, nc.NewItem(), "attribute_not_exists(PK)", nil)
 	if errors.Is(err, store.ErrConditionFailed) {
 		// Either an earlier attempt of this replacement created it (carry on: never overwrite a card that
 		// may already hold the moved balance), or the number belongs to someone else.

@@ -5,11 +5,13 @@ package cards
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/fault"
@@ -72,6 +74,28 @@ type Card struct {
 	PwChanged bool `dynamodbav:"pwChanged,omitempty"`
 }
 
+// ErrCardPut refuses to marshal a Card for the table: a DynamoDB Put replaces the whole item, so a Put
+// of a Card read before a posting would set its wallet (balance, seq) back, or drop it if left out. A
+// card item is created with NewItem (an empty wallet, on condition that the item does not exist) and
+// changed with update expressions that never name balance or seq; only the ledger writes those.
+var ErrCardPut = errors.New("cards: a Card is not written whole (its wallet is the ledger's): create it with NewItem, change it with an update")
+
+// MarshalDynamoDBAttributeValue refuses (ErrCardPut): see NewItem.
+func (c Card) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) { return nil, ErrCardPut }
+
+// NewItem is the item of a new card: c with an empty wallet (balance 0, seq 0). Write it only on
+// condition that the item does not exist (attribute_not_exists(PK)).
+func (c Card) NewItem() attributevalue.Marshaler { return newCard(c) }
+
+type newCard Card
+
+func (n newCard) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	type plain Card // without Card's marshaller
+	c := plain(n)
+	c.Balance, c.Seq = 0, 0
+	return attributevalue.Marshal(c)
+}
+
 // SpentOn is what the card spent at readers on day (YYYY-MM-DD, China time), as far as posted.
 func (c *Card) SpentOn(day string) int64 {
 	if c.SpentDay == day {
@@ -84,7 +108,7 @@ func (c *Card) SpentOn(day string) int64 {
 func Day(t time.Time) string { return t.In(ledger.China).Format("2006-01-02") }
 
 // AccountID names a card's wallet in the ledger.
-func AccountID(school, cardNo string) string { return "card:" + school + ":" + cardNo }
+func AccountID(school, cardNo string) string { return AccountKind + ":" + school + ":" + cardNo }
 
 // HistoryCards are the card numbers whose entries make up the holder's history: c, then the cards it
 // replaced, newest first.
@@ -168,15 +192,66 @@ func blockParts(school, cardNo string, blocked bool) (set []string, remove []str
 	return nil, []string{"GSI2PK", "GSI2SK"}, map[string]any{}
 }
 
-// LedgerHook keeps a card's arrears flag and the blacklist in step with its balance, inside the
-// ledger's own transaction. Every posting to a card is conditioned on the card's blv as read (a status
-// change bumps it, setStatus), so a posting decided on a card that was lost, replaced or cancelled
-// since it was read fails and is decided again; it never lands on a state it did not see.
-func LedgerHook(now func() time.Time) func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
-	return func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
-		if !strings.HasPrefix(item.PK, "CARD#") {
-			return nil, ledger.UpdateParts{}
+// LedgerHook is the hook of card wallets (account kind "card"). It keeps a card's arrears flag and the
+// blacklist in step with its balance, and its reader spending of the day (SpentDay, SpentFen) for the
+// daily limit, inside the ledger's own transaction. Every posting to a card is conditioned on the card's
+// blv as read (a status change bumps it, setStatus), so a posting decided on a card that was lost,
+// replaced or cancelled since it was read fails and is decided again; it never lands on a state it did
+// not see.
+func LedgerHook(now func() time.Time) ledger.Hook {
+	return func(c ledger.Change) ([]types.TransactWriteItem, ledger.UpdateParts) {
+		items, parts := listingParts(now, c.Before, c.After, c.State)
+		spendParts(&parts, c)
+		return items, parts
+	}
+}
+
+// AccountKind is the ledger's account kind of card wallets.
+const AccountKind = "card"
+
+func init() { ledger.Register(AccountKind, LedgerHook) }
+
+// ReaderScope prefixes the idempotency scope of the movements that post reader records
+// ("reader:<deviceId>"): their spending counts toward the card's daily limit.
+const ReaderScope = "reader:"
+
+// spendParts keeps the card's reader spending on the day of the records this transaction posts (one
+// day per transaction: the reader consumer posts a card's records day by day). Records of an earlier
+// day than the one kept change nothing: today's total is what limits now.
+func spendParts(parts *ledger.UpdateParts, c ledger.Change) {
+	day, spent := "", int64(0)
+	for _, p := range c.Postings {
+		if !strings.HasPrefix(p.Scope, ReaderScope) || p.AmountFen >= 0 {
+			continue
 		}
+		d := Day(p.OccurredAt)
+		if d > day {
+			day, spent = d, 0
+		}
+		if d == day {
+			spent -= p.AmountFen
+		}
+	}
+	if spent == 0 {
+		return
+	}
+	cur := attr(c.State, "spentDay")
+	switch {
+	case cur > day:
+		return
+	case cur == day:
+		spent += num(c.State, "spentFen")
+	}
+	if parts.Values == nil {
+		parts.Values = map[string]any{}
+	}
+	parts.Set = append(parts.Set, "spentDay = :rdSpentDay", "spentFen = :rdSpentFen")
+	parts.Values[":rdSpentDay"], parts.Values[":rdSpentFen"] = day, spent
+}
+
+// listingParts is the arrears flag and the blacklist (LedgerHook).
+func listingParts(now func() time.Time, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
+	{
 		cond, vals := blvCond(state)
 		parts := ledger.UpdateParts{Cond: []string{cond}, Values: vals}
 		if (before < 0) == (after < 0) {

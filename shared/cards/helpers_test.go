@@ -8,7 +8,7 @@ import (
 	"onecard/shared/testkit"
 )
 
-func ledgerOf(e *testkit.Env) *ledger.Ledger { return cards.NewLedger(e.Deps) }
+func ledgerOf(e *testkit.Env) *ledger.Ledger { return ledger.New(testkit.Store(e.Deps), e.Deps.Now) }
 
 func listBlacklist(e *testkit.Env, school string) ([]cards.BlacklistChange, error) {
 	return cards.Blacklist{S: testkit.Store(e.Deps)}.Since(context.Background(), school, 0)

@@ -156,7 +156,7 @@ func (s *Service) Summary(ctx context.Context, l *ledger.Ledger, p auth.Principa
 var (
 	CardTransactions = fn.HTTP{Name: "CardTransactions", Route: "GET /v1/card/transactions", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := NewLedger(d)
+			l := newLedger(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				limit, err := httpapi.Limit(r, 20, 100)
 				if err != nil {
@@ -173,7 +173,7 @@ var (
 
 	CardTransactionGet = fn.HTTP{Name: "CardTransactionGet", Route: "GET /v1/card/transactions/{id}", Access: fn.User,
 		Actions: []string{iam.GetItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := NewLedger(d)
+			l := newLedger(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				t, err := s.Transaction(r.Context(), l, auth.Must(r.Context()), r.PathValue("id"))
 				if err != nil {
@@ -185,7 +185,7 @@ var (
 
 	CardTransactionsSummary = fn.HTTP{Name: "CardTransactionsSummary", Route: "GET /v1/card/transactions/summary", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := NewLedger(d)
+			l := newLedger(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sum, err := s.Summary(r.Context(), l, auth.Must(r.Context()), r.URL.Query().Get("month"))
 				if err != nil {

@@ -18,7 +18,7 @@ var cst = time.FixedZone("CST", 8*3600)
 // having happened at occurred (at when zero).
 func (w *world) postAt(cardNo string, fen int64, key string, at, occurred time.Time) {
 	w.t.Helper()
-	l := &ledger.Ledger{S: store.New(w.Deps.DB, w.Deps.Cfg.Table), Now: func() time.Time { return at }, OnChange: cards.LedgerHook(w.Deps.Now)}
+	l := ledger.New(store.New(w.Deps.DB, w.Deps.Cfg.Table), func() time.Time { return at })
 	p := ledger.Posting{Account: cards.AccountID("kmmc", cardNo), Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
 		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值", OccurredAt: occurred}
 	if fen < 0 {

@@ -63,9 +63,9 @@ func newService(d *platform.Deps) *Service {
 	return NewService(store.New(d.DB, d.Cfg.Table), secret.NewDigester(d.Cfg.PIIKey), d.Now)
 }
 
-// NewLedger is the ledger with the card hook; every package that posts to cards uses it.
-func NewLedger(d *platform.Deps) *ledger.Ledger {
-	return &ledger.Ledger{S: store.New(d.DB, d.Cfg.Table), Now: d.Now, OnChange: LedgerHook(d.Now)}
+// newLedger is the ledger of d (ledger.New).
+func newLedger(d *platform.Deps) *ledger.Ledger {
+	return ledger.New(store.New(d.DB, d.Cfg.Table), d.Now)
 }
 
 func handle(h func(*Service, *platform.Deps) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
@@ -303,7 +303,7 @@ var (
 
 	AdminCardReplace = fn.HTTP{Name: "AdminCardReplace", Route: "POST /v1/admin/cards/{cardNo}/replace", Access: fn.Staff,
 		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := NewLedger(d)
+			l := newLedger(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					NewCardNo   string `json:"newCardNo"`
@@ -324,7 +324,7 @@ var (
 	// 补卡) to the student's current card.
 	AdminCardMoveBalance = fn.HTTP{Name: "AdminCardMoveBalance", Route: "POST /v1/admin/cards/{cardNo}/move-balance", Access: fn.Staff,
 		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := NewLedger(d)
+			l := newLedger(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				res, err := s.MoveBalance(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"))
 				if err != nil {
@@ -354,7 +354,7 @@ var (
 	AdminReconcile = fn.HTTP{Name: "AdminReconcile", Route: "GET /v1/admin/reconcile", Access: fn.Staff,
 		Roles: []string{auth.RoleFinance}, Timeout: 300, Actions: []string{iam.Scan},
 		Build: func(d *platform.Deps) httpapi.Handler {
-			l := NewLedger(d)
+			l := newLedger(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
 				rep, err := l.Reconcile(r.Context())
 				if err != nil {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"onecard/infra/seed"
-	"onecard/shared/books"
 	"onecard/shared/dorm"
 	"onecard/shared/httpapi"
 	"onecard/shared/ledger"
@@ -50,7 +49,7 @@ func (w *world) student(phone, studentNo, pw string) []string {
 
 func (w *world) creditCard(cardNo string, fen int64) {
 	w.t.Helper()
-	_, err := books.New(w.Deps).Post(context.Background(), ledger.Movement{Scope: "test", Key: "credit-" + cardNo + fmt.Sprint(fen),
+	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: "credit-" + cardNo + fmt.Sprint(fen),
 		Postings: []ledger.Posting{{Account: "card:kmmc:" + cardNo, Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
 			Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}})
 	if err != nil {

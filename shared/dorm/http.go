@@ -10,12 +10,12 @@ import (
 
 	"onecard/shared/accounts"
 	"onecard/shared/auth"
-	"onecard/shared/books"
 	"onecard/shared/cards"
 	"onecard/shared/devices"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
+	"onecard/shared/ledger"
 	"onecard/shared/mail"
 	"onecard/shared/platform"
 	"onecard/shared/power"
@@ -28,7 +28,7 @@ import (
 // NewService wires the dorm service from d.
 func NewService(d *platform.Deps) *Service {
 	s := store.New(d.DB, d.Cfg.Table)
-	return &Service{S: s, Repo: Repo{s}, Ledger: books.New(d), Cards: cards.NewService(s, secret.NewDigester(d.Cfg.PIIKey), d.Now),
+	return &Service{S: s, Repo: Repo{s}, Ledger: ledger.New(s, d.Now), Cards: cards.NewService(s, secret.NewDigester(d.Cfg.PIIKey), d.Now),
 		Recharge: recharge.NewService(d), Power: NewPower(d), Now: d.Now}
 }
 
@@ -42,7 +42,7 @@ func NewPower(d *platform.Deps) power.Power {
 func NewMeters(d *platform.Deps) Meters {
 	s := store.New(d.DB, d.Cfg.Table)
 	p := NewPower(d)
-	return Meters{S: s, Ledger: books.New(d), Schools: school.Repo{S: s}, Mail: mail.Sender{SES: d.SES, From: d.Cfg.MailFrom},
+	return Meters{S: s, Ledger: ledger.New(s, d.Now), Schools: school.Repo{S: s}, Mail: mail.Sender{SES: d.SES, From: d.Cfg.MailFrom},
 		Users: accounts.Users{S: s, PII: secret.NewDigester(d.Cfg.PIIKey)}, Now: d.Now, Power: &p}
 }
 

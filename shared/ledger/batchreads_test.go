@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"onecard/shared/cards"
+	_ "onecard/shared/cards" // registers its account kind's ledger hook
 	"onecard/shared/ledger"
 	"onecard/shared/store"
 )
@@ -18,7 +18,8 @@ func TestBatchReads(t *testing.T) {
 	f := newFixture(t)
 	db := &conflicting{DB: f.env.Deps.DB}
 	db.n.Store(3)
-	l := &ledger.Ledger{S: store.New(db, f.env.Deps.Cfg.Table), Now: f.env.Clock.Now, OnChange: cards.LedgerHook(f.env.Clock.Now), BatchReads: true}
+	l := ledger.New(store.New(db, f.env.Deps.Cfg.Table), f.env.Clock.Now)
+	l.BatchReads = true
 	ctx := context.Background()
 	ms := []ledger.Movement{recharge("10000001", 1000, "b1"), spend("10000001", 300, "app:u", "s1", false),
 		spend("10000001", 900, "app:u", "s2", false), transfer("10000001", "10000002", 200, "t1"),
@@ -74,7 +75,9 @@ func TestPrefetchedMayBeStale(t *testing.T) {
 	if _, err := f.l.Post(ctx, spend("10000001", 100, "reader:X", "2", true)); err != nil {
 		t.Fatal(err)
 	}
-	l := &ledger.Ledger{S: s, Now: f.env.Clock.Now, OnChange: cards.LedgerHook(f.env.Clock.Now), BatchReads: true, Prefetched: pre}
+	l := ledger.New(s, f.env.Clock.Now)
+	l.BatchReads = true
+	l.Prefetched = pre
 	res, errs, err := l.PostAll(ctx, []ledger.Movement{spend("10000001", 300, "reader:X", "1", true), spend("10000001", 100, "reader:X", "2", true)})
 	if err != nil || errs[0] != nil || errs[1] != nil || !res[1].Replayed {
 		t.Fatalf("%+v %v %v", res, errs, err)

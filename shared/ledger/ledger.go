@@ -8,6 +8,12 @@
 // writers never lose an update. Outside parties (WeChat Pay, merchants, the utility) are accounts too, but
 // only as counterparties named `ext:…` on entries: they have no balance item, so no shared item is written
 // per transaction, and reconcile aggregates their flows instead.
+//
+// New is the only way to build a ledger that posts. Each account kind (the account id's prefix before
+// its first colon: "card", "dorm") has one hook, registered by the package that owns its items
+// (Register); a posting to a kind without one is refused, and what a hook returns is checked: it may
+// keep its own attributes in step, never write the balance, the sequence or an account's item
+// (docs/decisions/0009).
 package ledger
 
 import (
@@ -20,6 +26,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -143,13 +150,15 @@ type Balance struct {
 	Seq     int64  `dynamodbav:"seq"`
 }
 
-// Ledger posts movements.
+// Ledger posts movements. Build it with New: the hooks of each account kind are registered there and
+// cannot be chosen per call (a Ledger not built by New has none, and refuses every posting). The
+// exported fields tune how it posts, never what a posting writes; copying a built Ledger to set them
+// for one call keeps its hooks.
 type Ledger struct {
 	S   *store.Store
 	Now func() time.Time
-	// OnChange, if set, adds items to a movement's transaction for an account whose balance changes
-	// (the card package uses it to keep the arrears flag and the blacklist in step).
-	OnChange func(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, UpdateParts)
+	// hooks are the account kinds this ledger posts to, each with its hook (New).
+	hooks map[string]Hook
 	// MaxAttempts overrides DefaultMaxAttempts.
 	MaxAttempts int
 	// BatchReads reads a chunk's markers and balances with one BatchGetItem (strongly consistent)
@@ -164,10 +173,79 @@ type Ledger struct {
 	// chunk) before anything is computed from it. An error refuses, with that error and without a retry,
 	// the movements that post to that account: the caller decided its postings from an earlier read of
 	// the account (a card's status), finds that read no longer holds, and decides again (ErrStale).
-	// Together with a condition on what was read (OnChange's UpdateParts.Cond), nothing is written on
+	// Together with a condition on what was read (a hook's UpdateParts.Cond), nothing is written on
 	// a decision taken from a state the account has left.
 	Guard func(item store.Key, state map[string]types.AttributeValue) error
 }
+
+// Change is what a hook sees of one account in one transaction: its balance item as read, the balance
+// before and after, and the postings the transaction makes to it, in order.
+type Change struct {
+	Item          store.Key
+	Account       string
+	Before, After int64
+	State         map[string]types.AttributeValue
+	Postings      []Posted
+}
+
+// Posted is a posting with the scope of its movement.
+type Posted struct {
+	Posting
+	Scope string
+}
+
+// Hook adds items to the transaction of a posting to an account of its kind (the card's blacklist
+// change) and clauses to the account's balance update (its arrears flag, a condition on what it read).
+// It cannot change the balance, the sequence or the account's identity, nor write the balance item of
+// any account in the transaction otherwise than through UpdateParts: the ledger checks what it returns
+// and refuses the movements (ErrHookWrites).
+type Hook func(Change) ([]types.TransactWriteItem, UpdateParts)
+
+// NoHook is the hook of a kind whose balance item has nothing to keep in step with its balance.
+func NoHook(Change) ([]types.TransactWriteItem, UpdateParts) { return nil, UpdateParts{} }
+
+// registry holds, per account kind (the account id's prefix before its first colon: "card" for
+// "card:kmmc:10000001"), what builds its hook.
+var registry = struct {
+	sync.RWMutex
+	m map[string]func(now func() time.Time) Hook
+}{m: map[string]func(now func() time.Time) Hook{}}
+
+// Register names the hook of an account kind; the package that owns the kind's balance items calls it
+// from its init (cards: "card", power: "dorm"). A kind registers once; NoHook when there is nothing to
+// keep in step. A ledger refuses postings to a kind nobody registered (ErrNoHook).
+func Register(kind string, hook func(now func() time.Time) Hook) {
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.m[kind]; dup || kind == "" || strings.Contains(kind, ":") || hook == nil {
+		panic("ledger: bad or second registration of account kind " + kind)
+	}
+	registry.m[kind] = hook
+}
+
+// New is the only way to build a Ledger that posts: every registered account kind with its hook.
+func New(s *store.Store, now func() time.Time) *Ledger {
+	registry.RLock()
+	defer registry.RUnlock()
+	hs := make(map[string]Hook, len(registry.m))
+	for k, h := range registry.m {
+		hs[k] = h(now)
+	}
+	return &Ledger{S: s, Now: now, hooks: hs}
+}
+
+// AccountKind is the kind of an account id: its prefix before the first colon.
+func AccountKind(account string) string {
+	k, _, _ := strings.Cut(account, ":")
+	return k
+}
+
+// ErrNoHook refuses a posting to an account kind the ledger has no hook for; ErrHookWrites refuses a
+// movement whose hook tried to write what only the ledger writes. Both are programming errors.
+var (
+	ErrNoHook     = errors.New("ledger: no hook registered for the account kind")
+	ErrHookWrites = errors.New("ledger: a hook may not write the balance, the sequence or an account's item")
+)
 
 // UpdateParts adds SET clauses to an account's balance update, and conditions (ANDed to the seq
 // condition) on what the hook read; a condition that fails makes the ledger read again and recompute.
@@ -261,6 +339,14 @@ func (l *Ledger) PostAll(ctx context.Context, ms []Movement) (results []Result, 
 	hashes := make([]string, len(ms))
 	for i, m := range ms {
 		if errs[i] = validate(m); errs[i] != nil {
+			continue
+		}
+		for _, p := range m.Postings {
+			if _, ok := l.hooks[AccountKind(p.Account)]; !ok && errs[i] == nil {
+				errs[i] = fmt.Errorf("%w: %q (account %s)", ErrNoHook, AccountKind(p.Account), p.Account)
+			}
+		}
+		if errs[i] != nil {
 			continue
 		}
 		if hashes[i], err = inputHash(m); err != nil {
@@ -368,6 +454,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 		before, bal int64
 		seq0, seq   int64
 		state       map[string]types.AttributeValue
+		posted      []Posted
 	}
 	accts := map[string]*acct{}
 	order := []string{}
@@ -383,8 +470,11 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 			if err != nil {
 				return false, err
 			}
-			if !ok || b.Account != p.Account {
-				return false, fmt.Errorf("ledger: account %s has no balance item at %s", p.Account, p.Item)
+			if !ok {
+				return false, ErrNoAccount
+			}
+			if b.Account != p.Account {
+				return false, fmt.Errorf("ledger: the item %s holds account %s, not %s", p.Item, b.Account, p.Account)
 			}
 			accts[p.Account] = &acct{key: p.Item, before: b.Balance, bal: b.Balance, seq0: b.Seq, seq: b.Seq, state: raw}
 			order = append(order, p.Account)
@@ -427,6 +517,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 			before := a.bal
 			a.bal += p.AmountFen
 			a.seq++
+			a.posted = append(a.posted, Posted{Posting: p, Scope: m.Scope})
 			status := p.Status
 			if status == "" {
 				status = "posted"
@@ -460,7 +551,11 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 	if len(posted) == 0 {
 		return false, nil
 	}
-	// 4. One conditional update per account.
+	// 4. One conditional update per account, with its kind's hook.
+	written := map[store.Key]bool{}
+	for _, a := range accts {
+		written[a.key] = true
+	}
 	for _, id := range order {
 		a := accts[id]
 		if a.seq == a.seq0 {
@@ -470,17 +565,18 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 		var remove []string
 		cond := "seq = :s"
 		vals := store.Values{":b": a.bal, ":n": a.seq, ":s": a.seq0}
-		if l.OnChange != nil {
-			extra, parts := l.OnChange(a.key, a.before, a.bal, a.state)
-			items = append(items, extra...)
-			set = append(set, parts.Set...)
-			remove = append(remove, parts.Remove...)
-			for _, c := range parts.Cond {
-				cond += " AND " + c
-			}
-			for k, v := range parts.Values {
-				vals[k] = v
-			}
+		extra, parts := l.hooks[AccountKind(id)](Change{Item: a.key, Account: id, Before: a.before, After: a.bal, State: a.state, Postings: a.posted})
+		if err := checkHook(id, extra, parts, vals, written); err != nil {
+			return false, err
+		}
+		items = append(items, extra...)
+		set = append(set, parts.Set...)
+		remove = append(remove, parts.Remove...)
+		for _, c := range parts.Cond {
+			cond += " AND " + c
+		}
+		for k, v := range parts.Values {
+			vals[k] = v
 		}
 		expr := "SET " + strings.Join(set, ", ")
 		if len(remove) > 0 {
@@ -545,4 +641,74 @@ func (r Result) EntryFor(account string) (EntryResult, bool) {
 		}
 	}
 	return EntryResult{}, false
+}
+
+// reserved are the attributes of a balance item only the ledger writes.
+var reserved = map[string]bool{"balance": true, "seq": true, "acct": true, "PK": true, "SK": true}
+
+// checkHook refuses what a hook may not do: SET or REMOVE a reserved attribute, bind one of the
+// ledger's own placeholders (own), or write (put, update, delete) the balance item of an account of
+// the transaction (written) in an extra item.
+func checkHook(account string, extra []types.TransactWriteItem, parts UpdateParts, own store.Values, written map[store.Key]bool) error {
+	for _, clause := range parts.Set {
+		for _, c := range splitTop(clause) {
+			lhs, _, _ := strings.Cut(c, "=")
+			if name := strings.TrimSpace(lhs); reserved[name] {
+				return fmt.Errorf("%w: the hook of %s sets %s", ErrHookWrites, account, name)
+			}
+		}
+	}
+	for _, clause := range parts.Remove {
+		for _, c := range splitTop(clause) {
+			if name := strings.TrimSpace(c); reserved[name] {
+				return fmt.Errorf("%w: the hook of %s removes %s", ErrHookWrites, account, name)
+			}
+		}
+	}
+	for k := range parts.Values {
+		if _, ok := own[k]; ok {
+			return fmt.Errorf("%w: the hook of %s binds the ledger's placeholder %s", ErrHookWrites, account, k)
+		}
+	}
+	for _, it := range extra {
+		var key map[string]types.AttributeValue
+		switch {
+		case it.Put != nil:
+			key = it.Put.Item
+		case it.Update != nil:
+			key = it.Update.Key
+		case it.Delete != nil:
+			key = it.Delete.Key
+		default:
+			continue
+		}
+		var k store.Key
+		if err := attributevalue.UnmarshalMap(key, &k); err != nil {
+			return err
+		}
+		if written[k] {
+			return fmt.Errorf("%w: the hook of %s writes the item %s", ErrHookWrites, account, k)
+		}
+	}
+	return nil
+}
+
+// splitTop splits an update clause list at its top-level commas (not those inside a function call).
+func splitTop(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
 }

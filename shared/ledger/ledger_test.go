@@ -38,7 +38,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{env: e, l: cards.NewLedger(e.Deps)}
+	return &fixture{env: e, l: ledger.New(testkit.Store(e.Deps), e.Deps.Now)}
 }
 
 func card(no string) (string, store.Key) {
@@ -342,7 +342,7 @@ func TestTransactionConflictsAreRetried(t *testing.T) {
 			f := newFixture(t)
 			db := &conflicting{DB: f.env.Deps.DB}
 			db.n.Store(n)
-			l := &ledger.Ledger{S: store.New(db, f.env.Deps.Cfg.Table), Now: f.env.Clock.Now, OnChange: cards.LedgerHook(f.env.Clock.Now)}
+			l := ledger.New(store.New(db, f.env.Deps.Cfg.Table), f.env.Clock.Now)
 			r, err := l.Post(context.Background(), recharge("10000001", 700, "conflicted"))
 			if err != nil || r.Entries[0].BalanceAfterFen != 700 {
 				t.Fatalf("%+v %v", r, err)

@@ -49,14 +49,21 @@ type Command struct {
 	AckedAt   time.Time `dynamodbav:"ackedAt,omitempty"`
 }
 
+func init() { ledger.Register(AccountKind, func(func() time.Time) ledger.Hook { return LedgerHook }) }
+
+// AccountKind is the ledger's account kind of dorm accounts ("dorm:<school>:<room>:<kind>").
+const AccountKind = "dorm"
+
 // CommandKey addresses a command.
 func CommandKey(id string) store.Key { return store.Key{PK: "CMD#" + id, SK: "CMD"} }
 
 // LedgerHook flags an electricity-paying account whose balance no longer agrees with its meter's power
 // state, in the ledger's own transaction, so a crash after posting can never lose a cut or a restore.
 // Settle turns flags into commands.
-func LedgerHook(item store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
-	if !strings.HasPrefix(item.PK, "ROOM#") || !boolAttr(state, "paysElec") {
+// It is the hook of dorm accounts (account kind "dorm").
+func LedgerHook(c ledger.Change) ([]types.TransactWriteItem, ledger.UpdateParts) {
+	state, after := c.State, c.After
+	if !strings.HasPrefix(c.Item.PK, "ROOM#") || !boolAttr(state, "paysElec") {
 		return nil, ledger.UpdateParts{}
 	}
 	if (after > 0) == boolAttr(state, "powerOn") || strAttr(state, "pendingCmd") != "" {

@@ -128,13 +128,13 @@ func benchCardsSetup(tb testing.TB, d *platform.Deps, n int) []string {
 		nos[i] = no
 		c := cards.Card{Key: store.CardKey("kmmc", no), Type: "card", Account: cards.AccountID("kmmc", no), SchoolID: "kmmc", CardNo: no,
 			StudentNo: fmt.Sprint("CUIK2099", i), HolderName: "测试", Status: cards.Active, PerTxnFen: 5000, DailyFen: 1_000_000, CreatedAt: d.Now()}
-		if err := s.Put(ctx, c, "", nil); err != nil {
+		if err := s.Put(ctx, c.NewItem(), "", nil); err != nil {
 			tb.Fatal(err)
 		}
 		credits = append(credits, ledger.Movement{Scope: "bench", Key: no, Postings: []ledger.Posting{{Account: c.Account, Item: c.Key,
 			AmountFen: 5_000_000, Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}})
 	}
-	if _, _, err := cards.NewLedger(d).PostAll(ctx, credits); err != nil {
+	if _, _, err := ledger.New(testkit.Store(d), d.Now).PostAll(ctx, credits); err != nil {
 		tb.Fatal(err)
 	}
 	return nos
@@ -351,7 +351,9 @@ func runRaw(b *testing.B) benchResult {
 				m := msgs[i]
 				mv, err := m.Movement()
 				if err == nil {
-					_, err = reader.PostingLedger(s, d.Now, reader.Day(m.OccurredAt)).Post(context.Background(), mv)
+					l := ledger.New(s, d.Now)
+					l.BatchReads = true // as the consumer posts
+					_, err = l.Post(context.Background(), mv)
 				}
 				if err != nil {
 					b.Error(err)
@@ -369,7 +371,7 @@ func runRaw(b *testing.B) benchResult {
 }
 
 func verifyBooks(b *testing.B, d *platform.Deps) {
-	rep, err := cards.NewLedger(d).Reconcile(context.Background())
+	rep, err := ledger.New(testkit.Store(d), d.Now).Reconcile(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

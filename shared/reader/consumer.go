@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -366,7 +364,10 @@ func (c *Consumer) tryCard(ctx context.Context, g *cardGroup, st map[store.Key]m
 	}
 	for _, day := range days {
 		d := byDay[day]
-		l := PostingLedger(c.S, c.Now, day)
+		// The card hook keeps the day's reader spending on the card (cards.ReaderScope); one
+		// BatchGetItem reads the markers and the card.
+		l := ledger.New(c.S, c.Now)
+		l.BatchReads = true
 		// One try per decision: a conflict, or a card no longer in the state the records were decided
 		// on (Guard, for the reads after the first), sends them back to be decided again.
 		l.MaxAttempts = 1
@@ -524,13 +525,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// PostingLedger is the ledger the consumer posts a card's records of day (YYYY-MM-DD, China time) with:
-// the card hook (arrears, blacklist) plus the day's reader spending kept on the card for the daily limit,
-// and one BatchGetItem for the markers and the card instead of a GetItem each.
-func PostingLedger(s *store.Store, now func() time.Time, day string) *ledger.Ledger {
-	return &ledger.Ledger{S: s, Now: now, OnChange: spendHook(day, cards.LedgerHook(now)), BatchReads: true}
-}
-
 // Movement is the ledger movement of a record: the card pays the device's merchant, idempotently on
 // (deviceId, seq); a payment code is spent with it. A card swipe is posted even into arrears (the
 // reader approved it offline); a record paid with a code is not: the ledger refuses it
@@ -587,35 +581,4 @@ type codeSpent struct {
 	store.Key
 	SpentBy string `dynamodbav:"spentBy"`
 	TTL     int64  `dynamodbav:"ttl"`
-}
-
-// spendHook extends the card hook: a card's reader spending on day is kept on the card item, in the
-// same transaction as the balance, for the daily limit the ingest checks.
-func spendHook(day string, base func(store.Key, int64, int64, map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts)) func(store.Key, int64, int64, map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
-	return func(item store.Key, before, after int64, st map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
-		items, parts := base(item, before, after, st)
-		if !strings.HasPrefix(item.PK, "CARD#") || after >= before {
-			return items, parts
-		}
-		total := before - after
-		cur := ""
-		if s, ok := st["spentDay"].(*types.AttributeValueMemberS); ok {
-			cur = s.Value
-		}
-		switch {
-		case cur > day:
-			return items, parts // a late record of an earlier day: today's total is what limits now
-		case cur == day:
-			if n, ok := st["spentFen"].(*types.AttributeValueMemberN); ok {
-				v, _ := strconv.ParseInt(n.Value, 10, 64)
-				total += v
-			}
-		}
-		if parts.Values == nil {
-			parts.Values = map[string]any{}
-		}
-		parts.Set = append(parts.Set, "spentDay = :rdSpentDay", "spentFen = :rdSpentFen")
-		parts.Values[":rdSpentDay"], parts.Values[":rdSpentFen"] = day, total
-		return items, parts
-	}
 }

@@ -563,7 +563,7 @@ func TestArrearsAndTheBlacklist(t *testing.T) {
 	v3 := bl(v1.Version)
 	w.Clock.Advance(time.Minute)
 	behind := func() time.Time { return w.Clock.Now().Add(-time.Minute) } // a writer whose clock is behind
-	late := &ledger.Ledger{S: testkit.Store(w.Deps), Now: behind, OnChange: cards.LedgerHook(behind)}
+	late := ledger.New(testkit.Store(w.Deps), behind)
 	if _, err := late.Post(context.Background(), ledger.Movement{Scope: "reader:POS-CANTEEN-01", Key: "late-1", Postings: []ledger.Posting{{
 		Account: cards.AccountID("kmmc", "10000002"), Item: store.CardKey("kmmc", "10000002"), AmountFen: -600, Kind: ledger.KindPurchase,
 		Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: true}}}); err != nil {
@@ -584,7 +584,7 @@ func TestBlacklistStaysRightWhenAPostingRacesAStatusChange(t *testing.T) {
 	ctx := context.Background()
 	s := testkit.Store(w.Deps)
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
-	_, err := reader.PostingLedger(s, w.Clock.Now, "2026-11-25").Post(ctx, ledger.Movement{Scope: "reader:POS-CANTEEN-01", Key: "1",
+	_, err := ledger.New(s, w.Clock.Now).Post(ctx, ledger.Movement{Scope: "reader:POS-CANTEEN-01", Key: "1",
 		Postings: []ledger.Posting{{Account: cards.AccountID("kmmc", "10000003"), Item: store.CardKey("kmmc", "10000003"), AmountFen: -500,
 			Kind: ledger.KindPurchase, Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: true}}})
 	if err != nil {
@@ -600,7 +600,9 @@ func TestBlacklistStaysRightWhenAPostingRacesAStatusChange(t *testing.T) {
 	w.Do("DELETE", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
 	// ... and the recharge lands with what it read.
 	w.Clock.Advance(time.Second)
-	l := &ledger.Ledger{S: s, Now: w.Clock.Now, OnChange: cards.LedgerHook(w.Clock.Now), BatchReads: true, Prefetched: stale}
+	l := ledger.New(s, w.Clock.Now)
+	l.BatchReads = true
+	l.Prefetched = stale
 	if _, err := l.Post(ctx, ledger.Movement{Scope: "test", Key: "r1", Postings: []ledger.Posting{{Account: cards.AccountID("kmmc", "10000003"),
 		Item: store.CardKey("kmmc", "10000003"), AmountFen: 1000, Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}}); err != nil {
 		t.Fatal(err)

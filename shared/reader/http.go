@@ -13,6 +13,7 @@ import (
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
+	"onecard/shared/ledger"
 	"onecard/shared/platform"
 	"onecard/shared/readerrec"
 	"onecard/shared/secret"
@@ -130,7 +131,7 @@ var AdminDisputeResolve = fn.HTTP{Name: "AdminDisputeResolve", Route: "POST /v1/
 	Access: fn.Staff, Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem},
 	Build: func(d *platform.Deps) httpapi.Handler {
 		s := store.New(d.DB, d.Cfg.Table)
-		l := cards.NewLedger(d)
+		l := ledger.New(s, d.Now)
 		return func(w http.ResponseWriter, r *http.Request) error {
 			seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
 			if err != nil || seq < 1 || seq > readerrec.MaxSeq || !devices.ValidID(r.PathValue("deviceId")) {

@@ -205,7 +205,7 @@ func (w *world) card(no string) *cards.Card {
 // credit puts money on a card as a recharge does.
 func (w *world) credit(cardNo string, fen int64, key string) {
 	w.t.Helper()
-	_, err := cards.NewLedger(w.Deps).Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: []ledger.Posting{{
+	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: []ledger.Posting{{
 		Account: cards.AccountID("kmmc", cardNo), Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
 		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"}}})
 	if err != nil {
@@ -258,7 +258,7 @@ func (w *world) code(h []string) string {
 // history returns a card's entries, newest first, as "kind amount merchant status".
 func (w *world) history(no string) []string {
 	w.t.Helper()
-	page, err := cards.NewLedger(w.Deps).History(context.Background(), cards.AccountID("kmmc", no), 100, "", "")
+	page, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).History(context.Background(), cards.AccountID("kmmc", no), 100, "", "")
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"onecard/shared/cards"
 	"onecard/shared/devices"
 	"onecard/shared/ledger"
 	"onecard/shared/readerrec"
@@ -52,7 +53,7 @@ func (m *Message) Scope() string { return Scope(m.DeviceID) }
 func (m *Message) Key() string   { return strconv.FormatInt(m.Seq, 10) }
 
 // Scope is the idempotency scope of a device's records.
-func Scope(deviceID string) string { return "reader:" + deviceID }
+func Scope(deviceID string) string { return cards.ReaderScope + deviceID }
 
 var errBadMessage = errors.New("reader: malformed queue message")
 

@@ -20,6 +20,7 @@ import (
 	"onecard/infra/sqsrunner"
 	"onecard/shared/auth"
 	"onecard/shared/cards"
+	"onecard/shared/ledger"
 	"onecard/shared/reader"
 	"onecard/shared/store"
 )
@@ -132,8 +133,7 @@ func TestDisputeChargeRacingAReplace(t *testing.T) {
 		w.Do("POST", "/v1/admin/cards/10000003/replace", map[string]string{"newCardNo": "20000003"}, fin...).Expect(t, 200, "")
 	}}
 	s := store.New(db, w.Deps.Cfg.Table)
-	l := cards.NewLedger(w.Deps)
-	l.S = s
+	l := ledger.New(s, w.Deps.Now)
 	p := auth.Principal{Subject: "finance-user", Kind: auth.KindStaff, School: "kmmc", Roles: []string{auth.RoleFinance}}
 	v, err := reader.ResolveDispute(context.Background(), s, l, p, "POS-CANTEEN-01", seq, reader.DecisionCharge, "学生确认", w.Clock.Now())
 	if err != nil {

@@ -9,12 +9,12 @@ import (
 
 	"onecard/shared/accounts"
 	"onecard/shared/auth"
-	"onecard/shared/books"
 	"onecard/shared/cards"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
+	"onecard/shared/ledger"
 	"onecard/shared/platform"
 	"onecard/shared/school"
 	"onecard/shared/secret"
@@ -25,7 +25,7 @@ import (
 // NewService wires the recharge service from d.
 func NewService(d *platform.Deps) *Service {
 	s := store.New(d.DB, d.Cfg.Table)
-	return &Service{S: s, Ledger: books.New(d), WeChat: NewWeChatSource(d), Users: accounts.Users{S: s},
+	return &Service{S: s, Ledger: ledger.New(s, d.Now), WeChat: NewWeChatSource(d), Users: accounts.Users{S: s},
 		Schools: school.Repo{S: s}, Now: d.Now}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -330,33 +331,30 @@ func (s *Service) rosterCard(ctx context.Context, c *cards.Card) (*cards.Card, e
 	return rc, nil
 }
 
-// post writes one attempt. For a card it uses a one-shot ledger whose balance update is also conditioned
-// on the blv read by destination: any conflict comes back as ErrBusy for Credit to decide again, instead
-// of the ledger retrying a decision that may no longer hold.
+// post writes one attempt. For a card it uses a one-shot ledger whose Guard refuses the card unless it
+// still has the blv read by destination (and the card hook conditions the write on the blv the ledger
+// read): any conflict comes back as ErrBusy for Credit to decide again, instead of the ledger retrying
+// a decision that may no longer hold.
 func (s *Service) post(ctx context.Context, o *Order, d dest, tx wechatpay.Transaction, occurred time.Time) (ledger.Result, error) {
 	l := s.Ledger
 	if d.guard {
 		one := *s.Ledger
 		one.MaxAttempts = 1
-		base, item := s.Ledger.OnChange, d.target.Item()
-		one.OnChange = func(k store.Key, before, after int64, state map[string]types.AttributeValue) ([]types.TransactWriteItem, ledger.UpdateParts) {
-			var extra []types.TransactWriteItem
-			var parts ledger.UpdateParts
-			if base != nil {
-				extra, parts = base(k, before, after, state)
+		item := d.target.Item()
+		one.Guard = func(k store.Key, state map[string]types.AttributeValue) error {
+			if k != item {
+				return nil
 			}
-			if k == item {
-				if parts.Values == nil {
-					parts.Values = map[string]any{}
-				}
-				parts.Values[":rcBlv"] = d.blv
-				cond := "blv = :rcBlv"
-				if d.blv == 0 {
-					cond = "(attribute_not_exists(blv) OR blv = :rcBlv)"
-				}
-				parts.Cond = append(parts.Cond, cond)
+			var c struct {
+				BLV int64 `dynamodbav:"blv"`
 			}
-			return extra, parts
+			if err := attributevalue.UnmarshalMap(state, &c); err != nil {
+				return err
+			}
+			if c.BLV != d.blv {
+				return ledger.ErrBusy
+			}
+			return nil
 		}
 		l = &one
 	}
