@@ -196,53 +196,32 @@ var (
 
 	CardUnlock = fn.HTTP{Name: "CardUnlock", Route: "POST /v1/card/unlock", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					IDNumber string `json:"idNumber"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.Unlock(r.Context(), auth.Must(r.Context()), in.IDNumber); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				IDNumber string `json:"idNumber"`
+			}) error {
+				return s.Unlock(r.Context(), auth.Must(r.Context()), in.IDNumber)
+			})
 		})}
 
 	CardPassword = fn.HTTP{Name: "CardPassword", Route: "PUT /v1/card/password", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					OldPassword string `json:"oldPassword"`
-					NewPassword string `json:"newPassword"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.ChangePassword(r.Context(), auth.Must(r.Context()), in.OldPassword, in.NewPassword); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				OldPassword string `json:"oldPassword"`
+				NewPassword string `json:"newPassword"`
+			}) error {
+				return s.ChangePassword(r.Context(), auth.Must(r.Context()), in.OldPassword, in.NewPassword)
+			})
 		})}
 
 	CardPasswordReset = fn.HTTP{Name: "CardPasswordReset", Route: "POST /v1/card/password/reset", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Phone     string `json:"phone"`
-					StudentNo string `json:"studentNo"`
-					IDNumber  string `json:"idNumber"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.ResetPassword(r.Context(), auth.Must(r.Context()), in.Phone, in.StudentNo, in.IDNumber); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Phone     string `json:"phone"`
+				StudentNo string `json:"studentNo"`
+				IDNumber  string `json:"idNumber"`
+			}) error {
+				return s.ResetPassword(r.Context(), auth.Must(r.Context()), in.Phone, in.StudentNo, in.IDNumber)
+			})
 		})}
 
 	CardLimits = fn.HTTP{Name: "CardLimits", Route: "PUT /v1/card/limits", Access: fn.User,
@@ -287,18 +266,11 @@ var (
 
 	AdminCardResetPassword = fn.HTTP{Name: "AdminCardResetPassword", Route: "POST /v1/admin/cards/{cardNo}/reset-password", Access: fn.Staff,
 		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					IDNumber string `json:"idNumber"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.StaffResetPassword(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo"), in.IDNumber); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				IDNumber string `json:"idNumber"`
+			}) error {
+				return s.StaffResetPassword(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo"), in.IDNumber)
+			})
 		})}
 
 	AdminCardReplace = fn.HTTP{Name: "AdminCardReplace", Route: "POST /v1/admin/cards/{cardNo}/replace", Access: fn.Staff,
@@ -337,18 +309,11 @@ var (
 	// AdminCardUnbind removes a card's binding to an account, with a reason (图文信息中心).
 	AdminCardUnbind = fn.HTTP{Name: "AdminCardUnbind", Route: "POST /v1/admin/cards/{cardNo}/unbind", Access: fn.Staff,
 		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Reason string `json:"reason"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.StaffUnbind(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo"), in.Reason); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Reason string `json:"reason"`
+			}) error {
+				return s.StaffUnbind(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo"), in.Reason)
+			})
 		})}
 
 	AdminReconcile = fn.HTTP{Name: "AdminReconcile", Route: "GET /v1/admin/reconcile", Access: fn.Staff,
