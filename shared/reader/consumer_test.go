@@ -435,15 +435,7 @@ func TestCodeSpentOnceByTheLedger(t *testing.T) {
 		t.Fatal(s)
 	}
 	// Take both messages off the queue and post them as two consumers would.
-	url := w.Queues()["ReaderQueue"]
-	var ev events.SQSEvent
-	for len(ev.Records) < 2 {
-		res, err := w.Deps.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 2, WaitTimeSeconds: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev.Records = append(ev.Records, sqsrunner.Event(res.Messages, "", "").Records...)
-	}
+	ev := w.take(2)
 	one, two := events.SQSEvent{Records: ev.Records[:1]}, events.SQSEvent{Records: ev.Records[1:]}
 	if out, _ := w.consumer(nil).Process(context.Background(), one); out.Posted != 1 {
 		t.Fatalf("first: %+v", out)

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"onecard/infra/seed"
 	"onecard/infra/sqsrunner"
 	"onecard/shared/auth"
@@ -267,4 +270,21 @@ func (w *world) history(no string) []string {
 		out = append(out, fmt.Sprintf("%s %d %s", it.Kind, it.AmountFen, it.Merchant))
 	}
 	return out
+}
+
+// take receives n messages off this test's reader queue (no consumer runs), as one SQS event, so a test
+// can hand them to consumers itself.
+func (w *world) take(n int) events.SQSEvent {
+	w.t.Helper()
+	url := w.Queues()["ReaderQueue"]
+	var ev events.SQSEvent
+	for len(ev.Records) < n {
+		res, err := w.Deps.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url,
+			MaxNumberOfMessages: int32(n - len(ev.Records)), WaitTimeSeconds: 1})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		ev.Records = append(ev.Records, sqsrunner.Event(res.Messages, "", "").Records...)
+	}
+	return ev
 }

@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"onecard/infra/sqsrunner"
 	"onecard/shared/auth"
 	"onecard/shared/paycode"
 	"onecard/shared/reader"
@@ -175,15 +173,7 @@ func TestTwoCodesSpentAtOnceNeverOverdraw(t *testing.T) {
 	if s := statuses(w.post("POS-CANTEEN-02", w.codeRec(800, b.Code))); s != "accepted" {
 		t.Fatal(s)
 	}
-	url := w.Queues()["ReaderQueue"]
-	var ev events.SQSEvent
-	for len(ev.Records) < 2 {
-		res, err := w.Deps.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 2, WaitTimeSeconds: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev.Records = append(ev.Records, sqsrunner.Event(res.Messages, "", "").Records...)
-	}
+	ev := w.take(2)
 	var (
 		wg   sync.WaitGroup
 		outs [2]reader.Outcome
