@@ -119,6 +119,11 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 		}
 		if ok {
 			if st.CardNo == row.CardNo && st.IDDigest == digest && st.Name == row.Name {
+				if st.NamePK == "" { // imported before the name lookup: index it now
+					if err := s.S.Put(ctx, newStudent(sch.ID, bare, st.StudentNo, st.CardNo, st.Name, st.IDDigest), "attribute_exists(PK)", nil); err != nil {
+						return nil, err
+					}
+				}
 				rep.Unchanged++
 			} else {
 				reject(row.Line, fault.E(fault.Conflict, "STUDENT_EXISTS", "该学号已存在且信息不同（换卡请走补卡流程）"))
@@ -137,8 +142,8 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 		if err != nil {
 			return nil, err
 		}
-		putStudent, err := store.PutItem(student{Key: store.StudentKey(sch.ID, bare), SchoolID: sch.ID, StudentNo: card.StudentNo,
-			CardNo: row.CardNo, Name: row.Name, IDDigest: digest}, "attribute_not_exists(PK)", nil)
+		putStudent, err := store.PutItem(newStudent(sch.ID, bare, card.StudentNo, row.CardNo, row.Name, digest),
+			"attribute_not_exists(PK)", nil)
 		if err != nil {
 			return nil, err
 		}

@@ -131,6 +131,16 @@ type student struct {
 	CardNo    string `dynamodbav:"cardNo"`
 	Name      string `dynamodbav:"name"`
 	IDDigest  string `dynamodbav:"idDigest"`
+	// The staff lookup by name (GSI1: store.StudentNamePK / the student number); entries imported before
+	// it existed get it when the roster is imported again.
+	NamePK string `dynamodbav:"GSI1PK,omitempty"`
+	NameSK string `dynamodbav:"GSI1SK,omitempty"`
+}
+
+// newStudent is the roster entry of a student, indexed by name.
+func newStudent(school, bare, canonical, cardNo, name, idDigest string) student {
+	return student{Key: store.StudentKey(school, bare), SchoolID: school, StudentNo: canonical, CardNo: cardNo,
+		Name: name, IDDigest: idDigest, NamePK: store.StudentNamePK(school, name), NameSK: canonical}
 }
 
 // Errors a student may see.

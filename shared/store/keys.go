@@ -66,6 +66,10 @@ func StudentKey(school, studentNo string) Key {
 	return Key{"STUDENT#" + school + "#" + studentNo, "STUDENT"}
 }
 
+// StudentNamePK is the GSI1 partition of a school's roster entries under one name (the staff lookup by
+// name); GSI1SK is the canonical student number.
+func StudentNamePK(school, name string) string { return "STUDENTNAME#" + school + "#" + name }
+
 // Ledger entries of one account, ordered by posting sequence: PK=LEDGER#<account>, SK=E#<seq>.
 func LedgerPK(account string) string { return "LEDGER#" + account }
 func EntrySK(seq int64) string       { return fmt.Sprintf("E#%012d", seq) }
