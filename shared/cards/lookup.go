@@ -29,6 +29,8 @@ import (
 type StudentHit struct {
 	StudentNo string     `json:"studentNo"`
 	Name      string     `json:"name"`
+	Class     string     `json:"class"`
+	Status    string     `json:"status"` // active, graduated, left
 	CardNo    string     `json:"cardNo"`
 	Card      *StaffCard `json:"card"` // null if the roster points at a card that is missing
 }
@@ -144,7 +146,7 @@ func (s *Service) Lookup(ctx context.Context, p auth.Principal, q string) ([]Stu
 	}
 	hits := make([]StudentHit, 0, len(entries))
 	for _, st := range entries {
-		h := StudentHit{StudentNo: st.StudentNo, Name: st.Name, CardNo: st.CardNo}
+		h := StudentHit{StudentNo: st.StudentNo, Name: st.Name, Class: st.Class, Status: st.status(), CardNo: st.CardNo}
 		c, err := s.Cards.Get(ctx, sch.ID, st.CardNo)
 		switch {
 		case err == nil:

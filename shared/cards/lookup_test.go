@@ -134,3 +134,40 @@ func (w *world) importCSV(csv string) {
 		w.t.Fatalf("import: %+v", rep)
 	}
 }
+
+// A roster import updates what changed (name, class, status) and nothing else; a student marked
+// graduated or left can no longer bind, and says so only to whoever knows the card password.
+func TestImportUpdatesTheRoster(t *testing.T) {
+	w := newWorld(t)
+	var rep cards.ImportReport
+	csv := "studentNo,name,idNumber,cardNo,class,status\n" +
+		"CUIK20230001,张三丰,530102200001011237,10000001,新闻2301,在读\n" + // renamed, class added
+		"CUIK20230002,李四,53010220010202562X,10000002,,graduated\n" + // graduated
+		"CUIK20230003,王五,530102200203034322,10000099,,\n" + // another card: 补卡's job, refused
+		"CUIK20230004,赵六,110101200001010010,10000004,新闻2301,毕业\n" + // new, already graduated
+		"CUIK20230005,钱七,110101200001010010,10000005,,unknown\n" // bad status
+	w.Do("POST", "/v1/admin/students/import", csv, append(w.staff("it"), "Content-Type", "text/csv")...).Expect(t, 200, "").Decode(t, &rep)
+	if rep.Created != 1 || rep.Updated != 2 || rep.Unchanged != 0 || rep.Rejected != 2 ||
+		rep.Errors[0].Code != "STUDENT_EXISTS" || rep.Errors[1].Code != "BAD_STATUS" {
+		t.Fatalf("%+v", rep)
+	}
+	hits := w.lookup("张三丰")
+	if len(hits) != 1 || hits[0].Class != "新闻2301" || hits[0].Status != cards.StudentActive || hits[0].Card.HolderName != "张三丰" {
+		t.Fatalf("renamed: %+v", hits)
+	}
+	if hits := w.lookup("张三"); len(hits) != 0 {
+		t.Fatalf("the old name still finds: %+v", hits)
+	}
+	if hits := w.lookup("CUIK20230002"); len(hits) != 1 || hits[0].Status != cards.StudentGraduated {
+		t.Fatalf("graduated: %+v", hits)
+	}
+	// the same file again changes nothing
+	w.Do("POST", "/v1/admin/students/import", csv, append(w.staff("it"), "Content-Type", "text/csv")...).Expect(t, 200, "").Decode(t, &rep)
+	if rep.Created != 0 || rep.Updated != 0 || rep.Unchanged != 3 {
+		t.Fatalf("again: %+v", rep)
+	}
+	h := w.student("13800000071")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230002", "cardPassword": "000000"}, h...).Expect(t, 422, "BIND_FAILED")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230002", "cardPassword": "025620"}, h...).Expect(t, 422, "STUDENT_INACTIVE")
+	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, h...).Expect(t, 200, "")
+}

@@ -266,6 +266,10 @@ func (s *Service) Bind(ctx context.Context, p auth.Principal, studentNo, pw stri
 	if err := errors.Join(acct.Succeeded(ctx), channel.Succeeded(ctx)); err != nil {
 		return nil, err
 	}
+	// Said only to whoever knows the card password, so that it tells a stranger nothing.
+	if st.status() != StudentActive {
+		return nil, ErrStudentInactive
+	}
 	err = s.S.Transact(ctx, []types.TransactWriteItem{
 		store.UpdateItem(c.Key, "SET boundUser = :u", "attribute_not_exists(boundUser) OR boundUser = :u", nil,
 			store.Values{":u": u.UserID}.AV()),
