@@ -243,7 +243,7 @@ func (s *Service) StaffUnlock(ctx context.Context, p auth.Principal, cardNo stri
 	if err := s.clearTries(ctx, c); err != nil {
 		return err
 	}
-	if err := s.setStatus(ctx, c, Active, "", nil); err != nil {
+	if err := s.setStatus(ctx, c, unlockTo(c), "lockedFrom = :lf", store.Values{":lf": ""}); err != nil {
 		return err
 	}
 	return staff.Audit(ctx, s.S, staff.Actor(p), "card.unlock", "card:"+cardNo, nil, s.Now())

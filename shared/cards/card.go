@@ -52,6 +52,7 @@ type Card struct {
 	Virtual      bool      `dynamodbav:"virtualCard"`
 	BoundUser    string    `dynamodbav:"boundUser,omitempty"`
 	LostAt       time.Time `dynamodbav:"lostAt,omitempty"`
+	LockedFrom   string    `dynamodbav:"lockedFrom,omitempty"` // while locked: the status before the lock (lost or active)
 	ReplacedBy   string    `dynamodbav:"replacedBy,omitempty"`
 	// Replaces are the cards this one replaced (补卡), oldest first: the cards whose history is the
 	// holder's too (HistoryCards). Absent on cards issued by import, and on replacements made before it
