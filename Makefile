@@ -12,7 +12,12 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 RIE          := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 RIE_VERSION  := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: help dev test test-short tidy build template lint bench clean stop fuzz invoke events rie
+MP           := miniprogram
+MP_SOURCES   := $(shell find $(MP)/src -type f 2>/dev/null) $(MP)/package-lock.json $(MP)/vite.config.ts \
+                $(MP)/index.html $(MP)/.env.devstack docs/api/openapi.yaml
+
+.PHONY: help dev test test-short tidy build template lint bench clean stop fuzz invoke events rie \
+        browser e2e miniprogram miniprogram-local miniprogram-check
 
 help:
 	@echo "make dev       start emulators, table, queues, demo data and the API on 127.0.0.1:3000"
@@ -23,13 +28,48 @@ help:
 	@echo "make events    write a sample event for every function that has none"
 	@echo "make lint      gofmt, go vet, staticcheck"
 	@echo "make bench     benchmarks that print numbers"
+	@echo "make e2e       the browser tests of the clients against the whole local system (part of make test)"
+	@echo "make miniprogram  production builds of the mini program (API_BASE=https://… for mp-weixin)"
 	@echo "make stop      stop a make dev that was killed without Ctrl-C"
 
-dev:
+dev: miniprogram-local
 	$(GO) run ./infra/cmd/dev
 
-test: rie lint tidy
+test: rie lint tidy miniprogram-check
 	$(GO) run ./infra/cmd/stack -- $(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) e2e
+
+# --- the clients -------------------------------------------------------------------------------------------
+
+# npm packages of the mini program, installed again only when its lockfile changes.
+$(MP)/node_modules/.installed: $(MP)/package-lock.json
+	cd $(MP) && npm ci --no-audit --no-fund
+	@touch $@
+
+# The H5 that make dev and make e2e serve: the local build, whose payment goes through the WeChat Pay sandbox.
+$(MP)/dist/devstack/h5/index.html: $(MP)/node_modules/.installed $(MP_SOURCES)
+	cd $(MP) && npm run gen && npx uni build --mode devstack --outDir dist/devstack/h5
+miniprogram-local: $(MP)/dist/devstack/h5/index.html
+
+# Production builds: dist/build/mp-weixin (open it in WeChat DevTools) and dist/build/h5. The mini program
+# calls API_BASE (the school's HTTPS domain, listed as request合法域名 in the 小程序后台).
+miniprogram: $(MP)/node_modules/.installed
+	cd $(MP) && VITE_API_BASE='$(API_BASE)' npm run build:mp && npm run build:h5
+
+# Type check against the contract, unit tests, both production builds and what they must hold.
+miniprogram-check: $(MP)/node_modules/.installed miniprogram-local
+	cd $(MP) && npm run typecheck && npx vitest run && npm run build:mp && npm run build:h5 && node scripts/check-builds.mjs
+
+# Debian's Chromium and the CJK fonts for the browser tests (Playwright never downloads a browser here).
+browser:
+	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+		echo "installing chromium and fonts-noto-cjk from Debian's packages"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+e2e: browser miniprogram-local
+	$(GO) run ./infra/cmd/e2e -dir $(MP) -- npx playwright test
 
 # go.mod lists what the code imports, direct requires as direct (go mod tidy fixes it).
 tidy:

@@ -4,14 +4,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,17 +16,12 @@ import (
 	"syscall"
 	"time"
 
-	"onecard/infra/apigw"
+	"onecard/infra/devstack"
 	"onecard/infra/localstack"
-	"onecard/infra/samtemplate"
 	"onecard/infra/seed"
-	"onecard/infra/sqsrunner"
-	"onecard/shared/catalog"
-	"onecard/shared/dispatch"
-	"onecard/shared/platform"
 )
 
-const table = "onecard-local"
+const table = devstack.Table
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "where the API listens")
@@ -44,109 +35,47 @@ func main() {
 }
 
 func run(ctx context.Context, addr string) error {
-	if err := localstack.CheckTools(); err != nil {
-		return err
-	}
 	root, err := localstack.Root()
 	if err != nil {
 		return err
 	}
 	p := localstack.PathsAt(root)
-	if err := os.MkdirAll(filepath.Join(p.StateDir, "logs"), 0o755); err != nil {
+	if err := os.MkdirAll(p.StateDir, 0o755); err != nil {
 		return err
 	}
 	killLeftovers(p.StateDir)
 	if !localstack.PortFree(portOf(addr)) {
 		return fmt.Errorf("%s is in use: is another `make dev` running? (stop it, or run `make stop`)", addr)
 	}
-	st, err := localstack.Start(ctx, localstack.Options{Ports: localstack.DevPorts, LogDir: filepath.Join(p.StateDir, "logs"), Log: os.Stderr})
+	sys, err := devstack.Start(ctx, devstack.Options{
+		Addr: addr, SandboxAddr: sandboxAddr, Ports: localstack.DevPorts, StateDir: p.StateDir, Log: os.Stderr,
+		Sites: devstack.Clients(root),
+	})
 	if err != nil {
 		return err
 	}
-	defer st.Stop()
-	writePIDs(p.StateDir, st.PIDs())
+	defer sys.Stop()
+	writePIDs(p.StateDir, sys.Stack.PIDs())
 	// make stop ends this process too (SIGTERM: the same clean stop as Ctrl-C).
 	_ = os.WriteFile(filepath.Join(p.StateDir, "dev.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
-	st.Setenv()
-
-	// The application secret is a file here, as the WeChat Pay one is: the same JSON as the Secrets
-	// Manager secret in AWS, read by the same code (platform.Deps.LoadKeys).
-	secretFile, err := devSecrets(p.CacheDir)
-	if err != nil {
-		return err
-	}
-	env := map[string]string{"TABLE_NAME": table, "APP_ENV": "local", "MAIL_FROM": "no-reply@onecard.local",
-		"WECHATPAY_CONFIG_FILE": filepath.Join(p.StateDir, "wechatpay.json"),
-		"APP_SECRET_FILE":       secretFile}
-	for k, v := range env {
-		os.Setenv(k, v)
-	}
-	d, err := platform.Load(ctx)
-	if err != nil {
-		return err
-	}
-	if err := d.LoadKeys(ctx); err != nil {
-		return err
-	}
-	tmpl, err := samtemplate.Load(root)
-	if err != nil {
-		return err
-	}
-	if err := localstack.CreateTable(ctx, d.DB, tmpl, table); err != nil {
-		return fmt.Errorf("create table: %w", err)
-	}
-	queues, err := localstack.CreateQueues(ctx, d.SQS, tmpl, "")
-	if err != nil {
-		return err
-	}
-	os.Setenv("READER_QUEUE_URL", queues["ReaderQueue"])
-	d.Cfg.ReaderQueueURL = queues["ReaderQueue"]
-	if err := seed.All(ctx, d, root); err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	wx, err := startWeChatSandbox(ctx, p.StateDir, addr)
-	if err != nil {
-		return fmt.Errorf("wechat pay sandbox: %w", err)
-	}
-	defer wx.Close()
-	go runReconciler(ctx, d)
-	// The reader queue's consumer, with the template's batch size, window and timeout (infra/sqsrunner).
-	consumer, err := sqsrunner.ForEvent(tmpl, dispatch.QueueConsumer, d, queues)
-	if err != nil {
-		return err
-	}
-	defer consumer.Start(ctx)()
-	srv, err := apigw.New(tmpl, catalog.HTTP, d)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	login, _ := seed.DemoStaff(root)
-	var origins []string
-	if srv.Cors != nil {
-		origins = srv.Cors.AllowOrigins
-	}
-	banner(addr, st, len(srv.Routes), login, origins)
+	banner(addr, sys.Stack, sys.Routes, sys.Staff, sys.Cors)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nmake dev: stopping")
-	shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	_ = hs.Shutdown(shut)
 	os.Remove(filepath.Join(p.StateDir, "dev.pids"))
 	os.Remove(filepath.Join(p.StateDir, "dev.pid"))
 	return nil
 }
 
+// sandboxAddr is where the README puts the WeChat Pay sandbox.
+const sandboxAddr = "127.0.0.1:8090"
+
 func banner(addr string, st *localstack.Stack, routes int, login seed.StaffLogin, origins []string) {
 	fmt.Printf(`
 校园一卡通 backend is running (Ctrl-C stops everything)
 
-  API              http://%[1]s   (%[2]d routes from template.yaml)
+  Mini program     http://%[1]s/          (the student app's H5 build; pay in the WeChat Pay sandbox)
+  Staff console    http://%[1]s/console/
+  API              http://%[1]s/v1/…      (%[2]d routes from template.yaml)
   SES emulator     http://127.0.0.1:%[3]d/store   (every sent email; codes are in the bodies)
   DynamoDB Local   http://127.0.0.1:%[4]d   table %[5]s
   SQS emulator     http://127.0.0.1:%[6]d   (reader queue consumed in-process, as Lambda would)
@@ -191,38 +120,6 @@ func originLines(origins []string) string {
 		b.WriteString(o)
 	}
 	return b.String()
-}
-
-// devSecrets returns the file of stable local-only keys (kept in .cache, so tokens survive a restart),
-// in the application secret's JSON shape.
-func devSecrets(cache string) (string, error) {
-	path := filepath.Join(cache, "dev-secrets.json")
-	m := map[string]string{}
-	if b, err := os.ReadFile(path); err == nil {
-		_ = json.Unmarshal(b, &m)
-	}
-	if m["jwtSecret"] != "" && m["piiKey"] != "" && m["paycodeKey"] != "" && m["paycodeKid"] != "" {
-		return path, nil
-	}
-	// Only what is missing is generated, so that tokens and payment codes survive an upgrade.
-	for _, k := range []string{"jwtSecret", "piiKey", "paycodeKey"} { // paycodeKey: an Ed25519 seed
-		if m[k] != "" {
-			continue
-		}
-		b := make([]byte, 32)
-		if _, err := rand.Read(b); err != nil {
-			return "", err
-		}
-		m[k] = base64.StdEncoding.EncodeToString(b)
-	}
-	if m["paycodeKid"] == "" {
-		m["paycodeKid"] = "local1"
-	}
-	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", err
-	}
-	return path, os.WriteFile(path, b, 0o600)
 }
 
 // A `make dev` killed with SIGKILL leaves its emulators running; the next one ends them first.

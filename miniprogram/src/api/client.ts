@@ -158,14 +158,10 @@ export function toError(res: HttpResponse): ApiError {
       typeof e.retryAfter === 'number' ? e.retryAfter : undefined,
     )
   }
-  const retry = Number(res.headers['Retry-After'] ?? res.headers['retry-after'])
-  return new ApiError(
-    res.status,
-    `HTTP_${res.status}`,
-    res.status >= 500 ? '服务暂时不可用，请稍后再试' : `请求失败（${res.status}）`,
-    undefined,
-    Number.isFinite(retry) && retry > 0 ? retry : undefined,
-  )
+  const header = Number(res.headers['Retry-After'] ?? res.headers['retry-after'])
+  const retry = Number.isFinite(header) && header > 0 ? header : undefined
+  const message = res.status < 500 ? `请求失败（${res.status}）` : retry ? '服务暂时不可用' : '服务暂时不可用，请稍后再试'
+  return new ApiError(res.status, `HTTP_${res.status}`, message, undefined, retry)
 }
 
 /**
