@@ -73,9 +73,9 @@ func (l *Local) DemoUser(ctx context.Context) (string, error) {
 	}
 	// A payment code authorises no more than the balance (none on an empty card): the demo card gets
 	// 100.00 元 once, as a WeChat recharge would bring it (idempotent: later runs replay it).
-	credit := ledger.Movement{Scope: "invoke", Key: "demo-balance", Postings: []ledger.Posting{{
+	credit := ledger.Movement{Scope: "invoke", Key: "demo-balance", Postings: ledger.External(ledger.Posting{
 		Account: cards.AccountID(seed.SchoolID, DemoCardNo), Item: store.CardKey(seed.SchoolID, DemoCardNo), AmountFen: 10000,
-		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"}}}
+		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"})}
 	if _, err := ledger.New(s, time.Now).Post(ctx, credit); err != nil {
 		fmt.Fprintf(l.Log, "invoke: the demo card could not be credited: %v\n", err)
 	}

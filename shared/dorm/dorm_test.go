@@ -50,8 +50,8 @@ func (w *world) student(phone, studentNo, pw string) []string {
 func (w *world) creditCard(cardNo string, fen int64) {
 	w.t.Helper()
 	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: "credit-" + cardNo + fmt.Sprint(fen),
-		Postings: []ledger.Posting{{Account: "card:kmmc:" + cardNo, Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
-			Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}})
+		Postings: ledger.External(ledger.Posting{Account: "card:kmmc:" + cardNo, Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
+			Kind: ledger.KindRecharge, Counterparty: "ext:wechat"})})
 	if err != nil {
 		w.t.Fatal(err)
 	}
