@@ -11,6 +11,7 @@ import (
 	"onecard/shared/dorm"
 	"onecard/shared/fn"
 	"onecard/shared/reader"
+	"onecard/shared/reconcile"
 	"onecard/shared/recharge"
 	"onecard/shared/school"
 	"onecard/shared/staff"
@@ -57,7 +58,9 @@ var HTTP = []fn.HTTP{
 	cards.AdminCardReplace,
 	cards.AdminCardMoveBalance,
 	cards.AdminCardUnbind,
-	cards.AdminReconcile,
+	reconcile.AdminReconcile,
+	reconcile.AdminReconcileRun,
+	reconcile.AdminReconcileJob,
 
 	recharge.CardRecharge,
 	recharge.OrderList,
@@ -129,6 +132,7 @@ func Find(name string) (fn.HTTP, bool) {
 // Events is every queue- or schedule-triggered function.
 var Events = []fn.Event{
 	recharge.RechargeReconciler,
+	reconcile.LedgerReconciler,
 	dorm.DormPowerSettle,
 	dispatch.QueueConsumer, // reader records and meter readings share the reader queue
 }

@@ -219,10 +219,7 @@ func (w *world) credit(cardNo string, fen int64, key string) {
 // reconcile proves the books through the API.
 func (w *world) reconcile() {
 	w.t.Helper()
-	r := w.Do("GET", "/v1/admin/reconcile", nil, w.staff(auth.RoleFinance)...).Expect(w.t, 200, "")
-	if r.JSON()["ok"] != true {
-		w.t.Fatalf("books do not reconcile: %s", r.Body)
-	}
+	w.Reconcile(w.staff(auth.RoleFinance)...)
 }
 
 // staff logs in a seeded staff member of role.

@@ -82,6 +82,14 @@ func ClearingKey(account, day, txnID string) Key {
 	return Key{ClearingPK(account, day), "T#" + txnID}
 }
 
+// The books' reconcile runs off the request path (shared/reconcile), in one partition: a run and its
+// report under JOB#<jobId> (the id starts with its UTC time, so the partition reads newest last), the run
+// queued or running under CURRENT (at most one: starting one is a put on attribute_not_exists), the last
+// finished run under LATEST.
+func ReconcileJobKey(jobID string) Key { return Key{"RECONCILE", "JOB#" + jobID} }
+func ReconcileCurrentKey() Key         { return Key{"RECONCILE", "CURRENT"} }
+func ReconcileLatestKey() Key          { return Key{"RECONCILE", "LATEST"} }
+
 // IdemKey marks one money movement as done: scope names the source (reader, wechat, app).
 func IdemKey(scope, key string) Key { return Key{"IDEM#" + scope + "#" + key, "IDEM"} }
 

@@ -110,6 +110,7 @@ func run(ctx context.Context, addr string) error {
 	}
 	defer wx.Close()
 	go runReconciler(ctx, d)
+	go runBooks(ctx, d)
 	// The reader queue's consumer, with the template's batch size, window and timeout (infra/sqsrunner).
 	consumer, err := sqsrunner.ForEvent(tmpl, dispatch.QueueConsumer, d, queues)
 	if err != nil {

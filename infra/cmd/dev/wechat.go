@@ -13,6 +13,7 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/platform"
 	"onecard/shared/recharge"
+	"onecard/shared/reconcile"
 )
 
 // sandboxAddr is where the README puts the WeChat Pay sandbox.
@@ -76,6 +77,25 @@ func runReconciler(ctx context.Context, d *platform.Deps) {
 				d.Log.Error("recharge reconcile", "err", err.Error())
 			} else if rep.Checked > 0 {
 				d.Log.Info("recharge reconcile", "checked", rep.Checked, "credited", rep.Credited, "closed", rep.Closed)
+			}
+		}
+	}
+}
+
+// runBooks does locally what LedgerReconciler's schedule does in AWS, every 5 seconds rather than every
+// minute, so a reconcile asked for in the console is done by the time it is polled.
+func runBooks(ctx context.Context, d *platform.Deps) {
+	s := reconcile.NewService(d)
+	s.Log = d.Log.With("fn", "LedgerReconciler")
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
+				d.Log.Error("books reconcile", "err", err.Error())
 			}
 		}
 	}
