@@ -11,8 +11,8 @@ import (
 	"onecard/shared/dorm"
 	"onecard/shared/fn"
 	"onecard/shared/reader"
-	"onecard/shared/reconcile"
 	"onecard/shared/recharge"
+	"onecard/shared/reconcile"
 	"onecard/shared/school"
 	"onecard/shared/staff"
 )
