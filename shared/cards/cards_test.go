@@ -350,6 +350,8 @@ func TestStaffRoutesRefuseStudentsAndOtherRoles(t *testing.T) {
 		{"POST", "/v1/admin/cards/10000001/reset-password", "it"},
 		{"POST", "/v1/admin/cards/10000001/replace", "finance"},
 		{"GET", "/v1/admin/reconcile", "finance"},
+		{"POST", "/v1/admin/reconcile", "finance"},
+		{"GET", "/v1/admin/reconcile/jobs/20261125T040000Z-0a1b2c", "finance"},
 		{"GET", "/v1/admin/audit", "admin"},
 	}
 	for _, r := range routes {

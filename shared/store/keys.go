@@ -77,6 +77,23 @@ func EntryKey(account string, seq int64) Key {
 	return Key{LedgerPK(account), EntrySK(seq)}
 }
 
+// ClearingKey is the clearing side of one movement: the posting on an outside party's clearing account
+// (ext:wechat, ext:merchant:<deviceId>, ext:utility:<kind>), PK=CLEARING#<account>#<day, China time>,
+// SK=T#<txnId>. One new item per movement, never an update: a clearing account has no balance item, so no
+// item is written by every transaction; a day's partition, read by a query, is that day's settlement.
+func ClearingPK(account, day string) string { return "CLEARING#" + account + "#" + day }
+func ClearingKey(account, day, txnID string) Key {
+	return Key{ClearingPK(account, day), "T#" + txnID}
+}
+
+// The books' reconcile runs off the request path (shared/reconcile), in one partition: a run and its
+// report under JOB#<jobId> (the id starts with its UTC time, so the partition reads newest last), the run
+// queued or running under CURRENT (at most one: starting one is a put on attribute_not_exists), the last
+// finished run under LATEST.
+func ReconcileJobKey(jobID string) Key { return Key{"RECONCILE", "JOB#" + jobID} }
+func ReconcileCurrentKey() Key         { return Key{"RECONCILE", "CURRENT"} }
+func ReconcileLatestKey() Key          { return Key{"RECONCILE", "LATEST"} }
+
 // IdemKey marks one money movement as done: scope names the source (reader, wechat, app).
 func IdemKey(scope, key string) Key { return Key{"IDEM#" + scope + "#" + key, "IDEM"} }
 
