@@ -16,7 +16,7 @@ MP           := miniprogram
 MP_SOURCES   := $(shell find $(MP)/src -type f 2>/dev/null) $(MP)/package-lock.json $(MP)/vite.config.ts \
                 $(MP)/index.html $(MP)/.env.devstack docs/api/openapi.yaml
 
-.PHONY: help dev test test-short tidy build template lint bench clean stop fuzz invoke events rie \
+.PHONY: load help dev test test-short tidy build template lint bench clean stop fuzz invoke events rie \
         browser e2e miniprogram miniprogram-local miniprogram-check
 
 help:
@@ -28,6 +28,7 @@ help:
 	@echo "make events    write a sample event for every function that has none"
 	@echo "make lint      gofmt, go vet, staticcheck"
 	@echo "make bench     benchmarks that print numbers"
+	@echo "make load      a lunch rush on one campus against the local system: latency, errors, reconcile, hot keys"
 	@echo "make e2e       the browser tests of the clients against the whole local system (part of make test)"
 	@echo "make miniprogram  production builds of the mini program (API_BASE=https://… for mp-weixin)"
 	@echo "make stop      stop a make dev that was killed without Ctrl-C"
@@ -93,6 +94,10 @@ lint:
 	$(GO) vet ./...
 	GOBIN=$(TOOLS) $(GO) install $(STATICCHECK)
 	$(TOOLS)/staticcheck ./...
+
+# A lunch rush against the whole local system on its own ports (infra/load); bounded, loopback only.
+load:
+	$(GO) run ./infra/cmd/load $(LOAD_FLAGS)
 
 bench: rie
 	$(GO) run ./infra/cmd/stack -- $(GO) test -run '^$$' -bench . -benchmem ./...

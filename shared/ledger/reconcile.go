@@ -205,24 +205,33 @@ func nonZero(m map[string]int64) []string {
 // over (entries are dated by the ledger's clock when posted, not by when the sale happened).
 func (l *Ledger) ClearingDay(ctx context.Context, account, day string) (ClearingTotal, error) {
 	t := ClearingTotal{Account: account}
+	for shard := range store.ClearingShards {
+		if err := l.clearingShard(ctx, &t, store.ClearingPK(account, day, shard)); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+func (l *Ledger) clearingShard(ctx context.Context, t *ClearingTotal, pk string) error {
 	in := &dynamodb.QueryInput{TableName: &l.S.Table, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression: aws.String("PK = :p"), ProjectionExpression: aws.String("#a"),
 		ExpressionAttributeNames:  map[string]string{"#a": "amount"},
-		ExpressionAttributeValues: store.Values{":p": store.ClearingPK(account, day)}.AV()}
+		ExpressionAttributeValues: store.Values{":p": pk}.AV()}
 	for {
 		var page []struct {
 			AmountFen int64 `dynamodbav:"amount"`
 		}
 		next, err := l.S.QueryPage(ctx, in, &page)
 		if err != nil {
-			return t, err
+			return err
 		}
 		for _, e := range page {
 			t.Entries++
 			t.Fen += e.AmountFen
 		}
 		if next == nil {
-			return t, nil
+			return nil
 		}
 		in.ExclusiveStartKey = next
 	}

@@ -7,6 +7,8 @@ package store
 
 import (
 	"fmt"
+	"hash/fnv"
+	"strconv"
 )
 
 // Attribute names of the keys and indexes. TTL holds epoch seconds.
@@ -81,9 +83,26 @@ func EntryKey(account string, seq int64) Key {
 // (ext:wechat, ext:merchant:<deviceId>, ext:utility:<kind>), PK=CLEARING#<account>#<day, China time>,
 // SK=T#<txnId>. One new item per movement, never an update: a clearing account has no balance item, so no
 // item is written by every transaction; a day's partition, read by a query, is that day's settlement.
-func ClearingPK(account, day string) string { return "CLEARING#" + account + "#" + day }
+//
+// The day's entries are spread over ClearingShards partitions by the movement's id (PK
+// CLEARING#<account>#<day>#<shard>): ext:wechat and ext:utility:<kind> take every school's recharges and
+// dorm charges, and a single day partition would cap them at one partition's 1,000 writes a second
+// (make load found it; docs/scale.md). A day is read with one query per shard (ledger.ClearingDay).
+const ClearingShards = 16
+
+func ClearingPK(account, day string, shard int) string {
+	return "CLEARING#" + account + "#" + day + "#" + strconv.Itoa(shard)
+}
+
+// ClearingShard is the shard of a movement's clearing entry.
+func ClearingShard(txnID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(txnID))
+	return int(h.Sum32() % ClearingShards)
+}
+
 func ClearingKey(account, day, txnID string) Key {
-	return Key{ClearingPK(account, day), "T#" + txnID}
+	return Key{ClearingPK(account, day, ClearingShard(txnID)), "T#" + txnID}
 }
 
 // The books' reconcile runs off the request path (shared/reconcile), in one partition: a run and its
