@@ -246,24 +246,18 @@ func startWeChatSandbox(state, addr, apiURL string) (sandbox, error) {
 	return sandbox{url: url, close: func() { _ = hs.Close(); sb.Close() }}, nil
 }
 
-// runReconciler does locally what the schedule does in AWS.
+// runReconciler does locally what RechargeReconciler's schedule does in AWS: settle the WeChat orders
+// whose notification did not come.
 func runReconciler(ctx context.Context, d *platform.Deps, every time.Duration) {
 	s := recharge.NewService(d)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			rctx := httpapi.WithLogger(ctx, d.Log.With("fn", "RechargeReconciler"))
-			if rep, err := s.Reconcile(rctx, recharge.ReconcileAfter); err != nil {
-				d.Log.Error("recharge reconcile", "err", err.Error())
-			} else if rep.Checked > 0 {
-				d.Log.Info("recharge reconcile", "checked", rep.Checked, "credited", rep.Credited, "closed", rep.Closed)
-			}
+	schedule(ctx, every, func() {
+		rctx := httpapi.WithLogger(ctx, d.Log.With("fn", "RechargeReconciler"))
+		if rep, err := s.Reconcile(rctx, recharge.ReconcileAfter); err != nil {
+			d.Log.Error("recharge reconcile", "err", err.Error())
+		} else if rep.Checked > 0 {
+			d.Log.Info("recharge reconcile", "checked", rep.Checked, "credited", rep.Credited, "closed", rep.Closed)
 		}
-	}
+	})
 }
 
 // runBooks does locally what LedgerReconciler's schedule does in AWS: run the reconcile jobs asked for
@@ -271,6 +265,15 @@ func runReconciler(ctx context.Context, d *platform.Deps, every time.Duration) {
 func runBooks(ctx context.Context, d *platform.Deps, every time.Duration) {
 	s := reconcile.NewService(d)
 	s.Log = d.Log.With("fn", "LedgerReconciler")
+	schedule(ctx, every, func() {
+		if _, err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
+			d.Log.Error("books reconcile", "err", err.Error())
+		}
+	})
+}
+
+// schedule runs f every interval until ctx ends, as an EventBridge schedule invokes a function.
+func schedule(ctx context.Context, every time.Duration, f func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -278,9 +281,7 @@ func runBooks(ctx context.Context, d *platform.Deps, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
-				d.Log.Error("books reconcile", "err", err.Error())
-			}
+			f()
 		}
 	}
 }

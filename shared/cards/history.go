@@ -36,13 +36,31 @@ func (s *Service) history(ctx context.Context, p auth.Principal) (*history, erro
 	if err != nil {
 		return nil, err
 	}
+	return historyOf(c), nil
+}
+
+// historyOf is the history of the student whose current card is c.
+func historyOf(c *Card) *history {
 	h := &history{card: c, cardOf: map[string]string{}}
 	for _, no := range c.HistoryCards() {
 		a := AccountID(c.SchoolID, no)
 		h.accounts = append(h.accounts, a)
 		h.cardOf[a] = no
 	}
-	return h, nil
+	return h
+}
+
+// page is one page of the history, newest first (month: only its lines).
+func (h *history) page(ctx context.Context, l *ledger.Ledger, limit int, cursor, month string) (*TxnPage, error) {
+	entries, next, err := l.MergedHistory(ctx, h.accounts, limit, cursor, month)
+	if err != nil {
+		return nil, err
+	}
+	page := &TxnPage{Items: make([]ledger.TxnView, 0, len(entries)), NextCursor: next}
+	for i := range entries {
+		page.Items = append(page.Items, h.line(&entries[i]))
+	}
+	return page, nil
 }
 
 // entryID names a line of the history.
@@ -68,15 +86,7 @@ func (s *Service) Transactions(ctx context.Context, l *ledger.Ledger, p auth.Pri
 	if err != nil {
 		return nil, err
 	}
-	entries, next, err := l.MergedHistory(ctx, h.accounts, limit, cursor, month)
-	if err != nil {
-		return nil, err
-	}
-	page := &TxnPage{Items: make([]ledger.TxnView, 0, len(entries)), NextCursor: next}
-	for i := range entries {
-		page.Items = append(page.Items, h.line(&entries[i]))
-	}
-	return page, nil
+	return h.page(ctx, l, limit, cursor, month)
 }
 
 // TxnDetail is GET /v1/card/transactions/{id}: the line, and what it was with.

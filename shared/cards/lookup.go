@@ -195,21 +195,7 @@ func (s *Service) StaffHistory(ctx context.Context, p auth.Principal, l *ledger.
 			return nil, err
 		}
 	}
-	h := &history{card: c, cardOf: map[string]string{}}
-	for _, no := range c.HistoryCards() {
-		a := AccountID(c.SchoolID, no)
-		h.accounts = append(h.accounts, a)
-		h.cardOf[a] = no
-	}
-	entries, next, err := l.MergedHistory(ctx, h.accounts, limit, cursor, month)
-	if err != nil {
-		return nil, err
-	}
-	page := &TxnPage{Items: make([]ledger.TxnView, 0, len(entries)), NextCursor: next}
-	for i := range entries {
-		page.Items = append(page.Items, h.line(&entries[i]))
-	}
-	return page, nil
+	return historyOf(c).page(ctx, l, limit, cursor, month)
 }
 
 // The card center's lookup routes (finance, who does 补卡, needs them as much as the card center).
