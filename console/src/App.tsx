@@ -108,7 +108,7 @@ function Shell({ session }: { session: Session }) {
         <Layout.Content style={{ margin: 24 }}>
           <Suspense fallback={<Spin style={{ display: 'block', marginTop: 80 }} />}>
             <Routes>
-              <Route path="/" element={<Home session={session} groups={groups} />} />
+              <Route path="/" element={<Home session={session} school={school} groups={groups} />} />
               <Route path="/password" element={<Password />} />
               {all.map((p) => (
                 <Route

@@ -83,7 +83,7 @@ export function describe(err: unknown): string {
   if (!(err instanceof ApiError)) return err instanceof Error && err.message ? err.message : '出错了，请稍后再试'
   let m = err.message
   if (err.triesLeft !== undefined) m += err.triesLeft > 0 ? `（还可尝试 ${err.triesLeft} 次）` : '（已无剩余尝试次数）'
-  if (err.retryAfter !== undefined) m += `（请 ${waitText(err.retryAfter)}后再试）`
+  if (err.retryAfter !== undefined) m += `（需等待约 ${waitText(err.retryAfter)}）`
   if (err.status === 403 && err.code === 'FORBIDDEN') m += '（您的角色无权进行此操作）'
   return m
 }

@@ -5,7 +5,7 @@ import { ROLE_NAMES, type Session } from '../auth/session'
 import type { NavGroup } from '../nav'
 import { formatTime } from '../lib/time'
 
-export default function Home({ session, groups }: { session: Session; groups: NavGroup[] }) {
+export default function Home({ session, school, groups }: { session: Session; school: string; groups: NavGroup[] }) {
   const nav = useNavigate()
   return (
     <>
@@ -21,7 +21,7 @@ export default function Home({ session, groups }: { session: Session; groups: Na
               </Tag>
             ))}
           </Descriptions.Item>
-          <Descriptions.Item label="学校">{session.schoolId}</Descriptions.Item>
+          <Descriptions.Item label="学校">{school}</Descriptions.Item>
           <Descriptions.Item label="登录有效期至">{formatTime(new Date(session.expiresAt * 1000).toISOString())}</Descriptions.Item>
         </Descriptions>
       </Card>
