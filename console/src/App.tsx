@@ -63,7 +63,7 @@ function Shell({ session }: { session: Session }) {
   const roleTags = session.roles.map((r) => ROLE_NAMES[r]).join('、')
   return (
     <Layout style={{ minHeight: '100vh' }}>
-      <Layout.Sider width={224} theme="dark" breakpoint="lg" style={{ position: 'sticky', top: 0, height: '100vh', overflow: 'auto' }}>
+      <Layout.Sider width={224} theme="dark">
         <div style={{ padding: '20px 20px 12px', color: '#fff' }}>
           <div style={{ fontSize: 17, fontWeight: 600, letterSpacing: 1 }}>校园一卡通</div>
           <div style={{ fontSize: 13, opacity: 0.75, marginTop: 4 }} data-testid="school-name">

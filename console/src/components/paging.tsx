@@ -32,8 +32,13 @@ export function useCursorPages<T>(load: (cursor: string | undefined) => Promise<
   const loadRef = useRef(load)
   loadRef.current = load
 
-  // a filter change starts again from the first page
+  // a filter change starts again from the first page (the first render loads it already)
+  const mounted = useRef(false)
   useEffect(() => {
+    if (!mounted.current) {
+      mounted.current = true
+      return
+    }
     setCursors([undefined])
     setPage(0)
     setTick((t) => t + 1)

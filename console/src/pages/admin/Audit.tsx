@@ -15,7 +15,8 @@ const ACTIONS: Record<string, string> = {
   'school.update': '修改学校设置', 'agreement.publish': '发布协议', 'staff.create': '添加人员', 'staff.roles': '修改角色', 'staff.disable': '停用人员',
   'staff.enable': '启用人员', 'staff.reset_password': '重置人员密码', 'staff.change_password': '修改本人密码', 'card.replace': '补卡', 'card.unlock': '解锁',
   'card.reset_password': '重置卡密码', 'card.unbind': '解除绑定', 'card.move_balance': '余额转移', 'device.register': '登记设备', 'device.disable': '停用设备',
-  'device.enable': '启用设备', 'dispute.charge': '争议扣款', 'dispute.waive': '争议免收',
+  'device.enable': '启用设备', 'dispute.charge': '争议扣款', 'dispute.waive': '争议免收', 'dorms.building': '设置楼栋', 'dorms.import': '导入房间',
+  'students.import': '导入学生名单',
 }
 
 export default function Audit() {

@@ -136,6 +136,9 @@ export default function CardDesk() {
       ) : (
         <>
           <Card type="inner" title={<span data-testid="card-title">一卡通 {cardNo}</span>} style={{ marginBottom: 24 }}>
+            <Typography.Paragraph type="secondary" style={{ fontSize: 12 }}>
+              持卡人信息、余额与流水的查询功能即将上线；目前按输入的卡号办理，结果以系统返回为准。
+            </Typography.Paragraph>
             {error && <Alert type="error" showIcon message={error} style={{ marginBottom: 16 }} data-testid="error" closable onClose={() => setError('')} />}
             <Space wrap size="middle">
               {it && (
