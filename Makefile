@@ -16,7 +16,7 @@ MP           := miniprogram
 MP_SOURCES   := $(shell find $(MP)/src -type f 2>/dev/null) $(MP)/package-lock.json $(MP)/vite.config.ts \
                 $(MP)/index.html $(MP)/.env.devstack docs/api/openapi.yaml
 CONSOLE      := console
-CONSOLE_SOURCES := $(shell find $(CONSOLE)/src -type f ! -name schema.d.ts 2>/dev/null) $(CONSOLE)/package-lock.json \
+CONSOLE_SOURCES := $(shell find $(CONSOLE)/src -type f ! -name schema.d.ts ! -name "*.test.ts" 2>/dev/null) $(CONSOLE)/package-lock.json \
                 $(CONSOLE)/vite.config.ts $(CONSOLE)/index.html $(CONSOLE)/tsconfig.json docs/api/openapi.yaml
 
 .PHONY: help dev test test-short tidy build template lint bench clean stop fuzz invoke events rie \

@@ -65,8 +65,13 @@ const SHOTS = join(ROOT, 'docs', 'screens', 'console')
 /** Saves what the member sees as docs/screens/console/<name>.png. */
 export async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true })
-  // antd's messages fade out; a screenshot shows the page, not a toast in mid-animation
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) })
+  // the page as it settles: no table still dimmed by its loading veil, no transition half way
+  await page.waitForFunction(
+    () =>
+      !document.querySelector('.ant-spin-blur, .ant-spin-spinning') &&
+      document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().iterations === Infinity),
+  )
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
 }
 
 /** Clicks a button of the dialog open now (antd writes two-character labels with a space: 确 定). */
