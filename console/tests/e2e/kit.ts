@@ -65,7 +65,8 @@ const SHOTS = join(ROOT, 'docs', 'screens', 'console')
 /** Saves what the member sees as docs/screens/console/<name>.png. */
 export async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true })
-  // the page as it settles: no table still dimmed by its loading veil, no transition half way
+  // the page as it settles, without a button under the pointer: no table still dimmed by its loading veil, no transition half way
+  await page.mouse.move(1439, 899)
   await page.waitForFunction(
     () =>
       !document.querySelector('.ant-spin-blur, .ant-spin-spinning') &&
