@@ -21,6 +21,18 @@ export interface Pages<T> {
   reload: () => void
 }
 
+/**
+ * For lists filtered on the server, whose pages may come back empty while a nextCursor follows (disputes by
+ * status, news by kind): follows the cursor until a page holds something or the list ends.
+ */
+export function skipEmpty<T>(load: (cursor: string | undefined) => Promise<Page<T>>): (cursor: string | undefined) => Promise<Page<T>> {
+  return async (cursor) => {
+    let page = await load(cursor)
+    for (let i = 0; i < 20 && page.items.length === 0 && page.nextCursor; i++) page = await load(page.nextCursor)
+    return page
+  }
+}
+
 export function useCursorPages<T>(load: (cursor: string | undefined) => Promise<Page<T>>, deps: unknown[]): Pages<T> {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined])
   const [page, setPage] = useState(0)

@@ -5,7 +5,7 @@ import { useState } from 'react'
 import { App, Button, Form, Input, Modal, Radio, Segmented, Table, Tag, Typography } from 'antd'
 import { api, describe, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
-import { Pager, useCursorPages } from '../../components/paging'
+import { Pager, skipEmpty, useCursorPages } from '../../components/paging'
 import { yuan } from '../../lib/money'
 import { formatTime } from '../../lib/time'
 
@@ -28,7 +28,7 @@ export default function Disputes() {
   const { message } = App.useApp()
   const [status, setStatus] = useState<Status | 'all'>('open')
   const pages = useCursorPages<Dispute>(
-    (cursor) => ok(api.GET('/v1/admin/disputes', { params: { query: { cursor, limit: 20, status: status === 'all' ? undefined : status } } })),
+    skipEmpty((cursor) => ok(api.GET('/v1/admin/disputes', { params: { query: { cursor, limit: 20, status: status === 'all' ? undefined : status } } }))),
     [status],
   )
   const [target, setTarget] = useState<Dispute | null>(null)
@@ -83,7 +83,7 @@ export default function Disputes() {
         dataSource={pages.items}
         pagination={false}
         data-testid="disputes"
-        locale={{ emptyText: '没有记录（筛选后的某一页可能为空，请点“下一页”继续）' }}
+        locale={{ emptyText: '没有记录' }}
         columns={[
           { title: '消费时间', dataIndex: 'occurredAt', render: formatTime, width: 170 },
           { title: '商户', dataIndex: 'merchant' },

@@ -7,7 +7,7 @@ import { App, Button, Checkbox, Col, Form, Input, Modal, Radio, Row, Segmented, 
 import { PlusOutlined, PushpinOutlined } from '@ant-design/icons'
 import { api, describe, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
-import { Pager, useCursorPages } from '../../components/paging'
+import { Pager, skipEmpty, useCursorPages } from '../../components/paging'
 import { formatTime } from '../../lib/time'
 import { PhonePreview } from './Preview'
 
@@ -18,7 +18,7 @@ export default function News() {
   const { message, modal } = App.useApp()
   const [kind, setKind] = useState<Kind | 'all'>('all')
   const pages = useCursorPages<Item>(
-    (cursor) => ok(api.GET('/v1/admin/news', { params: { query: { cursor, limit: 20, kind: kind === 'all' ? undefined : kind } } })),
+    skipEmpty((cursor) => ok(api.GET('/v1/admin/news', { params: { query: { cursor, limit: 20, kind: kind === 'all' ? undefined : kind } } }))),
     [kind],
   )
   const [editing, setEditing] = useState<Item | 'new' | null>(null)
