@@ -19,7 +19,7 @@ CONSOLE      := console
 CONSOLE_SOURCES := $(shell find $(CONSOLE)/src -type f ! -name schema.d.ts ! -name "*.test.ts" 2>/dev/null) $(CONSOLE)/package-lock.json \
                 $(CONSOLE)/vite.config.ts $(CONSOLE)/index.html $(CONSOLE)/tsconfig.json docs/api/openapi.yaml
 
-.PHONY: help dev test test-short tidy build template lint bench clean stop fuzz invoke events rie \
+.PHONY: load help dev test test-short tidy build template lint bench clean stop fuzz invoke events rie \
         browser e2e miniprogram miniprogram-local miniprogram-check console-local console-check
 
 help:
@@ -31,6 +31,7 @@ help:
 	@echo "make events    write a sample event for every function that has none"
 	@echo "make lint      gofmt, go vet, staticcheck"
 	@echo "make bench     benchmarks that print numbers"
+	@echo "make load      a lunch rush on one campus against the local system: latency, errors, reconcile, hot keys"
 	@echo "make e2e       the browser tests of the clients against the whole local system (part of make test)"
 	@echo "make miniprogram  production builds of the mini program (API_BASE=https://… for mp-weixin)"
 	@echo "make console-check  type check the staff console against the contract, its unit tests and its build"
@@ -115,9 +116,16 @@ lint:
 	GOBIN=$(TOOLS) $(GO) install $(STATICCHECK)
 	$(TOOLS)/staticcheck ./...
 
+# A lunch rush against the whole local system on its own ports (infra/load); bounded, loopback only.
+load:
+	$(GO) run ./infra/cmd/load $(LOAD_FLAGS)
+
 bench: rie
 	$(GO) run ./infra/cmd/stack -- $(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./infra/cmd/lambdabench
+	$(MAKE) miniprogram browser miniprogram-local
+	cd $(MP) && node scripts/sizes.mjs
+	$(GO) run ./infra/cmd/e2e -dir $(MP) -- node scripts/time-to-home.mjs
 
 # sam local invoke without SAM or Docker: the function's real bootstrap under the Lambda Runtime Interface
 # Emulator, against make dev's stack when it runs (otherwise emulators started for the occasion).

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"onecard/infra/apigw"
 	"onecard/infra/localstack"
 	"onecard/infra/samtemplate"
@@ -30,6 +32,7 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/platform"
 	"onecard/shared/recharge"
+	"onecard/shared/reconcile"
 )
 
 // Table is the local table's name.
@@ -47,6 +50,11 @@ type Options struct {
 	Sites []Site
 	// APILog takes the functions' request logs (nil: standard error, as make dev shows them).
 	APILog io.Writer
+	// BooksEvery is how often the scheduled books reconcile looks for a job (every minute in AWS; 5 s
+	// here, so a reconcile asked for in the console is done by the time it is polled).
+	BooksEvery time.Duration
+	// DBOptions change the DynamoDB client every function uses (make load counts keys with one).
+	DBOptions []func(*dynamodb.Options)
 	// ReconcileEvery is how often the WeChat Pay reconciler runs (the schedule's job in AWS).
 	ReconcileEvery time.Duration
 }
@@ -59,6 +67,8 @@ type Running struct {
 	Routes     int
 	Cors       []string // the allowed origins
 	Staff      seed.StaffLogin
+	Deps       *platform.Deps    // what the functions run with
+	Queues     map[string]string // queue URLs by logical id
 	stop       []func()
 }
 
@@ -77,6 +87,9 @@ func Start(ctx context.Context, o Options) (_ *Running, err error) {
 	}
 	if o.ReconcileEvery == 0 {
 		o.ReconcileEvery = 30 * time.Second
+	}
+	if o.BooksEvery == 0 {
+		o.BooksEvery = 5 * time.Second
 	}
 	if err := localstack.CheckTools(); err != nil {
 		return nil, err
@@ -130,6 +143,12 @@ func Start(ctx context.Context, o Options) (_ *Running, err error) {
 	if o.APILog != nil {
 		d.Log = platform.NewLogger(o.APILog)
 	}
+	if len(o.DBOptions) > 0 {
+		d.DB = dynamodb.NewFromConfig(d.AWS, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
+			o.DisableValidateResponseChecksum = true // as platform.New does locally
+		}}, o.DBOptions...)...)
+	}
+	r.Deps = d
 	if err := d.LoadKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -144,6 +163,7 @@ func Start(ctx context.Context, o Options) (_ *Running, err error) {
 	if err != nil {
 		return nil, err
 	}
+	r.Queues = queues
 	os.Setenv("READER_QUEUE_URL", queues["ReaderQueue"])
 	d.Cfg.ReaderQueueURL = queues["ReaderQueue"]
 	if err := seed.All(ctx, d, root); err != nil {
@@ -156,6 +176,7 @@ func Start(ctx context.Context, o Options) (_ *Running, err error) {
 	r.SandboxURL = sandbox.url
 	r.stop = append(r.stop, sandbox.close)
 	go runReconciler(ctx, d, o.ReconcileEvery)
+	go runBooks(ctx, d, o.BooksEvery)
 	// The reader queue's consumer, with the template's batch size, window and timeout (infra/sqsrunner).
 	consumer, err := sqsrunner.ForEvent(tmpl, dispatch.QueueConsumer, d, queues)
 	if err != nil {
@@ -240,6 +261,25 @@ func runReconciler(ctx context.Context, d *platform.Deps, every time.Duration) {
 				d.Log.Error("recharge reconcile", "err", err.Error())
 			} else if rep.Checked > 0 {
 				d.Log.Info("recharge reconcile", "checked", rep.Checked, "credited", rep.Credited, "closed", rep.Closed)
+			}
+		}
+	}
+}
+
+// runBooks does locally what LedgerReconciler's schedule does in AWS: run the reconcile jobs asked for
+// (and the daily one).
+func runBooks(ctx context.Context, d *platform.Deps, every time.Duration) {
+	s := reconcile.NewService(d)
+	s.Log = d.Log.With("fn", "LedgerReconciler")
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
+				d.Log.Error("books reconcile", "err", err.Error())
 			}
 		}
 	}

@@ -35,10 +35,11 @@ func EventPath(root, name string) string { return filepath.Join(root, "events", 
 //	                     (infra/local/demo/devices.json)
 //	{{orderNo}}          a recharge order of the demo user's card (the same one each time)
 //	{{meterCommandId}}   a pending power command for the demo meter gateway (one is queued when none is)
+//	{{reconcileJobId}}   a reconcile job (the one queued or running, else the latest, else one queued now)
 //	{{wechatNotification}} as the whole body: a fresh payment's notification, encrypted and signed with the
 //	                     sandbox's keys as WeChat Pay does, with its Wechatpay-* headers put in the event
 var Placeholders = []string{"userToken", "refreshToken", "staffToken", "staffUsername", "staffPassword", "now", "nowMillis", "nowRFC3339", "uuid", "nonce", "deviceSignature",
-	"orderNo", "meterCommandId", "wechatNotification"}
+	"orderNo", "meterCommandId", "reconcileJobId", "wechatNotification"}
 
 var placeholder = regexp.MustCompile(`\{\{([A-Za-z0-9_]+)\}\}`)
 
@@ -119,6 +120,8 @@ func (l *Local) placeholder(ctx context.Context, name string, now time.Time) (st
 		return l.OrderNo(ctx)
 	case "meterCommandId":
 		return l.MeterCommandID(ctx)
+	case "reconcileJobId":
+		return l.ReconcileJobID(ctx)
 	}
 	return "", fmt.Errorf("unknown placeholder (known: %s)", strings.Join(Placeholders, ", "))
 }

@@ -19,6 +19,7 @@ import (
 	"onecard/shared/dorm"
 	"onecard/shared/ledger"
 	"onecard/shared/power"
+	"onecard/shared/reconcile"
 	"onecard/shared/school"
 	"onecard/shared/secret"
 	"onecard/shared/staff"
@@ -73,9 +74,9 @@ func (l *Local) DemoUser(ctx context.Context) (string, error) {
 	}
 	// A payment code authorises no more than the balance (none on an empty card): the demo card gets
 	// 100.00 元 once, as a WeChat recharge would bring it (idempotent: later runs replay it).
-	credit := ledger.Movement{Scope: "invoke", Key: "demo-balance", Postings: []ledger.Posting{{
+	credit := ledger.Movement{Scope: "invoke", Key: "demo-balance", Postings: ledger.External(ledger.Posting{
 		Account: cards.AccountID(seed.SchoolID, DemoCardNo), Item: store.CardKey(seed.SchoolID, DemoCardNo), AmountFen: 10000,
-		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"}}}
+		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"})}
 	if _, err := ledger.New(s, time.Now).Post(ctx, credit); err != nil {
 		fmt.Fprintf(l.Log, "invoke: the demo card could not be credited: %v\n", err)
 	}
@@ -279,4 +280,18 @@ func (l *Local) MeterCommandID(ctx context.Context) (string, error) {
 		return "", errors.New("the power settlement queued no command")
 	}
 	return cmds[0].CommandID, nil
+}
+
+// ReconcileJobID returns a reconcile job of the local table ({{reconcileJobId}}): the one queued or
+// running, else the latest done, else one queued now as POST /v1/admin/reconcile would.
+func (l *Local) ReconcileJobID(ctx context.Context) (string, error) {
+	s := reconcile.Service{S: store.New(l.Deps.DB, l.Table), Now: time.Now, Log: l.Deps.Log}
+	if j, ok, err := s.Pending(ctx); err != nil || ok {
+		return j.JobID, err
+	}
+	if j, ok, err := s.Latest(ctx); err != nil || ok {
+		return j.JobID, err
+	}
+	j, _, err := s.Start(ctx, "staff:"+seed.SchoolID+"-invoke")
+	return j.JobID, err
 }

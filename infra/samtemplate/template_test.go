@@ -74,6 +74,9 @@ func TestTemplateShape(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(root(t), f.CodeUri, "main.go")); err != nil {
 			t.Errorf("%s: CodeUri %s has no main.go", f.Name, f.CodeUri)
 		}
+		if f.Method != "" && f.Timeout > fn.MaxHTTPTimeout {
+			t.Errorf("%s: Timeout %d s behind an HTTP API that gives up after %d s: run the work as a job", f.Name, f.Timeout, fn.MaxHTTPTimeout)
+		}
 		if f.Queue != "" {
 			consumerTimeout[f.Queue] = f.Timeout
 			if !f.ReportBatchItemFailures {

@@ -55,9 +55,9 @@ func Dorms(ctx context.Context, d *platform.Deps) error {
 		if b, _, _ := dorm.ParseRoomID(id); b == "9" {
 			kind = dorm.Elec
 		}
-		_, err := l.Post(ctx, ledger.Movement{Scope: "seed", Key: "opening:" + id, Postings: []ledger.Posting{{
+		_, err := l.Post(ctx, ledger.Movement{Scope: "seed", Key: "opening:" + id, Postings: ledger.External(ledger.Posting{
 			Account: dorm.AccountID(SchoolID, id, kind), Item: dorm.AccountKey(SchoolID, id, kind), AmountFen: fen,
-			Kind: ledger.KindAdjustment, Counterparty: "ext:opening-balance", Merchant: "期初余额"}}})
+			Kind: ledger.KindAdjustment, Counterparty: "ext:opening-balance", Merchant: "期初余额"})})
 		if err != nil {
 			return err
 		}

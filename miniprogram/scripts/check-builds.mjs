@@ -1,8 +1,9 @@
 // Checks the production builds (`npm run build:mp`, `npm run build:h5`) and the local one (`make
 // miniprogram-local`): the mini program lists every page of src/pages.json with its files, stays
 // under WeChat's 2 MB main-package limit, and no production build carries the local WeChat Pay sandbox.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { size } from './fsize.mjs'
 
 const failures = []
 const fail = (m) => failures.push(m)
@@ -22,14 +23,6 @@ for (const t of app.tabBar?.list ?? []) {
   for (const icon of [t.iconPath, t.selectedIconPath]) if (!existsSync(join(mp, icon))) fail(`tab icon ${icon} missing`)
 }
 
-export function size(dir) {
-  let n = 0
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name)
-    n += e.isDirectory() ? size(p) : statSync(p).size
-  }
-  return n
-}
 const mainPackage = size(mp)
 if (mainPackage > 2 * 1024 * 1024) fail(`mp-weixin main package is ${mainPackage} bytes, over WeChat's 2 MB`)
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -33,6 +34,7 @@ type RowError struct {
 // ImportReport counts what an import did.
 type ImportReport struct {
 	Created   int        `json:"created"`
+	Updated   int        `json:"updated"` // name, class or status changed
 	Unchanged int        `json:"unchanged"`
 	Rejected  int        `json:"rejected"`
 	Errors    []RowError `json:"errors"`
@@ -42,19 +44,39 @@ type ImportReport struct {
 type ImportRow struct {
 	Line                              int
 	StudentNo, Name, IDNumber, CardNo string
+	Class                             string // optional (班级)
+	Status                            string // optional: "" or active (在读), graduated (毕业), left (离校)
 }
 
-// ParseStudentCSV reads studentNo,name,idNumber,cardNo rows (an optional header line is skipped).
+// Roster statuses. A student who is not active cannot bind their card; a card already bound keeps
+// working until the card center closes it (销户).
+const (
+	StudentActive    = "active"
+	StudentGraduated = "graduated"
+	StudentLeft      = "left"
+)
+
+var statusWords = map[string]string{"": StudentActive, "active": StudentActive, "在读": StudentActive,
+	"graduated": StudentGraduated, "毕业": StudentGraduated, "left": StudentLeft, "离校": StudentLeft}
+
+// ParseStudentCSV reads studentNo,name,idNumber,cardNo[,class[,status]] rows (an optional header line is
+// skipped).
 func ParseStudentCSV(body []byte) ([]ImportRow, error) {
-	recs, err := csvin.Read(body, "studentNo,name,idNumber,cardNo", MaxImportRows)
+	recs, err := csvin.Read(body, "studentNo,name,idNumber,cardNo,class,status", MaxImportRows)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]ImportRow, len(recs))
 	for i, r := range recs {
 		rows[i].Line = r.Line
-		if f := r.Fields; len(f) == 4 {
+		if f := r.Fields; len(f) >= 4 && len(f) <= 6 {
 			rows[i].StudentNo, rows[i].Name, rows[i].IDNumber, rows[i].CardNo = f[0], f[1], f[2], f[3]
+			if len(f) > 4 {
+				rows[i].Class = f[4]
+			}
+			if len(f) > 5 {
+				rows[i].Status = f[5]
+			}
 		}
 	}
 	return rows, nil
@@ -86,7 +108,16 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 	}
 	for _, row := range rows {
 		if row.StudentNo == "" {
-			reject(row.Line, fault.Field("BAD_ROW", "每行须有 4 列：studentNo,name,idNumber,cardNo"))
+			reject(row.Line, fault.Field("BAD_ROW", "每行须有 4–6 列：studentNo,name,idNumber,cardNo[,class[,status]]"))
+			continue
+		}
+		status, known := statusWords[strings.ToLower(row.Status)]
+		if !known {
+			reject(row.Line, fault.Field("BAD_STATUS", "状态须为 在读(active)、毕业(graduated) 或 离校(left)"))
+			continue
+		}
+		if utf8.RuneCountInString(row.Class) > 32 {
+			reject(row.Line, fault.Field("BAD_CLASS", "班级不能超过 32 个字符"))
 			continue
 		}
 		in := row.StudentNo
@@ -118,10 +149,22 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 			return nil, err
 		}
 		if ok {
-			if st.CardNo == row.CardNo && st.IDDigest == digest && st.Name == row.Name {
+			switch {
+			case st.CardNo != row.CardNo || st.IDDigest != digest:
+				reject(row.Line, fault.E(fault.Conflict, "STUDENT_EXISTS", "该学号已存在且卡号或身份证号不同（换卡请走补卡流程）"))
+			case st.Name == row.Name && st.Class == row.Class && st.status() == status && st.NamePK != "":
 				rep.Unchanged++
-			} else {
-				reject(row.Line, fault.E(fault.Conflict, "STUDENT_EXISTS", "该学号已存在且信息不同（换卡请走补卡流程）"))
+			default:
+				// A new name, class or status (or an entry imported before the name lookup, indexed now).
+				changed := st.Name != row.Name || st.Class != row.Class || st.status() != status
+				if err := s.updateStudent(ctx, st, row.Name, row.Class, status); err != nil {
+					return nil, err
+				}
+				if changed {
+					rep.Updated++
+				} else {
+					rep.Unchanged++
+				}
 			}
 			continue
 		}
@@ -137,8 +180,9 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 		if err != nil {
 			return nil, err
 		}
-		putStudent, err := store.PutItem(student{Key: store.StudentKey(sch.ID, bare), SchoolID: sch.ID, StudentNo: card.StudentNo,
-			CardNo: row.CardNo, Name: row.Name, IDDigest: digest}, "attribute_not_exists(PK)", nil)
+		entry := newStudent(sch.ID, bare, card.StudentNo, row.CardNo, row.Name, digest)
+		entry.Class, entry.Status = row.Class, status
+		putStudent, err := store.PutItem(entry, "attribute_not_exists(PK)", nil)
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +202,23 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 		rep.Created++
 	}
 	return rep, staff.Audit(ctx, s.S, staff.Actor(p), "students.import", "school:"+sch.ID,
-		map[string]any{"rows": len(rows), "created": rep.Created, "unchanged": rep.Unchanged, "rejected": rep.Rejected}, s.Now())
+		map[string]any{"rows": len(rows), "created": rep.Created, "updated": rep.Updated, "unchanged": rep.Unchanged, "rejected": rep.Rejected}, s.Now())
+}
+
+// updateStudent writes a roster entry's new name, class and status, and the card's holder name with it.
+func (s *Service) updateStudent(ctx context.Context, st student, name, class, status string) error {
+	next := newStudent(st.SchoolID, st.PK[len("STUDENT#"+st.SchoolID+"#"):], st.StudentNo, st.CardNo, name, st.IDDigest)
+	next.Class, next.Status = class, status
+	put, err := store.PutItem(next, "attribute_exists(PK) AND cardNo = :c", store.Values{":c": st.CardNo}.AV())
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{put}
+	if name != st.Name {
+		items = append(items, store.UpdateItem(store.CardKey(st.SchoolID, st.CardNo), "SET holderName = :n", "attribute_exists(PK)",
+			nil, store.Values{":n": name}.AV()))
+	}
+	return s.S.Transact(ctx, items, "")
 }
 
 // ErrBadStudentNoRow is a row whose student number lacks the school's prefix.
@@ -183,7 +243,7 @@ func (s *Service) StaffUnlock(ctx context.Context, p auth.Principal, cardNo stri
 	if err := s.clearTries(ctx, c); err != nil {
 		return err
 	}
-	if err := s.setStatus(ctx, c, Active, "", nil); err != nil {
+	if err := s.setStatus(ctx, c, unlockTo(c), "lockedFrom = :lf", store.Values{":lf": ""}); err != nil {
 		return err
 	}
 	return staff.Audit(ctx, s.S, staff.Actor(p), "card.unlock", "card:"+cardNo, nil, s.Now())

@@ -52,6 +52,7 @@ type Card struct {
 	Virtual      bool      `dynamodbav:"virtualCard"`
 	BoundUser    string    `dynamodbav:"boundUser,omitempty"`
 	LostAt       time.Time `dynamodbav:"lostAt,omitempty"`
+	LockedFrom   string    `dynamodbav:"lockedFrom,omitempty"` // while locked: the status before the lock (lost or active)
 	ReplacedBy   string    `dynamodbav:"replacedBy,omitempty"`
 	// Replaces are the cards this one replaced (补卡), oldest first: the cards whose history is the
 	// holder's too (HistoryCards). Absent on cards issued by import, and on replacements made before it
@@ -131,11 +132,31 @@ type student struct {
 	CardNo    string `dynamodbav:"cardNo"`
 	Name      string `dynamodbav:"name"`
 	IDDigest  string `dynamodbav:"idDigest"`
+	Class     string `dynamodbav:"class,omitempty"`
+	Status    string `dynamodbav:"status,omitempty"` // StudentActive when empty (entries written before it)
+	// The staff lookup by name (GSI1: store.StudentNamePK / the student number); entries imported before
+	// it existed get it when the roster is imported again.
+	NamePK string `dynamodbav:"GSI1PK,omitempty"`
+	NameSK string `dynamodbav:"GSI1SK,omitempty"`
+}
+
+func (st *student) status() string {
+	if st.Status == "" {
+		return StudentActive
+	}
+	return st.Status
+}
+
+// newStudent is the roster entry of a student, indexed by name.
+func newStudent(school, bare, canonical, cardNo, name, idDigest string) student {
+	return student{Key: store.StudentKey(school, bare), SchoolID: school, StudentNo: canonical, CardNo: cardNo,
+		Name: name, IDDigest: idDigest, NamePK: store.StudentNamePK(school, name), NameSK: canonical}
 }
 
 // Errors a student may see.
 var (
 	ErrNoCard          = fault.E(fault.NotFound, "CARD_NOT_FOUND", "未找到该一卡通")
+	ErrStudentInactive = fault.E(fault.Rule, "STUDENT_INACTIVE", "该学号已毕业或离校，不能绑定一卡通；如有疑问请到一卡通服务中心办理")
 	ErrNotBound        = fault.E(fault.Rule, "CARD_NOT_BOUND", "请先绑定一卡通")
 	ErrBadPassword     = fault.E(fault.Rule, "BAD_CARD_PASSWORD", "一卡通密码错误")
 	ErrLocked          = fault.E(fault.Locked, "CARD_LOCKED", "密码错误次数过多，一卡通已锁定，请凭身份证号解锁")

@@ -78,6 +78,37 @@ func TestPasswordLockoutAndUnlock(t *testing.T) {
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
 }
 
+// A lock never clears a loss report: a card reported lost, then locked by wrong passwords, is lost again
+// once unlocked (by the student with the ID number, or by the card center), and readers keep refusing it.
+func TestUnlockKeepsTheLossReport(t *testing.T) {
+	w := newWorld(t)
+	h := w.bound("13800000012", "CUIK20230003", "034322")
+	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
+	lockIt := func() {
+		for i := 1; i < 5; i++ {
+			w.Do("DELETE", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 422, "BAD_CARD_PASSWORD")
+		}
+		w.Do("DELETE", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 423, "CARD_LOCKED")
+	}
+	lockIt()
+	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 204, "")
+	if c := w.card("10000003"); c.Status != cards.Lost || !c.Blocked() {
+		t.Fatalf("after the student's unlock: %s", c.Status)
+	}
+	lockIt()
+	w.Do("POST", "/v1/admin/cards/10000003/unlock", nil, w.staff("it")...).Expect(t, 204, "")
+	if c := w.card("10000003"); c.Status != cards.Lost {
+		t.Fatalf("after the card center's unlock: %s", c.Status)
+	}
+	// 解挂 with the right password makes it active, and a lock after that unlocks to active.
+	w.Do("DELETE", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
+	lockIt()
+	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 204, "")
+	if c := w.card("10000003"); c.Status != cards.Active {
+		t.Fatalf("unlocked after 解挂: %s", c.Status)
+	}
+}
+
 // A stranger's wrong binds count against their account and throttle binding the card, but never lock
 // the card or put it on the blacklist; unknown student numbers and wrong passwords answer alike.
 func TestBindFailuresNeverLockTheCard(t *testing.T) {
@@ -319,6 +350,8 @@ func TestStaffRoutesRefuseStudentsAndOtherRoles(t *testing.T) {
 		{"POST", "/v1/admin/cards/10000001/reset-password", "it"},
 		{"POST", "/v1/admin/cards/10000001/replace", "finance"},
 		{"GET", "/v1/admin/reconcile", "finance"},
+		{"POST", "/v1/admin/reconcile", "finance"},
+		{"GET", "/v1/admin/reconcile/jobs/20261125T040000Z-0a1b2c", "finance"},
 		{"GET", "/v1/admin/audit", "admin"},
 	}
 	for _, r := range routes {

@@ -24,7 +24,7 @@ func (w *world) postAt(cardNo string, fen int64, key string, at, occurred time.T
 	if fen < 0 {
 		p.Kind, p.Counterparty, p.Merchant = ledger.KindPurchase, "ext:merchant:POS-CANTEEN-01", "食堂一号窗口"
 	}
-	if _, err := l.Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: []ledger.Posting{p}}); err != nil {
+	if _, err := l.Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: ledger.External(p)}); err != nil {
 		w.t.Fatal(err)
 	}
 }

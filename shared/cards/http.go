@@ -247,7 +247,7 @@ var (
 // Staff card routes.
 var (
 	AdminStudentsImport = fn.HTTP{Name: "AdminStudentsImport", Route: "POST /v1/admin/students/import", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, MaxBody: httpapi.DeviceBodyLimit, Timeout: 120,
+		Roles: []string{auth.RoleIT}, MaxBody: httpapi.DeviceBodyLimit, Timeout: fn.MaxHTTPTimeout,
 		Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
 			return httpapi.Upload(ParseStudentCSV, func(r *http.Request, rows []ImportRow) (*ImportReport, error) {
 				return s.Import(r.Context(), auth.Must(r.Context()), rows)
@@ -315,17 +315,4 @@ var (
 				return s.StaffUnbind(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo"), in.Reason)
 			})
 		})}
-
-	AdminReconcile = fn.HTTP{Name: "AdminReconcile", Route: "GET /v1/admin/reconcile", Access: fn.Staff,
-		Roles: []string{auth.RoleFinance}, Timeout: 300, Actions: []string{iam.Scan},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			l := newLedger(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				rep, err := l.Reconcile(r.Context())
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, rep)
-			}
-		}}
 )

@@ -69,9 +69,9 @@ func (w *world) staff(role string) []string {
 func (w *world) credit(cardNo string, fen int64, key string) {
 	w.t.Helper()
 	l := ledgerOf(w.Env)
-	_, err := l.Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: []ledger.Posting{{
+	_, err := l.Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: ledger.External(ledger.Posting{
 		Account: "card:kmmc:" + cardNo, Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
-		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"}}})
+		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"})})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -80,10 +80,5 @@ func (w *world) credit(cardNo string, fen int64, key string) {
 // reconcile runs the books check through the API and fails the test on any discrepancy.
 func (w *world) reconcile() map[string]any {
 	w.t.Helper()
-	r := w.Do("GET", "/v1/admin/reconcile", nil, w.staff(auth.RoleFinance)...).Expect(w.t, 200, "")
-	m := r.JSON()
-	if m["ok"] != true {
-		w.t.Fatalf("books do not reconcile: %s", r.Body)
-	}
-	return m
+	return w.Reconcile(w.staff(auth.RoleFinance)...)
 }

@@ -122,7 +122,8 @@ func (s *Service) lock(ctx context.Context, c *Card) error {
 		if c.Status != Active && c.Status != Lost {
 			return ErrLocked
 		}
-		err := s.setStatus(ctx, c, Locked, "", nil)
+		// A lost card stays lost under the lock: unlocking gives back the status it had (unlockTo).
+		err := s.setStatus(ctx, c, Locked, "lockedFrom = :lf", store.Values{":lf": c.Status})
 		if err == nil || !fault.Is(err, ErrConcurrentState.Code) {
 			if err != nil {
 				return err
@@ -266,6 +267,10 @@ func (s *Service) Bind(ctx context.Context, p auth.Principal, studentNo, pw stri
 	if err := errors.Join(acct.Succeeded(ctx), channel.Succeeded(ctx)); err != nil {
 		return nil, err
 	}
+	// Said only to whoever knows the card password, so that it tells a stranger nothing.
+	if st.status() != StudentActive {
+		return nil, ErrStudentInactive
+	}
 	err = s.S.Transact(ctx, []types.TransactWriteItem{
 		store.UpdateItem(c.Key, "SET boundUser = :u", "attribute_not_exists(boundUser) OR boundUser = :u", nil,
 			store.Values{":u": u.UserID}.AV()),
@@ -400,7 +405,16 @@ func (s *Service) Unlock(ctx context.Context, p auth.Principal, id string) error
 	if err := s.clearTries(ctx, c); err != nil {
 		return err
 	}
-	return s.setStatus(ctx, c, Active, "", nil)
+	return s.setStatus(ctx, c, unlockTo(c), "lockedFrom = :lf", store.Values{":lf": ""})
+}
+
+// unlockTo is the status a locked card goes back to: lost if it was reported lost before the lock (a
+// lock never clears a loss report), else active.
+func unlockTo(c *Card) string {
+	if c.LockedFrom == Lost {
+		return Lost
+	}
+	return Active
 }
 
 // ChangePassword changes the card password; the old one is checked like any other.

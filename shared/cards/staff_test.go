@@ -153,9 +153,9 @@ func TestMoveBalanceLeftOnACancelledCard(t *testing.T) {
 		t.Fatalf("repeat: %+v", res)
 	}
 	// A debt left by older code (purchases posted to the cancelled card) follows the student too.
-	_, err := ledgerOf(w.Env).Post(context.Background(), ledger.Movement{Scope: "test", Key: "old-purchase", Postings: []ledger.Posting{{
+	_, err := ledgerOf(w.Env).Post(context.Background(), ledger.Movement{Scope: "test", Key: "old-purchase", Postings: ledger.External(ledger.Posting{
 		Account: "card:kmmc:10000001", Item: store.CardKey("kmmc", "10000001"), AmountFen: -600, Kind: ledger.KindPurchase,
-		Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: true}}})
+		Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: true})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"onecard/shared/fn"
 	"onecard/shared/reader"
 	"onecard/shared/recharge"
+	"onecard/shared/reconcile"
 	"onecard/shared/school"
 	"onecard/shared/staff"
 )
@@ -52,12 +53,17 @@ var HTTP = []fn.HTTP{
 	staff.AdminLogin,
 	staff.AdminAudit,
 	cards.AdminStudentsImport,
+	cards.AdminStudentsLookup,
+	cards.AdminCardGet,
+	cards.AdminCardTransactions,
 	cards.AdminCardUnlock,
 	cards.AdminCardResetPassword,
 	cards.AdminCardReplace,
 	cards.AdminCardMoveBalance,
 	cards.AdminCardUnbind,
-	cards.AdminReconcile,
+	reconcile.AdminReconcile,
+	reconcile.AdminReconcileRun,
+	reconcile.AdminReconcileJob,
 
 	recharge.CardRecharge,
 	recharge.OrderList,
@@ -129,6 +135,7 @@ func Find(name string) (fn.HTTP, bool) {
 // Events is every queue- or schedule-triggered function.
 var Events = []fn.Event{
 	recharge.RechargeReconciler,
+	reconcile.LedgerReconciler,
 	dorm.DormPowerSettle,
 	dispatch.QueueConsumer, // reader records and meter readings share the reader queue
 }

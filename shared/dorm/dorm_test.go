@@ -50,8 +50,8 @@ func (w *world) student(phone, studentNo, pw string) []string {
 func (w *world) creditCard(cardNo string, fen int64) {
 	w.t.Helper()
 	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: "credit-" + cardNo + fmt.Sprint(fen),
-		Postings: []ledger.Posting{{Account: "card:kmmc:" + cardNo, Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
-			Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}})
+		Postings: ledger.External(ledger.Posting{Account: "card:kmmc:" + cardNo, Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
+			Kind: ledger.KindRecharge, Counterparty: "ext:wechat"})})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -68,10 +68,7 @@ func (w *world) reconcile() {
 	w.t.Helper()
 	var tok struct{ Token string }
 	w.Do("POST", "/v1/admin/login", map[string]string{"username": "auditor", "password": "ledger-check-2026"}).Expect(w.t, 200, "").Decode(w.t, &tok)
-	r := w.Do("GET", "/v1/admin/reconcile", nil, testkit.Bearer(tok.Token)...).Expect(w.t, 200, "")
-	if r.JSON()["ok"] != true {
-		w.t.Fatalf("books: %s", r.Body)
-	}
+	w.Reconcile(testkit.Bearer(tok.Token)...)
 }
 
 func (w *world) meters() dorm.Meters {

@@ -189,7 +189,7 @@ var (
 		})}
 
 	AdminDormsImport = fn.HTTP{Name: "AdminDormsImport", Route: "POST /v1/admin/dorms/import", Access: fn.Staff,
-		Roles: []string{auth.RoleOps}, MaxBody: httpapi.DeviceBodyLimit, Timeout: 120,
+		Roles: []string{auth.RoleOps}, MaxBody: httpapi.DeviceBodyLimit, Timeout: fn.MaxHTTPTimeout,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
 			return httpapi.Upload(ParseCSV, func(r *http.Request, rows []ImportRow) (*ImportReport, error) {
 				return s.Import(r.Context(), auth.Must(r.Context()), rows)

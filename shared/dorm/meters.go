@@ -154,9 +154,9 @@ func (m Meters) apply(ctx context.Context, r Reading, schools map[string]*school
 	}
 	res, err := m.Ledger.Post(ctx, ledger.Movement{Scope: "meter:" + mt.MeterID, Key: fmt.Sprint(r.Reading),
 		Input: []any{mt.MeterID, r.Reading, fen},
-		Postings: []ledger.Posting{{Account: AccountID(mt.SchoolID, mt.RoomID, mt.AccountKind), Item: acct, AmountFen: -fen,
+		Postings: ledger.External(ledger.Posting{Account: AccountID(mt.SchoolID, mt.RoomID, mt.AccountKind), Item: acct, AmountFen: -fen,
 			Kind: ledger.KindMeterCharge, Counterparty: "ext:utility:" + mt.Kind, Merchant: merchant, OccurredAt: r.ReadAt,
-			AllowNegative: true, Usage: usage}},
+			AllowNegative: true, Usage: usage}),
 		Extra: []types.TransactWriteItem{it}})
 	if err != nil {
 		return "", err

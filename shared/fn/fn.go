@@ -55,9 +55,14 @@ type HTTP struct {
 	Env     []string // extra environment variables from the template's parameters
 	// MaxBody overrides the app body limit (device routes take 1 MiB).
 	MaxBody int64
-	Timeout int // seconds, when the global 10 s is not enough
+	Timeout int // seconds, when the global 10 s is not enough; at most MaxHTTPTimeout
 	Build   func(d *platform.Deps) httpapi.Handler
 }
+
+// MaxHTTPTimeout is the HTTP API's integration timeout (30 s): API Gateway answers 503 after it, so a
+// route's function running longer works for nobody. Longer work runs off the request path (a job
+// polled by the client, as the books' reconcile does).
+const MaxHTTPTimeout = 30
 
 // Dir is the folder of the function's main under functions/.
 func (f HTTP) Dir() string { return "functions/" + kebab(f.Name) }

@@ -44,8 +44,8 @@ func hookAccount(t *testing.T, f *fixture, name string) (string, store.Key) {
 }
 
 func credit(acct string, key store.Key, idem string) ledger.Movement {
-	return ledger.Movement{Scope: "test", Key: idem, Postings: []ledger.Posting{{Account: acct, Item: key, AmountFen: 100,
-		Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}}
+	return ledger.Movement{Scope: "test", Key: idem, Postings: ledger.External(ledger.Posting{Account: acct, Item: key, AmountFen: 100,
+		Kind: ledger.KindRecharge, Counterparty: "ext:wechat"})}
 }
 
 func itemBalance(t *testing.T, f *fixture, key store.Key) (bal, seq int64) {

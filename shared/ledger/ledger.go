@@ -5,9 +5,14 @@
 //
 // Accounts that hold balances live on their own items (a card, a dorm account): they carry `balance` and
 // `seq` (the number of entries posted), and every update is conditioned on the seq it read, so concurrent
-// writers never lose an update. Outside parties (WeChat Pay, merchants, the utility) are accounts too, but
-// only as counterparties named `ext:…` on entries: they have no balance item, so no shared item is written
-// per transaction, and reconcile aggregates their flows instead.
+// writers never lose an update.
+//
+// Every movement sums to zero: two postings, each the other's counterparty. Money that enters or leaves
+// the books posts against the clearing account of its rail, an account named `ext:…` (ext:wechat,
+// ext:merchant:<deviceId>, ext:utility:<kind>); External builds the pair. A clearing account has no
+// balance item: its posting is a write-once clearing entry on the account's partition of the day
+// (store.ClearingKey), so no shared item is written per transaction, and its balance is derived by summing
+// (ClearingDay, Reconcile) (docs/decisions/0010).
 //
 // New is the only way to build a ledger that posts. Each account kind (the account id's prefix before
 // its first colon: "card", "dorm") has one hook, registered by the package that owns its items
@@ -52,8 +57,8 @@ const MaxAmountFen int64 = 10_000_000
 
 // Posting is one side of a movement on an account with a balance item.
 type Posting struct {
-	Account      string    // account id, e.g. "card:kmmc:10000001"
-	Item         store.Key // the item holding balance and seq
+	Account      string    // account id, e.g. "card:kmmc:10000001", or a clearing account "ext:wechat"
+	Item         store.Key // the item holding balance and seq (none for a clearing account)
 	AmountFen    int64     // signed: negative takes money out
 	Kind         string
 	Counterparty string // "ext:wechat", "ext:merchant:POS-CANTEEN-01", or another account id
@@ -76,8 +81,9 @@ type Usage struct {
 	TariffFen int64  `dynamodbav:"tariffFen"`
 }
 
-// Movement is one idempotent money movement: one posting against the outside world, or two that sum to
-// zero between two of our accounts.
+// Movement is one idempotent money movement: two postings that sum to zero, each naming the other's
+// account as its counterparty. Money from or to the outside world posts against a clearing account
+// (External).
 type Movement struct {
 	Scope    string // idempotency scope: "reader:<deviceId>", "wechat", "app:<userId>", "staff"
 	Key      string // idempotency key within the scope
@@ -113,6 +119,44 @@ var (
 	// decided on: decide again from a fresh read.
 	ErrStale = fault.E(fault.Conflict, "ACCOUNT_CHANGED", "账户状态已变化，请稍后重试")
 )
+
+// Clearing is the kind of the clearing accounts ("ext:wechat"): the outside parties' side of the books.
+const Clearing = "ext"
+
+// IsClearing tells whether account is a clearing account.
+func IsClearing(account string) bool { return AccountKind(account) == Clearing }
+
+// External is p, a posting against an outside party (its Counterparty a clearing account, "ext:wechat"),
+// with the clearing account's posting that mirrors it: the two postings of a movement that brings money
+// into the books or takes it out.
+func External(p Posting) []Posting {
+	c := Posting{Account: p.Counterparty, AmountFen: -p.AmountFen, Kind: p.Kind, Counterparty: p.Account,
+		Merchant: p.Merchant, OccurredAt: p.OccurredAt, AllowNegative: true, Status: p.Status}
+	return []Posting{p, c}
+}
+
+// ErrUnbalanced refuses a movement whose postings do not sum to zero between two accounts: a
+// programming error, never a request's.
+var ErrUnbalanced = errors.New("ledger: a movement is two postings that sum to zero, each the other's counterparty")
+
+// ClearingEntry is the posting of a movement on a clearing account: write-once, keyed by the account,
+// the day it was posted (China time) and the transaction, never numbered (numbering would need a
+// counter, the shared item a clearing account must not have).
+type ClearingEntry struct {
+	store.Key
+	TxnID        string    `dynamodbav:"txnId"`
+	Account      string    `dynamodbav:"account"`
+	Kind         string    `dynamodbav:"kind"`
+	AmountFen    int64     `dynamodbav:"amount"`
+	Counterparty string    `dynamodbav:"counterparty"`
+	Merchant     string    `dynamodbav:"merchant,omitempty"`
+	Status       string    `dynamodbav:"status"`
+	Idem         string    `dynamodbav:"idem"`
+	OccurredAt   time.Time `dynamodbav:"occurredAt"`
+	PostedAt     time.Time `dynamodbav:"postedAt"`
+	Day          string    `dynamodbav:"day"`  // YYYY-MM-DD in China time, of PostedAt
+	EntityType   string    `dynamodbav:"type"` // "clearing"
+}
 
 // Entry is the immutable ledger item.
 type Entry struct {
@@ -201,6 +245,10 @@ type Posted struct {
 // and refuses the movements (ErrHookWrites).
 type Hook func(Change) ([]types.TransactWriteItem, UpdateParts)
 
+// HookItems is how many items a hook may add to a transaction per account (the card's blacklist change):
+// the ledger keeps room for them when it sizes its transactions, and refuses more (ErrHookWrites).
+const HookItems = 1
+
 // NoHook is the hook of a kind whose balance item has nothing to keep in step with its balance.
 func NoHook(Change) ([]types.TransactWriteItem, UpdateParts) { return nil, UpdateParts{} }
 
@@ -275,6 +323,11 @@ func inputHash(m Movement) (string, error) {
 		}
 		var ps []p
 		for _, x := range m.Postings {
+			// The clearing side mirrors the other: leaving it out keeps the hash of a movement the same
+			// as when it was posted with one posting, before clearing accounts (a replay still matches).
+			if IsClearing(x.Account) {
+				continue
+			}
 			ps = append(ps, p{x.Account, x.Kind, x.Counterparty, x.AmountFen, x.OccurredAt.Unix()})
 		}
 		in = ps
@@ -291,8 +344,8 @@ func validate(m Movement) error {
 	if m.Scope == "" || m.Key == "" || len(m.Key) > 128 {
 		return fault.ErrBadIdemKey
 	}
-	if len(m.Postings) == 0 || len(m.Postings) > 2 {
-		return fmt.Errorf("ledger: a movement has one or two postings, not %d", len(m.Postings))
+	if len(m.Postings) != 2 {
+		return fmt.Errorf("%w: %d postings", ErrUnbalanced, len(m.Postings))
 	}
 	for _, p := range m.Postings {
 		if p.AmountFen == 0 || p.AmountFen > MaxAmountFen || p.AmountFen < -MaxAmountFen {
@@ -302,13 +355,14 @@ func validate(m Movement) error {
 			return fmt.Errorf("ledger: posting without account, kind or counterparty")
 		}
 	}
-	if len(m.Postings) == 2 {
-		a, b := m.Postings[0], m.Postings[1]
-		if a.AmountFen+b.AmountFen != 0 || a.Counterparty != b.Account || b.Counterparty != a.Account {
-			return fmt.Errorf("ledger: a two-sided movement must move the same amount between its two accounts")
-		}
-	} else if !strings.HasPrefix(m.Postings[0].Counterparty, "ext:") {
-		return fmt.Errorf("ledger: a one-sided movement's counterparty must be external (ext:…)")
+	a, b := m.Postings[0], m.Postings[1]
+	switch {
+	case a.AmountFen+b.AmountFen != 0:
+		return fmt.Errorf("%w: %d + %d fen", ErrUnbalanced, a.AmountFen, b.AmountFen)
+	case a.Account == b.Account || a.Counterparty != b.Account || b.Counterparty != a.Account:
+		return fmt.Errorf("%w: %s and %s are not each other's counterparty", ErrUnbalanced, a.Account, b.Account)
+	case IsClearing(a.Account) && IsClearing(b.Account):
+		return fmt.Errorf("%w: both %s and %s are clearing accounts", ErrUnbalanced, a.Account, b.Account)
 	}
 	return nil
 }
@@ -342,7 +396,7 @@ func (l *Ledger) PostAll(ctx context.Context, ms []Movement) (results []Result, 
 			continue
 		}
 		for _, p := range m.Postings {
-			if _, ok := l.hooks[AccountKind(p.Account)]; !ok && errs[i] == nil {
+			if _, ok := l.hooks[AccountKind(p.Account)]; !ok && !IsClearing(p.Account) && errs[i] == nil {
 				errs[i] = fmt.Errorf("%w: %q (account %s)", ErrNoHook, AccountKind(p.Account), p.Account)
 			}
 		}
@@ -353,8 +407,9 @@ func (l *Ledger) PostAll(ctx context.Context, ms []Movement) (results []Result, 
 			return nil, nil, err
 		}
 	}
-	// Chunk so a transaction stays within 100 items: per movement an entry per posting and a marker,
-	// plus its extras, plus one update per distinct account.
+	// Chunk so a transaction stays within 100 items: per movement an entry per posting (a clearing entry
+	// for a clearing account) and a marker, plus its extras, plus per distinct account its update and
+	// the one item its hook may add (HookItems).
 	start := 0
 	for start < len(ms) {
 		end, items, accts := start, 0, map[string]bool{}
@@ -362,8 +417,8 @@ func (l *Ledger) PostAll(ctx context.Context, ms []Movement) (results []Result, 
 			m := ms[end]
 			need := 1 + len(m.Postings) + len(m.Extra)
 			for _, p := range m.Postings {
-				if !accts[p.Account] {
-					need++
+				if !accts[p.Account] && !IsClearing(p.Account) {
+					need += 1 + HookItems
 				}
 			}
 			if items+need > 100 && end > start {
@@ -461,7 +516,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 	guarded := map[string]error{}
 	for _, i := range pending {
 		for _, p := range ms[i].Postings {
-			if _, ok := accts[p.Account]; ok {
+			if _, ok := accts[p.Account]; ok || IsClearing(p.Account) {
 				continue
 			}
 			var raw map[string]types.AttributeValue
@@ -501,8 +556,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 			continue
 		}
 		for _, p := range m.Postings {
-			a := accts[p.Account]
-			if p.AmountFen < 0 && !p.AllowNegative && a.bal+p.AmountFen < 0 {
+			if a := accts[p.Account]; a != nil && p.AmountFen < 0 && !p.AllowNegative && a.bal+p.AmountFen < 0 {
 				ok = false
 			}
 		}
@@ -513,11 +567,6 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 		txn := TxnID(m.Scope, m.Key)
 		var ers []EntryResult
 		for _, p := range m.Postings {
-			a := accts[p.Account]
-			before := a.bal
-			a.bal += p.AmountFen
-			a.seq++
-			a.posted = append(a.posted, Posted{Posting: p, Scope: m.Scope})
 			status := p.Status
 			if status == "" {
 				status = "posted"
@@ -526,6 +575,23 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 			if occurred.IsZero() {
 				occurred = now
 			}
+			if IsClearing(p.Account) {
+				day := now.In(China).Format(time.DateOnly)
+				c := ClearingEntry{Key: store.ClearingKey(p.Account, day, txn), TxnID: txn, Account: p.Account, Kind: p.Kind,
+					AmountFen: p.AmountFen, Counterparty: p.Counterparty, Merchant: p.Merchant, Status: status,
+					Idem: m.Scope + "#" + m.Key, OccurredAt: occurred.UTC(), PostedAt: now, Day: day, EntityType: "clearing"}
+				put, err := store.PutItem(c, "attribute_not_exists(PK)", nil)
+				if err != nil {
+					return false, err
+				}
+				items = append(items, put)
+				continue
+			}
+			a := accts[p.Account]
+			before := a.bal
+			a.bal += p.AmountFen
+			a.seq++
+			a.posted = append(a.posted, Posted{Posting: p, Scope: m.Scope})
 			e := Entry{Key: store.EntryKey(p.Account, a.seq), TxnID: txn, Account: p.Account, Seq: a.seq, Kind: p.Kind,
 				AmountFen: p.AmountFen, BalanceAfter: a.bal, Counterparty: p.Counterparty, Merchant: p.Merchant,
 				Status: status, Idem: m.Scope + "#" + m.Key, OccurredAt: occurred.UTC(), PostedAt: now,
@@ -609,7 +675,9 @@ func (l *Ledger) prefetch(ctx context.Context, ms []Movement, errs []error, resu
 		}
 		keys = append(keys, store.IdemKey(m.Scope, m.Key))
 		for _, p := range m.Postings {
-			keys = append(keys, p.Item)
+			if !IsClearing(p.Account) {
+				keys = append(keys, p.Item)
+			}
 		}
 	}
 	return l.S.BatchGet(ctx, keys, "", nil)
@@ -650,6 +718,9 @@ var reserved = map[string]bool{"balance": true, "seq": true, "acct": true, "PK":
 // ledger's own placeholders (own), or write (put, update, delete) the balance item of an account of
 // the transaction (written) in an extra item.
 func checkHook(account string, extra []types.TransactWriteItem, parts UpdateParts, own store.Values, written map[store.Key]bool) error {
+	if len(extra) > HookItems {
+		return fmt.Errorf("%w: the hook of %s adds %d items, more than %d", ErrHookWrites, account, len(extra), HookItems)
+	}
 	for _, clause := range parts.Set {
 		for _, c := range splitTop(clause) {
 			lhs, _, _ := strings.Cut(c, "=")

@@ -47,14 +47,14 @@ func card(no string) (string, store.Key) {
 
 func recharge(no string, fen int64, key string) ledger.Movement {
 	a, k := card(no)
-	return ledger.Movement{Scope: "wechat", Key: key, Postings: []ledger.Posting{{Account: a, Item: k, AmountFen: fen,
-		Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}}
+	return ledger.Movement{Scope: "wechat", Key: key, Postings: ledger.External(ledger.Posting{Account: a, Item: k, AmountFen: fen,
+		Kind: ledger.KindRecharge, Counterparty: "ext:wechat"})}
 }
 
 func spend(no string, fen int64, scope, key string, offline bool) ledger.Movement {
 	a, k := card(no)
-	return ledger.Movement{Scope: scope, Key: key, Postings: []ledger.Posting{{Account: a, Item: k, AmountFen: -fen,
-		Kind: ledger.KindPurchase, Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: offline}}}
+	return ledger.Movement{Scope: scope, Key: key, Postings: ledger.External(ledger.Posting{Account: a, Item: k, AmountFen: -fen,
+		Kind: ledger.KindPurchase, Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: offline})}
 }
 
 func transfer(from, to string, fen int64, key string) ledger.Movement {

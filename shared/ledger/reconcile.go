@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"onecard/shared/store"
 )
 
 // Discrepancy is one thing reconcile found wrong.
@@ -21,18 +24,32 @@ type Discrepancy struct {
 
 // Report is the outcome of a reconcile.
 type Report struct {
-	OK            bool          `json:"ok"`
-	Accounts      int           `json:"accounts"`
-	Entries       int           `json:"entries"`
-	InFen         int64         `json:"inFen"`         // money in from outside (recharges)
-	OutFen        int64         `json:"outFen"`        // money out to outside (merchants, utilities), positive
-	BalancesFen   int64         `json:"balancesFen"`   // sum of every balance we hold
-	Discrepancies []Discrepancy `json:"discrepancies"` // empty when OK
+	OK          bool  `json:"ok"`
+	Accounts    int   `json:"accounts"`
+	Entries     int   `json:"entries"`
+	InFen       int64 `json:"inFen"`       // money in from outside (recharges)
+	OutFen      int64 `json:"outFen"`      // money out to outside (merchants, utilities), positive
+	BalancesFen int64 `json:"balancesFen"` // sum of every balance we hold
+	// ClearingFen is the sum of every clearing entry: the outside parties' side, -BalancesFen when the
+	// books balance. Clearing lists it per clearing account (a reader's sales, WeChat Pay's recharges).
+	ClearingFen     int64           `json:"clearingFen"`
+	ClearingEntries int             `json:"clearingEntries"`
+	Clearing        []ClearingTotal `json:"clearing"`
+	Days            int             `json:"days"`          // days (China time) with postings, each checked to sum to zero
+	Discrepancies   []Discrepancy   `json:"discrepancies"` // empty when OK
+}
+
+// ClearingTotal is what the clearing entries of one account add up to.
+type ClearingTotal struct {
+	Account string `json:"account"`
+	Entries int    `json:"entries"`
+	Fen     int64  `json:"fen"`
 }
 
 // Reconcile reads every balance and entry and proves the books: each balance equals the sum of its
-// entries, entries are numbered 1..seq without gaps and carry the running balance, every internal
-// transaction sums to zero, and money in minus money out equals the sum of all balances.
+// entries, entries are numbered 1..seq without gaps and carry the running balance, every movement
+// (its entries and its clearing entry) sums to zero, so does every day's postings, money in minus money
+// out equals the sum of all balances, and the clearing accounts hold its opposite.
 //
 // It scans the table (a staff action, not a hot path). Balances and entries are read in one pass, so
 // run it when no postings are in flight for an exact answer; a posting racing the scan shows up as a
@@ -50,8 +67,10 @@ func (l *Ledger) Reconcile(ctx context.Context) (*Report, error) {
 		}
 		return accts[id]
 	}
-	internal := map[string]int64{}
-	rep := &Report{Discrepancies: []Discrepancy{}}
+	txns := map[string]int64{} // per movement
+	days := map[string]int64{} // per day posted, China time
+	clearing := map[string]*ClearingTotal{}
+	rep := &Report{Discrepancies: []Discrepancy{}, Clearing: []ClearingTotal{}}
 	in := &dynamodb.ScanInput{TableName: &l.S.Table, ConsistentRead: aws.Bool(true)}
 	for {
 		res, err := l.S.DB.Scan(ctx, in)
@@ -81,9 +100,23 @@ func (l *Ledger) Reconcile(ctx context.Context) (*Report, error) {
 					} else {
 						rep.OutFen -= e.AmountFen
 					}
-				} else {
-					internal[e.TxnID] += e.AmountFen
 				}
+				txns[e.TxnID] += e.AmountFen
+				days[e.PostedAt.In(China).Format(time.DateOnly)] += e.AmountFen
+			case probe.Type == "clearing":
+				var c ClearingEntry
+				if err := attributevalue.UnmarshalMap(raw, &c); err != nil {
+					return nil, err
+				}
+				rep.ClearingEntries++
+				rep.ClearingFen += c.AmountFen
+				if clearing[c.Account] == nil {
+					clearing[c.Account] = &ClearingTotal{Account: c.Account}
+				}
+				clearing[c.Account].Entries++
+				clearing[c.Account].Fen += c.AmountFen
+				txns[c.TxnID] += c.AmountFen
+				days[c.Day] += c.AmountFen
 			case probe.Acct != "":
 				var b Balance
 				if err := attributevalue.UnmarshalMap(raw, &b); err != nil {
@@ -133,19 +166,73 @@ func (l *Ledger) Reconcile(ctx context.Context) (*Report, error) {
 			add(id, "balance differs from the sum of its entries", sum, a.balance)
 		}
 	}
-	txns := make([]string, 0, len(internal))
-	for t, v := range internal {
-		if v != 0 {
-			txns = append(txns, t)
-		}
+	for _, t := range nonZero(txns) {
+		add("txn:"+t, "movement does not sum to zero", 0, txns[t])
 	}
-	sort.Strings(txns)
-	for _, t := range txns {
-		add("txn:"+t, "internal transfer does not sum to zero", 0, internal[t])
+	rep.Days = len(days)
+	for _, d := range nonZero(days) {
+		add("day:"+d, "the day's postings do not sum to zero", 0, days[d])
 	}
+	for _, c := range clearing {
+		rep.Clearing = append(rep.Clearing, *c)
+	}
+	sort.Slice(rep.Clearing, func(i, j int) bool { return rep.Clearing[i].Account < rep.Clearing[j].Account })
 	if rep.InFen-rep.OutFen != rep.BalancesFen {
 		add("books", "money in minus money out differs from the sum of balances", rep.InFen-rep.OutFen, rep.BalancesFen)
 	}
+	if rep.ClearingFen != -rep.BalancesFen {
+		add("clearing", "the clearing accounts do not hold the opposite of the balances", -rep.BalancesFen, rep.ClearingFen)
+	}
 	rep.OK = len(rep.Discrepancies) == 0
 	return rep, nil
+}
+
+// nonZero is the keys of m whose value is not zero, sorted.
+func nonZero(m map[string]int64) []string {
+	var ks []string
+	for k, v := range m {
+		if v != 0 {
+			ks = append(ks, k)
+		}
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// ClearingDay adds up the clearing entries of account posted on day (YYYY-MM-DD, China time): what the
+// outside party brought into the books (negative: WeChat Pay's recharges) or took out of them (positive:
+// a reader's sales) that day. A query of one partition, for settlement; the day is closed once it is
+// over (entries are dated by the ledger's clock when posted, not by when the sale happened).
+func (l *Ledger) ClearingDay(ctx context.Context, account, day string) (ClearingTotal, error) {
+	t := ClearingTotal{Account: account}
+	for shard := range store.ClearingShards {
+		if err := l.clearingShard(ctx, &t, store.ClearingPK(account, day, shard)); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+func (l *Ledger) clearingShard(ctx context.Context, t *ClearingTotal, pk string) error {
+	in := &dynamodb.QueryInput{TableName: &l.S.Table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: aws.String("PK = :p"), ProjectionExpression: aws.String("#a"),
+		ExpressionAttributeNames:  map[string]string{"#a": "amount"},
+		ExpressionAttributeValues: store.Values{":p": pk}.AV()}
+	for {
+		var page []struct {
+			AmountFen int64 `dynamodbav:"amount"`
+		}
+		next, err := l.S.QueryPage(ctx, in, &page)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			t.Entries++
+			t.Fen += e.AmountFen
+		}
+		if next == nil {
+			return nil
+		}
+		in.ExclusiveStartKey = next
+	}
 }

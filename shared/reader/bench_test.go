@@ -131,8 +131,8 @@ func benchCardsSetup(tb testing.TB, d *platform.Deps, n int) []string {
 		if err := s.Put(ctx, c.NewItem(), "", nil); err != nil {
 			tb.Fatal(err)
 		}
-		credits = append(credits, ledger.Movement{Scope: "bench", Key: no, Postings: []ledger.Posting{{Account: c.Account, Item: c.Key,
-			AmountFen: 5_000_000, Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}})
+		credits = append(credits, ledger.Movement{Scope: "bench", Key: no, Postings: ledger.External(ledger.Posting{Account: c.Account, Item: c.Key,
+			AmountFen: 5_000_000, Kind: ledger.KindRecharge, Counterparty: "ext:wechat"})})
 	}
 	if _, _, err := ledger.New(testkit.Store(d), d.Now).PostAll(ctx, credits); err != nil {
 		tb.Fatal(err)

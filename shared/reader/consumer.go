@@ -353,6 +353,7 @@ func (c *Consumer) tryCard(ctx context.Context, g *cardGroup, st map[store.Key]m
 		}
 		if target.CardNo != card.CardNo {
 			mv.Postings[0].Account, mv.Postings[0].Item = target.Account, target.Key
+			mv.Postings[1].Counterparty = target.Account // the reader's clearing side names the card charged
 		}
 		day := Day(m.OccurredAt)
 		if byDay[day] == nil {
@@ -534,11 +535,11 @@ func (m *Message) Movement() (ledger.Movement, error) {
 	if m.Kind == readerrec.KindHotWater {
 		kind = ledger.KindHotWater
 	}
-	mv := ledger.Movement{Scope: m.Scope(), Key: m.Key(), Postings: []ledger.Posting{{
+	mv := ledger.Movement{Scope: m.Scope(), Key: m.Key(), Postings: ledger.External(ledger.Posting{
 		Account: cards.AccountID(m.SchoolID, m.CardNo), Item: store.CardKey(m.SchoolID, m.CardNo),
 		AmountFen: -m.AmountFen, Kind: kind, Counterparty: "ext:merchant:" + m.DeviceID, Merchant: m.Merchant,
 		OccurredAt: m.OccurredAt, AllowNegative: m.CodeID == "",
-	}}}
+	})}
 	if m.CodeID != "" {
 		// The ledger refuses a second use of the code too: this put fails if another record spent it.
 		put, err := m.codeSpentItem()

@@ -556,9 +556,9 @@ func TestArrearsAndTheBlacklist(t *testing.T) {
 	w.Clock.Advance(time.Minute)
 	behind := func() time.Time { return w.Clock.Now().Add(-time.Minute) } // a writer whose clock is behind
 	late := ledger.New(testkit.Store(w.Deps), behind)
-	if _, err := late.Post(context.Background(), ledger.Movement{Scope: "reader:POS-CANTEEN-01", Key: "late-1", Postings: []ledger.Posting{{
+	if _, err := late.Post(context.Background(), ledger.Movement{Scope: "reader:POS-CANTEEN-01", Key: "late-1", Postings: ledger.External(ledger.Posting{
 		Account: cards.AccountID("kmmc", "10000002"), Item: store.CardKey("kmmc", "10000002"), AmountFen: -600, Kind: ledger.KindPurchase,
-		Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: true}}}); err != nil {
+		Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: true})}); err != nil {
 		t.Fatal(err)
 	}
 	if v4 := bl(v3.Version); fmt.Sprint(v4.Added) != "[10000002]" {
@@ -577,8 +577,8 @@ func TestBlacklistStaysRightWhenAPostingRacesAStatusChange(t *testing.T) {
 	s := testkit.Store(w.Deps)
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
 	_, err := ledger.New(s, w.Clock.Now).Post(ctx, ledger.Movement{Scope: "reader:POS-CANTEEN-01", Key: "1",
-		Postings: []ledger.Posting{{Account: cards.AccountID("kmmc", "10000003"), Item: store.CardKey("kmmc", "10000003"), AmountFen: -500,
-			Kind: ledger.KindPurchase, Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: true}}})
+		Postings: ledger.External(ledger.Posting{Account: cards.AccountID("kmmc", "10000003"), Item: store.CardKey("kmmc", "10000003"), AmountFen: -500,
+			Kind: ledger.KindPurchase, Counterparty: "ext:merchant:POS-CANTEEN-01", AllowNegative: true})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,8 +595,8 @@ func TestBlacklistStaysRightWhenAPostingRacesAStatusChange(t *testing.T) {
 	l := ledger.New(s, w.Clock.Now)
 	l.BatchReads = true
 	l.Prefetched = stale
-	if _, err := l.Post(ctx, ledger.Movement{Scope: "test", Key: "r1", Postings: []ledger.Posting{{Account: cards.AccountID("kmmc", "10000003"),
-		Item: store.CardKey("kmmc", "10000003"), AmountFen: 1000, Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}}}); err != nil {
+	if _, err := l.Post(ctx, ledger.Movement{Scope: "test", Key: "r1", Postings: ledger.External(ledger.Posting{Account: cards.AccountID("kmmc", "10000003"),
+		Item: store.CardKey("kmmc", "10000003"), AmountFen: 1000, Kind: ledger.KindRecharge, Counterparty: "ext:wechat"})}); err != nil {
 		t.Fatal(err)
 	}
 	c := w.card("10000003")

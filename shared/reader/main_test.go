@@ -208,9 +208,9 @@ func (w *world) card(no string) *cards.Card {
 // credit puts money on a card as a recharge does.
 func (w *world) credit(cardNo string, fen int64, key string) {
 	w.t.Helper()
-	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: []ledger.Posting{{
+	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: ledger.External(ledger.Posting{
 		Account: cards.AccountID("kmmc", cardNo), Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
-		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"}}})
+		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"})})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -219,10 +219,7 @@ func (w *world) credit(cardNo string, fen int64, key string) {
 // reconcile proves the books through the API.
 func (w *world) reconcile() {
 	w.t.Helper()
-	r := w.Do("GET", "/v1/admin/reconcile", nil, w.staff(auth.RoleFinance)...).Expect(w.t, 200, "")
-	if r.JSON()["ok"] != true {
-		w.t.Fatalf("books do not reconcile: %s", r.Body)
-	}
+	w.Reconcile(w.staff(auth.RoleFinance)...)
 }
 
 // staff logs in a seeded staff member of role.

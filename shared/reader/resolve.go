@@ -85,9 +85,9 @@ func ResolveDispute(ctx context.Context, s *store.Store, l *ledger.Ledger, p aut
 			lc := *l
 			lc.Guard = sameStatus(card)
 			_, err = lc.Post(ctx, ledger.Movement{Scope: "dispute:" + d.DeviceID, Key: strconv.FormatInt(d.Seq, 10),
-				Postings: []ledger.Posting{{Account: card.Account, Item: card.Key, AmountFen: -d.AmountFen, Kind: kind,
+				Postings: ledger.External(ledger.Posting{Account: card.Account, Item: card.Key, AmountFen: -d.AmountFen, Kind: kind,
 					Counterparty: "ext:merchant:" + d.DeviceID, Merchant: d.Merchant, OccurredAt: d.OccurredAt,
-					AllowNegative: d.Reason != DisputeCodeOverBalance}}, // a code is never an overdraft: INSUFFICIENT_BALANCE until recharged
+					AllowNegative: d.Reason != DisputeCodeOverBalance}), // a code is never an overdraft: INSUFFICIENT_BALANCE until recharged
 				Extra: []types.TransactWriteItem{
 					store.UpdateItem(d.Key, set+", chargedCard = :card", "#st = :open", map[string]string{"#st": "status"}, vals.AV()),
 					staff.AuditItem(actor, "dispute.charge", disputeTarget(d), details, now),

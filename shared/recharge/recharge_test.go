@@ -106,10 +106,7 @@ func (w *world) reconcile() {
 	w.t.Helper()
 	var tok struct{ Token string }
 	w.Do("POST", "/v1/admin/login", map[string]string{"username": "auditor", "password": "ledger-check-2026"}).Expect(w.t, 200, "").Decode(w.t, &tok)
-	r := w.Do("GET", "/v1/admin/reconcile", nil, testkit.Bearer(tok.Token)...).Expect(w.t, 200, "")
-	if r.JSON()["ok"] != true {
-		w.t.Fatalf("books: %s", r.Body)
-	}
+	w.Reconcile(testkit.Bearer(tok.Token)...)
 }
 
 func (w *world) runReconciler() recharge.ReconcileReport {

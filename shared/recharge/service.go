@@ -366,8 +366,8 @@ func (s *Service) post(ctx context.Context, o *Order, d dest, tx wechatpay.Trans
 	}
 	return l.Post(ctx, ledger.Movement{Scope: "wechat", Key: o.OrderNo,
 		Input: []any{o.OrderNo, o.Target.Account, o.AmountFen},
-		Postings: []ledger.Posting{{Account: d.target.Account, Item: d.target.Item(), AmountFen: o.AmountFen,
-			Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值", OccurredAt: occurred}},
+		Postings: ledger.External(ledger.Posting{Account: d.target.Account, Item: d.target.Item(), AmountFen: o.AmountFen,
+			Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值", OccurredAt: occurred}),
 		Extra: []types.TransactWriteItem{store.UpdateItem(o.Key, set+" REMOVE GSI1PK, GSI1SK", "attribute_exists(PK)",
 			map[string]string{"#st": "status"}, vals.AV())},
 	})

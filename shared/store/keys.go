@@ -7,6 +7,8 @@ package store
 
 import (
 	"fmt"
+	"hash/fnv"
+	"strconv"
 )
 
 // Attribute names of the keys and indexes. TTL holds epoch seconds.
@@ -66,12 +68,50 @@ func StudentKey(school, studentNo string) Key {
 	return Key{"STUDENT#" + school + "#" + studentNo, "STUDENT"}
 }
 
+// StudentNamePK is the GSI1 partition of a school's roster entries under one name (the staff lookup by
+// name); GSI1SK is the canonical student number.
+func StudentNamePK(school, name string) string { return "STUDENTNAME#" + school + "#" + name }
+
 // Ledger entries of one account, ordered by posting sequence: PK=LEDGER#<account>, SK=E#<seq>.
 func LedgerPK(account string) string { return "LEDGER#" + account }
 func EntrySK(seq int64) string       { return fmt.Sprintf("E#%012d", seq) }
 func EntryKey(account string, seq int64) Key {
 	return Key{LedgerPK(account), EntrySK(seq)}
 }
+
+// ClearingKey is the clearing side of one movement: the posting on an outside party's clearing account
+// (ext:wechat, ext:merchant:<deviceId>, ext:utility:<kind>), PK=CLEARING#<account>#<day, China time>,
+// SK=T#<txnId>. One new item per movement, never an update: a clearing account has no balance item, so no
+// item is written by every transaction; a day's partition, read by a query, is that day's settlement.
+//
+// The day's entries are spread over ClearingShards partitions by the movement's id (PK
+// CLEARING#<account>#<day>#<shard>): ext:wechat and ext:utility:<kind> take every school's recharges and
+// dorm charges, and a single day partition would cap them at one partition's 1,000 writes a second
+// (make load found it; docs/scale.md). A day is read with one query per shard (ledger.ClearingDay).
+const ClearingShards = 16
+
+func ClearingPK(account, day string, shard int) string {
+	return "CLEARING#" + account + "#" + day + "#" + strconv.Itoa(shard)
+}
+
+// ClearingShard is the shard of a movement's clearing entry.
+func ClearingShard(txnID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(txnID))
+	return int(h.Sum32() % ClearingShards)
+}
+
+func ClearingKey(account, day, txnID string) Key {
+	return Key{ClearingPK(account, day, ClearingShard(txnID)), "T#" + txnID}
+}
+
+// The books' reconcile runs off the request path (shared/reconcile), in one partition: a run and its
+// report under JOB#<jobId> (the id starts with its UTC time, so the partition reads newest last), the run
+// queued or running under CURRENT (at most one: starting one is a put on attribute_not_exists), the last
+// finished run under LATEST.
+func ReconcileJobKey(jobID string) Key { return Key{"RECONCILE", "JOB#" + jobID} }
+func ReconcileCurrentKey() Key         { return Key{"RECONCILE", "CURRENT"} }
+func ReconcileLatestKey() Key          { return Key{"RECONCILE", "LATEST"} }
 
 // IdemKey marks one money movement as done: scope names the source (reader, wechat, app).
 func IdemKey(scope, key string) Key { return Key{"IDEM#" + scope + "#" + key, "IDEM"} }

@@ -8,9 +8,9 @@ import type { Schemas } from '@/api/types'
 
 type PayParams = Schemas['PayParams']
 
-const SANDBOX = import.meta.env.VITE_PAY_SANDBOX === '1'
-
 export class PayCancelled extends Error {}
+
+export type { PayParams }
 
 /** Binds this WeChat user's openid to the account if it is not yet (recharges need it). */
 export async function ensureWeChatBound(): Promise<void> {
@@ -31,7 +31,8 @@ function loginCode(): Promise<string> {
   )
   // #endif
   // #ifdef H5
-  if (SANDBOX) return Promise.resolve(sandboxCode())
+  // The condition is replaced at build time: only the local build keeps this branch and its import.
+  if (import.meta.env.VITE_PAY_SANDBOX === '1') return import('./sandbox').then((m) => m.sandboxCode())
   return Promise.reject(new ApiError(0, 'WECHAT_ONLY', '请在微信小程序中充值'))
   // #endif
 }
@@ -62,7 +63,7 @@ export function requestPayment(orderNo: string, p: PayParams): Promise<void> {
 function h5Pay(orderNo: string, p: PayParams): Promise<void> {
   const bridge = (globalThis as { WeixinJSBridge?: WeixinBridge }).WeixinJSBridge
   if (bridge) return bridgePay(bridge, p)
-  if (SANDBOX) return sandboxPay(orderNo)
+  if (import.meta.env.VITE_PAY_SANDBOX === '1') return import('./sandbox').then((m) => m.sandboxPay(orderNo))
   return Promise.reject(new ApiError(0, 'WECHAT_ONLY', '请在微信中打开以完成支付'))
 }
 
@@ -76,37 +77,6 @@ function bridgePay(bridge: WeixinBridge, p: PayParams): Promise<void> {
       if (r.err_msg === 'get_brand_wcpay_request:ok') resolve()
       else if (r.err_msg === 'get_brand_wcpay_request:cancel') reject(new PayCancelled('已取消支付'))
       else reject(new ApiError(0, 'PAY_FAILED', '支付失败，请稍后再试'))
-    }),
-  )
-}
-
-/** A stable per-browser js_code for the sandbox's jscode2session (it maps each code to one openid). */
-function sandboxCode(): string {
-  let c = uni.getStorageSync('onecard.sandboxCode') as string
-  if (!c) {
-    c = 'h5dev-' + Date.now().toString(36) + Math.random().toString(36).slice(2, 10)
-    uni.setStorageSync('onecard.sandboxCode', c)
-  }
-  return c
-}
-
-/** The sandbox's "pay" button: the user confirms, the sandbox pays and notifies the API like WeChat Pay. */
-function sandboxPay(orderNo: string): Promise<void> {
-  return new Promise((resolve, reject) =>
-    uni.showModal({
-      title: '微信支付（本地沙箱）',
-      content: `订单 ${orderNo}\n本地开发环境：由微信支付沙箱模拟付款`,
-      confirmText: '确认支付',
-      cancelText: '取消',
-      success: (m) => {
-        if (!m.confirm) return reject(new PayCancelled('已取消支付'))
-        uni.request({
-          url: `/sandbox/orders/${orderNo}/pay`,
-          method: 'POST',
-          success: (r) => (r.statusCode === 200 ? resolve() : reject(new ApiError(r.statusCode, 'PAY_FAILED', '支付失败，请稍后再试'))),
-          fail: () => reject(new ApiError(0, 'PAY_FAILED', '支付失败，请稍后再试')),
-        })
-      },
     }),
   )
 }
