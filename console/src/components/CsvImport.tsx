@@ -39,7 +39,7 @@ export function parseCsv(text: string): string[][] {
 }
 
 export function CsvImport(props: {
-  columns: { key: string; title: string }[]
+  columns: { key: string; title: string; optional?: boolean }[]
   example: string
   send: (csv: string) => Promise<Schemas['ImportReport']>
   testId: string
@@ -88,7 +88,7 @@ export function CsvImport(props: {
         </Upload>
         {fileName && <Tag>{fileName}</Tag>}
         <Typography.Text type="secondary">
-          列：{props.columns.map((c) => c.key).join(',')}（UTF-8，可带表头，Excel 另存为 CSV UTF-8 即可）
+          列：{props.columns.map((c) => (c.optional ? `[${c.key}]` : c.key)).join(',')}（UTF-8，可带表头，Excel 另存为 CSV UTF-8 即可）
         </Typography.Text>
       </Space>
       <Input.TextArea
@@ -112,7 +112,7 @@ export function CsvImport(props: {
           scroll={{ x: true }}
           columns={[
             { title: '行', dataIndex: 'line', width: 60 },
-            ...props.columns.map((c, i) => ({ title: c.title, key: c.key, render: (_: unknown, r: { cells: string[] }) => r.cells[i] ?? <Tag color="red">缺少</Tag> })),
+            ...props.columns.map((c, i) => ({ title: c.title, key: c.key, render: (_: unknown, r: { cells: string[] }) => r.cells[i] ?? (c.optional ? '—' : <Tag color="red">缺少</Tag>) })),
           ]}
           style={{ marginBottom: 12 }}
         />
@@ -125,6 +125,7 @@ export function CsvImport(props: {
         <div style={{ marginTop: 24 }} data-testid={`${props.testId}-report`}>
           <Row gutter={24} style={{ marginBottom: 16 }}>
             <Col span={6}><Statistic title="新增" value={report.created} valueStyle={{ color: '#3f8600' }} /></Col>
+            {report.updated !== undefined && <Col span={6}><Statistic title="更新" value={report.updated} valueStyle={{ color: '#1677ff' }} /></Col>}
             <Col span={6}><Statistic title="未变化" value={report.unchanged} /></Col>
             <Col span={6}><Statistic title="拒绝" value={report.rejected} valueStyle={{ color: report.rejected ? '#cf1322' : undefined }} /></Col>
           </Row>

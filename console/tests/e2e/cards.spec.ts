@@ -2,68 +2,92 @@ import { generateKeyPairSync } from 'node:crypto'
 import { expect, test } from '@playwright/test'
 import { apiCall, dialogOk, fresh, idNumber, openMenu, shot, signIn, staffToken } from './kit'
 
-test('the card center looks up card 10000002 and does 补卡: the new card holds the balance', async ({ page }) => {
+test('the card center looks up card 10000002 and does 补卡: the new card holds the balance and the history', async ({ page }) => {
   await signIn(page)
   await openMenu(page, '/cards')
-  await page.getByTestId('card-no').fill('10000002')
-  await page.getByTestId('card-open').click()
-  await expect(page.getByTestId('card-title')).toHaveText('一卡通 10000002')
+  await page.getByTestId('card-query').fill('10000002')
+  await page.getByTestId('card-search').click()
+  await expect(page.getByTestId('card-title')).toContainText('一卡通 10000002')
+  await expect(page.getByTestId('card-detail')).toContainText('李四')
+  const before = await page.getByTestId('card-balance').textContent()
   await shot(page, 'cards')
   const newCard = String(20000000 + (Date.now() % 10_000_000))
   await page.getByTestId('act-replace').click()
   await page.getByTestId('replace-newcard').fill(newCard)
   await dialogOk(page, '确 定')
-  const result = page.getByTestId('replace-result')
-  await expect(result).toBeVisible()
   await expect(page.getByTestId('replace-new')).toHaveText(newCard)
-  await expect(result).toContainText('10000002（已注销）')
-  await expect(result).toContainText('已解除，学生需用新卡重新绑定')
-  await expect(result).toContainText(/新卡余额¥[0-9,]+\.[0-9]{2}/)
+  await expect(page.getByTestId('replace-result')).toContainText('原卡 10000002 已注销')
+  // the desk now shows the new card: same holder, the whole balance, the old card in its chain
+  await expect(page.getByTestId('card-title')).toContainText(`一卡通 ${newCard}`)
+  await expect(page.getByTestId('card-status')).toHaveText('正常')
+  await expect(page.getByTestId('card-detail')).toContainText('李四')
+  await expect(page.getByTestId('card-detail')).toContainText('替换了 10000002')
+  await expect(page.getByTestId('card-balance')).toHaveText(before!)
+  const card = await apiCall('GET', `/v1/admin/cards/${newCard}`, undefined, await staffToken())
+  expect(card.body.replaces).toEqual(['10000002'])
   await shot(page, 'cards-replaced')
-  // the same 补卡 again with another number is refused with the API's message
+  // 补卡 to a number another card holds: the API's refusal, in the dialog
+  const taken = await apiCall('POST', `/v1/admin/cards/${newCard}/replace`, { newCardNo: '10000001' }, await staffToken())
+  expect(taken.status).toBe(409)
   await page.getByTestId('act-replace').click()
-  await page.getByTestId('replace-newcard').fill(String(Number(newCard) + 1))
+  await page.getByTestId('replace-newcard').fill('10000001')
   await dialogOk(page, '确 定')
-  const again = await apiCall('POST', '/v1/admin/cards/10000002/replace', { newCardNo: String(Number(newCard) + 1) }, await staffToken())
-  expect(again.status).toBe(409)
-  await expect(page.getByTestId('error')).toHaveText(`补卡失败：${again.body.error.message}`)
+  await expect(page.getByRole('dialog').getByTestId('error')).toHaveText(`补卡失败：${taken.body.error.message}`)
+  await dialogOk(page, '取 消')
+  // the old number opens the old card, cancelled, whose leftover finance can move (nothing left: 0)
+  await page.getByTestId('open-10000002').click()
+  await expect(page.getByTestId('card-status')).toHaveText('已注销')
+  await page.getByTestId('act-move').click()
+  await dialogOk(page, '转移余额')
+  await expect(page.getByTestId('move-result')).toContainText(`转入当前卡 ${newCard}`)
 })
 
-test('card desk actions show the API refusals in Chinese', async ({ page }) => {
+test('the card desk finds a student by name and shows the API refusals in Chinese', async ({ page }) => {
   await signIn(page)
   await openMenu(page, '/cards')
-  await page.getByTestId('card-no').fill('10000001')
-  await page.getByTestId('card-open').click()
-  const want = await apiCall('POST', '/v1/admin/cards/10000001/unlock', undefined, await staffToken())
-  expect(want.status).toBe(409)
-  await page.getByTestId('act-unlock').click()
-  await dialogOk(page, '解 锁')
-  await expect(page.getByTestId('error')).toHaveText(`解锁失败：${want.body.error.message}`)
-  // a wrong ID number
+  await page.getByTestId('card-query').fill('张三')
+  await page.getByTestId('card-search').click()
+  await expect(page.getByTestId('card-title')).toContainText('一卡通 10000001')
+  await expect(page.getByTestId('card-history')).toBeVisible()
+  // not locked: nothing to unlock
+  await expect(page.getByTestId('act-unlock')).toBeDisabled()
+  // a wrong ID number: the API's message
+  const want = await apiCall('POST', '/v1/admin/cards/10000001/reset-password', { idNumber: '11010519491231002X' }, await staffToken())
+  expect(want.status).toBe(422)
   await page.getByTestId('act-reset').click()
   await page.getByTestId('reset-id').fill('11010519491231002X')
   await dialogOk(page, '确 定')
-  await expect(page.getByTestId('error')).toContainText('重置密码失败：')
+  await expect(page.getByRole('dialog').getByTestId('error')).toHaveText(`重置密码失败：${want.body.error.message}`)
   // the right one resets
-  await dialogOk(page, '取 消')
-  await page.getByTestId('act-reset').click()
   await page.getByTestId('reset-id').fill('530102200001011237')
   await dialogOk(page, '确 定')
   await expect(page.getByText('一卡通密码已重置为身份证号后六位').first()).toBeVisible()
+  await expect(page.getByTestId('card-detail')).toContainText('初始密码')
+  // a name nobody has
+  await page.getByTestId('card-query').fill('不存在的人')
+  await page.getByTestId('card-search').click()
+  await expect(page.getByTestId('card-hits')).toContainText('没有找到学生')
 })
 
 test('roster import shows the rows, then the report of what was created and refused', async ({ page }) => {
   await signIn(page)
   await openMenu(page, '/cards/import')
   const n = String(Date.now() % 10000).padStart(4, '0')
-  const csv = `studentNo,name,idNumber,cardNo\nCUIK2025${n},赵六,${idNumber()},3${n}0001\nCUIK2025${n}9,钱七,123,3${n}0002\n`
+  const csv = [
+    'studentNo,name,idNumber,cardNo,class,status',
+    `CUIK2025${n},赵六,${idNumber()},3${n}0001,新闻2501,在读`,
+    `CUIK2025${n}9,钱七,123,3${n}0002`,
+    'CUIK20230001,张三,530102200001011237,10000001,新闻2301,在读',
+  ].join('\n')
   await page.getByTestId('roster-csv').fill(csv)
-  await expect(page.getByText('预览：共 2 行（已识别表头）')).toBeVisible()
+  await expect(page.getByText('预览：共 3 行（已识别表头）')).toBeVisible()
   await page.getByTestId('roster-submit').click()
   const report = page.getByTestId('roster-report')
   await expect(report).toBeVisible()
+  // 新增, 更新, 未变化, 拒绝
   await expect(report.locator('.ant-statistic').nth(0)).toContainText('1')
-  await expect(report.locator('.ant-statistic').nth(2)).toContainText('1')
+  await expect(report.locator('.ant-statistic').nth(1)).toContainText('1')
+  await expect(report.locator('.ant-statistic').nth(3)).toContainText('1')
   await expect(report).toContainText('BAD_ID_NUMBER')
   await shot(page, 'roster-import')
 })

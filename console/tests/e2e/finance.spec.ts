@@ -27,11 +27,17 @@ test('finance resolves the demo dispute (waive) and it leaves the open list', as
   await expect(page.getByRole('row', { name: /POS-CANTEEN-01 #42/ })).toContainText('已免收')
 })
 
-test('finance runs the reconcile report and the books balance', async ({ page }) => {
+test('finance asks for a reconcile now, sees the job run, and the books balance', async ({ page }) => {
   await signIn(page)
   await openMenu(page, '/finance/reconcile')
+  // the page opens on the latest report (or queues the first run)
+  await expect(page.getByTestId('reconcile-run')).toBeVisible()
   await page.getByTestId('reconcile-run').click()
-  await expect(page.getByTestId('reconcile-status')).toHaveText('账目平衡', { timeout: 60_000 })
+  const job = (await page.getByTestId('reconcile-job').textContent())!.match(/对账任务 (\S+)：/)![1]
+  // the scheduled reconciler takes it (every 5 s locally); the page polls until it is done
+  await expect(page.getByTestId('reconcile-when')).toContainText(`任务 ${job}`, { timeout: 60_000 })
+  await expect(page.getByTestId('reconcile-status')).toHaveText('账目平衡')
   await expect(page.getByTestId('reconcile-report')).toContainText('余额合计')
+  await expect(page.getByTestId('reconcile-report')).toContainText('清算账户（')
   await shot(page, 'reconcile')
 })

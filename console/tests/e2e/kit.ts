@@ -75,9 +75,12 @@ export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
 }
 
-/** Clicks a button of the dialog open now (antd writes two-character labels with a space: 确 定). */
+/**
+ * Clicks a button of the dialog open now (antd writes two-character labels with a space: 确 定). A button
+ * that was loading may keep its fading icon, named "loading", in front of the label.
+ */
 export async function dialogOk(page: Page, name: string): Promise<void> {
-  await page.getByRole('dialog').getByRole('button', { name, exact: true }).click()
+  await page.getByRole('dialog').getByRole('button', { name: new RegExp(`^(loading )?${name}$`) }).click()
 }
 
 let idSeq = 0
