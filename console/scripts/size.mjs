@@ -2,12 +2,13 @@
 // chunk it imports statically (what the browser fetches before the first page shows; the office pages are
 // loaded when opened). `make bench` runs it after a build; the aim is at most 400 KB.
 //
-//   node scripts/size.mjs [dist-dir]      (default dist/devstack)
+//   node console/scripts/size.mjs [dist-dir]      (default console/dist/devstack)
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 
-const dir = process.argv[2] ?? 'dist/devstack'
+const dir = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'devstack')
 const AIM = 400 * 1024
 let manifest
 try {
