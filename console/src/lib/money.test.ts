@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fenToInput, formatFen, parseYuan } from './money'
+import { fenToInput, formatFen, parseYuan, yuan } from './money'
 
 describe('parseYuan', () => {
   it('moves the decimal point without floats', () => {
@@ -35,6 +35,8 @@ describe('formatFen', () => {
     expect(formatFen(123456789)).toBe('1,234,567.89')
     expect(formatFen(undefined)).toBe('—')
     expect(fenToInput(123456)).toBe('1234.56')
+    expect(yuan(-8500)).toBe('-¥85.00')
+    expect(yuan(1250)).toBe('¥12.50')
   })
   it('round-trips', () => {
     for (const f of [1, 9, 10, 99, 100, 101, 1999, 2000, 123456, 1000000]) expect(parseYuan(fenToInput(f))).toBe(f)

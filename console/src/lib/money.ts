@@ -34,10 +34,11 @@ export function formatFen(fen: number | null | undefined, grouped = true): strin
   return `${sign}${yuan}.${String(abs % 100).padStart(2, '0')}`
 }
 
-/** "¥12.30" */
+/** "¥12.30"; "-¥0.50" for a debt. */
 export function yuan(fen: number | null | undefined): string {
   const s = formatFen(fen)
-  return s === '—' ? s : `¥${s}`
+  if (s === '—') return s
+  return s.startsWith('-') ? `-¥${s.slice(1)}` : `¥${s}`
 }
 
 /** The text a money input starts with for a stored amount: 1230 → "12.30" (no grouping). */
