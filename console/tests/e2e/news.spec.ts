@@ -45,3 +45,19 @@ test('an admin edits help and about; the mini program reads them', async ({ page
   expect((await apiCall('GET', '/v1/about?schoolId=kmmc')).body.text).toBe(about)
   await shot(page, 'texts')
 })
+
+test('an admin publishes a new version of the user agreement; registration then reads it', async ({ page }) => {
+  const before = (await apiCall('GET', '/v1/agreement?schoolId=kmmc')).body
+  await signIn(page)
+  await openMenu(page, '/texts')
+  await expect(page.getByTestId('agreement-version')).toHaveText(`第 ${before.version} 版`)
+  const text = `${before.agreement}\n五、本协议自发布之日起生效。`
+  await page.getByTestId('text-agreement').fill(text)
+  await page.getByTestId('agreement-publish').click()
+  await dialogOk(page, '发布新版本')
+  await expect(page.getByTestId('agreement-version')).toHaveText(`第 ${before.version + 1} 版`)
+  const after = (await apiCall('GET', '/v1/agreement?schoolId=kmmc')).body
+  expect(after.version).toBe(before.version + 1)
+  expect(after.agreement).toBe(text)
+  expect(after.privacy).toBe(before.privacy)
+})

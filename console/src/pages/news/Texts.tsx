@@ -99,7 +99,7 @@ export default function Texts() {
               type="inner"
               title={
                 <span>
-                  用户协议与隐私政策 <Tag color="blue">第 {agreement.version} 版</Tag>
+                  用户协议与隐私政策 <Tag color="blue" data-testid="agreement-version">第 {agreement.version} 版</Tag>
                   <Typography.Text type="secondary" style={{ fontSize: 12, fontWeight: 'normal' }}>
                     {agreement.version > 0 ? `发布于 ${formatTime(agreement.publishedAt)}` : '尚未发布'}
                   </Typography.Text>
@@ -109,12 +109,12 @@ export default function Texts() {
               <Alert type="warning" showIcon message="发布新版本后，所有学生需重新同意。" style={{ marginBottom: 16 }} />
               <Form form={legal} layout="vertical" onFinish={publish}>
                 <Form.Item name="agreement" label="用户协议" rules={[{ required: true, whitespace: true, message: '请输入用户协议' }, { max: 20000 }]}>
-                  <Input.TextArea rows={9} showCount maxLength={20000} />
+                  <Input.TextArea rows={9} showCount maxLength={20000} data-testid="text-agreement" />
                 </Form.Item>
                 <Form.Item name="privacy" label="隐私政策" rules={[{ required: true, whitespace: true, message: '请输入隐私政策' }, { max: 20000 }]}>
-                  <Input.TextArea rows={9} showCount maxLength={20000} />
+                  <Input.TextArea rows={9} showCount maxLength={20000} data-testid="text-privacy" />
                 </Form.Item>
-                <Button type="primary" htmlType="submit" loading={busy === 'legal'}>发布新版本</Button>
+                <Button type="primary" htmlType="submit" loading={busy === 'legal'} data-testid="agreement-publish">发布新版本</Button>
               </Form>
             </Card>
           </Col>
