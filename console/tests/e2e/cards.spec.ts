@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { expect, test } from '@playwright/test'
 import { apiCall, dialogOk, fresh, idNumber, openMenu, shot, signIn, staffToken } from './kit'
 
-test('the card center looks up card 10000002 and does 补卡: the new card holds the balance and the history', async ({ page }) => {
+test('the card center looks up card 10000002 and does 补卡: the new card holds the balance and the old one in its chain', async ({ page }) => {
   await signIn(page)
   await openMenu(page, '/cards')
   await page.getByTestId('card-query').fill('10000002')
