@@ -15,9 +15,12 @@ RIE_VERSION  := v0.0.0-20261030222936-bef5c4ba774d
 MP           := miniprogram
 MP_SOURCES   := $(shell find $(MP)/src -type f 2>/dev/null) $(MP)/package-lock.json $(MP)/vite.config.ts \
                 $(MP)/index.html $(MP)/.env.devstack docs/api/openapi.yaml
+CONSOLE      := console
+CONSOLE_SOURCES := $(shell find $(CONSOLE)/src -type f ! -name schema.d.ts ! -name "*.test.ts" 2>/dev/null) $(CONSOLE)/package-lock.json \
+                $(CONSOLE)/vite.config.ts $(CONSOLE)/index.html $(CONSOLE)/tsconfig.json docs/api/openapi.yaml
 
 .PHONY: load help dev test test-short tidy build template lint bench clean stop fuzz invoke events rie \
-        browser e2e miniprogram miniprogram-local miniprogram-check
+        browser e2e miniprogram miniprogram-local miniprogram-check console-local console-check
 
 help:
 	@echo "make dev       start emulators, table, queues, demo data and the API on 127.0.0.1:3000"
@@ -31,12 +34,13 @@ help:
 	@echo "make load      a lunch rush on one campus against the local system: latency, errors, reconcile, hot keys"
 	@echo "make e2e       the browser tests of the clients against the whole local system (part of make test)"
 	@echo "make miniprogram  production builds of the mini program (API_BASE=https://… for mp-weixin)"
+	@echo "make console-check  type check the staff console against the contract, its unit tests and its build"
 	@echo "make stop      stop a make dev that was killed without Ctrl-C"
 
-dev: miniprogram-local
+dev: miniprogram-local console-local
 	$(GO) run ./infra/cmd/dev
 
-test: rie lint tidy miniprogram-check
+test: rie lint tidy miniprogram-check console-check
 	$(GO) run ./infra/cmd/stack -- $(GO) test -count=1 -timeout 15m ./...
 	$(MAKE) e2e
 
@@ -61,6 +65,22 @@ miniprogram: $(MP)/node_modules/.installed
 miniprogram-check: $(MP)/node_modules/.installed miniprogram-local
 	cd $(MP) && npm run typecheck && npx vitest run && npm run build:mp && npm run build:h5 && node scripts/check-builds.mjs
 
+# --- the staff console (React + Ant Design, docs/decisions/0011) ---
+# npm packages of the console, installed again only when its lockfile changes.
+$(CONSOLE)/node_modules/.installed: $(CONSOLE)/package-lock.json
+	cd $(CONSOLE) && npm ci --no-audit --no-fund
+	@touch $@
+
+# The build that make dev and make e2e serve at /console/ (the API on the same origin).
+$(CONSOLE)/dist/devstack/index.html: $(CONSOLE)/node_modules/.installed $(CONSOLE_SOURCES)
+	cd $(CONSOLE) && npm run build:devstack
+console-local: $(CONSOLE)/dist/devstack/index.html
+
+# Type check against the contract, unit tests, the production build (dist/build: publish it under
+# /console/ of the site bucket, docs/deploy.md) and its first-load size.
+console-check: $(CONSOLE)/node_modules/.installed
+	cd $(CONSOLE) && npm run typecheck && npx vitest run && npx vite build --outDir dist/build && node scripts/size.mjs dist/build
+
 # Debian's Chromium and the CJK fonts for the browser tests (Playwright never downloads a browser here).
 browser:
 	@if ! command -v chromium >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
@@ -69,8 +89,9 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
 
-e2e: browser miniprogram-local
+e2e: browser miniprogram-local console-local
 	$(GO) run ./infra/cmd/e2e -dir $(MP) -- npx playwright test
+	$(GO) run ./infra/cmd/e2e -dir $(CONSOLE) -- npx playwright test
 
 # go.mod lists what the code imports, direct requires as direct (go mod tidy fixes it).
 tidy:

@@ -1,0 +1,66 @@
+// 修改密码: PUT /v1/admin/password. The change ends every earlier token of the member, this one too; the
+// answer is this session's new token. A wrong old password counts against the sign-in limit.
+import { useState } from 'react'
+import { App, Button, Form, Input } from 'antd'
+import { api, describe, ok } from '../api/client'
+import { getSession, setToken } from '../auth/session'
+import { ErrorLine, PageCard } from '../components/common'
+
+export default function Password() {
+  const { message } = App.useApp()
+  const [form] = Form.useForm()
+  const [error, setError] = useState('')
+  const [busy, setBusy] = useState(false)
+  const username = getSession()?.username ?? ''
+
+  async function submit(v: { oldPassword: string; newPassword: string }) {
+    setBusy(true)
+    setError('')
+    try {
+      const t = await ok(api.PUT('/v1/admin/password', { body: { oldPassword: v.oldPassword, newPassword: v.newPassword } }))
+      setToken(t.token)
+      form.resetFields()
+      message.success('密码已修改，其他设备上的登录已失效')
+    } catch (e) {
+      setError(describe(e))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <PageCard title="修改密码" intro="新密码 12–128 个字符，不能与用户名相同。修改后，您在其他浏览器或设备上的登录将立即失效。">
+      <ErrorLine error={error} />
+      <Form form={form} layout="vertical" onFinish={submit} style={{ maxWidth: 420 }}>
+        <Form.Item name="oldPassword" label="原密码" rules={[{ required: true, message: '请输入原密码' }]}>
+          <Input.Password autoComplete="current-password" data-testid="pw-old" />
+        </Form.Item>
+        <Form.Item
+          name="newPassword"
+          label="新密码"
+          rules={[
+            { required: true, message: '请输入新密码' },
+            { min: 12, max: 128, message: '新密码为 12–128 个字符' },
+            { validator: async (_, v: string) => { if (v && v.toLowerCase() === username.toLowerCase()) throw new Error('密码不能与用户名相同') } },
+          ]}
+        >
+          <Input.Password autoComplete="new-password" data-testid="pw-new" />
+        </Form.Item>
+        <Form.Item
+          name="confirm"
+          label="确认新密码"
+          dependencies={['newPassword']}
+          rules={[
+            { required: true, message: '请再次输入新密码' },
+            ({ getFieldValue }) => ({ validator: async (_, v: string) => { if (v && v !== getFieldValue('newPassword')) throw new Error('两次输入的密码不一致') } }),
+          ]}
+        >
+          <Input.Password autoComplete="new-password" data-testid="pw-confirm" />
+        </Form.Item>
+        <Button type="primary" htmlType="submit" loading={busy} data-testid="pw-submit">
+          修改密码
+        </Button>
+      </Form>
+    </PageCard>
+  )
+}
