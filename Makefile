@@ -126,6 +126,7 @@ bench: rie
 	$(MAKE) miniprogram browser miniprogram-local
 	cd $(MP) && node scripts/sizes.mjs
 	$(GO) run ./infra/cmd/e2e -dir $(MP) -- node scripts/time-to-home.mjs
+	$(MAKE) console-check
 
 # sam local invoke without SAM or Docker: the function's real bootstrap under the Lambda Runtime Interface
 # Emulator, against make dev's stack when it runs (otherwise emulators started for the occasion).
