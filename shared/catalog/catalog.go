@@ -10,10 +10,12 @@ import (
 	"onecard/shared/dispatch"
 	"onecard/shared/dorm"
 	"onecard/shared/fn"
+	"onecard/shared/merchants"
 	"onecard/shared/reader"
 	"onecard/shared/recharge"
 	"onecard/shared/reconcile"
 	"onecard/shared/school"
+	"onecard/shared/settlement"
 	"onecard/shared/staff"
 )
 
@@ -120,6 +122,14 @@ var HTTP = []fn.HTTP{
 	devices.AdminDevices,
 	devices.AdminDeviceDisable,
 	devices.AdminDeviceEnable,
+
+	// The back office's books (issue 15): merchants, settlements, reports, corrections, WeChat bills.
+	merchants.AdminMerchantCreate,
+	merchants.AdminMerchants,
+	merchants.AdminMerchantUpdate,
+	merchants.AdminMerchantAssignDevice,
+	settlement.AdminSettlement,
+	settlement.AdminSettlementClose,
 }
 
 // Find returns the HTTP function named name.
