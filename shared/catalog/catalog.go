@@ -6,6 +6,7 @@ import (
 	"onecard/shared/accounts"
 	"onecard/shared/cards"
 	"onecard/shared/content"
+	"onecard/shared/corrections"
 	"onecard/shared/devices"
 	"onecard/shared/dispatch"
 	"onecard/shared/dorm"
@@ -130,6 +131,10 @@ var HTTP = []fn.HTTP{
 	merchants.AdminMerchantAssignDevice,
 	settlement.AdminSettlement,
 	settlement.AdminSettlementClose,
+	corrections.AdminCorrectionPropose,
+	corrections.AdminCorrections,
+	corrections.AdminCorrectionApprove,
+	corrections.AdminCorrectionReject,
 }
 
 // Find returns the HTTP function named name.
