@@ -15,6 +15,7 @@ import (
 	"onecard/shared/reader"
 	"onecard/shared/recharge"
 	"onecard/shared/reconcile"
+	"onecard/shared/reports"
 	"onecard/shared/school"
 	"onecard/shared/settlement"
 	"onecard/shared/staff"
@@ -131,6 +132,9 @@ var HTTP = []fn.HTTP{
 	merchants.AdminMerchantAssignDevice,
 	settlement.AdminSettlement,
 	settlement.AdminSettlementClose,
+	reports.AdminReportRecharges,
+	reports.AdminReportDormConsumption,
+	reports.AdminReportLiability,
 	corrections.AdminCorrectionPropose,
 	corrections.AdminCorrections,
 	corrections.AdminCorrectionApprove,
