@@ -19,6 +19,7 @@ import (
 	"onecard/shared/school"
 	"onecard/shared/settlement"
 	"onecard/shared/staff"
+	"onecard/shared/wxbill"
 )
 
 // HTTP is every HTTP-triggered function, in the order they appear in template.yaml.
@@ -139,6 +140,7 @@ var HTTP = []fn.HTTP{
 	corrections.AdminCorrections,
 	corrections.AdminCorrectionApprove,
 	corrections.AdminCorrectionReject,
+	wxbill.AdminWeChatBill,
 }
 
 // Find returns the HTTP function named name.
@@ -155,6 +157,7 @@ func Find(name string) (fn.HTTP, bool) {
 var Events = []fn.Event{
 	recharge.RechargeReconciler,
 	reconcile.LedgerReconciler,
+	wxbill.WeChatBillMatcher,
 	dorm.DormPowerSettle,
 	dispatch.QueueConsumer, // reader records and meter readings share the reader queue
 }
