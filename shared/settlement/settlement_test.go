@@ -217,3 +217,35 @@ func TestMerchantDaysSettleFromTheLedgersClearingEntries(t *testing.T) {
 	}
 	w.Reconcile(w.fin...)
 }
+
+// The demo books: two merchants own the demo readers, yesterday's canteen day settles from its seven
+// records, a correction awaits approval by someone other than its proposer; seeding twice changes
+// nothing, and the books reconcile.
+func TestDemoBooksSeed(t *testing.T) {
+	t.Parallel()
+	e := testkit.New(t)
+	ctx := context.Background()
+	for _, f := range []func() error{
+		func() error { return seed.School(ctx, e.Deps) }, func() error { return seed.StudentsAndCards(ctx, e.Deps) },
+		func() error { return seed.Devices(ctx, e.Deps, "../..") },
+		func() error { return seed.Books(ctx, e.Deps) }, func() error { return seed.Books(ctx, e.Deps) },
+	} {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
+	fin := e.StaffLogin("fin-user", "finance-pass-2026")
+	var d day
+	e.Do("GET", "/v1/admin/merchants/CANTEEN-1/settlements/2026-11-24", nil, fin...).Expect(t, 200, "").Decode(t, &d)
+	if d.Count != 7 || d.NetFen != 450+600+1200+1350+980+1100+850 || len(d.Devices) != 1 || d.Devices[0].DeviceID != "POS-CANTEEN-01" {
+		t.Fatalf("yesterday: %+v", d)
+	}
+	var list struct{ Items []struct{ ID, Status, ProposedBy string } }
+	e.Do("GET", "/v1/admin/corrections?status=pending", nil, fin...).Expect(t, 200, "").Decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ProposedBy != "staff:"+seed.DemoProposer {
+		t.Fatalf("pending corrections: %+v", list.Items)
+	}
+	e.Do("POST", "/v1/admin/corrections/"+list.Items[0].ID+"/approve", nil, fin...).Expect(t, 200, "")
+	e.Reconcile(fin...)
+}
