@@ -148,7 +148,9 @@ func TestCorrectionsNeedASecondPersonAndMoveOnce(t *testing.T) {
 	}
 
 	// One proposal, one approval per approved correction, one rejection: each audited once.
-	var audit struct{ Items []struct{ Action, Actor, Target string } }
+	var audit struct {
+		Items []struct{ Action, Actor, Target string }
+	}
 	w.Do("GET", "/v1/admin/audit?limit=100", nil, w.admin...).Expect(t, 200, "").Decode(t, &audit)
 	count := map[string]int{}
 	for _, a := range audit.Items {

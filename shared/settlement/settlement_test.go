@@ -241,7 +241,9 @@ func TestDemoBooksSeed(t *testing.T) {
 	if d.Count != 7 || d.NetFen != 450+600+1200+1350+980+1100+850 || len(d.Devices) != 1 || d.Devices[0].DeviceID != "POS-CANTEEN-01" {
 		t.Fatalf("yesterday: %+v", d)
 	}
-	var list struct{ Items []struct{ ID, Status, ProposedBy string } }
+	var list struct {
+		Items []struct{ ID, Status, ProposedBy string }
+	}
 	e.Do("GET", "/v1/admin/corrections?status=pending", nil, fin...).Expect(t, 200, "").Decode(t, &list)
 	if len(list.Items) != 1 || list.Items[0].ProposedBy != "staff:"+seed.DemoProposer {
 		t.Fatalf("pending corrections: %+v", list.Items)
