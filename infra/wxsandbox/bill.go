@@ -89,7 +89,13 @@ func (s *Sandbox) TradeBill(day string) []byte {
 	if len(paid) == 0 && len(extra) == 0 {
 		return nil
 	}
-	sort.Slice(paid, func(i, j int) bool { return paid[i].SuccessTime.Before(paid[j].SuccessTime) })
+	// A total order: the download must serve the very bytes the hash was made of.
+	sort.Slice(paid, func(i, j int) bool {
+		if !paid[i].SuccessTime.Equal(paid[j].SuccessTime) {
+			return paid[i].SuccessTime.Before(paid[j].SuccessTime)
+		}
+		return paid[i].OutTradeNo < paid[j].OutTradeNo
+	})
 	var b strings.Builder
 	b.WriteString(wechatpay.BillHeaderAll + "\r\n")
 	var total, fees int64 // fees in 1/1000 fen (the bill writes them with five decimals)
