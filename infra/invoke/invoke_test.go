@@ -219,6 +219,11 @@ var refusedSamples = map[string]int{
 	"AdminCardMoveBalance": 409,
 	// Only the demo user's card is bound, and unbinding it would race the user samples: CARD_NOT_BOUND.
 	"AdminCardUnbind": 409,
+	// The demo's one pending correction (infra/seed/books.go) is approved by AdminCorrectionApprove's sample,
+	// which runs before it: CORRECTION_DECIDED.
+	"AdminCorrectionReject": 409,
+	// No day's WeChat Pay bill is matched in a fresh stack (WeChatBillMatcher runs at 10:30): BILL_NOT_MATCHED.
+	"AdminWeChatBill": 404,
 }
 
 // storageOnly are attribute names of the table that are never part of an answer: the keys of the table

@@ -114,6 +114,9 @@ func All(ctx context.Context, d *platform.Deps, root string) error {
 	if err := Dispute(ctx, d); err != nil {
 		return err
 	}
+	if err := Books(ctx, d); err != nil {
+		return err
+	}
 	login, err := DemoStaff(root)
 	if err != nil {
 		return err

@@ -108,7 +108,8 @@ type Sandbox struct {
 	deliveries []Delivery
 	mode       Mode
 	inflight   int
-	idle       chan struct{} // closed when inflight drops to 0; replaced when it rises
+	idle       chan struct{}      // closed when inflight drops to 0; replaced when it rises
+	billExtra  map[string][]Order // bill lines with no order here (AddBillOnly), by day
 }
 
 // New checks opts and builds a Sandbox.
@@ -143,6 +144,7 @@ func New(opts Options) (*Sandbox, error) {
 	m.HandleFunc("GET /v3/pay/transactions/out-trade-no/{no}", s.v3(s.queryOrder))
 	m.HandleFunc("POST /v3/pay/transactions/out-trade-no/{no}/close", s.v3(s.closeOrder))
 	s.controlRoutes(m)
+	s.billRoutes(m)
 	s.mux = m
 	return s, nil
 }

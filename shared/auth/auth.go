@@ -25,6 +25,9 @@ const (
 	RoleIT      = "it"
 	RoleOps     = "ops"
 	RoleAdmin   = "admin"
+	// RoleFinanceLead (财务负责人) approves corrections above the school's correctionLeadFen; a lead holds
+	// finance as well (the role adds a power, it does not replace finance's routes).
+	RoleFinanceLead = "finance-lead"
 )
 
 const issuer = "onecard"

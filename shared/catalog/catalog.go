@@ -6,15 +6,20 @@ import (
 	"onecard/shared/accounts"
 	"onecard/shared/cards"
 	"onecard/shared/content"
+	"onecard/shared/corrections"
 	"onecard/shared/devices"
 	"onecard/shared/dispatch"
 	"onecard/shared/dorm"
 	"onecard/shared/fn"
+	"onecard/shared/merchants"
 	"onecard/shared/reader"
 	"onecard/shared/recharge"
 	"onecard/shared/reconcile"
+	"onecard/shared/reports"
 	"onecard/shared/school"
+	"onecard/shared/settlement"
 	"onecard/shared/staff"
+	"onecard/shared/wxbill"
 )
 
 // HTTP is every HTTP-triggered function, in the order they appear in template.yaml.
@@ -120,6 +125,22 @@ var HTTP = []fn.HTTP{
 	devices.AdminDevices,
 	devices.AdminDeviceDisable,
 	devices.AdminDeviceEnable,
+
+	// The back office's books (issue 15): merchants, settlements, reports, corrections, WeChat bills.
+	merchants.AdminMerchantCreate,
+	merchants.AdminMerchants,
+	merchants.AdminMerchantUpdate,
+	merchants.AdminMerchantAssignDevice,
+	settlement.AdminSettlement,
+	settlement.AdminSettlementClose,
+	reports.AdminReportRecharges,
+	reports.AdminReportDormConsumption,
+	reports.AdminReportLiability,
+	corrections.AdminCorrectionPropose,
+	corrections.AdminCorrections,
+	corrections.AdminCorrectionApprove,
+	corrections.AdminCorrectionReject,
+	wxbill.AdminWeChatBill,
 }
 
 // Find returns the HTTP function named name.
@@ -136,6 +157,7 @@ func Find(name string) (fn.HTTP, bool) {
 var Events = []fn.Event{
 	recharge.RechargeReconciler,
 	reconcile.LedgerReconciler,
+	wxbill.WeChatBillMatcher,
 	dorm.DormPowerSettle,
 	dispatch.QueueConsumer, // reader records and meter readings share the reader queue
 }

@@ -205,34 +205,35 @@ func nonZero(m map[string]int64) []string {
 // over (entries are dated by the ledger's clock when posted, not by when the sale happened).
 func (l *Ledger) ClearingDay(ctx context.Context, account, day string) (ClearingTotal, error) {
 	t := ClearingTotal{Account: account}
-	for shard := range store.ClearingShards {
-		if err := l.clearingShard(ctx, &t, store.ClearingPK(account, day, shard)); err != nil {
-			return t, err
-		}
-	}
-	return t, nil
+	err := l.EachClearing(ctx, account, day, func(e *ClearingEntry) {
+		t.Entries++
+		t.Fen += e.AmountFen
+	})
+	return t, err
 }
 
-func (l *Ledger) clearingShard(ctx context.Context, t *ClearingTotal, pk string) error {
-	in := &dynamodb.QueryInput{TableName: &l.S.Table, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: aws.String("PK = :p"), ProjectionExpression: aws.String("#a"),
-		ExpressionAttributeNames:  map[string]string{"#a": "amount"},
-		ExpressionAttributeValues: store.Values{":p": pk}.AV()}
-	for {
-		var page []struct {
-			AmountFen int64 `dynamodbav:"amount"`
+// EachClearing calls f with every clearing entry of account posted on day (YYYY-MM-DD, China time), shard
+// by shard (store.ClearingShards), in no particular order. Settlement, reports and the WeChat bill match
+// read a day through it.
+func (l *Ledger) EachClearing(ctx context.Context, account, day string, f func(*ClearingEntry)) error {
+	for shard := range store.ClearingShards {
+		in := &dynamodb.QueryInput{TableName: &l.S.Table, ConsistentRead: aws.Bool(true),
+			KeyConditionExpression:    aws.String("PK = :p"),
+			ExpressionAttributeValues: store.Values{":p": store.ClearingPK(account, day, shard)}.AV()}
+		for {
+			var page []ClearingEntry
+			next, err := l.S.QueryPage(ctx, in, &page)
+			if err != nil {
+				return err
+			}
+			for i := range page {
+				f(&page[i])
+			}
+			if next == nil {
+				break
+			}
+			in.ExclusiveStartKey = next
 		}
-		next, err := l.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return err
-		}
-		for _, e := range page {
-			t.Entries++
-			t.Fen += e.AmountFen
-		}
-		if next == nil {
-			return nil
-		}
-		in.ExclusiveStartKey = next
 	}
+	return nil
 }

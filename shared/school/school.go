@@ -32,6 +32,9 @@ type School struct {
 	// code may authorise.
 	MaxPerTxnFen int64 `dynamodbav:"maxPerTxnFen"`
 	MaxDailyFen  int64 `dynamodbav:"maxDailyFen"`
+	// CorrectionLeadFen: a correction (调账) of more than this, either way, needs a finance lead's
+	// approval (shared/corrections).
+	CorrectionLeadFen int64 `dynamodbav:"correctionLeadFen"`
 	// Tariffs in fen per 100 units of the meters' hundredths (fen per kWh, fen per m³).
 	ElecFenPerKWh int64  `dynamodbav:"elecFenPerKWh"`
 	WaterFenPerM3 int64  `dynamodbav:"waterFenPerM3"`
@@ -48,6 +51,8 @@ type School struct {
 const (
 	DefaultMaxPerTxnFen = 50_000
 	DefaultMaxDailyFen  = 200_000
+	// DefaultCorrectionLeadFen: corrections above 500.00 元 need a finance lead.
+	DefaultCorrectionLeadFen = 50_000
 )
 
 // Defaults fills unset money settings with the project's defaults.
@@ -70,6 +75,9 @@ func (s *School) Defaults() {
 	}
 	if s.LowBalanceFen == 0 {
 		s.LowBalanceFen = 1000
+	}
+	if s.CorrectionLeadFen == 0 {
+		s.CorrectionLeadFen = DefaultCorrectionLeadFen
 	}
 	if s.TimeZone == "" {
 		s.TimeZone = "Asia/Shanghai"

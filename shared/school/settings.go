@@ -33,6 +33,9 @@ const (
 	MaxRechargeMax   = 1_000_000 // 10,000.00 元 per operation
 	MaxLowBalanceFen = 100_000   // 1,000.00 元
 	MaxLimitFen      = 1_000_000 // card limits: the highest ceiling a school may set (10,000.00 元)
+	// MaxCorrectionLeadFen is the highest correction amount a school may leave to finance alone (the
+	// ledger's bound on one posting, 100,000.00 元).
+	MaxCorrectionLeadFen = 10_000_000
 )
 
 // TextRule is the plain-text rule of help and about (they may be empty).
@@ -59,8 +62,10 @@ type Settings struct {
 	DefaultDailyFen  int64    `json:"defaultDailyFen"`
 	MaxPerTxnFen     int64    `json:"maxPerTxnFen"`
 	MaxDailyFen      int64    `json:"maxDailyFen"`
-	Help             string   `json:"help"`
-	About            string   `json:"about"`
+	// CorrectionLeadFen: corrections above it need a finance lead (optional in a PUT: left out, it stays).
+	CorrectionLeadFen int64  `json:"correctionLeadFen"`
+	Help              string `json:"help"`
+	About             string `json:"about"`
 }
 
 // versioned is the school item with the settings revision (absent on items written by Repo.Put,
@@ -75,7 +80,7 @@ func (v *versioned) settings() Settings {
 		StudentNoAliases: []string{}, ElecFenPerKWh: v.ElecFenPerKWh, WaterFenPerM3: v.WaterFenPerM3,
 		NightStart: v.NightStart, NightEnd: v.NightEnd, MaxRechargeFen: v.MaxRechargeFen, LowBalanceFen: v.LowBalanceFen,
 		DefaultPerTxnFen: v.DefaultPerTxnFen, DefaultDailyFen: v.DefaultDailyFen, MaxPerTxnFen: v.MaxPerTxnFen,
-		MaxDailyFen: v.MaxDailyFen, Help: v.Help, About: v.About}
+		MaxDailyFen: v.MaxDailyFen, CorrectionLeadFen: v.CorrectionLeadFen, Help: v.Help, About: v.About}
 	if len(v.Prefixes) > 0 {
 		s.StudentNoPrefix = v.Prefixes[0]
 		s.StudentNoAliases = append(s.StudentNoAliases, v.Prefixes[1:]...)
@@ -105,40 +110,42 @@ func (r Repo) getVersioned(ctx context.Context, id string) (*versioned, error) {
 // SettingsInput is the body of PUT /v1/admin/school: every setting is required (a PUT replaces them
 // all, so a field left out is an error rather than a silent zero).
 type SettingsInput struct {
-	SchoolID         *string  `json:"schoolId"`
-	TimeZone         *string  `json:"timeZone"`
-	Version          *int64   `json:"version"`
-	Name             *string  `json:"name"`
-	StudentNoPrefix  *string  `json:"studentNoPrefix"`
-	StudentNoAliases []string `json:"studentNoAliases"`
-	ElecFenPerKWh    *int64   `json:"elecFenPerKWh"`
-	WaterFenPerM3    *int64   `json:"waterFenPerM3"`
-	NightStart       *string  `json:"nightStart"`
-	NightEnd         *string  `json:"nightEnd"`
-	MaxRechargeFen   *int64   `json:"maxRechargeFen"`
-	LowBalanceFen    *int64   `json:"lowBalanceFen"`
-	DefaultPerTxnFen *int64   `json:"defaultPerTxnFen"`
-	DefaultDailyFen  *int64   `json:"defaultDailyFen"`
-	MaxPerTxnFen     *int64   `json:"maxPerTxnFen"`
-	MaxDailyFen      *int64   `json:"maxDailyFen"`
-	Help             *string  `json:"help"`
-	About            *string  `json:"about"`
+	SchoolID          *string  `json:"schoolId"`
+	TimeZone          *string  `json:"timeZone"`
+	Version           *int64   `json:"version"`
+	Name              *string  `json:"name"`
+	StudentNoPrefix   *string  `json:"studentNoPrefix"`
+	StudentNoAliases  []string `json:"studentNoAliases"`
+	ElecFenPerKWh     *int64   `json:"elecFenPerKWh"`
+	WaterFenPerM3     *int64   `json:"waterFenPerM3"`
+	NightStart        *string  `json:"nightStart"`
+	NightEnd          *string  `json:"nightEnd"`
+	MaxRechargeFen    *int64   `json:"maxRechargeFen"`
+	LowBalanceFen     *int64   `json:"lowBalanceFen"`
+	DefaultPerTxnFen  *int64   `json:"defaultPerTxnFen"`
+	DefaultDailyFen   *int64   `json:"defaultDailyFen"`
+	MaxPerTxnFen      *int64   `json:"maxPerTxnFen"`
+	MaxDailyFen       *int64   `json:"maxDailyFen"`
+	CorrectionLeadFen *int64   `json:"correctionLeadFen"`
+	Help              *string  `json:"help"`
+	About             *string  `json:"about"`
 }
 
 var (
-	ErrSettingsChanged = fault.E(fault.Conflict, "SCHOOL_CHANGED", "学校设置刚被他人修改，请刷新后重试")
-	ErrPrefixFixed     = fault.E(fault.Rule, "PREFIX_FIXED", "学号主前缀不能修改（已发卡的学号以它为准），可以增删别名")
-	errReadOnly        = fault.Field("READ_ONLY_FIELD", "schoolId 与 timeZone 不能修改")
-	errBadName         = fault.Field("BAD_SCHOOL_NAME", "学校名称须为 1–64 个字符，不能含控制字符")
-	errBadPrefix       = fault.Field("BAD_PREFIX", "学号前缀须为 2–8 个英文字母，别名最多 5 个且不能重复")
-	errBadTariff       = fault.Field("BAD_TARIFF", "电费须为 1–1000 分/度、水费须为 1–5000 分/吨的整数")
-	errBadNight        = fault.Field("BAD_NIGHT_HOURS", "夜间时段须为 HH:MM 格式（00:00–23:59），起止不能相同")
-	errBadRecharge     = fault.Field("BAD_RECHARGE_MAX", "单笔充值上限须为 100–1000000 分的整数")
-	errBadLowBalance   = fault.Field("BAD_LOW_BALANCE", "低余额提醒阈值须为 1–100000 分的整数")
-	errBadLimits       = fault.Field("BAD_LIMITS", "默认消费额度须为正整数（分），单笔不超过每日，且不超过学生可设的上限")
-	errBadCeilings     = fault.Field("BAD_LIMIT_CEILINGS", "消费额度上限须为正整数（分），单笔上限不超过每日上限，每日上限不超过 1000000 分")
-	errBadHelp         = fault.Field("BAD_HELP_TEXT", "使用帮助须为纯文本，最多 20000 个字符，不能含控制字符")
-	errBadAbout        = fault.Field("BAD_ABOUT_TEXT", "关于须为纯文本，最多 20000 个字符，不能含控制字符")
+	ErrSettingsChanged   = fault.E(fault.Conflict, "SCHOOL_CHANGED", "学校设置刚被他人修改，请刷新后重试")
+	ErrPrefixFixed       = fault.E(fault.Rule, "PREFIX_FIXED", "学号主前缀不能修改（已发卡的学号以它为准），可以增删别名")
+	errReadOnly          = fault.Field("READ_ONLY_FIELD", "schoolId 与 timeZone 不能修改")
+	errBadName           = fault.Field("BAD_SCHOOL_NAME", "学校名称须为 1–64 个字符，不能含控制字符")
+	errBadPrefix         = fault.Field("BAD_PREFIX", "学号前缀须为 2–8 个英文字母，别名最多 5 个且不能重复")
+	errBadTariff         = fault.Field("BAD_TARIFF", "电费须为 1–1000 分/度、水费须为 1–5000 分/吨的整数")
+	errBadNight          = fault.Field("BAD_NIGHT_HOURS", "夜间时段须为 HH:MM 格式（00:00–23:59），起止不能相同")
+	errBadRecharge       = fault.Field("BAD_RECHARGE_MAX", "单笔充值上限须为 100–1000000 分的整数")
+	errBadLowBalance     = fault.Field("BAD_LOW_BALANCE", "低余额提醒阈值须为 1–100000 分的整数")
+	errBadLimits         = fault.Field("BAD_LIMITS", "默认消费额度须为正整数（分），单笔不超过每日，且不超过学生可设的上限")
+	errBadCeilings       = fault.Field("BAD_LIMIT_CEILINGS", "消费额度上限须为正整数（分），单笔上限不超过每日上限，每日上限不超过 1000000 分")
+	errBadCorrectionLead = fault.Field("BAD_CORRECTION_LEAD", "调账需财务负责人审批的金额须为 1–10000000 分的整数")
+	errBadHelp           = fault.Field("BAD_HELP_TEXT", "使用帮助须为纯文本，最多 20000 个字符，不能含控制字符")
+	errBadAbout          = fault.Field("BAD_ABOUT_TEXT", "关于须为纯文本，最多 20000 个字符，不能含控制字符")
 )
 
 func missing(field string) error {
@@ -240,6 +247,12 @@ func (in *SettingsInput) apply(cur *versioned) (*School, error) {
 		return nil, errBadLimits
 	}
 	next.DefaultPerTxnFen, next.DefaultDailyFen = *in.DefaultPerTxnFen, *in.DefaultDailyFen
+	if c := in.CorrectionLeadFen; c != nil {
+		if *c < 1 || *c > MaxCorrectionLeadFen {
+			return nil, errBadCorrectionLead
+		}
+		next.CorrectionLeadFen = *c
+	}
 	var bad plaintext.Problem
 	if next.Help, bad = TextRule.Check(*in.Help); bad != plaintext.OK {
 		return nil, errBadHelp

@@ -82,7 +82,7 @@ func TestCreateListAndValidate(t *testing.T) {
 		}
 		cursor = "&cursor=" + *page.NextCursor
 	}
-	if got := strings.Join(names, ","); got != "admin-user,finance-user,it-user,ops-user,wang.fin" {
+	if got := strings.Join(names, ","); got != "admin-user,finance-lead-user,finance-user,it-user,ops-user,wang.fin" {
 		t.Fatalf("list: %s", got)
 	}
 	w.Do("GET", "/v1/admin/staff?cursor=!!", nil, adm...).Expect(t, 400, "BAD_CURSOR")

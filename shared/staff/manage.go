@@ -28,12 +28,12 @@ const (
 )
 
 // AllRoles in the order they are shown and stored.
-var AllRoles = []string{auth.RoleFinance, auth.RoleIT, auth.RoleOps, auth.RoleAdmin}
+var AllRoles = []string{auth.RoleFinance, auth.RoleFinanceLead, auth.RoleIT, auth.RoleOps, auth.RoleAdmin}
 
 var (
 	ErrBadUsername  = fault.Field("BAD_USERNAME", "用户名须为 3–32 位小写字母、数字、点、下划线或连字符，以字母开头")
 	ErrWeakPassword = fault.Field("WEAK_PASSWORD", "密码须为 12–128 个字符，不能含控制字符，且不能与用户名相同")
-	ErrBadRoles     = fault.Field("BAD_ROLES", "角色须为 finance、it、ops、admin 中的一个或多个")
+	ErrBadRoles     = fault.Field("BAD_ROLES", "角色须为 finance、finance-lead、it、ops、admin 中的一个或多个")
 	ErrExists       = fault.E(fault.Conflict, "STAFF_EXISTS", "该用户名已被使用")
 	ErrNoMember     = fault.E(fault.NotFound, "STAFF_NOT_FOUND", "该工作人员不存在")
 	ErrChanged      = fault.E(fault.Conflict, "STAFF_CHANGED", "该工作人员的信息刚被修改，请刷新后重试")

@@ -157,3 +157,28 @@ func DisputeListPK(school string) string { return "DISPUTES#" + school }
 // carries GSI2PK=ORDERS_OF#<userId>, GSI2SK=<created, UTC, fixed-width µs>#<orderNo> for life. (Its GSI1
 // is ORDERS#pending only while pending: the reconciler's index.)
 func UserOrdersPK(userID string) string { return "ORDERS_OF#" + userID }
+
+// Merchants (商户) of a school, one partition: PK=MERCHANTS#<school>, SK=M#<merchantId>. A device's
+// owners over time: PK=MERCHANTDEV#<deviceId>, SK=FROM#<day, China time> (the latest FROM on or before a
+// day owns that day), each also in GSI1 under MERCHANTDEVS#<school>#<merchantId> with GSI1SK=<day>#<deviceId>
+// (the candidates of a merchant's devices on a day).
+func MerchantKey(school, merchantID string) Key { return Key{"MERCHANTS#" + school, "M#" + merchantID} }
+func MerchantsPK(school string) string          { return "MERCHANTS#" + school }
+func DeviceOwnerKey(deviceID, day string) Key   { return Key{"MERCHANTDEV#" + deviceID, "FROM#" + day} }
+func DeviceOwnerPK(deviceID string) string      { return "MERCHANTDEV#" + deviceID }
+func MerchantDevicesPK(school, merchantID string) string {
+	return "MERCHANTDEVS#" + school + "#" + merchantID
+}
+
+// SettlementKey is a merchant's closed day: its figures as closed, write-once.
+func SettlementKey(school, merchantID, day string) Key {
+	return Key{"SETTLEMENT#" + school + "#" + merchantID, "DAY#" + day}
+}
+
+// Corrections (调账) of a school, one partition, by id: PK=CORRECTIONS#<school>, SK=C#<id>.
+func CorrectionKey(school, id string) Key { return Key{"CORRECTIONS#" + school, "C#" + id} }
+func CorrectionsPK(school string) string  { return "CORRECTIONS#" + school }
+
+// WeChatBillKey is the matching of one day's WeChat Pay trade bill with our orders (per merchant id of
+// the platform: the bill is the merchant's, not a school's).
+func WeChatBillKey(day string) Key { return Key{"WXBILL", "DAY#" + day} }

@@ -1,0 +1,283 @@
+package reports
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"onecard/shared/fault"
+	"onecard/shared/ledger"
+	"onecard/shared/store"
+)
+
+// Channel is a way money comes into the books, read from its clearing account.
+type Channel struct {
+	ID      string `json:"id"`
+	Label   string `json:"label"`
+	Account string `json:"-"`
+}
+
+// Channels are the recharge channels the report lists, in its column order. A new rail is one line here
+// (the counter's cash: {"cash", "现金", "ext:cash"}).
+var Channels = []Channel{
+	{"wechat", "微信支付", "ext:wechat"},
+}
+
+// Utilities are the clearing accounts of dorm consumption (shared/dorm/meters.go).
+var Utilities = []struct{ Kind, Label string }{{"elec", "电费"}, {"water", "水费"}}
+
+// Errors.
+var (
+	ErrBadRange = fault.Field("BAD_RANGE", "from 与 to 须为 YYYY-MM-DD 格式的日期，from 不晚于 to，最多 62 天")
+	ErrBadMonth = fault.Field("BAD_MONTH", "month 须为 YYYY-MM 格式")
+	ErrBadDate  = fault.Field("BAD_DATE", "date 须为 YYYY-MM-DD 格式")
+)
+
+// MaxDays bounds a recharge report's range.
+const MaxDays = 62
+
+// Service reads the reports from the ledger.
+type Service struct {
+	S   *store.Store
+	Now func() time.Time
+}
+
+// clearingDay calls f with each clearing entry of account on day (China time) that concerns school:
+// its other side (the counterparty, a card or dorm account "card:<school>:…") is the school's.
+func (s *Service) clearingDay(ctx context.Context, account, day, school string, f func(ledger.ClearingEntry)) error {
+	return (&ledger.Ledger{S: s.S}).EachClearing(ctx, account, day, func(c *ledger.ClearingEntry) {
+		if schoolOf(c.Counterparty) == school {
+			f(*c)
+		}
+	})
+}
+
+// schoolOf is the school of an account id ("card:kmmc:10000001" → "kmmc").
+func schoolOf(account string) string {
+	parts := strings.SplitN(account, ":", 3)
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[1]
+}
+
+// ChannelDay is one channel's recharges on one day: Count recharges bringing InFen in, Refunds
+// bringing RefundsFen back out, NetFen = InFen - RefundsFen.
+type ChannelDay struct {
+	Channel    string `json:"channel"`
+	Count      int    `json:"count"`
+	InFen      int64  `json:"inFen"`
+	Refunds    int    `json:"refunds"`
+	RefundsFen int64  `json:"refundsFen"`
+	NetFen     int64  `json:"netFen"`
+}
+
+// RechargeDay is one day of the recharge report.
+type RechargeDay struct {
+	Day      string       `json:"day"`
+	Channels []ChannelDay `json:"channels"`
+	NetFen   int64        `json:"netFen"`
+}
+
+// Days parses a from–to range of China days.
+func Days(from, to string) ([]string, error) {
+	a, err1 := time.Parse(time.DateOnly, from)
+	b, err2 := time.Parse(time.DateOnly, to)
+	if err1 != nil || err2 != nil || a.Format(time.DateOnly) != from || b.Format(time.DateOnly) != to || b.Before(a) ||
+		b.Sub(a) >= MaxDays*24*time.Hour {
+		return nil, ErrBadRange
+	}
+	var out []string
+	for t := a; !t.After(b); t = t.AddDate(0, 0, 1) {
+		out = append(out, t.Format(time.DateOnly))
+	}
+	return out, nil
+}
+
+// Recharges is the school's recharges by channel per day, from each channel's clearing entries: money in
+// is a negative clearing entry (the outside party paid us), money given back a positive one.
+func (s *Service) Recharges(ctx context.Context, school string, days []string) ([]RechargeDay, error) {
+	out := make([]RechargeDay, 0, len(days))
+	for _, day := range days {
+		rd := RechargeDay{Day: day, Channels: []ChannelDay{}}
+		for _, ch := range Channels {
+			cd := ChannelDay{Channel: ch.ID}
+			err := s.clearingDay(ctx, ch.Account, day, school, func(c ledger.ClearingEntry) {
+				if c.AmountFen < 0 {
+					cd.Count++
+					cd.InFen -= c.AmountFen
+				} else {
+					cd.Refunds++
+					cd.RefundsFen += c.AmountFen
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+			cd.NetFen = cd.InFen - cd.RefundsFen
+			rd.NetFen += cd.NetFen
+			rd.Channels = append(rd.Channels, cd)
+		}
+		out = append(out, rd)
+	}
+	return out, nil
+}
+
+// Building is one building's dorm consumption in a month, per utility (elec, water), in fen charged.
+type Building struct {
+	Building string           `json:"building"`
+	Count    int              `json:"count"`
+	Fen      map[string]int64 `json:"fen"`
+	TotalFen int64            `json:"totalFen"`
+}
+
+// MonthDays are the China days of a month (YYYY-MM).
+func MonthDays(month string) ([]string, error) {
+	start, err := time.Parse("2006-01", month)
+	if err != nil || start.Format("2006-01") != month {
+		return nil, ErrBadMonth
+	}
+	var out []string
+	for t := start; t.Month() == start.Month(); t = t.AddDate(0, 0, 1) {
+		out = append(out, t.Format(time.DateOnly))
+	}
+	return out, nil
+}
+
+// DormConsumption is what the school's dorm accounts were charged in month, per building, from the
+// utilities' clearing entries (ext:utility:<kind>), by the day the ledger posted them.
+func (s *Service) DormConsumption(ctx context.Context, school, month string) ([]Building, error) {
+	days, err := MonthDays(month)
+	if err != nil {
+		return nil, err
+	}
+	today := s.Now().In(ledger.China).Format(time.DateOnly)
+	byB := map[string]*Building{}
+	for _, day := range days {
+		if day > today {
+			break
+		}
+		for _, u := range Utilities {
+			err := s.clearingDay(ctx, "ext:utility:"+u.Kind, day, school, func(c ledger.ClearingEntry) {
+				// dorm:<school>:<roomId>:<kind>; the room id names its building (WH-8D-1006 → 8).
+				parts := strings.Split(c.Counterparty, ":")
+				b := "?"
+				if len(parts) == 4 {
+					if bl, _, ok := parseRoom(parts[2]); ok {
+						b = bl
+					}
+				}
+				if byB[b] == nil {
+					byB[b] = &Building{Building: b, Fen: map[string]int64{}}
+				}
+				byB[b].Count++
+				byB[b].Fen[u.Kind] += c.AmountFen
+				byB[b].TotalFen += c.AmountFen
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := make([]Building, 0, len(byB))
+	for _, b := range byB {
+		for _, u := range Utilities {
+			b.Fen[u.Kind] += 0
+		}
+		out = append(out, *b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if len(out[i].Building) != len(out[j].Building) {
+			return len(out[i].Building) < len(out[j].Building)
+		}
+		return out[i].Building < out[j].Building
+	})
+	return out, nil
+}
+
+// parseRoom reads the building of a room id WH-<building>D-<room>.
+func parseRoom(id string) (building, room string, ok bool) {
+	rest, found := strings.CutPrefix(id, "WH-")
+	if !found {
+		return "", "", false
+	}
+	b, r, found := strings.Cut(rest, "D-")
+	if !found || b == "" || r == "" {
+		return "", "", false
+	}
+	return b, r, true
+}
+
+// Liability is what the school owes its card holders (and dorm accounts) at the end of a day.
+type Liability struct {
+	Date         string `json:"date"`
+	AsOf         string `json:"asOf"` // the instant: the end of Date, China time
+	Cards        int    `json:"cards"`
+	CardsFen     int64  `json:"cardsFen"`
+	Negative     int    `json:"negativeCards"` // cards in arrears (counted in CardsFen)
+	DormAccounts int    `json:"dormAccounts"`
+	DormFen      int64  `json:"dormFen"`
+	Entries      int    `json:"entriesRead"`
+}
+
+// LiabilityAt sums, over every card and dorm account of school, the balance after its last entry
+// posted before the end of date (China time): the outstanding balance then. It scans the table's ledger
+// entries (docs/staff-console.md, "Reports": cost) — a staff action, never a hot path.
+func (s *Service) LiabilityAt(ctx context.Context, school, date string) (*Liability, error) {
+	d, err := time.ParseInLocation(time.DateOnly, date, ledger.China)
+	if err != nil || d.Format(time.DateOnly) != date {
+		return nil, ErrBadDate
+	}
+	end := d.AddDate(0, 0, 1)
+	type last struct {
+		seq, bal int64
+	}
+	latest := map[string]last{}
+	rep := &Liability{Date: date, AsOf: end.Format(time.RFC3339)}
+	in := &dynamodb.ScanInput{TableName: &s.S.Table,
+		FilterExpression:          aws.String("#t = :e AND (begins_with(#a, :c) OR begins_with(#a, :d))"),
+		ProjectionExpression:      aws.String("#a, #s, #b, #p"),
+		ExpressionAttributeNames:  map[string]string{"#t": "type", "#a": "account", "#s": "seq", "#b": "balanceAfter", "#p": "postedAt"},
+		ExpressionAttributeValues: store.Values{":e": "entry", ":c": "card:" + school + ":", ":d": "dorm:" + school + ":"}.AV()}
+	for {
+		res, err := s.S.DB.Scan(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		var page []ledger.Entry
+		if err := attributevalue.UnmarshalListOfMaps(res.Items, &page); err != nil {
+			return nil, err
+		}
+		for _, e := range page {
+			rep.Entries++
+			if !e.PostedAt.Before(end) {
+				continue
+			}
+			if l, ok := latest[e.Account]; !ok || e.Seq > l.seq {
+				latest[e.Account] = last{e.Seq, e.BalanceAfter}
+			}
+		}
+		if res.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+	for acct, l := range latest {
+		if strings.HasPrefix(acct, "card:") {
+			rep.Cards++
+			rep.CardsFen += l.bal
+			if l.bal < 0 {
+				rep.Negative++
+			}
+		} else {
+			rep.DormAccounts++
+			rep.DormFen += l.bal
+		}
+	}
+	return rep, nil
+}

@@ -1,0 +1,149 @@
+package reports_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"onecard/infra/seed"
+	"onecard/shared/cards"
+	"onecard/shared/dorm"
+	"onecard/shared/ledger"
+	"onecard/shared/reports"
+	"onecard/shared/store"
+	"onecard/shared/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+func TestYuanAndCells(t *testing.T) {
+	for fen, want := range map[int64]string{0: "0.00", 5: "0.05", 250: "2.50", 123405: "1234.05", -50: "-0.50", -100001: "-1000.01"} {
+		if got := reports.Yuan(fen); got != want {
+			t.Errorf("Yuan(%d) = %q, want %q", fen, got, want)
+		}
+	}
+}
+
+type world struct {
+	*testkit.Env
+	fin []string
+	n   int
+}
+
+func (w *world) post(p ledger.Posting) {
+	w.T.Helper()
+	w.n++
+	if _, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(),
+		ledger.Movement{Scope: "test", Key: fmt.Sprint(w.n), Postings: ledger.External(p)}); err != nil {
+		w.T.Fatal(err)
+	}
+}
+
+func card(no string, fen int64, kind, cp string) ledger.Posting {
+	return ledger.Posting{Account: cards.AccountID("kmmc", no), Item: store.CardKey("kmmc", no), AmountFen: fen, Kind: kind,
+		Counterparty: cp, AllowNegative: true}
+}
+
+func room(id, acct string, fen int64, kind, cp string) ledger.Posting {
+	return ledger.Posting{Account: dorm.AccountID("kmmc", id, acct), Item: dorm.AccountKey("kmmc", id, acct), AmountFen: fen, Kind: kind,
+		Counterparty: cp, AllowNegative: true}
+}
+
+// The reports sum the ledger: recharges per channel per day from ext:wechat, dorm consumption per
+// building from ext:utility, and the cards' outstanding balance at the end of any day from the entries'
+// balanceAfter; each also as an Excel CSV.
+func TestReportsSumTheLedger(t *testing.T) {
+	t.Parallel()
+	e := testkit.New(t)
+	ctx := context.Background()
+	for _, f := range []func() error{func() error { return seed.School(ctx, e.Deps) },
+		func() error { return seed.StudentsAndCards(ctx, e.Deps) }, func() error { return seed.Dorms(ctx, e.Deps) }} {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
+	w := &world{Env: e, fin: e.StaffLogin("fin-user", "finance-pass-2026")}
+
+	// The 25th: two card recharges, a dorm recharge, a purchase and two meter charges.
+	w.post(card("10000001", 10000, ledger.KindRecharge, "ext:wechat"))
+	w.post(card("10000002", 5000, ledger.KindRecharge, "ext:wechat"))
+	w.post(room("WH-8D-1006", dorm.ElecWater, 3000, ledger.KindRecharge, "ext:wechat"))
+	w.post(card("10000001", -1200, ledger.KindPurchase, "ext:merchant:POS-CANTEEN-01"))
+	w.post(room("WH-8D-1006", dorm.ElecWater, -450, ledger.KindMeterCharge, "ext:utility:elec"))
+	w.post(room("WH-8D-1006", dorm.ElecWater, -120, ledger.KindMeterCharge, "ext:utility:water"))
+	// The 26th: one more recharge and a charge in building 9.
+	w.Clock.Advance(24 * time.Hour)
+	w.fin = w.StaffLogin("fin-user", "finance-pass-2026")
+	w.post(card("10000003", 2000, ledger.KindRecharge, "ext:wechat"))
+	w.post(room("WH-9D-101", dorm.Elec, -300, ledger.KindMeterCharge, "ext:utility:elec"))
+
+	var rech struct {
+		Days []struct {
+			Day      string
+			NetFen   int64
+			Channels []struct {
+				Channel string
+				Count   int
+				InFen   int64
+			}
+		}
+	}
+	w.Do("GET", "/v1/admin/reports/recharges?from=2026-11-25&to=2026-11-27", nil, w.fin...).Expect(t, 200, "").Decode(t, &rech)
+	if len(rech.Days) != 3 || rech.Days[0].NetFen != 18000 || rech.Days[0].Channels[0].Count != 3 || rech.Days[1].NetFen != 2000 || rech.Days[2].NetFen != 0 {
+		t.Fatalf("recharges: %+v", rech.Days)
+	}
+	r := w.Do("GET", "/v1/admin/reports/recharges?from=2026-11-25&to=2026-11-25&format=csv", nil, w.fin...).Expect(t, 200, "")
+	if !bytes.HasPrefix(r.Body, []byte("\uFEFF日期,渠道,笔数")) || !strings.Contains(string(r.Body), "2026-11-25,微信支付,3,180.00,0,0.00,180.00\r\n") {
+		t.Fatalf("csv: %q", r.Body)
+	}
+	w.Do("GET", "/v1/admin/reports/recharges?from=2026-11-25&to=2026-11-24", nil, w.fin...).Expect(t, 400, "BAD_RANGE")
+	w.Do("GET", "/v1/admin/reports/recharges?from=2026-01-01&to=2026-12-31", nil, w.fin...).Expect(t, 400, "BAD_RANGE")
+
+	var dormRep struct {
+		Buildings []struct {
+			Building string
+			Count    int
+			Fen      map[string]int64
+			TotalFen int64
+		}
+	}
+	w.Do("GET", "/v1/admin/reports/dorm-consumption?month=2026-11", nil, w.fin...).Expect(t, 200, "").Decode(t, &dormRep)
+	if fmt.Sprint(dormRep.Buildings) != "[{8 2 map[elec:450 water:120] 570} {9 1 map[elec:300 water:0] 300}]" {
+		t.Fatalf("dorm: %+v", dormRep.Buildings)
+	}
+	r = w.Do("GET", "/v1/admin/reports/dorm-consumption?month=2026-11&format=csv", nil, w.fin...).Expect(t, 200, "")
+	if !strings.Contains(string(r.Body), "2026-11,8栋,2,4.50,1.20,5.70") {
+		t.Fatalf("csv: %q", r.Body)
+	}
+	w.Do("GET", "/v1/admin/reports/dorm-consumption?month=11-2026", nil, w.fin...).Expect(t, 400, "BAD_MONTH")
+
+	var l25, l26 struct {
+		Cards, DormAccounts int
+		CardsFen, DormFen   int64
+	}
+	w.Do("GET", "/v1/admin/reports/liability?date=2026-11-25", nil, w.fin...).Expect(t, 200, "").Decode(t, &l25)
+	w.Do("GET", "/v1/admin/reports/liability?date=2026-11-26", nil, w.fin...).Expect(t, 200, "").Decode(t, &l26)
+	if l25.Cards != 2 || l25.CardsFen != 13800 || l25.DormFen != 10930 || l26.Cards != 3 || l26.CardsFen != 15800 || l26.DormFen != 10630 {
+		t.Fatalf("liability: 25th %+v, 26th %+v", l25, l26)
+	}
+	var none struct{ Cards int }
+	w.Do("GET", "/v1/admin/reports/liability?date=2026-11-24", nil, w.fin...).Expect(t, 200, "").Decode(t, &none)
+	if none.Cards != 0 {
+		t.Fatalf("before anything: %+v", none)
+	}
+	// The liability today equals the books' balances (reconcile's BalancesFen).
+	rep := w.Reconcile(w.fin...)
+	if rep["balancesFen"] != float64(l26.CardsFen+l26.DormFen) {
+		t.Fatalf("reconcile %v, liability %d", rep["balancesFen"], l26.CardsFen+l26.DormFen)
+	}
+	r = w.Do("GET", "/v1/admin/reports/liability?date=2026-11-26&format=csv", nil, w.fin...).Expect(t, 200, "")
+	if !strings.Contains(string(r.Body), ",3,158.00,0,3,106.30") {
+		t.Fatalf("csv: %q", r.Body)
+	}
+	w.Do("GET", "/v1/admin/reports/liability?date=yesterday", nil, w.fin...).Expect(t, 400, "BAD_DATE")
+	w.Do("GET", "/v1/admin/reports/liability?date=2026-11-26&format=pdf", nil, w.fin...).Expect(t, 400, "BAD_FORMAT")
+}
