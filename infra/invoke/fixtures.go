@@ -203,7 +203,8 @@ func (l *Local) StaffToken(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("staff %s: %w", DutyStaff, err)
 		}
 	}
-	return staff.Login(ctx, s, l.tokens(), time.Now(), login.Username, login.Password)
+	tok, _, err := staff.Login(ctx, s, l.tokens(), time.Now(), login.Username, login.Password)
+	return tok, err
 }
 
 func (l *Local) tokens() *auth.Tokens {

@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -370,9 +369,4 @@ func (c *Client) Reset() {
 	c.mu.Lock()
 	c.lat, c.errs, c.first = map[string][]time.Duration{}, map[string]int{}, map[string]string{}
 	c.mu.Unlock()
-}
-
-// ms formats a duration in milliseconds.
-func ms(d time.Duration) string {
-	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64)
 }

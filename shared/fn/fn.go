@@ -56,7 +56,10 @@ type HTTP struct {
 	// MaxBody overrides the app body limit (device routes take 1 MiB).
 	MaxBody int64
 	Timeout int // seconds, when the global 10 s is not enough; at most MaxHTTPTimeout
-	Build   func(d *platform.Deps) httpapi.Handler
+	// OwnPassword marks the staff route that changes the caller's own password: the only one a member
+	// may call while a password change is required (a new member, or after an admin's reset).
+	OwnPassword bool
+	Build       func(d *platform.Deps) httpapi.Handler
 }
 
 // MaxHTTPTimeout is the HTTP API's integration timeout (30 s): API Gateway answers 503 after it, so a
@@ -168,8 +171,12 @@ func (f HTTP) check(r *http.Request, tokens *auth.Tokens, callers *store.Store, 
 		return ctx, err
 	}
 	if f.Access == Staff {
-		if p, err = checkStaff(ctx, callers, p); err != nil {
+		var mustChange bool
+		if p, mustChange, err = checkStaff(ctx, callers, p); err != nil {
 			return ctx, err
+		}
+		if mustChange && !f.OwnPassword {
+			return ctx, ErrPasswordChangeRequired
 		}
 		if !p.HasRole(f.Roles...) {
 			return ctx, fault.ErrForbidden
@@ -218,23 +225,30 @@ type staffRecord struct {
 	SchoolID string   `dynamodbav:"schoolId"`
 	Disabled bool     `dynamodbav:"disabled"`
 	TokenGen int64    `dynamodbav:"tokenGen"`
+	// MustChange: the member signs in with a password an admin chose (a new member, a reset) and must
+	// set their own before anything else.
+	MustChange bool `dynamodbav:"mustChangePassword"`
 }
+
+// ErrPasswordChangeRequired refuses every staff route but the own-password one while the member's
+// password is one an admin set.
+var ErrPasswordChangeRequired = fault.E(fault.Forbidden, "PASSWORD_CHANGE_REQUIRED", "请先修改初始密码（新账号或密码被重置后须先设置自己的密码）")
 
 var errStaffRevoked = fault.E(fault.Unauthenticated, "TOKEN_REVOKED", "账号已停用或登录已失效，请重新登录")
 
 // checkStaff returns p with the member's current roles, or 401 when the member is gone or disabled,
 // moved school, or the token is of an older generation (a password change or reset, a disable).
-func checkStaff(ctx context.Context, s *store.Store, p auth.Principal) (auth.Principal, error) {
+func checkStaff(ctx context.Context, s *store.Store, p auth.Principal) (auth.Principal, bool, error) {
 	var m staffRecord
 	ok, err := s.Get(ctx, store.StaffKey(p.Subject), &m)
 	if err != nil {
-		return p, err
+		return p, false, err
 	}
 	if !ok || m.Disabled || m.SchoolID != p.School || p.Gen != m.TokenGen {
-		return p, errStaffRevoked
+		return p, false, errStaffRevoked
 	}
 	p.Roles = m.Roles
-	return p, nil
+	return p, m.MustChange, nil
 }
 
 type recorder struct {

@@ -110,7 +110,7 @@ var (
 		})}
 
 	// AdminPassword is any staff member changing their own password.
-	AdminPassword = fn.HTTP{Name: "AdminPassword", Route: "PUT /v1/admin/password", Access: fn.Staff, Roles: AllRoles,
+	AdminPassword = fn.HTTP{Name: "AdminPassword", Route: "PUT /v1/admin/password", Access: fn.Staff, Roles: AllRoles, OwnPassword: true,
 		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {

@@ -37,6 +37,9 @@ func TestCreateListAndValidate(t *testing.T) {
 	// The new member can sign in (the username is case-insensitive) and holds exactly those roles.
 	var tok struct{ Token string }
 	w.Do("POST", "/v1/admin/login", map[string]string{"username": "Wang.Fin", "password": "correct horse battery"}).Expect(t, 200, "").Decode(t, &tok)
+	// First the member replaces the password the admin chose (TestFirstLoginForcesAPasswordChange).
+	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": "correct horse battery", "newPassword": "wang's own passphrase"},
+		testkit.Bearer(tok.Token)...).Expect(t, 200, "").Decode(t, &tok)
 	h := testkit.Bearer(tok.Token)
 	w.Do("POST", "/v1/admin/news", map[string]any{"kind": "news", "title": "t", "body": "b"}, h...).Expect(t, 201, "")
 	w.Do("GET", "/v1/admin/staff", nil, h...).Expect(t, 403, "FORBIDDEN")
@@ -96,7 +99,7 @@ func TestCreateListAndValidate(t *testing.T) {
 			t.Fatalf("secret in %s", s)
 		}
 	}
-	rec := w.Audit()[1] // before the news item wang.fin created
+	rec := w.Audit()[2] // before wang.fin's own password and the news item they created
 	if _, ok := rec["PK"]; ok {
 		t.Fatalf("table keys in the audit answer: %v", rec)
 	}
@@ -214,9 +217,13 @@ func TestResetPasswordLiftsLockoutAndRevokesTokens(t *testing.T) {
 	w.Do("POST", "/v1/admin/login", map[string]string{"username": "finance-user", "password": staffPassword}).Expect(t, 401, "BAD_CREDENTIALS")
 	var tok struct{ Token string }
 	w.Do("POST", "/v1/admin/login", map[string]string{"username": "finance-user", "password": "fresh-start-2026"}).Expect(t, 200, "").Decode(t, &tok)
+	// The admin chose this password: the member sets their own before anything else.
+	w.Do("GET", "/v1/admin/reconcile", nil, testkit.Bearer(tok.Token)...).Expect(t, 403, "PASSWORD_CHANGE_REQUIRED")
+	w.Do("PUT", "/v1/admin/password", map[string]string{"oldPassword": "fresh-start-2026", "newPassword": "finance's own words"},
+		testkit.Bearer(tok.Token)...).Expect(t, 200, "").Decode(t, &tok)
 	w.Do("GET", "/v1/admin/reconcile", nil, testkit.Bearer(tok.Token)...).Expect(t, 202, "") // no report yet: one is queued
 
-	rec := w.Audit()[0]
+	rec := w.Audit()[1] // before the member's own password
 	d, _ := json.Marshal(rec["details"])
 	if rec["action"] != "staff.reset_password" || !strings.Contains(string(d), `"wasLocked":true`) || strings.Contains(string(d), "fresh-start") {
 		t.Fatalf("audit: %v %s", rec, d)

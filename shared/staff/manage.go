@@ -116,18 +116,20 @@ func newMember(username, password, school string, roles []string, now time.Time)
 
 // View is a staff member as the console shows it: never a hash.
 type View struct {
-	Username    string   `json:"username"`
-	Roles       []string `json:"roles"`
-	Disabled    bool     `json:"disabled"`
-	LockedUntil *string  `json:"lockedUntil"` // set while failed logins lock the account
-	CreatedAt   *string  `json:"createdAt"`
+	Username string   `json:"username"`
+	Roles    []string `json:"roles"`
+	Disabled bool     `json:"disabled"`
+	// MustChangePassword: the member has not yet replaced the password an admin set.
+	MustChangePassword bool    `json:"mustChangePassword"`
+	LockedUntil        *string `json:"lockedUntil"` // set while failed logins lock the account
+	CreatedAt          *string `json:"createdAt"`
 }
 
 var cst = time.FixedZone("CST", 8*3600)
 
 // View returns the console's view of m at now.
 func (m *Member) View(now time.Time) View {
-	v := View{Username: m.Username, Roles: m.Roles, Disabled: m.Disabled}
+	v := View{Username: m.Username, Roles: m.Roles, Disabled: m.Disabled, MustChangePassword: m.MustChange}
 	if v.Roles == nil {
 		v.Roles = []string{}
 	}
@@ -161,6 +163,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, username, passwo
 	if err != nil {
 		return nil, err
 	}
+	m.MustChange = true // the admin chose the password: the member sets their own first
 	put, err := store.PutItem(m, "attribute_not_exists(PK)", nil)
 	if err != nil {
 		return nil, err
@@ -286,8 +289,8 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, username,
 	}
 	now := s.Now()
 	if err := s.change(ctx, p, m, "staff.reset_password",
-		"SET passwordHash = :h, lockedUntil = :zt, tokenGen = :g",
-		store.Values{":h": hash, ":zt": time.Time{}, ":g": m.TokenGen + 1}, m.state(),
+		"SET passwordHash = :h, lockedUntil = :zt, tokenGen = :g, mustChangePassword = :mc",
+		store.Values{":h": hash, ":zt": time.Time{}, ":g": m.TokenGen + 1, ":mc": true}, m.state(),
 		map[string]any{"passwordChanged": true, "tokensRevoked": true, "wasLocked": now.Before(m.LockedUntil)}); err != nil {
 		return err
 	}
@@ -316,8 +319,8 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p auth.Principal, oldPw
 	if err != nil {
 		return "", err
 	}
-	if err := s.change(ctx, p, m, "staff.change_password", "SET passwordHash = :h, tokenGen = :g",
-		store.Values{":h": hash, ":g": m.TokenGen + 1}, m.state(), map[string]any{"passwordChanged": true}); err != nil {
+	if err := s.change(ctx, p, m, "staff.change_password", "SET passwordHash = :h, tokenGen = :g, mustChangePassword = :mc",
+		store.Values{":h": hash, ":g": m.TokenGen + 1, ":mc": false}, m.state(), map[string]any{"passwordChanged": true}); err != nil {
 		return "", err
 	}
 	m.TokenGen++ // change is conditioned on the revision read, so this is the generation now stored

@@ -40,9 +40,12 @@ type Member struct {
 	// TokenGen is the generation of the member's tokens: a password change or reset and a disable add
 	// one, and a token of another generation is refused (the token carries it), however little time
 	// passed between its signing and the change.
-	TokenGen  int64     `dynamodbav:"tokenGen"`
-	CreatedAt time.Time `dynamodbav:"createdAt"`
-	Rev       int64     `dynamodbav:"rev"` // bumped by every console change (optimistic concurrency)
+	TokenGen int64 `dynamodbav:"tokenGen"`
+	// MustChange is set when an admin chose the password (Create, ResetPassword) and cleared when the
+	// member sets their own: until then only PUT /v1/admin/password is allowed (fn.HTTP.OwnPassword).
+	MustChange bool      `dynamodbav:"mustChangePassword"`
+	CreatedAt  time.Time `dynamodbav:"createdAt"`
+	Rev        int64     `dynamodbav:"rev"` // bumped by every console change (optimistic concurrency)
 }
 
 // LoginRule limits staff password tries per username, known or not (docs/security.md).
@@ -66,12 +69,14 @@ func Put(ctx context.Context, s *store.Store, username, password, school string,
 }
 
 // Login checks a staff password, its try reserved first under LoginRule, and issues a staff token.
-func Login(ctx context.Context, s *store.Store, tokens *auth.Tokens, now time.Time, username, password string) (string, error) {
+// The second result says whether the member must set their own password first.
+func Login(ctx context.Context, s *store.Store, tokens *auth.Tokens, now time.Time, username, password string) (string, bool, error) {
 	m, err := checkLogin(ctx, s, now, username, password, errBadLogin)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return tokens.Issue(m.principal())
+	tok, err := tokens.Issue(m.principal())
+	return tok, m.MustChange, err
 }
 
 // checkLogin is Login without the token: the member whose password matched, or wrong (with the tries
@@ -155,11 +160,12 @@ var AdminLogin = fn.HTTP{Name: "AdminLogin", Route: "POST /v1/admin/login", Acce
 			if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
 				return err
 			}
-			tok, err := Login(r.Context(), s, tokens, d.Now(), in.Username, in.Password)
+			tok, mustChange, err := Login(r.Context(), s, tokens, d.Now(), in.Username, in.Password)
 			if err != nil {
 				return err
 			}
-			return httpapi.JSON(w, http.StatusOK, map[string]any{"token": tok, "expiresIn": int64(tokens.TTL().Seconds())})
+			return httpapi.JSON(w, http.StatusOK, map[string]any{"token": tok, "expiresIn": int64(tokens.TTL().Seconds()),
+				"passwordChangeRequired": mustChange})
 		}
 	}}
 
