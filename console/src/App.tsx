@@ -20,8 +20,33 @@ export function Root() {
   return (
     <Routes>
       <Route path="/login" element={session ? <Navigate to="/" replace /> : <Login />} />
-      <Route path="/*" element={session ? <Shell session={session} /> : <Navigate to="/login" replace />} />
+      <Route
+        path="/*"
+        element={!session ? <Navigate to="/login" replace /> : session.mustChangePassword ? <FirstPassword session={session} /> : <Shell session={session} />}
+      />
     </Routes>
+  )
+}
+
+/** The only page of a member who must replace a password an admin set; 退出登录 stays. */
+function FirstPassword({ session }: { session: Session }) {
+  return (
+    <Layout style={{ minHeight: '100vh', background: '#f0f2f5' }} data-testid="first-password">
+      <Layout.Header style={{ background: '#001529', display: 'flex', alignItems: 'center', justifyContent: 'space-between' }}>
+        <Typography.Text style={{ color: '#fff', fontSize: 16 }}>校园一卡通管理后台</Typography.Text>
+        <Space>
+          <Typography.Text style={{ color: 'rgba(255,255,255,.85)' }} data-testid="member-name">
+            {session.username}
+          </Typography.Text>
+          <Button size="small" icon={<LogoutOutlined />} onClick={() => setToken(null)} data-testid="first-password-logout">
+            退出登录
+          </Button>
+        </Space>
+      </Layout.Header>
+      <Layout.Content style={{ padding: 32, maxWidth: 720, margin: '0 auto', width: '100%' }}>
+        <Password forced />
+      </Layout.Content>
+    </Layout>
   )
 }
 

@@ -4,7 +4,7 @@
 // own refusals, which the page shows).
 import createClient, { type Middleware } from 'openapi-fetch'
 import type { paths } from './schema'
-import { getSession, setToken } from '../auth/session'
+import { getSession, requirePasswordChange, setToken } from '../auth/session'
 import { waitText } from '../lib/time'
 
 export type { paths, components } from './schema'
@@ -29,6 +29,10 @@ const auth: Middleware = {
       const body = await response.clone().json().catch(() => null)
       signedOutReason = body?.error?.code === 'TOKEN_REVOKED' ? '登录已失效（密码已更改或账号已停用），请重新登录' : '登录已过期，请重新登录'
       setToken(null)
+    }
+    if (response.status === 403) {
+      const body = await response.clone().json().catch(() => null)
+      if (body?.error?.code === 'PASSWORD_CHANGE_REQUIRED') requirePasswordChange()
     }
     return response
   },

@@ -12,9 +12,12 @@ export interface Session {
   roles: Role[]
   /** unix seconds */
   expiresAt: number
+  /** the password is one an admin set (a new member, a reset): the console asks for a new one first */
+  mustChangePassword: boolean
 }
 
 const KEY = 'onecard.console.token'
+const MUST_KEY = 'onecard.console.mustChangePassword'
 
 /** What a staff JWT's payload carries (shared/auth claims). */
 interface Claims {
@@ -35,7 +38,7 @@ export function decode(token: string): Session | null {
     const c = JSON.parse(new TextDecoder().decode(bytes)) as Claims
     if (typeof c.sub !== 'string' || typeof c.exp !== 'number') return null
     const roles = Array.isArray(c.roles) ? c.roles.filter((r): r is Role => ['finance', 'it', 'ops', 'admin'].includes(r)) : []
-    return { token, username: c.sub, schoolId: typeof c.sch === 'string' ? c.sch : '', roles, expiresAt: c.exp }
+    return { token, username: c.sub, schoolId: typeof c.sch === 'string' ? c.sch : '', roles, expiresAt: c.exp, mustChangePassword: false }
   } catch {
     return null
   }
@@ -49,6 +52,7 @@ function load(): Session | null {
   try {
     const t = sessionStorage.getItem(KEY)
     const s = t ? decode(t) : null
+    if (s) s.mustChangePassword = sessionStorage.getItem(MUST_KEY) === '1'
     return s && s.expiresAt * 1000 > Date.now() ? s : null
   } catch {
     return null
@@ -60,12 +64,18 @@ export function getSession(): Session | null {
   return current
 }
 
-/** Stores a new token (sign-in, password change) or drops the session (null). */
-export function setToken(token: string | null): Session | null {
+/**
+ * Stores a new token (sign-in, password change) or drops the session (null). mustChangePassword is the
+ * login answer's passwordChangeRequired (a password change answers a token without it).
+ */
+export function setToken(token: string | null, mustChangePassword = false): Session | null {
   current = token ? decode(token) : null
+  if (current) current.mustChangePassword = mustChangePassword
   try {
     if (current) sessionStorage.setItem(KEY, current.token)
     else sessionStorage.removeItem(KEY)
+    if (current?.mustChangePassword) sessionStorage.setItem(MUST_KEY, '1')
+    else sessionStorage.removeItem(MUST_KEY)
   } catch {
     // storage refused (private mode): the session lives in memory only
   }
@@ -90,4 +100,9 @@ export const ROLE_NAMES: Record<Role, string> = {
   it: '卡务中心',
   ops: '后勤宣传',
   admin: '系统管理员',
+}
+
+/** The API said the member must change their password first (403 PASSWORD_CHANGE_REQUIRED). */
+export function requirePasswordChange(): void {
+  if (current && !current.mustChangePassword) setToken(current.token, true)
 }

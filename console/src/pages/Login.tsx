@@ -16,7 +16,7 @@ export default function Login() {
     setError('')
     try {
       const t = await ok(api.POST('/v1/admin/login', { body: { username: v.username.trim(), password: v.password } }))
-      if (!setToken(t.token)) setError('登录凭证无法识别，请联系系统管理员')
+      if (!setToken(t.token, t.passwordChangeRequired)) setError('登录凭证无法识别，请联系系统管理员')
     } catch (e) {
       setError(describe(e))
     } finally {

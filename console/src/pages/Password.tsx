@@ -6,7 +6,8 @@ import { api, describe, ok } from '../api/client'
 import { getSession, setToken } from '../auth/session'
 import { ErrorLine, PageCard } from '../components/common'
 
-export default function Password() {
+/** forced: the member signs in with a password an admin set and must choose their own before anything else. */
+export default function Password({ forced = false }: { forced?: boolean }) {
   const { message } = App.useApp()
   const [form] = Form.useForm()
   const [error, setError] = useState('')
@@ -20,7 +21,7 @@ export default function Password() {
       const t = await ok(api.PUT('/v1/admin/password', { body: { oldPassword: v.oldPassword, newPassword: v.newPassword } }))
       setToken(t.token)
       form.resetFields()
-      message.success('密码已修改，其他设备上的登录已失效')
+      message.success(forced ? '密码已设置，欢迎使用' : '密码已修改，其他设备上的登录已失效')
     } catch (e) {
       setError(describe(e))
     } finally {
@@ -29,7 +30,14 @@ export default function Password() {
   }
 
   return (
-    <PageCard title="修改密码" intro="新密码 12–128 个字符，不能与用户名相同。修改后，您在其他浏览器或设备上的登录将立即失效。">
+    <PageCard
+      title={forced ? '请先设置您自己的密码' : '修改密码'}
+      intro={
+        forced
+          ? '您正在使用管理员设置的初始密码（新账号或密码被重置）。设置自己的密码后才能使用管理后台。新密码 12–128 个字符，不能与用户名相同。'
+          : '新密码 12–128 个字符，不能与用户名相同。修改后，您在其他浏览器或设备上的登录将立即失效。'
+      }
+    >
       <ErrorLine error={error} />
       <Form form={form} layout="vertical" onFinish={submit} style={{ maxWidth: 420 }}>
         <Form.Item name="oldPassword" label="原密码" rules={[{ required: true, message: '请输入原密码' }]}>

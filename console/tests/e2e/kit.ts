@@ -37,8 +37,21 @@ export function fresh(prefix: string): string {
   return `${prefix}${(Date.now() % 1_000_000).toString(36)}${seq}`
 }
 
-/** A staff member of the demo school with these roles, made by the demo admin through the API. */
+/**
+ * A staff member of the demo school with these roles, made by the demo admin through the API, who has
+ * already replaced the admin's password with their own (first-login.spec.ts shows that step in the console).
+ */
 export async function createStaff(roles: string[], prefix = 'e2e'): Promise<{ username: string; password: string }> {
+  const m = await createNewStaff(roles, prefix)
+  const first = await apiCall('POST', '/v1/admin/login', m)
+  const own = 'own-e2e-Passw0rd-' + m.username
+  const r = await apiCall('PUT', '/v1/admin/password', { oldPassword: m.password, newPassword: own }, first.body.token)
+  expect(r.status, JSON.stringify(r.body)).toBe(200)
+  return { username: m.username, password: own }
+}
+
+/** A staff member just created by the demo admin: still on the password the admin chose. */
+export async function createNewStaff(roles: string[], prefix = 'e2e'): Promise<{ username: string; password: string }> {
   const m = { username: fresh(prefix), password: 'console-e2e-Passw0rd' }
   const r = await apiCall('POST', '/v1/admin/staff', { ...m, roles }, await staffToken())
   expect(r.status, JSON.stringify(r.body)).toBe(201)
