@@ -178,14 +178,26 @@ func (s *Sandbox) createRefund(_ *http.Request, body []byte) (int, any, error) {
 		}
 	}
 	canon, _ := json.Marshal(req)
+	r, outcome, err := s.acceptRefund(req, string(canon))
+	if err != nil {
+		return 0, nil, err
+	}
+	if outcome != "" {
+		s.startAsync(func() { _ = s.FinishRefund(r.OutRefundNo, outcome) })
+	}
+	return 200, refundJSON(&r, false), nil
+}
 
+// acceptRefund records a refund request (or finds its earlier self) and says how it is to finish ("" for
+// not now).
+func (s *Sandbox) acceptRefund(req refundRequest, canon string) (Refund, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.refunds[req.OutRefundNo]; ok {
-		if r.request != string(canon) {
-			return 0, nil, errf(400, "INVALID_REQUEST", "同一 out_refund_no 的退款参数不一致")
+		if r.request != canon {
+			return Refund{}, "", errf(400, "INVALID_REQUEST", "同一 out_refund_no 的退款参数不一致")
 		}
-		return 200, refundJSON(r, false), nil
+		return *r, "", nil
 	}
 	var o *Order
 	if req.OutTradeNo != "" {
@@ -197,17 +209,15 @@ func (s *Sandbox) createRefund(_ *http.Request, body []byte) (int, any, error) {
 			}
 		}
 	}
-	if o == nil {
-		return 0, nil, errf(404, "RESOURCE_NOT_EXISTS", "订单不存在")
-	}
-	if o.TradeState != StateSuccess {
-		return 0, nil, errf(400, "INVALID_REQUEST", "订单未支付，不能退款")
-	}
-	if req.Amount.Total != o.AmountFen {
-		return 0, nil, errf(400, "INVALID_REQUEST", "订单金额与原订单不一致")
-	}
-	if s.now().Sub(o.SuccessTime) > refundWindow {
-		return 0, nil, errf(400, "INVALID_REQUEST", "交易时间超过一年的订单无法退款")
+	switch {
+	case o == nil:
+		return Refund{}, "", errf(404, "RESOURCE_NOT_EXISTS", "订单不存在")
+	case o.TradeState != StateSuccess:
+		return Refund{}, "", errf(400, "INVALID_REQUEST", "订单未支付，不能退款")
+	case req.Amount.Total != o.AmountFen:
+		return Refund{}, "", errf(400, "INVALID_REQUEST", "订单金额与原订单不一致")
+	case s.now().Sub(o.SuccessTime) > refundWindow:
+		return Refund{}, "", errf(400, "INVALID_REQUEST", "交易时间超过一年的订单无法退款")
 	}
 	var taken int64
 	for _, r := range s.refunds {
@@ -216,23 +226,23 @@ func (s *Sandbox) createRefund(_ *http.Request, body []byte) (int, any, error) {
 		}
 	}
 	if taken+req.Amount.Refund > o.AmountFen {
-		return 0, nil, errf(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
+		return Refund{}, "", errf(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
 	}
 	now := s.now()
 	r := &Refund{OutRefundNo: req.OutRefundNo, OutTradeNo: o.OutTradeNo, TransactionID: o.TransactionID, MchID: o.MchID,
 		Reason: req.Reason, NotifyURL: req.NotifyURL, RefundFen: req.Amount.Refund, TotalFen: o.AmountFen,
-		Status: RefundProcessing, CreatedAt: now, request: string(canon),
+		Status: RefundProcessing, CreatedAt: now, request: canon,
 		RefundID: "50" + now.In(time.FixedZone("CST", 8*3600)).Format("20060102") + randomString(19, "0123456789")}
 	s.refunds[r.OutRefundNo] = r
-	if s.refundOutcome != RefundProcessing {
-		outcome := s.refundOutcome
-		if outcome == "" {
-			outcome = RefundSuccess
-		}
-		s.startAsync(func() { _ = s.FinishRefund(r.OutRefundNo, outcome) })
-	}
 	s.opts.Logger.Info("wxsandbox: refund accepted", "out_refund_no", r.OutRefundNo, "refund_fen", r.RefundFen)
-	return 200, refundJSON(r, false), nil
+	outcome := s.refundOutcome
+	switch outcome {
+	case RefundProcessing:
+		outcome = ""
+	case "":
+		outcome = RefundSuccess
+	}
+	return *r, outcome, nil
 }
 
 func (s *Sandbox) queryRefund(r *http.Request, _ []byte) (int, any, error) {

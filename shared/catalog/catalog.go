@@ -70,6 +70,9 @@ var HTTP = []fn.HTTP{
 	recharge.OrderGet,
 	recharge.OrderCancel,
 	recharge.WeChatNotify,
+	recharge.WeChatRefundNotify,
+	recharge.AdminOrderRefund,
+	recharge.AdminRefundGet,
 
 	dorm.DormBuildings,
 	dorm.DormRooms,
