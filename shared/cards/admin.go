@@ -290,6 +290,11 @@ type ReplaceResult struct {
 	// KeptBinding: the account bound to the old card is bound to the new one (staff confirmed it is the
 	// student's own); otherwise the old binding was removed and the student binds the new card again.
 	KeptBinding bool `json:"keptBinding"`
+	// FeeFen is the 补卡 fee charged (the school's replaceFeeFen), FeeFrom how it was paid (balance or
+	// cash), ReceiptNo the cash receipt; BalanceFen is after the fee.
+	FeeFen    int64  `json:"feeFen"`
+	FeeFrom   string `json:"feeFrom,omitempty"`
+	ReceiptNo string `json:"receiptNo,omitempty"`
 }
 
 // Errors of the staff card routes.

@@ -5,6 +5,7 @@ package catalog
 import (
 	"onecard/shared/accounts"
 	"onecard/shared/cards"
+	"onecard/shared/cash"
 	"onecard/shared/content"
 	"onecard/shared/devices"
 	"onecard/shared/dispatch"
@@ -61,6 +62,8 @@ var HTTP = []fn.HTTP{
 	cards.AdminCardReplace,
 	cards.AdminCardMoveBalance,
 	cards.AdminCardUnbind,
+	cards.AdminCardCashTopUp,
+	cash.AdminCashReport,
 	reconcile.AdminReconcile,
 	reconcile.AdminReconcileRun,
 	reconcile.AdminReconcileJob,
