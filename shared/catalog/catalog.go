@@ -6,6 +6,7 @@ import (
 	"onecard/shared/accounts"
 	"onecard/shared/cards"
 	"onecard/shared/cash"
+	"onecard/shared/closing"
 	"onecard/shared/content"
 	"onecard/shared/devices"
 	"onecard/shared/dispatch"
@@ -64,6 +65,8 @@ var HTTP = []fn.HTTP{
 	cards.AdminCardUnbind,
 	cards.AdminCardCashTopUp,
 	cash.AdminCashReport,
+	closing.AdminCardClose,
+	closing.AdminStudentsGraduate,
 	reconcile.AdminReconcile,
 	reconcile.AdminReconcileRun,
 	reconcile.AdminReconcileJob,

@@ -90,6 +90,9 @@ func refundNo(orderNo, key string) string {
 	return "F" + orderNo[1:] + "-" + hex.EncodeToString(h[:4])
 }
 
+// RefundNoFor is the out_refund_no that Refund gives the refund of orderNo asked for under key.
+func RefundNoFor(orderNo, key string) string { return refundNo(orderNo, key) }
+
 // Errors of refunds.
 var (
 	ErrRefundNotPaid   = fault.E(fault.Conflict, "ORDER_NOT_PAID", "订单未支付，不能退款")
