@@ -86,6 +86,12 @@ func (s *Service) refundNotify(r *http.Request) (int, string) {
 	if err != nil {
 		return http.StatusBadRequest, "body too large"
 	}
+	for _, h := range []string{"Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial"} {
+		if r.Header.Get(h) == "" {
+			log.Warn("refund notification refused", "reason", "missing "+h)
+			return http.StatusUnauthorized, "verification failed"
+		}
+	}
 	c, err := s.WeChat.Client(ctx)
 	if err != nil {
 		log.Error("wechat pay not configured", "err", err.Error())
