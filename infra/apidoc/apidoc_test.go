@@ -29,7 +29,8 @@ var noRefusals = map[string]string{
 
 // ownErrorShape are the routes whose refusals follow the caller's convention instead of Error.
 var ownErrorShape = map[string]string{
-	"WeChatNotify": "#/components/schemas/WeChatPayFailure", // WeChat Pay retries on {"code":"FAIL"}
+	"WeChatNotify":       "#/components/schemas/WeChatPayFailure", // WeChat Pay retries on {"code":"FAIL"}
+	"WeChatRefundNotify": "#/components/schemas/WeChatPayFailure", // the same, for refunds
 }
 
 func load(t *testing.T) (*apidoc.Doc, map[string]apidoc.Operation) {

@@ -38,8 +38,9 @@ func EventPath(root, name string) string { return filepath.Join(root, "events", 
 //	{{reconcileJobId}}   a reconcile job (the one queued or running, else the latest, else one queued now)
 //	{{wechatNotification}} as the whole body: a fresh payment's notification, encrypted and signed with the
 //	                     sandbox's keys as WeChat Pay does, with its Wechatpay-* headers put in the event
+//	{{wechatRefundNotification}} as the whole body: the demo refund's REFUND.SUCCESS notification, the same way
 var Placeholders = []string{"userToken", "refreshToken", "staffToken", "staffUsername", "staffPassword", "now", "nowMillis", "nowRFC3339", "uuid", "nonce", "deviceSignature",
-	"orderNo", "meterCommandId", "reconcileJobId", "wechatNotification"}
+	"orderNo", "meterCommandId", "reconcileJobId", "wechatNotification", "wechatRefundNotification"}
 
 var placeholder = regexp.MustCompile(`\{\{([A-Za-z0-9_]+)\}\}`)
 
@@ -53,7 +54,7 @@ func (l *Local) Expand(ctx context.Context, event []byte) ([]byte, error) {
 	var firstErr error
 	out := placeholder.ReplaceAllFunc(event, func(m []byte) []byte {
 		name := string(m[2 : len(m)-2])
-		if name == "deviceSignature" || name == "wechatNotification" {
+		if name == "deviceSignature" || name == "wechatNotification" || name == "wechatRefundNotification" {
 			return m // needs the rest of the event: done below
 		}
 		v, err := l.placeholder(ctx, name, now)
@@ -71,6 +72,12 @@ func (l *Local) Expand(ctx context.Context, event []byte) ([]byte, error) {
 	if bytes.Contains(out, []byte("{{wechatNotification}}")) {
 		var err error
 		if out, err = l.signNotification(ctx, out); err != nil {
+			return nil, err
+		}
+	}
+	if bytes.Contains(out, []byte("{{wechatRefundNotification}}")) {
+		var err error
+		if out, err = l.signRefundNotification(ctx, out); err != nil {
 			return nil, err
 		}
 	}

@@ -121,7 +121,10 @@ func All(ctx context.Context, d *platform.Deps, root string) error {
 	if err != nil {
 		return err
 	}
-	return Staff(ctx, d, login)
+	if err := Staff(ctx, d, login); err != nil {
+		return err
+	}
+	return BackOffice(ctx, d, login.Username)
 }
 
 // DemoDispute is the record the demo keeps for finance: 王五's payment code was used at the canteen's

@@ -33,6 +33,7 @@ type Mode struct {
 // Delivery is one attempt to deliver a notification.
 type Delivery struct {
 	OutTradeNo     string    `json:"out_trade_no"`
+	OutRefundNo    string    `json:"out_refund_no,omitempty"` // a refund's notification
 	NotificationID string    `json:"notification_id"`
 	Copy           int       `json:"copy"`    // 1, or 2 for the duplicate
 	Attempt        int       `json:"attempt"` // 1 for the first try
@@ -172,6 +173,8 @@ func (s *Sandbox) Deliveries() []Delivery {
 func (s *Sandbox) Reset() {
 	s.mu.Lock()
 	s.orders = map[string]*Order{}
+	s.refunds = map[string]*Refund{}
+	s.refundOutcome = ""
 	s.deliveries = nil
 	s.mode = Mode{Notify: NotifyNormal}
 	s.mu.Unlock()

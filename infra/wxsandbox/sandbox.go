@@ -8,6 +8,8 @@
 //	POST /v3/pay/transactions/jsapi                           place an order → {"prepay_id"}
 //	GET  /v3/pay/transactions/out-trade-no/{no}?mchid=        query an order
 //	POST /v3/pay/transactions/out-trade-no/{no}/close         close an unpaid order → 204
+//	POST /v3/refund/domestic/refunds                          refund a paid order (refund.go)
+//	GET  /v3/refund/domestic/refunds/{out_refund_no}          query a refund
 //
 // Every /v3 request must carry a valid merchant Authorization; every /v3 answer, errors included, is signed
 // with the platform key (Wechatpay-Signature/-Timestamp/-Nonce/-Serial), except the forged answers a test
@@ -107,9 +109,12 @@ type Sandbox struct {
 	orders     map[string]*Order
 	deliveries []Delivery
 	mode       Mode
-	inflight   int
-	idle       chan struct{}      // closed when inflight drops to 0; replaced when it rises
-	billExtra  map[string][]Order // bill lines with no order here (AddBillOnly), by day
+	refunds    map[string]*Refund
+	// refundOutcome is how new refunds finish (SetRefundOutcome); "" is SUCCESS.
+	refundOutcome string
+	inflight      int
+	idle          chan struct{}      // closed when inflight drops to 0; replaced when it rises
+	billExtra     map[string][]Order // bill lines with no order here (AddBillOnly), by day
 }
 
 // New checks opts and builds a Sandbox.
@@ -134,7 +139,7 @@ func New(opts Options) (*Sandbox, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sandbox{opts: opts, orders: map[string]*Order{}, mode: Mode{Notify: NotifyNormal}, idle: make(chan struct{})}
+	s := &Sandbox{opts: opts, orders: map[string]*Order{}, refunds: map[string]*Refund{}, mode: Mode{Notify: NotifyNormal}, idle: make(chan struct{})}
 	close(s.idle)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
@@ -143,6 +148,7 @@ func New(opts Options) (*Sandbox, error) {
 	m.HandleFunc("POST /v3/pay/transactions/jsapi", s.v3(s.createJSAPI))
 	m.HandleFunc("GET /v3/pay/transactions/out-trade-no/{no}", s.v3(s.queryOrder))
 	m.HandleFunc("POST /v3/pay/transactions/out-trade-no/{no}/close", s.v3(s.closeOrder))
+	s.refundRoutes(m)
 	s.controlRoutes(m)
 	s.billRoutes(m)
 	s.mux = m

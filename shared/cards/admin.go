@@ -182,6 +182,7 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 		}
 		entry := newStudent(sch.ID, bare, card.StudentNo, row.CardNo, row.Name, digest)
 		entry.Class, entry.Status = row.Class, status
+		entry.indexStatus()
 		putStudent, err := store.PutItem(entry, "attribute_not_exists(PK)", nil)
 		if err != nil {
 			return nil, err
@@ -209,6 +210,7 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 func (s *Service) updateStudent(ctx context.Context, st student, name, class, status string) error {
 	next := newStudent(st.SchoolID, st.PK[len("STUDENT#"+st.SchoolID+"#"):], st.StudentNo, st.CardNo, name, st.IDDigest)
 	next.Class, next.Status = class, status
+	next.indexStatus()
 	put, err := store.PutItem(next, "attribute_exists(PK) AND cardNo = :c", store.Values{":c": st.CardNo}.AV())
 	if err != nil {
 		return err
@@ -290,6 +292,11 @@ type ReplaceResult struct {
 	// KeptBinding: the account bound to the old card is bound to the new one (staff confirmed it is the
 	// student's own); otherwise the old binding was removed and the student binds the new card again.
 	KeptBinding bool `json:"keptBinding"`
+	// FeeFen is the 补卡 fee charged (the school's replaceFeeFen), FeeFrom how it was paid (balance or
+	// cash), ReceiptNo the cash receipt; BalanceFen is after the fee.
+	FeeFen    int64  `json:"feeFen"`
+	FeeFrom   string `json:"feeFrom,omitempty"`
+	ReceiptNo string `json:"receiptNo,omitempty"`
 }
 
 // Errors of the staff card routes.

@@ -138,6 +138,10 @@ type student struct {
 	// it existed get it when the roster is imported again.
 	NamePK string `dynamodbav:"GSI1PK,omitempty"`
 	NameSK string `dynamodbav:"GSI1SK,omitempty"`
+	// The leavers index (GSI2: LeaversPK), while the student is not active and their card not closed
+	// (close.go).
+	LeaverPK string `dynamodbav:"GSI2PK,omitempty"`
+	LeaverSK string `dynamodbav:"GSI2SK,omitempty"`
 }
 
 func (st *student) status() string {

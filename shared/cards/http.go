@@ -280,11 +280,14 @@ var (
 				var in struct {
 					NewCardNo   string `json:"newCardNo"`
 					KeepBinding bool   `json:"keepBinding"`
+					FeeFrom     string `json:"feeFrom"`
+					ReceiptNo   string `json:"receiptNo"`
 				}
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
 					return err
 				}
-				res, err := s.Replace(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"), in.NewCardNo, in.KeepBinding)
+				res, err := s.ReplaceWithFee(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"), in.NewCardNo, in.KeepBinding,
+					Fee{From: in.FeeFrom, ReceiptNo: in.ReceiptNo})
 				if err != nil {
 					return err
 				}
@@ -316,3 +319,23 @@ var (
 			})
 		})}
 )
+
+// Cash at the counter (财务处).
+var AdminCardCashTopUp = fn.HTTP{Name: "AdminCardCashTopUp", Route: "POST /v1/admin/cards/{cardNo}/cash-topup", Access: fn.Staff,
+	Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
+		l := newLedger(d)
+		return func(w http.ResponseWriter, r *http.Request) error {
+			var in struct {
+				AmountFen int64  `json:"amountFen"`
+				ReceiptNo string `json:"receiptNo"`
+			}
+			if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+				return err
+			}
+			res, err := s.CashTopUp(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"), in.AmountFen, in.ReceiptNo)
+			if err != nil {
+				return err
+			}
+			return httpapi.JSON(w, http.StatusOK, res)
+		}
+	})}

@@ -5,6 +5,8 @@ package catalog
 import (
 	"onecard/shared/accounts"
 	"onecard/shared/cards"
+	"onecard/shared/cash"
+	"onecard/shared/closing"
 	"onecard/shared/content"
 	"onecard/shared/corrections"
 	"onecard/shared/devices"
@@ -66,6 +68,10 @@ var HTTP = []fn.HTTP{
 	cards.AdminCardReplace,
 	cards.AdminCardMoveBalance,
 	cards.AdminCardUnbind,
+	cards.AdminCardCashTopUp,
+	cash.AdminCashReport,
+	closing.AdminCardClose,
+	closing.AdminStudentsGraduate,
 	reconcile.AdminReconcile,
 	reconcile.AdminReconcileRun,
 	reconcile.AdminReconcileJob,
@@ -75,6 +81,9 @@ var HTTP = []fn.HTTP{
 	recharge.OrderGet,
 	recharge.OrderCancel,
 	recharge.WeChatNotify,
+	recharge.WeChatRefundNotify,
+	recharge.AdminOrderRefund,
+	recharge.AdminRefundGet,
 
 	dorm.DormBuildings,
 	dorm.DormRooms,

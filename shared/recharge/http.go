@@ -210,7 +210,7 @@ const ReconcileAfter = 5 * time.Minute
 
 // RechargeReconciler runs on a schedule: it credits paid orders whose notification never came and closes
 // expired ones.
-var RechargeReconciler = fn.Event{Name: "RechargeReconciler", Description: "credit paid orders whose notification was lost; close expired ones",
+var RechargeReconciler = fn.Event{Name: "RechargeReconciler", Description: "credit paid orders whose notification was lost; close expired ones; settle refunds",
 	Schedule: "rate(2 minutes)", Timeout: 60, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.Query, iam.GetSecretValue},
 	Build: func(d *platform.Deps) any {
 		s := NewService(d)
@@ -219,6 +219,12 @@ var RechargeReconciler = fn.Event{Name: "RechargeReconciler", Description: "cred
 			rep, err := s.Reconcile(ctx, ReconcileAfter)
 			d.Log.Info("recharge reconcile", "checked", rep.Checked, "credited", rep.Credited, "closed", rep.Closed,
 				"pending", rep.StillPending, "failed", rep.Failed)
+			if err != nil {
+				return rep, err
+			}
+			rep.Refunds, err = s.ReconcileRefunds(ctx, RefundReconcileAfter)
+			d.Log.Info("refund reconcile", "checked", rep.Refunds.Checked, "succeeded", rep.Refunds.Succeeded,
+				"failed", rep.Refunds.Failed, "open", rep.Refunds.StillOpen, "errors", rep.Refunds.Errors)
 			return rep, err
 		}
 	}}

@@ -70,6 +70,8 @@ type Order struct {
 	// card was replaced (CreditNote says why it differs). Absent on orders credited before it existed.
 	CreditedTo *Target `dynamodbav:"creditedTo,omitempty"`
 	CreditNote string  `dynamodbav:"creditNote,omitempty"`
+	// RefundedFen is what refunds that did not fail (held, processing or done) took back (refund.go).
+	RefundedFen int64 `dynamodbav:"refundedFen,omitempty"`
 }
 
 // OrderKey addresses an order.
@@ -96,6 +98,8 @@ type View struct {
 	// CreditedTo is where a paid order's money went; it differs from Target after a 补卡.
 	CreditedTo *Target `json:"creditedTo,omitempty"`
 	CreditNote string  `json:"creditNote,omitempty"`
+	// RefundedFen is what has been refunded, or is being refunded, to the payer.
+	RefundedFen int64 `json:"refundedFen,omitempty"`
 }
 
 var china = time.FixedZone("CST", 8*3600)
@@ -103,7 +107,8 @@ var china = time.FixedZone("CST", 8*3600)
 // View returns the public view.
 func (o *Order) View() View {
 	v := View{OrderNo: o.OrderNo, Status: o.Status, AmountFen: o.AmountFen, Target: o.Target, Description: o.Description,
-		CreatedAt: o.CreatedAt.In(china).Format(time.RFC3339), CreditedTo: o.CreditedTo, CreditNote: o.CreditNote}
+		CreatedAt: o.CreatedAt.In(china).Format(time.RFC3339), CreditedTo: o.CreditedTo, CreditNote: o.CreditNote,
+		RefundedFen: o.RefundedFen}
 	if o.Status == Pending && !o.ExpiresAt.IsZero() {
 		v.ExpiresAt = o.ExpiresAt.In(china).Format(time.RFC3339)
 	}

@@ -376,6 +376,7 @@ func (s *Service) post(ctx context.Context, o *Order, d dest, tx wechatpay.Trans
 // ReconcileReport counts what one reconciler run did.
 type ReconcileReport struct {
 	Checked, Credited, Closed, StillPending, Failed int
+	Refunds                                         RefundReport
 }
 
 // Reconcile looks at orders pending for longer than olderThan: credits the paid ones whose notification

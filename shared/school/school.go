@@ -35,6 +35,8 @@ type School struct {
 	// CorrectionLeadFen: a correction (调账) of more than this, either way, needs a finance lead's
 	// approval (shared/corrections).
 	CorrectionLeadFen int64 `dynamodbav:"correctionLeadFen"`
+	// ReplaceFeeFen is the fee of 补卡 (e.g. 2000 = 20 元), from the balance or in cash; 0 (unset): free.
+	ReplaceFeeFen int64 `dynamodbav:"replaceFeeFen,omitempty"`
 	// Tariffs in fen per 100 units of the meters' hundredths (fen per kWh, fen per m³).
 	ElecFenPerKWh int64  `dynamodbav:"elecFenPerKWh"`
 	WaterFenPerM3 int64  `dynamodbav:"waterFenPerM3"`

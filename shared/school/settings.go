@@ -64,6 +64,7 @@ type Settings struct {
 	MaxDailyFen      int64    `json:"maxDailyFen"`
 	// CorrectionLeadFen: corrections above it need a finance lead (optional in a PUT: left out, it stays).
 	CorrectionLeadFen int64  `json:"correctionLeadFen"`
+	ReplaceFeeFen     int64  `json:"replaceFeeFen"`
 	Help              string `json:"help"`
 	About             string `json:"about"`
 }
@@ -80,7 +81,7 @@ func (v *versioned) settings() Settings {
 		StudentNoAliases: []string{}, ElecFenPerKWh: v.ElecFenPerKWh, WaterFenPerM3: v.WaterFenPerM3,
 		NightStart: v.NightStart, NightEnd: v.NightEnd, MaxRechargeFen: v.MaxRechargeFen, LowBalanceFen: v.LowBalanceFen,
 		DefaultPerTxnFen: v.DefaultPerTxnFen, DefaultDailyFen: v.DefaultDailyFen, MaxPerTxnFen: v.MaxPerTxnFen,
-		MaxDailyFen: v.MaxDailyFen, CorrectionLeadFen: v.CorrectionLeadFen, Help: v.Help, About: v.About}
+		MaxDailyFen: v.MaxDailyFen, CorrectionLeadFen: v.CorrectionLeadFen, ReplaceFeeFen: v.ReplaceFeeFen, Help: v.Help, About: v.About}
 	if len(v.Prefixes) > 0 {
 		s.StudentNoPrefix = v.Prefixes[0]
 		s.StudentNoAliases = append(s.StudentNoAliases, v.Prefixes[1:]...)
@@ -107,6 +108,9 @@ func (r Repo) getVersioned(ctx context.Context, id string) (*versioned, error) {
 	return &v, nil
 }
 
+// MaxReplaceFeeFen bounds the 补卡 fee (1,000.00 元).
+const MaxReplaceFeeFen = 100_000
+
 // SettingsInput is the body of PUT /v1/admin/school: every setting is required (a PUT replaces them
 // all, so a field left out is an error rather than a silent zero).
 type SettingsInput struct {
@@ -127,8 +131,10 @@ type SettingsInput struct {
 	MaxPerTxnFen      *int64   `json:"maxPerTxnFen"`
 	MaxDailyFen       *int64   `json:"maxDailyFen"`
 	CorrectionLeadFen *int64   `json:"correctionLeadFen"`
-	Help              *string  `json:"help"`
-	About             *string  `json:"about"`
+	// ReplaceFeeFen is optional: left out, the fee stays as it is.
+	ReplaceFeeFen *int64  `json:"replaceFeeFen"`
+	Help          *string `json:"help"`
+	About         *string `json:"about"`
 }
 
 var (
@@ -144,6 +150,7 @@ var (
 	errBadLimits         = fault.Field("BAD_LIMITS", "默认消费额度须为正整数（分），单笔不超过每日，且不超过学生可设的上限")
 	errBadCeilings       = fault.Field("BAD_LIMIT_CEILINGS", "消费额度上限须为正整数（分），单笔上限不超过每日上限，每日上限不超过 1000000 分")
 	errBadCorrectionLead = fault.Field("BAD_CORRECTION_LEAD", "调账需财务负责人审批的金额须为 1–10000000 分的整数")
+	errBadReplaceFee     = fault.Field("BAD_REPLACE_FEE", "补卡费须为 0–100000 分的整数")
 	errBadHelp           = fault.Field("BAD_HELP_TEXT", "使用帮助须为纯文本，最多 20000 个字符，不能含控制字符")
 	errBadAbout          = fault.Field("BAD_ABOUT_TEXT", "关于须为纯文本，最多 20000 个字符，不能含控制字符")
 )
@@ -252,6 +259,12 @@ func (in *SettingsInput) apply(cur *versioned) (*School, error) {
 			return nil, errBadCorrectionLead
 		}
 		next.CorrectionLeadFen = *c
+	}
+	if f := in.ReplaceFeeFen; f != nil {
+		if *f < 0 || *f > MaxReplaceFeeFen {
+			return nil, errBadReplaceFee
+		}
+		next.ReplaceFeeFen = *f
 	}
 	var bad plaintext.Problem
 	if next.Help, bad = TextRule.Check(*in.Help); bad != plaintext.OK {

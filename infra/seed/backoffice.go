@@ -1,0 +1,110 @@
+package seed
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/auth"
+	"onecard/shared/cards"
+	"onecard/shared/ledger"
+	"onecard/shared/platform"
+	"onecard/shared/recharge"
+	"onecard/shared/secret"
+	"onecard/shared/store"
+)
+
+// The back office's demo (issue 15): a WeChat recharge of 张三 partly refunded, a cash top-up of 李四 at
+// the counter, the 补卡 fee of 20 元, and a graduated class whose cards are not closed yet (POST
+// /v1/admin/students/graduate {"class":"2019级新闻1班"} closes them).
+
+// Demo orders and receipts.
+const (
+	DemoPaidOrderNo     = "R202611200930001234567890" // 张三, 50.00 元, paid by WeChat Pay
+	DemoRefundNo        = "F202611200930001234567890-demo0001"
+	DemoGradOrderNo     = "R202606010800009876543210" // 赵六 (graduated), 30.00 元
+	DemoCashReceipt     = "XJ-20261125-001"           // 李四's cash top-up, 100.00 元
+	DemoGradCashReceipt = "XJ-20260601-007"           // 钱七 (graduated), 15.00 元 in cash
+	DemoGraduateClass   = "2019级新闻1班"
+	DemoReplaceFeeFen   = 2000
+)
+
+// Graduates are the demo class marked graduated in the roster, their cards still open.
+var Graduates = []cards.ImportRow{
+	{Line: 1, StudentNo: "CUIK20190001", Name: "赵六", IDNumber: "530102200005051236", CardNo: "20190001", Class: DemoGraduateClass, Status: "graduated"},
+	{Line: 2, StudentNo: "CUIK20190002", Name: "钱七", IDNumber: "530102200006162341", CardNo: "20190002", Class: DemoGraduateClass, Status: "graduated"},
+	{Line: 3, StudentNo: "CUIK20190003", Name: "孙八", IDNumber: "530102199912273451", CardNo: "20190003", Class: DemoGraduateClass, Status: "graduated"},
+}
+
+// BackOffice writes the back office's demo; cashier is the staff member shown at the counter. It is
+// idempotent: every money movement replays under its own key.
+func BackOffice(ctx context.Context, d *platform.Deps, cashier string) error {
+	s := store.New(d.DB, d.Cfg.Table)
+	if err := s.Update(ctx, store.SchoolKey(SchoolID), "SET replaceFeeFen = :f", "attribute_exists(PK)", nil,
+		store.Values{":f": DemoReplaceFeeFen}.AV()); err != nil {
+		return err
+	}
+	svc := cards.NewService(s, secret.NewDigester(d.Cfg.PIIKey), d.Now)
+	rep, err := svc.Import(ctx, auth.Principal{Subject: "seed", Kind: auth.KindStaff, School: SchoolID}, Graduates)
+	if err != nil {
+		return err
+	}
+	if rep.Rejected > 0 {
+		return fmt.Errorf("seed graduates: %+v", rep.Errors)
+	}
+	l := ledger.New(s, d.Now)
+	paid := time.Date(2026, 11, 20, 9, 30, 5, 0, ledger.China)
+	if err := paidOrder(ctx, l, DemoPaidOrderNo, "10000001", 5000, 2000, paid); err != nil {
+		return err
+	}
+	if err := demoRefund(ctx, l, paid.Add(time.Hour)); err != nil {
+		return err
+	}
+	if err := paidOrder(ctx, l, DemoGradOrderNo, "20190001", 3000, 0, time.Date(2026, 6, 1, 8, 0, 3, 0, ledger.China)); err != nil {
+		return err
+	}
+	p := auth.Principal{Subject: cashier, Kind: auth.KindStaff, School: SchoolID, Roles: []string{auth.RoleFinance}}
+	if _, err := svc.CashTopUp(ctx, p, l, "10000002", 10000, DemoCashReceipt); err != nil {
+		return err
+	}
+	_, err = svc.CashTopUp(ctx, p, l, "20190002", 1500, DemoGradCashReceipt)
+	return err
+}
+
+// paidOrder is a card recharge order paid by WeChat Pay and credited, as the notification leaves it.
+func paidOrder(ctx context.Context, l *ledger.Ledger, no, cardNo string, fen, refunded int64, paid time.Time) error {
+	t := recharge.Target{Kind: "card", Account: cards.AccountID(SchoolID, cardNo), PK: store.CardKey(SchoolID, cardNo).PK,
+		SK: store.CardKey(SchoolID, cardNo).SK, CardNo: cardNo}
+	o := recharge.Order{Key: recharge.OrderKey(no), Type: "order", OrderNo: no, UserID: "seed", SchoolID: SchoolID, Target: t,
+		AmountFen: fen, Status: recharge.Paid, OpenID: "o-seed", Description: "一卡通充值", CreatedAt: paid.Add(-5 * time.Second).UTC(),
+		ExpiresAt: paid.Add(30 * time.Minute).UTC(), PaidAt: paid.UTC(), TransactionID: "4200" + no[1:17], CreditedTo: &t, RefundedFen: refunded}
+	put, err := store.PutItem(o, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return err
+	}
+	_, err = l.Post(ctx, ledger.Movement{Scope: "wechat", Key: no, Input: []any{no, t.Account, fen},
+		Postings: ledger.External(ledger.Posting{Account: t.Account, Item: t.Item(), AmountFen: fen, Kind: ledger.KindRecharge,
+			Counterparty: "ext:wechat", Merchant: "微信充值", OccurredAt: paid}),
+		Extra: []types.TransactWriteItem{put}})
+	return err
+}
+
+// demoRefund is 20.00 元 of DemoPaidOrderNo given back by WeChat Pay, as a finished refund leaves it.
+func demoRefund(ctx context.Context, l *ledger.Ledger, at time.Time) error {
+	k := store.CardKey(SchoolID, "10000001")
+	r := recharge.Refund{Key: recharge.RefundKey(DemoRefundNo), Type: "refund", RefundNo: DemoRefundNo, OrderNo: DemoPaidOrderNo,
+		SchoolID: SchoolID, CardNo: "10000001", Account: cards.AccountID(SchoolID, "10000001"), PK2: k.PK, SK2: k.SK,
+		AmountFen: 2000, TotalFen: 5000, Reason: "学生申请退款", Purpose: "staff", Status: recharge.RefundSucceeded,
+		WeChatState: "SUCCESS", RefundID: "50302026112012345678901", RequestedBy: "admin", CreatedAt: at.UTC(), FinishedAt: at.Add(time.Minute).UTC()}
+	put, err := store.PutItem(r, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return err
+	}
+	_, err = l.Post(ctx, ledger.Movement{Scope: "refund", Key: DemoRefundNo, Input: []any{DemoRefundNo, DemoPaidOrderNo, int64(2000)},
+		Postings: ledger.External(ledger.Posting{Account: r.Account, Item: k, AmountFen: -2000, Kind: recharge.KindRefund,
+			Counterparty: recharge.RefundClearing, Merchant: "微信退款", OccurredAt: at}),
+		Extra: []types.TransactWriteItem{put}})
+	return err
+}

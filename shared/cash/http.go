@@ -1,0 +1,64 @@
+package cash
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"onecard/shared/auth"
+	"onecard/shared/fn"
+	"onecard/shared/httpapi"
+	"onecard/shared/iam"
+	"onecard/shared/ledger"
+	"onecard/shared/platform"
+	"onecard/shared/store"
+)
+
+// AdminCashReport is a day's cash per cashier, to be matched with the till (GET /v1/admin/cash?day=).
+var AdminCashReport = fn.HTTP{Name: "AdminCashReport", Route: "GET /v1/admin/cash", Access: fn.Staff,
+	Roles: []string{auth.RoleFinance}, Actions: []string{iam.Query},
+	Build: func(d *platform.Deps) httpapi.Handler {
+		s := store.New(d.DB, d.Cfg.Table)
+		return func(w http.ResponseWriter, r *http.Request) error {
+			p := auth.Must(r.Context())
+			day := r.URL.Query().Get("day")
+			if day == "" {
+				day = d.Now().In(ledger.China).Format(time.DateOnly)
+			}
+			who, err := staffOf(r, s, p.School)
+			if err != nil {
+				return err
+			}
+			rep, err := DayReport(r.Context(), s, p.School, day, who)
+			if err != nil {
+				return err
+			}
+			return httpapi.JSON(w, http.StatusOK, rep)
+		}
+	}}
+
+// staffOf lists the usernames of a school's staff (the school's staff list, store.StaffListPK).
+func staffOf(r *http.Request, s *store.Store, school string) ([]string, error) {
+	in := &dynamodb.QueryInput{TableName: &s.Table, IndexName: aws.String(store.GSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :p"),
+		ExpressionAttributeValues: store.Values{":p": store.StaffListPK(school)}.AV()}
+	var out []string
+	for {
+		var page []struct {
+			Username string `dynamodbav:"GSI1SK"`
+		}
+		next, err := s.QueryPage(r.Context(), in, &page)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range page {
+			out = append(out, m.Username)
+		}
+		if next == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = next
+	}
+}
