@@ -5,9 +5,11 @@
 //
 // The path of a record: the ingest checks the device's signature (shared/devices), each record
 // (shared/readerrec, shared/paycode), the card and its limits, and answers per record; accepted records
-// go to the reader queue (SQS, one message each). The consumer (an SQS-triggered Lambda, batches of
-// 100) groups a batch by card and posts each card's records through the ledger in as few transactions
-// as fit, idempotently on (deviceId, seq), reporting partial batch failures per card.
+// go to the reader queue (SQS FIFO, up to ten records of one card shard per message, one message group
+// per shard: docs/decisions/0013). The consumer (an SQS-triggered Lambda, batches of ten messages)
+// groups a batch by card and posts each card's records through the ledger in as few transactions as
+// fit, idempotently on (deviceId, seq), reporting partial batch failures per card and holding the rest
+// of a failed message's group.
 package reader
 
 import (
