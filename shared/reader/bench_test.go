@@ -356,22 +356,29 @@ func runPipeline(b *testing.B, conc int) benchResult {
 	return r
 }
 
-// Swipe latency: records arrive at a steady latencyRate per second, as readers at a canteen post them
-// (latencyReaders readers, each a small batch every latencyTick), for latencyFor.
+// Swipe latency: records arrive at a steady rate (latencyRates, records per second), as readers at a
+// canteen post them (latencyReaders readers, each a small batch every latencyTick), for latencyFor.
+var latencyRates = []int{100, 200}
+
 const (
-	latencyRate    = 200
 	latencyReaders = 10
 	latencyTick    = 100 * time.Millisecond
 	latencyFor     = 30 * time.Second
 )
 
-// BenchmarkSwipeLatency measures, at a steady 200 records/s, the time from a record accepted (the
+// BenchmarkSwipeLatency measures, at a steady 100 and 200 records/s, the time from a record accepted (the
 // ingest's answer reached the reader) to its balance posted (the consumer's invocation that posted it
 // returned), with the consumer at the template's concurrency.
 func BenchmarkSwipeLatency(b *testing.B) {
 	if b.N > 1 {
 		b.Skip("one run is the measurement")
 	}
+	for _, rate := range latencyRates {
+		swipeLatency(b, rate)
+	}
+}
+
+func swipeLatency(b *testing.B, rate int) {
 	p := newPipelineStack(b, 0, latencyReaders)
 	if p.runner.Cfg.Pollers == 0 {
 		p.runner.Cfg.Pollers = int(queueConsumer(b).MaxConcurrency)
@@ -401,7 +408,7 @@ func BenchmarkSwipeLatency(b *testing.B) {
 	}
 	stop := p.runner.Start(context.Background())
 	defer stop()
-	perTick := latencyRate * int(latencyTick/time.Millisecond) / 1000 / latencyReaders // records per reader per tick
+	perTick := rate * int(latencyTick/time.Millisecond) / 1000 / latencyReaders // records per reader per tick
 	ticks := int(latencyFor / latencyTick)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -458,8 +465,8 @@ func BenchmarkSwipeLatency(b *testing.B) {
 	fmt.Printf("swipe latency at %.0f records/s (%d readers, a batch of %d every %v, %d records), consumer concurrency %d: p50 %v, p99 %v, max %v; %d invocations, mean batch %.1f messages\n",
 		float64(total)/sendTime.Seconds(), latencyReaders, perTick, latencyTick, total, p.runner.Cfg.Pollers,
 		p50.Round(time.Millisecond), p99.Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), st.Invocations, float64(st.Messages)/float64(max(st.Invocations, 1)))
-	b.ReportMetric(float64(p50.Milliseconds()), "swipe-p50-ms")
-	b.ReportMetric(float64(p99.Milliseconds()), "swipe-p99-ms")
+	b.ReportMetric(float64(p50.Milliseconds()), fmt.Sprintf("swipe-p50-ms@%d/s", rate))
+	b.ReportMetric(float64(p99.Milliseconds()), fmt.Sprintf("swipe-p99-ms@%d/s", rate))
 }
 
 // queueConsumer is the catalog function that consumes the reader queue.
