@@ -76,7 +76,8 @@ func str(v any) string {
 type Queues map[string]string
 
 // CreateQueues creates every AWS::SQS::Queue of the template, named prefix+LogicalId, dead-letter queues
-// first, with the template's attributes (visibility timeout, retention, long polling, redrive policy).
+// first, with the template's attributes (visibility timeout, retention, long polling, redrive policy,
+// FIFO settings; a FIFO queue's name ends in .fifo).
 func CreateQueues(ctx context.Context, c *sqs.Client, t *samtemplate.Template, prefix string) (Queues, error) {
 	out := Queues{}
 	pending := map[string]samtemplate.Resource{}
@@ -94,6 +95,17 @@ func CreateQueues(ctx context.Context, c *sqs.Client, t *samtemplate.Template, p
 					attrs[k] = strconv.FormatInt(v, 10)
 				}
 			}
+			// A FIFO queue (and its dead-letter queue, FIFO too) keeps SQS's rules: the name ends in .fifo,
+			// and the deduplication and throughput settings are the template's.
+			fifo := r.Properties["FifoQueue"] == true
+			if fifo {
+				attrs["FifoQueue"] = "true"
+				for _, k := range []string{"DeduplicationScope", "FifoThroughputLimit", "ContentBasedDeduplication"} {
+					if v, ok := r.Properties[k]; ok {
+						attrs[k] = str(v)
+					}
+				}
+			}
 			if rp, ok := r.Properties["RedrivePolicy"].(map[string]any); ok {
 				ga, _ := rp["deadLetterTargetArn"].(map[string]any)["Fn::GetAtt"].(string)
 				dlq := ga[:len(ga)-len(".Arn")]
@@ -109,7 +121,11 @@ func CreateQueues(ctx context.Context, c *sqs.Client, t *samtemplate.Template, p
 					"maxReceiveCount": strconv.FormatInt(samtemplate.Int(rp, "maxReceiveCount"), 10)})
 				attrs["RedrivePolicy"] = string(policy)
 			}
-			res, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(prefix + name), Attributes: attrs})
+			qname := prefix + name
+			if fifo {
+				qname += ".fifo"
+			}
+			res, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qname), Attributes: attrs})
 			if err != nil {
 				return nil, fmt.Errorf("create queue %s: %w", name, err)
 			}

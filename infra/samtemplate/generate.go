@@ -54,7 +54,10 @@ func writeEvent(b *bytes.Buffer, e fn.Event) {
 	switch {
 	case e.Queue != "":
 		fmt.Fprintf(b, "        Queue:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt %s.Arn\n", e.Queue)
-		fmt.Fprintf(b, "            BatchSize: %d\n            MaximumBatchingWindowInSeconds: %d\n", e.BatchSize, e.WindowSeconds)
+		fmt.Fprintf(b, "            BatchSize: %d\n", e.BatchSize)
+		if e.WindowSeconds > 0 { // a FIFO queue's trigger takes no batching window
+			fmt.Fprintf(b, "            MaximumBatchingWindowInSeconds: %d\n", e.WindowSeconds)
+		}
 		if e.MaxConcurrency > 0 {
 			fmt.Fprintf(b, "            ScalingConfig:\n              MaximumConcurrency: %d\n", e.MaxConcurrency)
 		}

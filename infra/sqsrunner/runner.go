@@ -9,6 +9,10 @@
 // visibility timeout (the queue's, from the template) runs out, and the queue's redrive policy moves a
 // message to the dead-letter queue after maxReceiveCount receives, exactly as the emulator and SQS do.
 // (ChangeMessageVisibility would bump the emulator's receive count; see docs/decisions/0002.)
+//
+// A FIFO queue (the reader queue, docs/decisions/0013) needs nothing more here: the emulator
+// (infra/local/sqs.js) never hands a message group in flight to a second receive, and Lambda's FIFO
+// trigger has no batching window (Window 0: a batch is what one receive returns, up to ten messages).
 package sqsrunner
 
 import (

@@ -15,6 +15,7 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
 	"onecard/shared/platform"
+	"onecard/shared/queue"
 	"onecard/shared/reader"
 )
 
@@ -34,8 +35,9 @@ func Split(ev events.SQSEvent) (records events.SQSEvent, readings []events.SQSMe
 	return records, readings
 }
 
-// QueueConsumer consumes the reader queue with the reader consumer's settings (batch size 100, window
-// 1 s, at most two concurrent batches, partial batch failures; docs/decisions/0005).
+// QueueConsumer consumes the reader queue with the reader consumer's settings (the FIFO queue's batches
+// of ten messages, up to ten concurrent batches, partial batch failures that hold a failed message's
+// group; docs/decisions/0005 and 0013).
 var QueueConsumer = fn.Event{Name: "QueueConsumer", Description: "post reader records to the ledger and charge meter readings to dorm accounts",
 	Queue: "ReaderQueue", BatchSize: reader.ReaderConsumer.BatchSize, WindowSeconds: reader.ReaderConsumer.WindowSeconds,
 	Timeout: reader.ReaderConsumer.Timeout, MaxConcurrency: reader.ReaderConsumer.MaxConcurrency,
@@ -57,6 +59,8 @@ var QueueConsumer = fn.Event{Name: "QueueConsumer", Description: "post reader re
 					resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 				}
 			}
+			// FIFO: nothing of a group after a failed message is deleted (docs/decisions/0013).
+			resp.BatchItemFailures = queue.HoldGroups(ev, resp.BatchItemFailures)
 			return resp, nil
 		}
 	}}

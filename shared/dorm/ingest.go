@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -61,7 +62,7 @@ func IngestReadings(ctx context.Context, s *store.Store, q queue.Sender, url str
 		return nil, err
 	}
 	results := make([]readerrec.ReadingResult, len(rs))
-	var msgs [][]byte
+	var msgs []queue.Message
 	for i, r := range rs {
 		res := readerrec.ReadingResult{Index: i, MeterID: r.MeterID, Status: readerrec.StatusRejected, Reason: reasons[i]}
 		if res.Reason == "" {
@@ -80,7 +81,9 @@ func IngestReadings(ctx context.Context, s *store.Store, q queue.Sender, url str
 			default:
 				b, _ := json.Marshal(ReadingMessage{Type: TypeReading, DeviceID: dev.DeviceID, SchoolID: dev.SchoolID,
 					MeterID: r.MeterID, Kind: r.Kind, Reading: r.Reading, ReadAt: r.ReadAt.UTC()})
-				msgs = append(msgs, b)
+				// One group per meter: a meter's readings are charged in order, one batch at a time.
+				msgs = append(msgs, queue.Message{Body: b, Group: "meter:" + r.MeterID,
+					Dedup: r.MeterID + ":" + strconv.FormatInt(r.ReadAt.UnixNano(), 10)})
 				res.Status = readerrec.StatusAccepted
 			}
 		}

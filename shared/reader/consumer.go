@@ -17,6 +17,7 @@ import (
 	"onecard/shared/cards"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
+	"onecard/shared/queue"
 	"onecard/shared/readerrec"
 	"onecard/shared/store"
 )
@@ -57,6 +58,10 @@ type Outcome struct {
 // A card whose posting fails fails only the messages that carry its records (the other records of those
 // messages come back with them and are duplicates then: posting is idempotent on (deviceId, seq)); a
 // malformed message fails alone and reaches the dead-letter queue after the queue's maxReceiveCount.
+//
+// On the FIFO queue (docs/decisions/0013) a failed message also fails every later message of its group
+// in the batch (queue.HoldGroups), so that a group is never deleted out of order; their records come back
+// in order and those already posted are duplicates then.
 func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	_, resp := c.Process(ctx, ev)
 	return resp, nil
@@ -120,7 +125,7 @@ func (c *Consumer) Process(ctx context.Context, ev events.SQSEvent) (Outcome, ev
 			failed = append(failed, r.ids...)
 		}
 		out.Failed += len(byKey)
-		return out, response(failed)
+		return out, response(ev, failed)
 	}
 
 	workers := c.Workers
@@ -160,7 +165,7 @@ func (c *Consumer) Process(ctx context.Context, ev events.SQSEvent) (Outcome, ev
 	wg.Wait()
 	c.Log.Info("reader batch", "messages", len(ev.Records), "records", len(byKey), "cards", len(order), "posted", out.Posted,
 		"duplicate", out.Duplicate, "disputed", out.Disputed, "failed", out.Failed, "poison", out.Poison)
-	return out, response(failed)
+	return out, response(ev, failed)
 }
 
 // readBatch is the batch's one round of reads, tried again after a transient fault as long as the
@@ -181,13 +186,15 @@ func (c *Consumer) readBatch(ctx context.Context, keys []store.Key) (map[store.K
 	}
 }
 
-// A message that carries records of several failed cards is reported once.
-func response(failed []string) events.SQSEventResponse {
+// A message that carries records of several failed cards is reported once; the later messages of a
+// failed message's group fail with it.
+func response(ev events.SQSEvent, failed []string) events.SQSEventResponse {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	slices.Sort(failed)
 	for _, id := range slices.Compact(failed) {
 		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
+	resp.BatchItemFailures = queue.HoldGroups(ev, resp.BatchItemFailures)
 	return resp
 }
 

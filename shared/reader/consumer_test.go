@@ -138,13 +138,15 @@ func TestDuplicateDeliveries(t *testing.T) {
 	if bal := w.card("10000001").Balance; bal != 4000 {
 		t.Fatalf("balance %d", bal)
 	}
-	// Through the queue: the same body sent three times.
+	// Through the queue: the same body sent three times (with three deduplication ids, as when it is sent
+	// again after SQS's five-minute deduplication window).
 	w.consume()
 	_, m := w.message("POS-CANTEEN-01", "10000001", 250, w.Clock.Now())
 	body, _ := json.Marshal(m)
 	url := w.Queues()["ReaderQueue"]
 	for i := 0; i < 3; i++ {
-		if _, err := w.Deps.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String(string(body))}); err != nil {
+		if _, err := w.Deps.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String(string(body)),
+			MessageGroupId: aws.String(reader.Group("kmmc", "10000001")), MessageDeduplicationId: aws.String(fmt.Sprint("copy-", i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -230,7 +232,8 @@ func TestPoisonMessageReachesTheDLQ(t *testing.T) {
 	})
 	qs := w.Queues()
 	ctx := context.Background()
-	if _, err := w.Deps.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(qs["ReaderQueue"]), MessageBody: aws.String(`{"type":"reader_record","seq":"x"}`)}); err != nil {
+	if _, err := w.Deps.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(qs["ReaderQueue"]), MessageBody: aws.String(`{"type":"reader_record","seq":"x"}`),
+		MessageGroupId: aws.String("kmmc:poison"), MessageDeduplicationId: aws.String("poison")}); err != nil {
 		t.Fatal(err)
 	}
 	good := w.rec("purchase", 100, "10000001")

@@ -5,13 +5,17 @@
 //
 // The path of a record: the ingest checks the device's signature (shared/devices), each record
 // (shared/readerrec, shared/paycode), the card and its limits, and answers per record; accepted records
-// go to the reader queue (SQS, one message each). The consumer (an SQS-triggered Lambda, batches of
-// 100) groups a batch by card and posts each card's records through the ledger in as few transactions
-// as fit, idempotently on (deviceId, seq), reporting partial batch failures per card.
+// go to the reader queue (SQS FIFO, up to ten records of one card shard per message, one message group
+// per shard: docs/decisions/0013). The consumer (an SQS-triggered Lambda, batches of ten messages)
+// groups a batch by card and posts each card's records through the ledger in as few transactions as
+// fit, idempotently on (deviceId, seq), reporting partial batch failures per card and holding the rest
+// of a failed message's group.
 package reader
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -251,10 +255,12 @@ type queuedRecord struct {
 }
 
 // packMessages writes the accepted records as TypeRecords queue messages of up to RecordsPerMessage
-// records each, in the request's order (DecodeMessage reads them). The device's part is written once
-// per message by encoding/json; the records are written without reflection: their strings are digits
-// or checked tokens, so they need no escaping.
-func packMessages(dev *devices.Device, recs []queuedRecord, now time.Time) ([][]byte, error) {
+// records each (DecodeMessage reads them). A message holds the records of one message group (Group: the
+// school and the card's shard), in the request's order, so that one card's records are never in two
+// batches at once (docs/decisions/0013). The device's part is written once per message by encoding/json;
+// the records are written without reflection: their strings are digits or checked tokens, so they need
+// no escaping.
+func packMessages(dev *devices.Device, recs []queuedRecord, now time.Time) ([]queue.Message, error) {
 	head, err := json.Marshal(struct {
 		Type       string    `json:"type"`
 		DeviceID   string    `json:"deviceId"`
@@ -266,20 +272,66 @@ func packMessages(dev *devices.Device, recs []queuedRecord, now time.Time) ([][]
 		return nil, err
 	}
 	head = append(head[:len(head)-1], `,"records":[`...) // without the closing brace
-	msgs := make([][]byte, 0, (len(recs)+RecordsPerMessage-1)/RecordsPerMessage)
-	for start := 0; start < len(recs); start += RecordsPerMessage {
-		chunk := recs[start:min(start+RecordsPerMessage, len(recs))]
-		b := make([]byte, 0, len(head)+len(chunk)*160+2)
-		b = append(b, head...)
-		for i, q := range chunk {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendRecord(b, q)
+	var byShard [Shards][]queuedRecord
+	var order []int
+	for _, q := range recs {
+		sh := Shard(q.cardNo)
+		if byShard[sh] == nil {
+			order = append(order, sh)
 		}
-		msgs = append(msgs, append(b, "]}"...))
+		byShard[sh] = append(byShard[sh], q)
+	}
+	msgs := make([]queue.Message, 0, len(order)+len(recs)/RecordsPerMessage)
+	for _, sh := range order {
+		group := group(dev.SchoolID, sh)
+		all := byShard[sh]
+		for start := 0; start < len(all); start += RecordsPerMessage {
+			chunk := all[start:min(start+RecordsPerMessage, len(all))]
+			b := make([]byte, 0, len(head)+len(chunk)*160+2)
+			b = append(b, head...)
+			for i, q := range chunk {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendRecord(b, q)
+			}
+			msgs = append(msgs, queue.Message{Body: append(b, "]}"...), Group: group, Dedup: dedupID(dev.DeviceID, chunk)})
+		}
 	}
 	return msgs, nil
+}
+
+// Shards is how many message groups a school's cards are spread over on the reader queue: up to Shards
+// batches of one school are posted at once, each holding its cards alone (docs/decisions/0013).
+const Shards = 16
+
+// Shard is the message group of a card within its school: FNV-1a of the card number, mod Shards.
+func Shard(cardNo string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(cardNo); i++ {
+		h ^= uint32(cardNo[i])
+		h *= 16777619
+	}
+	return int(h % Shards)
+}
+
+// Group is the reader queue's message group of a card's records.
+func Group(school, cardNo string) string { return group(school, Shard(cardNo)) }
+
+func group(school string, shard int) string { return school + ":" + strconv.Itoa(shard) }
+
+// dedupID names a message by its records, (deviceId, seq): a reader that sends the same records again
+// (no answer reached it) makes the same messages, and SQS drops them within its five-minute
+// deduplication window; later copies are duplicates for the consumer (their markers exist).
+func dedupID(device string, chunk []queuedRecord) string {
+	h := sha256.New()
+	b := append(make([]byte, 0, 64+len(chunk)*12), device...)
+	for _, q := range chunk {
+		b = append(b, ',')
+		b = strconv.AppendInt(b, q.r.Seq, 10)
+	}
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func appendRecord(b []byte, q queuedRecord) []byte {
@@ -310,7 +362,7 @@ var cardNames = map[string]string{"#st": "status"}
 
 // enqueue puts every message on the queue (shared/queue: ten per call, failed entries retried); it
 // returns nil only when the queue took every message.
-func (in *Ingest) enqueue(ctx context.Context, msgs [][]byte) error {
+func (in *Ingest) enqueue(ctx context.Context, msgs []queue.Message) error {
 	url := in.QueueURL()
 	if url == "" {
 		return errors.New("reader: READER_QUEUE_URL is not configured")
