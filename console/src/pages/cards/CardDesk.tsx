@@ -4,7 +4,7 @@
 // 卡务中心 (it): 解锁, 重置密码, 解除绑定 after checking the holder in person; 财务处 (finance): 补卡 and
 // moving what is left on a cancelled card.
 import { useState } from 'react'
-import { Alert, App, Button, Card, Checkbox, DatePicker, Descriptions, Empty, Form, Input, Modal, Space, Table, Tag, Tooltip, Typography } from 'antd'
+import { Alert, App, Button, Card, Checkbox, DatePicker, Descriptions, Empty, Form, Input, Modal, Radio, Space, Table, Tag, Tooltip, Typography } from 'antd'
 import { ApiOutlined, DisconnectOutlined, KeyOutlined, SearchOutlined, SwapOutlined, UnlockOutlined } from '@ant-design/icons'
 import type { Dayjs } from 'dayjs'
 import { api, describe, ok, type Schemas } from '../../api/client'
@@ -161,7 +161,9 @@ export default function CardDesk() {
     } else if (dialog === 'replace') {
       let r: Schemas['ReplaceResult'] | null = null
       good = await act('补卡', async () => {
-        r = await ok(api.POST('/v1/admin/cards/{cardNo}/replace', { ...path, body: { newCardNo: v.newCardNo.trim(), keepBinding: !!v.keepBinding } }))
+        const feeFrom: 'balance' | 'cash' = v.feeFrom === 'cash' ? 'cash' : 'balance'
+        const receipt = feeFrom === 'cash' ? { receiptNo: String(v.receiptNo ?? '').trim() } : {}
+        r = await ok(api.POST('/v1/admin/cards/{cardNo}/replace', { ...path, body: { newCardNo: v.newCardNo.trim(), keepBinding: !!v.keepBinding, feeFrom, ...receipt } }))
       }, '补卡完成')
       if (good && r) {
         setReplaced(r)
@@ -285,7 +287,7 @@ export default function CardDesk() {
                 message={
                   <span>
                     补卡完成：原卡 {replaced.oldCardNo} 已注销，新卡 <Typography.Text strong data-testid="replace-new">{replaced.newCardNo}</Typography.Text>，
-                    转入余额 {yuan(replaced.movedFen)}，新卡余额 {yuan(replaced.balanceFen)}；
+                    转入余额 {yuan(replaced.movedFen)}，{replaced.feeFen ? `补卡费 ${yuan(replaced.feeFen)}（${replaced.feeFrom === "cash" ? "现金" : "余额扣除"}），` : ""}新卡余额 {yuan(replaced.balanceFen)}；
                     {replaced.keptBinding ? '小程序账号绑定已转到新卡。' : '小程序账号绑定已解除，学生需用新卡重新绑定。'}
                   </span>
                 }
@@ -373,6 +375,21 @@ export default function CardDesk() {
               </Form.Item>
               <Form.Item name="keepBinding" valuePropName="checked" extra="仅在核实绑定的小程序账号为学生本人所有时勾选；否则绑定将被解除，学生用新卡重新绑定。">
                 <Checkbox data-testid="replace-keep" disabled={!card?.bound}>小程序账号绑定转到新卡</Checkbox>
+              </Form.Item>
+              <Form.Item name="feeFrom" label="补卡费（学校设置）" initialValue="balance">
+                <Radio.Group data-testid="replace-fee-from">
+                  <Radio value="balance">从卡内余额扣除</Radio>
+                  <Radio value="cash">现金收取</Radio>
+                </Radio.Group>
+              </Form.Item>
+              <Form.Item noStyle shouldUpdate={(a, b) => a.feeFrom !== b.feeFrom}>
+                {({ getFieldValue }) =>
+                  getFieldValue('feeFrom') === 'cash' && (
+                    <Form.Item name="receiptNo" label="收据号" rules={[{ required: true, pattern: /^[A-Za-z0-9-]{4,32}$/, message: '收据号为 4–32 位字母、数字或 -' }]}>
+                      <Input data-testid="replace-receipt" />
+                    </Form.Item>
+                  )
+                }
               </Form.Item>
             </>
           )}
