@@ -38,6 +38,11 @@ const KIND: Record<Txn['kind'], string> = {
   meter_charge: '水电扣费',
   card_replace: '补卡转移',
   adjustment: '调账',
+  card_fee: '补卡费',
+  cash_topup: '现金充值',
+  cash_payout: '现金退款',
+  refund: '微信退款',
+  refund_release: '退款退回',
 }
 
 export default function CardDesk() {

@@ -26,6 +26,11 @@ export const TXN_KIND: Record<Txn['kind'], string> = {
   meter_charge: '电费冷水费扣费',
   card_replace: '补卡转入转出',
   adjustment: '调整',
+  card_fee: '补卡费',
+  cash_topup: '现金充值',
+  cash_payout: '现金退款',
+  refund: '微信退款',
+  refund_release: '退款退回',
 }
 
 /** An RFC 3339 time as the API answers it (China time) → "2026-11-29 14:03". */
