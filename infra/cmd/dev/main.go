@@ -71,7 +71,7 @@ const sandboxAddr = "127.0.0.1:8090"
 
 func banner(addr string, st *localstack.Stack, routes int, login seed.StaffLogin, origins []string) {
 	fmt.Printf(`
-校园一卡通 backend is running (Ctrl-C stops everything)
+校园一卡通 is running: the mini program, the staff console and the API (Ctrl-C stops everything)
 
   Mini program     http://%[1]s/          (the student app's H5 build; pay in the WeChat Pay sandbox)
   Staff console    http://%[1]s/console/
