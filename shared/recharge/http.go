@@ -113,36 +113,52 @@ var (
 	WeChatNotify = fn.HTTP{Name: "WeChatNotify", Route: "POST /v1/payments/wechat/notify", Access: fn.Signed,
 		MaxBody: wechatpay.MaxNotificationBytes, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.GetSecretValue},
 		Build: func(d *platform.Deps) httpapi.Handler {
-			s := NewService(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				status, msg := s.notify(r)
-				if status == http.StatusNoContent {
-					w.WriteHeader(status)
-					return nil
-				}
-				return httpapi.JSON(w, status, map[string]string{"code": "FAIL", "message": msg})
-			}
+			return wechatAnswer(NewService(d).notify)
 		}}
 )
+
+// wechatAnswer answers a WeChat Pay notification in WeChat Pay's convention: 204, or the status with
+// {"code":"FAIL","message"} so that WeChat Pay retries.
+func wechatAnswer(handle func(*http.Request) (int, string)) httpapi.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		status, msg := handle(r)
+		if status == http.StatusNoContent {
+			w.WriteHeader(status)
+			return nil
+		}
+		return httpapi.JSON(w, status, map[string]string{"code": "FAIL", "message": msg})
+	}
+}
+
+// notification reads a WeChat Pay notification's body (what: "notification", "refund notification",
+// for the log) and the client that verifies it; without a client, the status and message to refuse with.
+func (s *Service) notification(r *http.Request, what string) ([]byte, *wechatpay.Client, int, string) {
+	log := httpapi.Log(r.Context())
+	body, err := httpapi.ReadBody(r, wechatpay.MaxNotificationBytes)
+	if err != nil {
+		return nil, nil, http.StatusBadRequest, "body too large"
+	}
+	for _, h := range []string{"Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial"} {
+		if r.Header.Get(h) == "" {
+			log.Warn(what+" refused", "reason", "missing "+h)
+			return nil, nil, http.StatusUnauthorized, "verification failed"
+		}
+	}
+	c, err := s.WeChat.Client(r.Context())
+	if err != nil {
+		log.Error("wechat pay not configured", "err", err.Error())
+		return nil, nil, http.StatusInternalServerError, "not configured"
+	}
+	return body, c, 0, ""
+}
 
 // notify handles one notification and says what to answer.
 func (s *Service) notify(r *http.Request) (int, string) {
 	ctx := r.Context()
 	log := httpapi.Log(ctx)
-	body, err := httpapi.ReadBody(r, wechatpay.MaxNotificationBytes)
-	if err != nil {
-		return http.StatusBadRequest, "body too large"
-	}
-	for _, h := range []string{"Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial"} {
-		if r.Header.Get(h) == "" {
-			log.Warn("notification refused", "reason", "missing "+h)
-			return http.StatusUnauthorized, "verification failed"
-		}
-	}
-	c, err := s.WeChat.Client(ctx)
-	if err != nil {
-		log.Error("wechat pay not configured", "err", err.Error())
-		return http.StatusInternalServerError, "not configured"
+	body, c, status, msg := s.notification(r, "notification")
+	if c == nil {
+		return status, msg
 	}
 	tx, err := c.ParseNotification(r.Header, body)
 	switch {

@@ -66,15 +66,7 @@ var (
 	WeChatRefundNotify = fn.HTTP{Name: "WeChatRefundNotify", Route: "POST /v1/payments/wechat/refund-notify", Access: fn.Signed,
 		MaxBody: wechatpay.MaxNotificationBytes, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.GetSecretValue},
 		Build: func(d *platform.Deps) httpapi.Handler {
-			s := NewService(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				status, msg := s.refundNotify(r)
-				if status == http.StatusNoContent {
-					w.WriteHeader(status)
-					return nil
-				}
-				return httpapi.JSON(w, status, map[string]string{"code": "FAIL", "message": msg})
-			}
+			return wechatAnswer(NewService(d).refundNotify)
 		}}
 )
 
@@ -82,20 +74,9 @@ var (
 func (s *Service) refundNotify(r *http.Request) (int, string) {
 	ctx := r.Context()
 	log := httpapi.Log(ctx)
-	body, err := httpapi.ReadBody(r, wechatpay.MaxNotificationBytes)
-	if err != nil {
-		return http.StatusBadRequest, "body too large"
-	}
-	for _, h := range []string{"Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial"} {
-		if r.Header.Get(h) == "" {
-			log.Warn("refund notification refused", "reason", "missing "+h)
-			return http.StatusUnauthorized, "verification failed"
-		}
-	}
-	c, err := s.WeChat.Client(ctx)
-	if err != nil {
-		log.Error("wechat pay not configured", "err", err.Error())
-		return http.StatusInternalServerError, "not configured"
+	body, c, status, msg := s.notification(r, "refund notification")
+	if c == nil {
+		return status, msg
 	}
 	wr, err := c.ParseRefundNotification(r.Header, body)
 	switch {
