@@ -144,9 +144,9 @@ func Start(ctx context.Context, o Options) (_ *Running, err error) {
 		d.Log = platform.NewLogger(o.APILog)
 	}
 	if len(o.DBOptions) > 0 {
-		d.DB = dynamodb.NewFromConfig(d.AWS, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
+		d.SetDB(dynamodb.NewFromConfig(d.AWS, append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
 			o.DisableValidateResponseChecksum = true // as platform.New does locally
-		}}, o.DBOptions...)...)
+		}}, o.DBOptions...)...))
 	}
 	r.Deps = d
 	if err := d.LoadKeys(ctx); err != nil {

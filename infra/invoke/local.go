@@ -298,9 +298,9 @@ func (l *Local) clients(ctx context.Context) error {
 		return err
 	}
 	d := platform.New(platform.Config{Env: "local"}, awsCfg, platform.NewLogger(io.Discard))
-	d.DB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+	d.SetDB(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 		o.BaseEndpoint, o.DisableValidateResponseChecksum = aws.String(l.Emu.DynamoDB), true
-	})
+	}))
 	d.SQS = sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(l.Emu.SQS) })
 	d.SES = sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(l.Emu.SESv2) })
 	l.Deps = d

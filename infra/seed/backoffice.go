@@ -41,7 +41,7 @@ var Graduates = []cards.ImportRow{
 // BackOffice writes the back office's demo; cashier is the staff member shown at the counter. It is
 // idempotent: every money movement replays under its own key.
 func BackOffice(ctx context.Context, d *platform.Deps, cashier string) error {
-	s := store.New(d.DB, d.Cfg.Table)
+	s := d.Store()
 	if err := s.Update(ctx, store.SchoolKey(SchoolID), "SET replaceFeeFen = :f", "attribute_exists(PK)", nil,
 		store.Values{":f": DemoReplaceFeeFen}.AV()); err != nil {
 		return err

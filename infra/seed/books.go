@@ -36,7 +36,7 @@ const DemoProposer = "finance.zhao"
 // opening balance on each demo card), and a correction awaiting approval. It is idempotent: a second run
 // replays the same movements and finds the same items.
 func Books(ctx context.Context, d *platform.Deps) error {
-	s := store.New(d.DB, d.Cfg.Table)
+	s := d.Store()
 	now := d.Now()
 	p := auth.Principal{Subject: "seed", Kind: auth.KindStaff, School: SchoolID, Roles: []string{auth.RoleFinance}}
 	ms := &merchants.Service{S: s, Now: d.Now}

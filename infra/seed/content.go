@@ -6,7 +6,6 @@ import (
 
 	"onecard/shared/content"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 )
 
 // DemoNews is the demo school's 热门新闻 and 通知, with fixed ids so that seeding again rewrites them.
@@ -48,7 +47,7 @@ func DemoNews() []content.Item {
 
 // News writes the demo news and notices.
 func News(ctx context.Context, d *platform.Deps) error {
-	svc := content.NewService(store.New(d.DB, d.Cfg.Table), d.Now)
+	svc := content.NewService(d.Store(), d.Now)
 	for _, it := range DemoNews() {
 		it.SchoolID, it.Status, it.UpdatedAt, it.Author = SchoolID, content.Published, it.PublishedAt, "seed"
 		if err := svc.Put(ctx, &it); err != nil {

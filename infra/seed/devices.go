@@ -11,7 +11,6 @@ import (
 
 	"onecard/shared/devices"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 )
 
 // DemoDevices are the demo devices. Their private keys are in infra/local/demo/devices.json.
@@ -48,7 +47,7 @@ func Devices(ctx context.Context, d *platform.Deps, root string) error {
 	if err != nil {
 		return err
 	}
-	repo := devices.Repo{S: store.New(d.DB, d.Cfg.Table)}
+	repo := devices.Repo{S: d.Store()}
 	for _, reg := range DemoDevices {
 		priv, ok := keys[reg.DeviceID]
 		if !ok {

@@ -8,7 +8,6 @@ import (
 	"onecard/shared/dorm"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 )
 
 // DemoRooms are the demo rooms; each gets meters E-<roomId> and W-<roomId>.
@@ -49,7 +48,7 @@ func Dorms(ctx context.Context, d *platform.Deps) error {
 	if rep.Rejected > 0 {
 		return fmt.Errorf("seed rooms: %+v", rep.Errors)
 	}
-	l := ledger.New(store.New(d.DB, d.Cfg.Table), d.Now)
+	l := ledger.New(d.Store(), d.Now)
 	for id, fen := range OpeningBalances {
 		kind := dorm.ElecWater
 		if b, _, _ := dorm.ParseRoomID(id); b == "9" {

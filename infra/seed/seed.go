@@ -19,7 +19,6 @@ import (
 
 	"onecard/shared/platform"
 	"onecard/shared/school"
-	"onecard/shared/store"
 )
 
 // SchoolID is the demo school.
@@ -45,7 +44,7 @@ const AgreementVersion = 1
 // School writes the demo school, and publishes version 1 of its user agreement and privacy policy
 // unless it has published one (a version staff published later stays current).
 func School(ctx context.Context, d *platform.Deps) error {
-	repo := school.Repo{S: store.New(d.DB, d.Cfg.Table)}
+	repo := school.Repo{S: d.Store()}
 	if err := repo.Put(ctx, DemoSchool()); err != nil {
 		return err
 	}
@@ -61,7 +60,7 @@ var Students = []cards.ImportRow{
 
 // StudentsAndCards imports the demo roster through the same path staff use.
 func StudentsAndCards(ctx context.Context, d *platform.Deps) error {
-	svc := cards.NewService(store.New(d.DB, d.Cfg.Table), secret.NewDigester(d.Cfg.PIIKey), d.Now)
+	svc := cards.NewService(d.Store(), secret.NewDigester(d.Cfg.PIIKey), d.Now)
 	rep, err := svc.Import(ctx, auth.Principal{Subject: "seed", Kind: auth.KindStaff, School: SchoolID}, Students)
 	if err != nil {
 		return err
@@ -90,7 +89,7 @@ func DemoStaff(root string) (StaffLogin, error) {
 
 // Staff writes the demo admin with every role.
 func Staff(ctx context.Context, d *platform.Deps, login StaffLogin) error {
-	return staff.Put(ctx, store.New(d.DB, d.Cfg.Table), login.Username, login.Password, SchoolID,
+	return staff.Put(ctx, d.Store(), login.Username, login.Password, SchoolID,
 		[]string{auth.RoleFinance, auth.RoleIT, auth.RoleOps, auth.RoleAdmin})
 }
 
@@ -136,7 +135,7 @@ var DemoDispute = reader.Message{Type: reader.TypeRecord, DeviceID: "POS-CANTEEN
 
 // Dispute keeps DemoDispute once; a resolved one stays resolved.
 func Dispute(ctx context.Context, d *platform.Deps) error {
-	_, err := reader.KeepDispute(ctx, store.New(d.DB, d.Cfg.Table), &DemoDispute, reader.DisputeCodeUsed, DemoDispute.ReceivedAt.Add(time.Second))
+	_, err := reader.KeepDispute(ctx, d.Store(), &DemoDispute, reader.DisputeCodeUsed, DemoDispute.ReceivedAt.Add(time.Second))
 	return err
 }
 

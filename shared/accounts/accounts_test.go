@@ -305,7 +305,7 @@ func TestAgreementConsent(t *testing.T) {
 	}
 
 	// Another school, with its own agreement: switching asks for its consent; kmmc's stays recorded.
-	repo := school.Repo{S: store.New(e.Deps.DB, e.Deps.Cfg.Table)}
+	repo := school.Repo{S: e.Deps.Store()}
 	if err := repo.Put(ctx, &school.School{ID: "ynu", Name: "云南大学", Prefixes: []string{"YNU"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestConsentOfAnOlderAccount(t *testing.T) {
 	h := testkit.Bearer(access)
 	var me struct{ UserID string }
 	e.Do("GET", "/v1/me", nil, h...).Expect(t, 200, "").Decode(t, &me)
-	if err := store.New(e.Deps.DB, e.Deps.Cfg.Table).Update(context.Background(), store.UserKey(me.UserID), "REMOVE agreements", "", nil, nil); err != nil {
+	if err := e.Deps.Store().Update(context.Background(), store.UserKey(me.UserID), "REMOVE agreements", "", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if a := login(t, e, "13900000033", "correct-horse"); !a.ConsentRequired || a.AgreementVersion != seed.AgreementVersion {

@@ -14,14 +14,13 @@ import (
 	"onecard/shared/platform"
 	"onecard/shared/school"
 	"onecard/shared/secret"
-	"onecard/shared/store"
 )
 
 func newService(d *platform.Deps) *Service { return FromDeps(d, nil) }
 
 // FromDeps wires the service; wx answers code2session (the recharge package passes WeChat Pay's client).
 func FromDeps(d *platform.Deps, wx OpenIDs) *Service {
-	s := store.New(d.DB, d.Cfg.Table)
+	s := d.Store()
 	// The refresh-token MAC key is derived from the JWT key so that one secret rotates both.
 	m := hmac.New(sha256.New, d.Cfg.JWTKey)
 	m.Write([]byte("refresh-token-mac"))
@@ -42,7 +41,7 @@ func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handl
 var (
 	SchoolsList = fn.HTTP{Name: "SchoolsList", Route: "GET /v1/schools", Access: fn.Public,
 		Actions: []string{iam.Query}, Build: func(d *platform.Deps) httpapi.Handler {
-			repo := school.Repo{S: store.New(d.DB, d.Cfg.Table)}
+			repo := school.Repo{S: d.Store()}
 			return func(w http.ResponseWriter, r *http.Request) error {
 				all, err := repo.List(r.Context())
 				if err != nil {

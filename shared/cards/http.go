@@ -13,7 +13,6 @@ import (
 	"onecard/shared/platform"
 	"onecard/shared/school"
 	"onecard/shared/secret"
-	"onecard/shared/store"
 )
 
 // View is a card as the student sees it (GET /v1/card).
@@ -60,12 +59,12 @@ func (c *Card) View(now time.Time) View {
 }
 
 func newService(d *platform.Deps) *Service {
-	return NewService(store.New(d.DB, d.Cfg.Table), secret.NewDigester(d.Cfg.PIIKey), d.Now)
+	return NewService(d.Store(), secret.NewDigester(d.Cfg.PIIKey), d.Now)
 }
 
 // newLedger is the ledger of d (ledger.New).
 func newLedger(d *platform.Deps) *ledger.Ledger {
-	return ledger.New(store.New(d.DB, d.Cfg.Table), d.Now)
+	return ledger.New(d.Store(), d.Now)
 }
 
 func handle(h func(*Service, *platform.Deps) httpapi.Handler) func(*platform.Deps) httpapi.Handler {

@@ -36,7 +36,7 @@ func newSerialWorld(t *testing.T) *world {
 	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
 		t.Fatal(err)
 	}
-	s := store.New(e.Deps.DB, e.Deps.Cfg.Table)
+	s := e.Deps.Store()
 	for _, role := range []string{auth.RoleFinance, auth.RoleIT, auth.RoleOps, auth.RoleAdmin} {
 		if err := staff.Put(ctx, s, role+"-user", "staff-password-1", seed.SchoolID, []string{role}); err != nil {
 			t.Fatal(err)

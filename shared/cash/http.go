@@ -20,7 +20,7 @@ import (
 var AdminCashReport = fn.HTTP{Name: "AdminCashReport", Route: "GET /v1/admin/cash", Access: fn.Staff,
 	Roles: []string{auth.RoleFinance}, Actions: []string{iam.Query},
 	Build: func(d *platform.Deps) httpapi.Handler {
-		s := store.New(d.DB, d.Cfg.Table)
+		s := d.Store()
 		return func(w http.ResponseWriter, r *http.Request) error {
 			p := auth.Must(r.Context())
 			day := r.URL.Query().Get("day")

@@ -11,7 +11,6 @@ import (
 	"onecard/shared/catalog"
 	"onecard/shared/fn"
 	"onecard/shared/staff"
-	"onecard/shared/store"
 	"onecard/shared/testkit"
 )
 
@@ -42,7 +41,7 @@ func TestEveryStaffRouteRefusesEveryoneItShould(t *testing.T) {
 	if err := seed.School(ctx, e.Deps); err != nil {
 		t.Fatal(err)
 	}
-	s := store.New(e.Deps.DB, e.Deps.Cfg.Table)
+	s := e.Deps.Store()
 	const pw = "staff-password-1"
 	login := func(username string) []string {
 		var out struct{ Token string }

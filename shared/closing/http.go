@@ -16,12 +16,11 @@ import (
 	"onecard/shared/recharge"
 	"onecard/shared/secret"
 	"onecard/shared/staff"
-	"onecard/shared/store"
 )
 
 // NewService wires closing from d.
 func NewService(d *platform.Deps) *Service {
-	s := store.New(d.DB, d.Cfg.Table)
+	s := d.Store()
 	return &Service{S: s, Ledger: ledger.New(s, d.Now), Cards: cards.NewService(s, secret.NewDigester(d.Cfg.PIIKey), d.Now),
 		Recharge: recharge.NewService(d), Now: d.Now}
 }

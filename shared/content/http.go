@@ -9,11 +9,10 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 )
 
 func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
-	return func(d *platform.Deps) httpapi.Handler { return h(NewService(store.New(d.DB, d.Cfg.Table), d.Now)) }
+	return func(d *platform.Deps) httpapi.Handler { return h(NewService(d.Store(), d.Now)) }
 }
 
 const (

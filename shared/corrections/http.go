@@ -8,10 +8,9 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 )
 
-func service(d *platform.Deps) *Service { return New(store.New(d.DB, d.Cfg.Table), d.Now) }
+func service(d *platform.Deps) *Service { return New(d.Store(), d.Now) }
 
 var roles = []string{auth.RoleFinance}
 

@@ -133,7 +133,7 @@ func (s *Service) List(ctx context.Context, school string, limit int, cursor str
 	return out, next, nil
 }
 
-func service(d *platform.Deps) *Service { return &Service{S: store.New(d.DB, d.Cfg.Table), Now: d.Now} }
+func service(d *platform.Deps) *Service { return &Service{S: d.Store(), Now: d.Now} }
 
 // Staff routes (IT).
 var (

@@ -112,7 +112,7 @@ func (a Authenticator) Authenticate(ctx context.Context, r *http.Request, body [
 // Handler adapts a device route: it reads the body (at most 1 MiB), authenticates the device (of one of
 // kinds) and calls h with it; the request's logger names the device.
 func Handler(d *platform.Deps, kinds []string, h func(w http.ResponseWriter, r *http.Request, dev *Device, body []byte) error) httpapi.Handler {
-	a := Authenticator{S: store.New(d.DB, d.Cfg.Table), Now: d.Now}
+	a := Authenticator{S: d.Store(), Now: d.Now}
 	return func(w http.ResponseWriter, r *http.Request) error {
 		body, err := httpapi.ReadBody(r, httpapi.DeviceBodyLimit)
 		if err != nil {

@@ -27,20 +27,20 @@ import (
 
 // NewService wires the dorm service from d.
 func NewService(d *platform.Deps) *Service {
-	s := store.New(d.DB, d.Cfg.Table)
+	s := d.Store()
 	return &Service{S: s, Repo: Repo{s}, Ledger: ledger.New(s, d.Now), Cards: cards.NewService(s, secret.NewDigester(d.Cfg.PIIKey), d.Now),
 		Recharge: recharge.NewService(d), Power: NewPower(d), Now: d.Now}
 }
 
 // NewPower wires power control from d.
 func NewPower(d *platform.Deps) power.Power {
-	s := store.New(d.DB, d.Cfg.Table)
+	s := d.Store()
 	return power.Power{S: s, Schools: school.Repo{S: s}, Now: d.Now}
 }
 
 // NewMeters wires meter charging from d.
 func NewMeters(d *platform.Deps) Meters {
-	s := store.New(d.DB, d.Cfg.Table)
+	s := d.Store()
 	p := NewPower(d)
 	return Meters{S: s, Ledger: ledger.New(s, d.Now), Schools: school.Repo{S: s}, Mail: mail.Sender{SES: d.SES, From: d.Cfg.MailFrom},
 		Users: accounts.Users{S: s, PII: secret.NewDigester(d.Cfg.PIIKey)}, Now: d.Now, Power: &p}
@@ -254,7 +254,7 @@ var DormPowerSettle = fn.Event{Name: "DormPowerSettle", Description: "queue powe
 	Schedule: "rate(5 minutes)", Timeout: 60, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.Query},
 	Build: func(d *platform.Deps) any {
 		p := NewPower(d)
-		s := store.New(d.DB, d.Cfg.Table)
+		s := d.Store()
 		return func(ctx context.Context, _ json.RawMessage) error {
 			ids, err := schoolIDs(ctx, s)
 			if err != nil {

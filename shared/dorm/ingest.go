@@ -102,7 +102,7 @@ func IngestReadings(ctx context.Context, s *store.Store, q queue.Sender, url str
 var MeterReadings = fn.HTTP{Name: "MeterReadings", Route: "POST /v1/meter/readings", Access: fn.Signed, MaxBody: httpapi.DeviceBodyLimit,
 	Actions: append([]string{iam.BatchGetItem, iam.SendMessage}, devices.Actions...),
 	Build: func(d *platform.Deps) httpapi.Handler {
-		s := store.New(d.DB, d.Cfg.Table)
+		s := d.Store()
 		return devices.Handler(d, []string{devices.KindMeterGateway}, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, body []byte) error {
 			res, err := IngestReadings(r.Context(), s, d.SQS, d.Cfg.ReaderQueueURL, dev, body, d.Now())
 			if err != nil {

@@ -122,7 +122,7 @@ func (f HTTP) Handler(d *platform.Deps) http.Handler {
 	tokens := auth.NewTokens(d.Cfg.JWTKey, d.Cfg.AccessTTL, d.Now)
 	var callers *store.Store
 	if f.Access == Staff || f.Access.checksUser() {
-		callers = store.New(d.DB, d.Cfg.Table)
+		callers = d.Store()
 	}
 	limit := f.MaxBody
 	if limit == 0 {

@@ -8,12 +8,11 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 )
 
 // NewService builds the service from the function's dependencies.
 func NewService(d *platform.Deps) *Service {
-	return &Service{S: store.New(d.DB, d.Cfg.Table), Now: d.Now}
+	return &Service{S: d.Store(), Now: d.Now}
 }
 
 // View is a merchant with the devices it owns today.

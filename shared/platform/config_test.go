@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -65,3 +67,23 @@ func TestKeysFromTheLocalSecretFile(t *testing.T) {
 type envMap map[string]string
 
 func (m envMap) get(k string) string { return m[k] }
+
+func TestStoreIsBuiltOncePerDeps(t *testing.T) {
+	d := New(Config{Env: "local", Table: "onecard"}, aws.Config{Region: "ap-east-1"}, NewLogger(io.Discard))
+	if d.Store() != d.Store() {
+		t.Fatal("every handler should share the store built at cold start")
+	}
+	if d.Store().Table != "onecard" {
+		t.Fatalf("store table %q", d.Store().Table)
+	}
+	before := d.Store()
+	d.SetDB(d.DB)
+	if d.Store() == before {
+		t.Fatal("SetDB should rebuild the store")
+	}
+	copied := *d
+	copied.Cfg.Table = "other"
+	if copied.Store().Table != "other" {
+		t.Fatalf("a copy with another table still got %q", copied.Store().Table)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"onecard/shared/store"
 	"onecard/shared/wechatpay"
 )
 
@@ -33,7 +34,23 @@ type Deps struct {
 	// from the environment on first use.
 	WeChat func(ctx context.Context) (*wechatpay.Client, error)
 
-	keys *sync.Mutex // held while LoadKeys fills Cfg's keys (a pointer: Deps are copied)
+	keys *sync.Mutex  // held while LoadKeys fills Cfg's keys (a pointer: Deps are copied)
+	st   *store.Store // the table, built by New and SetDB
+}
+
+// Store is the table these Deps point at, built once per cold start (New, SetDB) and shared by every
+// handler. Deps whose table name was changed afterwards (tests) get a fresh store each call instead.
+func (d *Deps) Store() *store.Store {
+	if st := d.st; st != nil && st.Table == d.Cfg.Table && st.DB == store.DB(d.DB) {
+		return st
+	}
+	return store.New(d.DB, d.Cfg.Table)
+}
+
+// SetDB replaces the DynamoDB client (the local stack points it at the emulator) and rebuilds the store.
+func (d *Deps) SetDB(db *dynamodb.Client) {
+	d.DB = db
+	d.st = store.New(db, d.Cfg.Table)
 }
 
 var keysFallback sync.Mutex // for Deps not made by New
@@ -91,19 +108,20 @@ func Load(ctx context.Context) (*Deps, error) {
 // New builds Deps from explicit parts (tests and the local dev server use this).
 func New(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 	local := cfg.Env == "local" || os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != ""
-	return &Deps{
-		Cfg: cfg,
-		AWS: awsCfg,
-		DB: dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-			// DynamoDB Local omits x-amz-crc32; checking it only produces warnings there.
-			o.DisableValidateResponseChecksum = local
-		}),
+	d := &Deps{
+		Cfg:  cfg,
+		AWS:  awsCfg,
 		SQS:  sqs.NewFromConfig(awsCfg),
 		SES:  sesv2.NewFromConfig(awsCfg),
 		Log:  log,
 		Now:  time.Now,
 		keys: &sync.Mutex{},
 	}
+	d.SetDB(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		// DynamoDB Local omits x-amz-crc32; checking it only produces warnings there.
+		o.DisableValidateResponseChecksum = local
+	}))
+	return d
 }
 
 // NewLogger returns the structured JSON logger every function uses.

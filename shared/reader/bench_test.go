@@ -124,7 +124,7 @@ func benchCardsSetup(tb testing.TB, d *platform.Deps, n int) []string {
 	if err := seed.School(ctx, d); err != nil {
 		tb.Fatal(err)
 	}
-	s := store.New(d.DB, d.Cfg.Table)
+	s := d.Store()
 	nos := make([]string, n)
 	var credits []ledger.Movement
 	for i := range nos {
@@ -146,7 +146,7 @@ func benchCardsSetup(tb testing.TB, d *platform.Deps, n int) []string {
 
 func benchDevice(tb testing.TB, d *platform.Deps, id string) ed25519.PrivateKey {
 	priv := deviceKey(id)
-	_, err := devices.Repo{S: store.New(d.DB, d.Cfg.Table)}.Put(context.Background(), devices.Registration{DeviceID: id, Kind: devices.KindReader,
+	_, err := devices.Repo{S: d.Store()}.Put(context.Background(), devices.Registration{DeviceID: id, Kind: devices.KindReader,
 		PublicKey: base64.StdEncoding.EncodeToString(priv.Public().(ed25519.PublicKey)), Merchant: "第一食堂", Category: devices.CategoryCanteen}, "kmmc", d.Now())
 	if err != nil {
 		tb.Fatal(err)
@@ -486,7 +486,7 @@ func runRaw(b *testing.B) benchResult {
 	nos := benchCardsSetup(b, d, benchCards)
 	var c counter
 	d.DB = c.client(d)
-	s := store.New(d.DB, d.Cfg.Table)
+	s := d.Store()
 	rng := rand.New(rand.NewPCG(3, 4))
 	msgs := make([]*reader.Message, benchRecords)
 	for i := range msgs {

@@ -17,7 +17,6 @@ import (
 	"onecard/shared/platform"
 	"onecard/shared/readerrec"
 	"onecard/shared/secret"
-	"onecard/shared/store"
 )
 
 func deviceActions(more ...string) []string {
@@ -28,13 +27,13 @@ var readers = []string{devices.KindReader}
 
 // NewIngest builds the ingest from d.
 func NewIngest(d *platform.Deps) *Ingest {
-	return &Ingest{S: store.New(d.DB, d.Cfg.Table), SQS: d.SQS, Keys: KeysFrom(d.Cfg), Now: d.Now,
+	return &Ingest{S: d.Store(), SQS: d.SQS, Keys: KeysFrom(d.Cfg), Now: d.Now,
 		QueueURL: func() string { return d.Cfg.ReaderQueueURL }}
 }
 
 // NewConsumer builds the consumer from d.
 func NewConsumer(d *platform.Deps) *Consumer {
-	return &Consumer{S: store.New(d.DB, d.Cfg.Table), Now: d.Now, Log: d.Log.With("fn", "ReaderConsumer")}
+	return &Consumer{S: d.Store(), Now: d.Now, Log: d.Log.With("fn", "ReaderConsumer")}
 }
 
 // Device routes (signed by the device; see docs/reader-protocol.md).
@@ -67,7 +66,7 @@ var (
 	ReaderBlacklist = fn.HTTP{Name: "ReaderBlacklist", Route: "GET /v1/reader/blacklist", Access: fn.Signed,
 		MaxBody: httpapi.DeviceBodyLimit, Actions: deviceActions(iam.Query),
 		Build: func(d *platform.Deps) httpapi.Handler {
-			s := store.New(d.DB, d.Cfg.Table)
+			s := d.Store()
 			return devices.Handler(d, readers, func(w http.ResponseWriter, r *http.Request, dev *devices.Device, _ []byte) error {
 				since, err := ParseSince(r.URL.Query()["since"])
 				if err != nil {
@@ -95,7 +94,7 @@ var (
 var CardPaymentCode = fn.HTTP{Name: "CardPaymentCode", Route: "POST /v1/card/payment-code", Access: fn.User,
 	Actions: []string{iam.GetItem},
 	Build: func(d *platform.Deps) httpapi.Handler {
-		svc := cards.NewService(store.New(d.DB, d.Cfg.Table), secret.NewDigester(d.Cfg.PIIKey), d.Now)
+		svc := cards.NewService(d.Store(), secret.NewDigester(d.Cfg.PIIKey), d.Now)
 		keys := KeysFrom(d.Cfg)
 		return func(w http.ResponseWriter, r *http.Request) error {
 			code, err := IssueCode(r.Context(), svc, keys, auth.Must(r.Context()), d.Now())
@@ -110,7 +109,7 @@ var CardPaymentCode = fn.HTTP{Name: "CardPaymentCode", Route: "POST /v1/card/pay
 var AdminDisputes = fn.HTTP{Name: "AdminDisputes", Route: "GET /v1/admin/disputes", Access: fn.Staff,
 	Roles: []string{auth.RoleFinance}, Actions: []string{iam.Query},
 	Build: func(d *platform.Deps) httpapi.Handler {
-		s := store.New(d.DB, d.Cfg.Table)
+		s := d.Store()
 		return func(w http.ResponseWriter, r *http.Request) error {
 			limit, err := httpapi.Limit(r, 50, 200)
 			if err != nil {
@@ -130,7 +129,7 @@ var AdminDisputes = fn.HTTP{Name: "AdminDisputes", Route: "GET /v1/admin/dispute
 var AdminDisputeResolve = fn.HTTP{Name: "AdminDisputeResolve", Route: "POST /v1/admin/disputes/{deviceId}/{seq}/resolve",
 	Access: fn.Staff, Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem},
 	Build: func(d *platform.Deps) httpapi.Handler {
-		s := store.New(d.DB, d.Cfg.Table)
+		s := d.Store()
 		l := ledger.New(s, d.Now)
 		return func(w http.ResponseWriter, r *http.Request) error {
 			seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)

@@ -18,13 +18,12 @@ import (
 	"onecard/shared/platform"
 	"onecard/shared/school"
 	"onecard/shared/secret"
-	"onecard/shared/store"
 	"onecard/shared/wechatpay"
 )
 
 // NewService wires the recharge service from d.
 func NewService(d *platform.Deps) *Service {
-	s := store.New(d.DB, d.Cfg.Table)
+	s := d.Store()
 	return &Service{S: s, Ledger: ledger.New(s, d.Now), WeChat: NewWeChatSource(d), Users: accounts.Users{S: s},
 		Schools: school.Repo{S: s}, Now: d.Now}
 }
@@ -70,7 +69,7 @@ var (
 
 	OrderGet = fn.HTTP{Name: "OrderGet", Route: "GET /v1/orders/{orderNo}", Access: fn.User,
 		Actions: []string{iam.GetItem}, Build: func(d *platform.Deps) httpapi.Handler {
-			s := store.New(d.DB, d.Cfg.Table)
+			s := d.Store()
 			return func(w http.ResponseWriter, r *http.Request) error {
 				o, err := Get(r.Context(), s, r.PathValue("orderNo"))
 				if err != nil {

@@ -136,7 +136,7 @@ func (s *Service) Cancel(ctx context.Context, userID, no string) (*Order, error)
 var (
 	OrderList = fn.HTTP{Name: "OrderList", Route: "GET /v1/orders", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.Query}, Build: func(d *platform.Deps) httpapi.Handler {
-			s := store.New(d.DB, d.Cfg.Table)
+			s := d.Store()
 			return func(w http.ResponseWriter, r *http.Request) error {
 				limit, err := httpapi.Limit(r, 20, 100)
 				if err != nil {

@@ -12,12 +12,11 @@ import (
 	"onecard/shared/iam"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 )
 
 // NewService builds the service from the function's dependencies.
 func NewService(d *platform.Deps) *Service {
-	return &Service{S: store.New(d.DB, d.Cfg.Table), Now: d.Now, Log: d.Log}
+	return &Service{S: d.Store(), Now: d.Now, Log: d.Log}
 }
 
 // Report is the answer of GET /v1/admin/reconcile: the latest report's fields (as the route answered when

@@ -9,10 +9,9 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 )
 
-func service(d *platform.Deps) *Service { return &Service{S: store.New(d.DB, d.Cfg.Table), Now: d.Now} }
+func service(d *platform.Deps) *Service { return &Service{S: d.Store(), Now: d.Now} }
 
 var roles = []string{auth.RoleFinance}
 

@@ -196,7 +196,7 @@ func (r Repo) SeedAgreement(ctx context.Context, id, agreement, privacy string, 
 var AdminAgreementPut = fn.HTTP{Name: "AdminAgreementPut", Route: "PUT /v1/admin/school/agreement", Access: fn.Staff,
 	Roles: []string{auth.RoleAdmin}, Actions: []string{iam.GetItem, iam.PutItem}, MaxBody: 256 << 10,
 	Build: func(d *platform.Deps) httpapi.Handler {
-		repo := Repo{S: store.New(d.DB, d.Cfg.Table)}
+		repo := Repo{S: d.Store()}
 		return func(w http.ResponseWriter, r *http.Request) error {
 			var in AgreementInput
 			if err := httpapi.Decode(r, 256<<10, &in); err != nil {

@@ -349,7 +349,7 @@ func (r Repo) UpdateSettings(ctx context.Context, p auth.Principal, in *Settings
 var (
 	AdminSchoolGet = fn.HTTP{Name: "AdminSchoolGet", Route: "GET /v1/admin/school", Access: fn.Staff, Roles: []string{auth.RoleAdmin},
 		Actions: []string{iam.GetItem}, Build: func(d *platform.Deps) httpapi.Handler {
-			repo := Repo{S: store.New(d.DB, d.Cfg.Table)}
+			repo := Repo{S: d.Store()}
 			return func(w http.ResponseWriter, r *http.Request) error {
 				v, err := repo.getVersioned(r.Context(), auth.Must(r.Context()).School)
 				if err != nil {
@@ -361,7 +361,7 @@ var (
 
 	AdminSchoolPut = fn.HTTP{Name: "AdminSchoolPut", Route: "PUT /v1/admin/school", Access: fn.Staff, Roles: []string{auth.RoleAdmin},
 		Actions: []string{iam.GetItem, iam.PutItem}, MaxBody: 256 << 10, Build: func(d *platform.Deps) httpapi.Handler {
-			repo := Repo{S: store.New(d.DB, d.Cfg.Table)}
+			repo := Repo{S: d.Store()}
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in SettingsInput
 				if err := httpapi.Decode(r, 256<<10, &in); err != nil {

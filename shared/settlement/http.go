@@ -10,10 +10,9 @@ import (
 	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/reports"
-	"onecard/shared/store"
 )
 
-func service(d *platform.Deps) *Service { return New(store.New(d.DB, d.Cfg.Table), d.Now) }
+func service(d *platform.Deps) *Service { return New(d.Store(), d.Now) }
 
 var header = []string{"商户编号", "商户名称", "日期", "状态", "设备", "笔数", "消费金额（元）", "退款笔数", "退款金额（元）", "净额（元）", "补传笔数", "补传金额（元）", "说明"}
 

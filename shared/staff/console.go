@@ -9,7 +9,6 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 )
 
 // TokenTTL is the life of a staff token. Disabling a member or resetting their password ends it at
@@ -17,7 +16,7 @@ import (
 const TokenTTL = 8 * time.Hour
 
 func newService(d *platform.Deps) *Service {
-	return &Service{S: store.New(d.DB, d.Cfg.Table), Tokens: auth.NewTokens(d.Cfg.JWTKey, TokenTTL, d.Now), Now: d.Now}
+	return &Service{S: d.Store(), Tokens: auth.NewTokens(d.Cfg.JWTKey, TokenTTL, d.Now), Now: d.Now}
 }
 
 func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {

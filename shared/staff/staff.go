@@ -150,7 +150,7 @@ func Audit(ctx context.Context, s *store.Store, actor Who, action, target string
 var AdminLogin = fn.HTTP{Name: "AdminLogin", Route: "POST /v1/admin/login", Access: fn.Public,
 	Actions: []string{iam.GetItem, iam.UpdateItem},
 	Build: func(d *platform.Deps) httpapi.Handler {
-		s := store.New(d.DB, d.Cfg.Table)
+		s := d.Store()
 		tokens := auth.NewTokens(d.Cfg.JWTKey, TokenTTL, d.Now)
 		return func(w http.ResponseWriter, r *http.Request) error {
 			var in struct {
@@ -173,7 +173,7 @@ var AdminLogin = fn.HTTP{Name: "AdminLogin", Route: "POST /v1/admin/login", Acce
 var AdminAudit = fn.HTTP{Name: "AdminAudit", Route: "GET /v1/admin/audit", Access: fn.Staff, Roles: []string{auth.RoleAdmin},
 	Actions: []string{iam.Query},
 	Build: func(d *platform.Deps) httpapi.Handler {
-		s := store.New(d.DB, d.Cfg.Table)
+		s := d.Store()
 		return func(w http.ResponseWriter, r *http.Request) error {
 			limit, err := httpapi.Limit(r, 50, 200)
 			if err != nil {

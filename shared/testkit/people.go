@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"onecard/shared/staff"
-	"onecard/shared/store"
 )
 
 // StudentPassword is the login password of every account Student registers.
@@ -36,7 +35,7 @@ func (e *Env) Student(phone, school string) []string {
 // PutStaff writes a staff member straight into the table.
 func (e *Env) PutStaff(username, password, school string, roles ...string) {
 	e.T.Helper()
-	if err := staff.Put(context.Background(), store.New(e.Deps.DB, e.Deps.Cfg.Table), username, password, school, roles); err != nil {
+	if err := staff.Put(context.Background(), e.Deps.Store(), username, password, school, roles); err != nil {
 		e.T.Fatal(err)
 	}
 }

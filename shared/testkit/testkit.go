@@ -149,4 +149,4 @@ func TestLogs() io.Writer {
 }
 
 // Store returns the store of d.
-func Store(d *platform.Deps) *store.Store { return store.New(d.DB, d.Cfg.Table) }
+func Store(d *platform.Deps) *store.Store { return d.Store() }

@@ -11,19 +11,18 @@ import (
 	"onecard/shared/iam"
 	"onecard/shared/platform"
 	"onecard/shared/recharge"
-	"onecard/shared/store"
 )
 
 // NewService builds the service from the function's dependencies.
 func NewService(d *platform.Deps) *Service {
-	return &Service{S: store.New(d.DB, d.Cfg.Table), Now: d.Now, WeChat: recharge.NewWeChatSource(d).Client, Log: d.Log}
+	return &Service{S: d.Store(), Now: d.Now, WeChat: recharge.NewWeChatSource(d).Client, Log: d.Log}
 }
 
 // AdminWeChatBill is a day's matching report (finance; admin always).
 var AdminWeChatBill = fn.HTTP{Name: "AdminWeChatBill", Route: "GET /v1/admin/wechat-bills/{day}", Access: fn.Staff,
 	Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem},
 	Build: func(d *platform.Deps) httpapi.Handler {
-		s := &Service{S: store.New(d.DB, d.Cfg.Table), Now: d.Now}
+		s := &Service{S: d.Store(), Now: d.Now}
 		return func(w http.ResponseWriter, r *http.Request) error {
 			rep, err := s.Get(r.Context(), auth.Must(r.Context()).School, r.PathValue("day"))
 			if err != nil {

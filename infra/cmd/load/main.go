@@ -27,7 +27,6 @@ import (
 	"onecard/infra/load"
 	"onecard/infra/localstack"
 	"onecard/shared/ledger"
-	"onecard/shared/store"
 )
 
 func main() {
@@ -121,7 +120,7 @@ func run(ctx context.Context, p load.Plan) error {
 		fmt.Printf("  %6d  %5.1f%%  %6.1f/s  %s\n", k.Count, 100*k.Share, float64(k.Count)/secs, k.Key)
 	}
 
-	rep, err := ledger.New(store.New(sys.Deps.DB, sys.Deps.Cfg.Table), time.Now).Reconcile(ctx)
+	rep, err := ledger.New(sys.Deps.Store(), time.Now).Reconcile(ctx)
 	if err != nil {
 		return err
 	}
