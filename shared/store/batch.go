@@ -82,7 +82,7 @@ func (s *Store) batchGetChunk(ctx context.Context, keys []Key, projection string
 	for attempt := 1; ; attempt++ {
 		res, err := s.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 		if err != nil {
-			return nil, err
+			return nil, fail("store.BatchGet", kind(keys[0]), err)
 		}
 		items = append(items, res.Responses[s.Table]...)
 		left, ok := res.UnprocessedKeys[s.Table]
@@ -90,14 +90,14 @@ func (s *Store) batchGetChunk(ctx context.Context, keys []Key, projection string
 			return items, nil
 		}
 		if attempt >= maxBatchAttempts {
-			return nil, fmt.Errorf("store: %d keys still unprocessed after %d BatchGetItem rounds", len(left.Keys), attempt)
+			return nil, fail("store.BatchGet", kind(keys[0]), fmt.Errorf("%d keys still unprocessed after %d rounds", len(left.Keys), attempt))
 		}
 		req = map[string]types.KeysAndAttributes{s.Table: left}
 		backoff := time.Duration(10<<min(attempt, 5)) * time.Millisecond
 		select {
 		case <-time.After(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, fail("store.BatchGet", kind(keys[0]), ctx.Err())
 		}
 	}
 }

@@ -42,19 +42,19 @@ func (s *Store) Get(ctx context.Context, k Key, out any) (bool, error) {
 		TableName: &s.Table, Key: k.AV(), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return false, err
+		return false, fail("store.Get", kind(k), err)
 	}
 	if res.Item == nil {
 		return false, nil
 	}
-	return true, attributevalue.UnmarshalMap(res.Item, out)
+	return true, fail("store.Get: decoding", kind(k), attributevalue.UnmarshalMap(res.Item, out))
 }
 
 // Put writes item, optionally under a condition expression; a failed condition is ErrConditionFailed.
 func (s *Store) Put(ctx context.Context, item any, cond string, values map[string]types.AttributeValue) error {
 	av, err := attributevalue.MarshalMap(item)
 	if err != nil {
-		return err
+		return fail("store.Put: encoding", "", err)
 	}
 	in := &dynamodb.PutItemInput{TableName: &s.Table, Item: av}
 	if cond != "" {
@@ -62,7 +62,7 @@ func (s *Store) Put(ctx context.Context, item any, cond string, values map[strin
 		in.ExpressionAttributeValues = values
 	}
 	_, err = s.DB.PutItem(ctx, in)
-	return condErr(err)
+	return fail("store.Put", itemKind(av), condErr(err))
 }
 
 // Update runs an update expression on k; a failed condition is ErrConditionFailed.
@@ -76,7 +76,7 @@ func (s *Store) Update(ctx context.Context, k Key, expr, cond string, names map[
 		in.ConditionExpression = &cond
 	}
 	_, err := s.DB.UpdateItem(ctx, in)
-	return condErr(err)
+	return fail("store.Update", kind(k), condErr(err))
 }
 
 // UpdateReturning is Update that unmarshals the item as it is after the update into out.
@@ -91,15 +91,15 @@ func (s *Store) UpdateReturning(ctx context.Context, k Key, expr, cond string, n
 	}
 	res, err := s.DB.UpdateItem(ctx, in)
 	if err != nil {
-		return condErr(err)
+		return fail("store.UpdateReturning", kind(k), condErr(err))
 	}
-	return attributevalue.UnmarshalMap(res.Attributes, out)
+	return fail("store.UpdateReturning: decoding", kind(k), attributevalue.UnmarshalMap(res.Attributes, out))
 }
 
 // Delete removes k.
 func (s *Store) Delete(ctx context.Context, k Key) error {
 	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.Table, Key: k.AV()})
-	return err
+	return fail("store.Delete", kind(k), err)
 }
 
 func condErr(err error) error {
@@ -162,16 +162,16 @@ func (s *Store) Transact(ctx context.Context, items []types.TransactWriteItem, t
 			}
 		case errors.As(err, &tip):
 			if attempt >= MaxTxAttempts {
-				return err
+				return fail("store.Transact", txKinds(items), err)
 			}
 		default:
-			return err
+			return fail("store.Transact", txKinds(items), err)
 		}
 		backoff := time.Duration(10<<attempt) * time.Millisecond
 		select {
 		case <-time.After(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)))):
 		case <-ctx.Done():
-			return ctx.Err()
+			return fail("store.Transact", txKinds(items), ctx.Err())
 		}
 	}
 }
@@ -254,10 +254,10 @@ func (s *Store) QueryPage(ctx context.Context, in *dynamodb.QueryInput, out any)
 	in.TableName = &s.Table
 	res, err := s.DB.Query(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, fail("store.QueryPage", queryKind(in), err)
 	}
 	if err := attributevalue.UnmarshalListOfMaps(res.Items, out); err != nil {
-		return nil, err
+		return nil, fail("store.QueryPage: decoding", queryKind(in), err)
 	}
 	return res.LastEvaluatedKey, nil
 }
@@ -271,11 +271,11 @@ func (s *Store) GetRaw(ctx context.Context, k Key, out any, raw *map[string]type
 		TableName: &s.Table, Key: k.AV(), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return false, err
+		return false, fail("store.GetRaw", kind(k), err)
 	}
 	if res.Item == nil {
 		return false, nil
 	}
 	*raw = res.Item
-	return true, attributevalue.UnmarshalMap(res.Item, out)
+	return true, fail("store.GetRaw: decoding", kind(k), attributevalue.UnmarshalMap(res.Item, out))
 }
