@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"time"
 
 	"onecard/shared/fault"
 )
@@ -172,4 +173,33 @@ func integer(lit string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(lit, 10, 64)
 	return n, err == nil
+}
+
+// intField reads the integer at path into *v; *bad is left true (as the record starts) unless the value
+// is a JSON number that is an integer in range. A value of another JSON type is ignored here and judged by
+// the caller's validation (bad stays true).
+func (w *walker) intField(path string, v *int64, bad *bool) error {
+	lit, ok, err := w.number(path)
+	if ok {
+		*v, ok = integer(lit)
+		*bad = !ok
+	}
+	return err
+}
+
+// timeField reads the RFC 3339 time at path into *t, clearing *bad when it parses.
+func (w *walker) timeField(path string, t *time.Time, bad *bool) error {
+	s, ok, err := w.str(path)
+	if ok {
+		*t, ok = parseTime(s)
+		*bad = !ok
+	}
+	return err
+}
+
+// strField reads the string at path into *s ("" when absent or of another JSON type).
+func (w *walker) strField(path string, s *string) error {
+	v, _, err := w.str(path)
+	*s = v
+	return err
 }

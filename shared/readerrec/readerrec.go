@@ -144,38 +144,17 @@ func decodeRecord(w *walker, path string) (Record, error) {
 		p := join(path, key)
 		switch key {
 		case "seq":
-			lit, ok, err := w.number(p)
-			if ok {
-				r.Seq, ok = integer(lit)
-				r.badSeq = !ok
-			}
-			return err
+			return w.intField(p, &r.Seq, &r.badSeq)
 		case "amountFen":
-			lit, ok, err := w.number(p)
-			if ok {
-				r.AmountFen, ok = integer(lit)
-				r.badAmount = !ok
-			}
-			return err
+			return w.intField(p, &r.AmountFen, &r.badAmount)
 		case "occurredAt":
-			s, ok, err := w.str(p)
-			if ok {
-				r.OccurredAt, ok = parseTime(s)
-				r.badTime = !ok
-			}
-			return err
+			return w.timeField(p, &r.OccurredAt, &r.badTime)
 		case "kind":
-			s, _, err := w.str(p)
-			r.Kind = s
-			return err
+			return w.strField(p, &r.Kind)
 		case "cardNo":
-			s, _, err := w.str(p)
-			r.CardNo = s
-			return err
+			return w.strField(p, &r.CardNo)
 		case "paymentCode":
-			s, _, err := w.str(p)
-			r.PaymentCode = s
-			return err
+			return w.strField(p, &r.PaymentCode)
 		default:
 			return unknownField(p)
 		}
@@ -271,27 +250,13 @@ func decodeReading(w *walker, path string) (Reading, error) {
 		p := join(path, key)
 		switch key {
 		case "meterId":
-			s, _, err := w.str(p)
-			r.MeterID = s
-			return err
+			return w.strField(p, &r.MeterID)
 		case "kind":
-			s, _, err := w.str(p)
-			r.Kind = s
-			return err
+			return w.strField(p, &r.Kind)
 		case "reading":
-			lit, ok, err := w.number(p)
-			if ok {
-				r.Reading, ok = integer(lit)
-				r.badReading = !ok
-			}
-			return err
+			return w.intField(p, &r.Reading, &r.badReading)
 		case "readAt":
-			s, ok, err := w.str(p)
-			if ok {
-				r.ReadAt, ok = parseTime(s)
-				r.badTime = !ok
-			}
-			return err
+			return w.timeField(p, &r.ReadAt, &r.badTime)
 		default:
 			return unknownField(p)
 		}
