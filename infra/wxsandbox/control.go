@@ -138,27 +138,44 @@ func (s *Sandbox) takeFailure() bool {
 func (s *Sandbox) Order(outTradeNo string) (Order, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := s.orders[outTradeNo]
-	if !ok {
-		return Order{}, false
-	}
-	return *o, true
+	return copyOf(s.orders, outTradeNo)
 }
 
 // Orders returns every order, oldest first.
 func (s *Sandbox) Orders() []Order {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Order, 0, len(s.orders))
-	for _, o := range s.orders {
-		out = append(out, *o)
+	return oldestFirst(s.orders, func(o *Order) (time.Time, string) { return o.CreatedAt, o.OutTradeNo })
+}
+
+// copyOf returns a copy of m[key]; the caller holds the sandbox's lock.
+func copyOf[T any](m map[string]*T, key string) (T, bool) {
+	v, ok := m[key]
+	if !ok {
+		var zero T
+		return zero, false
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
+	return *v, true
+}
+
+// oldestFirst returns copies of m's values by creation time, then number; the caller holds the lock.
+func oldestFirst[T any](m map[string]*T, order func(*T) (created time.Time, no string)) []T {
+	ptrs := make([]*T, 0, len(m))
+	for _, v := range m {
+		ptrs = append(ptrs, v)
+	}
+	sort.Slice(ptrs, func(i, j int) bool {
+		ci, ni := order(ptrs[i])
+		cj, nj := order(ptrs[j])
+		if !ci.Equal(cj) {
+			return ci.Before(cj)
 		}
-		return out[i].OutTradeNo < out[j].OutTradeNo
+		return ni < nj
 	})
+	out := make([]T, len(ptrs))
+	for i, p := range ptrs {
+		out[i] = *p
+	}
 	return out
 }
 

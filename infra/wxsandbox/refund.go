@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
 	"time"
 	"unicode/utf8"
 )
@@ -113,28 +112,14 @@ func (s *Sandbox) ResendRefund(outRefundNo string) error {
 func (s *Sandbox) RefundOf(outRefundNo string) (Refund, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.refunds[outRefundNo]
-	if !ok {
-		return Refund{}, false
-	}
-	return *r, true
+	return copyOf(s.refunds, outRefundNo)
 }
 
 // Refunds returns every refund, oldest first.
 func (s *Sandbox) Refunds() []Refund {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Refund, 0, len(s.refunds))
-	for _, r := range s.refunds {
-		out = append(out, *r)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].OutRefundNo < out[j].OutRefundNo
-	})
-	return out
+	return oldestFirst(s.refunds, func(r *Refund) (time.Time, string) { return r.CreatedAt, r.OutRefundNo })
 }
 
 var outRefundNoRE = regexp.MustCompile(`^[0-9A-Za-z_\-|*@]{1,64}$`)
