@@ -32,11 +32,6 @@ func FromDeps(d *platform.Deps, wx OpenIDs) *Service {
 // a code's write and SES send usually take).
 var ResetCodeFloor = 400 * time.Millisecond
 
-// handle adapts one service method to a function's Build.
-func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
-	return func(d *platform.Deps) httpapi.Handler { return h(newService(d)) }
-}
-
 // The account functions.
 var (
 	SchoolsList = fn.HTTP{Name: "SchoolsList", Route: "GET /v1/schools", Access: fn.Public,
@@ -63,7 +58,7 @@ var (
 		}}
 
 	AuthRegister = fn.HTTP{Name: "AuthRegister", Route: "POST /v1/auth/register", Access: fn.Public,
-		Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone            string `json:"phone"`
@@ -83,7 +78,7 @@ var (
 		})}
 
 	AuthLogin = fn.HTTP{Name: "AuthLogin", Route: "POST /v1/auth/login", Access: fn.Public,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.ConditionCheckItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.ConditionCheckItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone    string `json:"phone"`
@@ -101,7 +96,7 @@ var (
 		})}
 
 	AuthRefresh = fn.HTTP{Name: "AuthRefresh", Route: "POST /v1/auth/refresh", Access: fn.Public,
-		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					RefreshToken string `json:"refreshToken"`
@@ -118,7 +113,7 @@ var (
 		})}
 
 	AuthLogout = fn.HTTP{Name: "AuthLogout", Route: "POST /v1/auth/logout", Access: fn.User,
-		Actions: []string{iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.UpdateItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.Logout(r.Context(), auth.Must(r.Context())); err != nil {
 					return err
@@ -128,7 +123,7 @@ var (
 		})}
 
 	AuthResetCode = fn.HTTP{Name: "AuthResetCode", Route: "POST /v1/auth/password-reset/code", Access: fn.Public,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem, iam.SendEmail}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem, iam.SendEmail}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Phone string `json:"phone"`
@@ -149,7 +144,7 @@ var (
 		})}
 
 	AuthResetPassword = fn.HTTP{Name: "AuthResetPassword", Route: "POST /v1/auth/password-reset", Access: fn.Public,
-		Actions: []string{iam.GetItem, iam.UpdateItem, iam.DeleteItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.DeleteItem, iam.Query}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				Phone       string `json:"phone"`
 				Code        string `json:"code"`
@@ -160,7 +155,7 @@ var (
 		})}
 
 	MePassword = fn.HTTP{Name: "MePassword", Route: "PUT /v1/me/password", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.UpdateItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.Query}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				OldPassword string `json:"oldPassword"`
 				NewPassword string `json:"newPassword"`
@@ -170,7 +165,7 @@ var (
 		})}
 
 	MePhone = fn.HTTP{Name: "MePhone", Route: "PUT /v1/me/phone", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				NewPhone string `json:"newPhone"`
 				Password string `json:"password"`
@@ -180,7 +175,7 @@ var (
 		})}
 
 	MeEmailCode = fn.HTTP{Name: "MeEmailCode", Route: "POST /v1/me/email/code", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem, iam.SendEmail}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem, iam.SendEmail}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Email string `json:"email"`
@@ -196,7 +191,7 @@ var (
 		})}
 
 	MeEmail = fn.HTTP{Name: "MeEmail", Route: "PUT /v1/me/email", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				Email    string `json:"email"`
 				Code     string `json:"code"`
@@ -209,7 +204,7 @@ var (
 	// MeConsent records the caller's acceptance of the current version of their school's user agreement
 	// and privacy policy (after a login answered consentRequired).
 	MeConsent = fn.HTTP{Name: "MeConsent", Route: "POST /v1/me/consent", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				AgreementVersion *int64 `json:"agreementVersion"`
 			}) error {
@@ -218,7 +213,7 @@ var (
 		})}
 
 	MeSchool = fn.HTTP{Name: "MeSchool", Route: "PUT /v1/me/school", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				SchoolID string `json:"schoolId"`
 			}) error {

@@ -11,9 +11,7 @@ import (
 	"onecard/shared/platform"
 )
 
-func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
-	return func(d *platform.Deps) httpapi.Handler { return h(NewService(d.Store(), d.Now)) }
-}
+func service(d *platform.Deps) *Service { return NewService(d.Store(), d.Now) }
 
 const (
 	ops    = auth.RoleOps
@@ -70,13 +68,13 @@ func text(about bool) func(*Service) httpapi.Handler {
 // caller's current school.
 var (
 	NewsList = fn.HTTP{Name: "NewsList", Route: "GET /v1/news", Access: fn.SchoolOrUser,
-		Actions: []string{iam.GetItem, iam.Query}, Build: handle(list(KindNews))}
+		Actions: []string{iam.GetItem, iam.Query}, Build: fn.Using(service, list(KindNews))}
 
 	NoticesList = fn.HTTP{Name: "NoticesList", Route: "GET /v1/notices", Access: fn.SchoolOrUser,
-		Actions: []string{iam.GetItem, iam.Query}, Build: handle(list(KindNotice))}
+		Actions: []string{iam.GetItem, iam.Query}, Build: fn.Using(service, list(KindNotice))}
 
 	NewsGet = fn.HTTP{Name: "NewsGet", Route: "GET /v1/news/{id}", Access: fn.SchoolOrUser,
-		Actions: []string{iam.GetItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sch, err := schoolOf(s, r)
 				if err != nil {
@@ -91,16 +89,16 @@ var (
 		})}
 
 	HelpGet = fn.HTTP{Name: "HelpGet", Route: "GET /v1/help", Access: fn.SchoolOrUser,
-		Actions: []string{iam.GetItem}, Build: handle(text(false))}
+		Actions: []string{iam.GetItem}, Build: fn.Using(service, text(false))}
 
 	AboutGet = fn.HTTP{Name: "AboutGet", Route: "GET /v1/about", Access: fn.SchoolOrUser,
-		Actions: []string{iam.GetItem}, Build: handle(text(true))}
+		Actions: []string{iam.GetItem}, Build: fn.Using(service, text(true))}
 
 	// AgreementGet is the current user agreement and privacy policy (用户协议, 隐私政策) with their
 	// version: the registration page shows it and sends the version back; a login that answers
 	// consentRequired shows it again.
 	AgreementGet = fn.HTTP{Name: "AgreementGet", Route: "GET /v1/agreement", Access: fn.SchoolOrUser,
-		Actions: []string{iam.GetItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sch, err := schoolOf(s, r)
 				if err != nil {
@@ -125,7 +123,7 @@ type draftBody struct {
 // Staff routes (ops; admin may do everything). Every change is audited with the fields before and after.
 var (
 	AdminNewsList = fn.HTTP{Name: "AdminNewsList", Route: "GET /v1/admin/news", Access: fn.Staff, Roles: []string{ops},
-		Actions: []string{iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.Query}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				limit, err := httpapi.Limit(r, 20, 100)
 				if err != nil {
@@ -141,7 +139,7 @@ var (
 		})}
 
 	AdminNewsCreate = fn.HTTP{Name: "AdminNewsCreate", Route: "POST /v1/admin/news", Access: fn.Staff, Roles: []string{ops},
-		MaxBody: maxReq, Actions: []string{iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		MaxBody: maxReq, Actions: []string{iam.PutItem}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in draftBody
 				if err := httpapi.Decode(r, maxReq, &in); err != nil {
@@ -156,7 +154,7 @@ var (
 		})}
 
 	AdminNewsUpdate = fn.HTTP{Name: "AdminNewsUpdate", Route: "PUT /v1/admin/news/{id}", Access: fn.Staff, Roles: []string{ops},
-		MaxBody: maxReq, Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		MaxBody: maxReq, Actions: []string{iam.GetItem, iam.PutItem}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Title *string `json:"title"`
@@ -177,7 +175,7 @@ var (
 		})}
 
 	AdminNewsUnpublish = fn.HTTP{Name: "AdminNewsUnpublish", Route: "DELETE /v1/admin/news/{id}", Access: fn.Staff, Roles: []string{ops},
-		Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.SetPublished(r.Context(), auth.Must(r.Context()), r.PathValue("id"), false); err != nil {
 					return err
@@ -187,7 +185,7 @@ var (
 		})}
 
 	AdminNewsPublish = fn.HTTP{Name: "AdminNewsPublish", Route: "POST /v1/admin/news/{id}/publish", Access: fn.Staff, Roles: []string{ops},
-		Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.SetPublished(r.Context(), auth.Must(r.Context()), r.PathValue("id"), true); err != nil {
 					return err
@@ -197,7 +195,7 @@ var (
 		})}
 
 	AdminNewsPin = fn.HTTP{Name: "AdminNewsPin", Route: "PUT /v1/admin/news/{id}/pin", Access: fn.Staff, Roles: []string{ops},
-		Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Pinned *bool `json:"pinned"`

@@ -14,71 +14,43 @@ func service(d *platform.Deps) *Service { return New(d.Store(), d.Now) }
 
 var roles = []string{auth.RoleFinance}
 
+// rejection is the body of a reject.
+type rejection struct {
+	Reason string `json:"reason"`
+}
+
 // Staff routes (finance; a finance lead holds finance too; admin always).
 var (
 	AdminCorrectionPropose = fn.HTTP{Name: "AdminCorrectionPropose", Route: "POST /v1/admin/corrections", Access: fn.Staff,
 		Roles: roles, Actions: []string{iam.GetItem, iam.PutItem},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			s := service(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in Proposal
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				c, created, err := s.Propose(r.Context(), auth.Must(r.Context()), in, r.Header.Get("Idempotency-Key"))
-				if err != nil {
-					return err
-				}
-				status := http.StatusOK
-				if created {
-					status = http.StatusCreated
-				}
-				return httpapi.JSON(w, status, c)
-			}
-		}}
+		Build: fn.Using(service, func(s *Service) httpapi.Handler {
+			return httpapi.Make(httpapi.AppBodyLimit, func(r *http.Request, in *Proposal) (*Correction, bool, error) {
+				return s.Propose(r.Context(), auth.Must(r.Context()), *in, r.Header.Get("Idempotency-Key"))
+			})
+		})}
 
 	AdminCorrections = fn.HTTP{Name: "AdminCorrections", Route: "GET /v1/admin/corrections", Access: fn.Staff,
 		Roles: roles, Actions: []string{iam.Query},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			s := service(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
+		Build: fn.Using(service, func(s *Service) httpapi.Handler {
+			return httpapi.Answer(func(r *http.Request) (map[string]any, error) {
 				cs, err := s.List(r.Context(), auth.Must(r.Context()).School, r.URL.Query().Get("status"))
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, map[string]any{"items": cs})
-			}
-		}}
+				return map[string]any{"items": cs}, err
+			})
+		})}
 
 	AdminCorrectionApprove = fn.HTTP{Name: "AdminCorrectionApprove", Route: "POST /v1/admin/corrections/{correctionId}/approve",
 		Access: fn.Staff, Roles: roles, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			s := service(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				c, err := s.Approve(r.Context(), auth.Must(r.Context()), r.PathValue("correctionId"))
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, c)
-			}
-		}}
+		Build: fn.Using(service, func(s *Service) httpapi.Handler {
+			return httpapi.Answer(func(r *http.Request) (*Correction, error) {
+				return s.Approve(r.Context(), auth.Must(r.Context()), r.PathValue("correctionId"))
+			})
+		})}
 
 	AdminCorrectionReject = fn.HTTP{Name: "AdminCorrectionReject", Route: "POST /v1/admin/corrections/{correctionId}/reject",
 		Access: fn.Staff, Roles: roles, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			s := service(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Reason string `json:"reason"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				c, err := s.Reject(r.Context(), auth.Must(r.Context()), r.PathValue("correctionId"), in.Reason)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, c)
-			}
-		}}
+		Build: fn.Using(service, func(s *Service) httpapi.Handler {
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *rejection) (*Correction, error) {
+				return s.Reject(r.Context(), auth.Must(r.Context()), r.PathValue("correctionId"), in.Reason)
+			})
+		})}
 )

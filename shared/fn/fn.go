@@ -62,6 +62,12 @@ type HTTP struct {
 	Build       func(d *platform.Deps) httpapi.Handler
 }
 
+// Using is a route's Build from the service it works with: service is made once per cold start from the
+// Deps, and h makes the handler over it.
+func Using[S any](service func(*platform.Deps) S, h func(S) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
+	return func(d *platform.Deps) httpapi.Handler { return h(service(d)) }
+}
+
 // MaxHTTPTimeout is the HTTP API's integration timeout (30 s): API Gateway answers 503 after it, so a
 // route's function running longer works for nobody. Longer work runs off the request path (a job
 // polled by the client, as the books' reconcile does).

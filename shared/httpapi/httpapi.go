@@ -237,3 +237,50 @@ func Command[In any](limit int64, call func(r *http.Request, in *In) error) Hand
 		return NoContent(w)
 	}
 }
+
+// Answer is the whole handler of a route that reads and answers 200 with call's result.
+func Answer[Out any](call func(r *http.Request) (Out, error)) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		out, err := call(r)
+		if err != nil {
+			return err
+		}
+		return JSON(w, http.StatusOK, out)
+	}
+}
+
+// Act is the whole handler of a route that takes a JSON body (decoded strictly into In, within limit),
+// acts on it and answers 200 with call's result.
+func Act[In, Out any](limit int64, call func(r *http.Request, in *In) (Out, error)) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in In
+		if err := Decode(r, limit, &in); err != nil {
+			return err
+		}
+		out, err := call(r, &in)
+		if err != nil {
+			return err
+		}
+		return JSON(w, http.StatusOK, out)
+	}
+}
+
+// Make is Act for a route that creates something: 201 when call created it, 200 with what stands when
+// the same request came before (an idempotent retry).
+func Make[In, Out any](limit int64, call func(r *http.Request, in *In) (out Out, created bool, err error)) Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in In
+		if err := Decode(r, limit, &in); err != nil {
+			return err
+		}
+		out, created, err := call(r, &in)
+		if err != nil {
+			return err
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		return JSON(w, status, out)
+	}
+}

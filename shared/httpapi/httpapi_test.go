@@ -103,3 +103,66 @@ func TestCommandDecodesCallsAndAnswers204(t *testing.T) {
 		t.Fatalf("refusal: %d %s", code, body)
 	}
 }
+
+func TestMakeAnswers201ThenTheSame200(t *testing.T) {
+	made := map[string]bool{}
+	calls := 0
+	h := Make(64, func(r *http.Request, in *struct {
+		Name string `json:"name"`
+	}) (map[string]string, bool, error) {
+		calls++
+		if in.Name == "" {
+			return nil, false, fault.Field("BAD_NAME", "请填写名称")
+		}
+		created := !made[in.Name]
+		made[in.Name] = true
+		return map[string]string{"name": in.Name}, created, nil
+	})
+	run := func(body string) (int, string) {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", "/x", strings.NewReader(body))
+		if err := h(rec, req); err != nil {
+			WriteError(rec, req, err)
+		}
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := run(`{"name":"一食堂"}`); code != 201 || !strings.Contains(body, `"name":"一食堂"`) {
+		t.Fatalf("first: %d %s", code, body)
+	}
+	if code, body := run(`{"name":"一食堂"}`); code != 200 || !strings.Contains(body, `"name":"一食堂"`) {
+		t.Fatalf("again: %d %s", code, body)
+	}
+	if code, body := run(`{"name":""}`); code != 400 || !strings.Contains(body, "请填写名称") {
+		t.Fatalf("refusal: %d %s", code, body)
+	}
+	before := calls
+	if code, _ := run(`not json`); code != 400 || calls != before {
+		t.Fatalf("a bad body must be refused before the call: %d, %d calls", code, calls-before)
+	}
+}
+
+func TestActAndAnswerAnswer200OrTheError(t *testing.T) {
+	act := Act(64, func(r *http.Request, in *struct {
+		N int `json:"n"`
+	}) (map[string]int, error) {
+		return map[string]int{"double": in.N * 2}, nil
+	})
+	rec := httptest.NewRecorder()
+	if err := act(rec, httptest.NewRequest("POST", "/x", strings.NewReader(`{"n":21}`))); err != nil || rec.Code != 200 || !strings.Contains(rec.Body.String(), `"double":42`) {
+		t.Fatalf("act: %v %d %s", err, rec.Code, rec.Body.String())
+	}
+	answer := Answer(func(r *http.Request) ([]string, error) {
+		if r.URL.Query().Get("q") == "" {
+			return nil, fault.Field("NO_QUERY", "请输入查询条件")
+		}
+		return []string{r.URL.Query().Get("q")}, nil
+	})
+	rec = httptest.NewRecorder()
+	if err := answer(rec, httptest.NewRequest("GET", "/x?q=a", nil)); err != nil || rec.Code != 200 || rec.Body.String() != "[\"a\"]\n" && rec.Body.String() != "[\"a\"]" {
+		t.Fatalf("answer: %v %d %q", err, rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	if err := answer(rec, httptest.NewRequest("GET", "/x", nil)); !fault.Is(err, "NO_QUERY") || rec.Body.Len() != 0 {
+		t.Fatalf("an error must come back unwritten: %v %q", err, rec.Body.String())
+	}
+}

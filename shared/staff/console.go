@@ -19,17 +19,13 @@ func newService(d *platform.Deps) *Service {
 	return &Service{S: d.Store(), Tokens: auth.NewTokens(d.Cfg.JWTKey, TokenTTL, d.Now), Now: d.Now}
 }
 
-func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
-	return func(d *platform.Deps) httpapi.Handler { return h(newService(d)) }
-}
-
 var admin = []string{auth.RoleAdmin}
 
 // Staff management (admin). Every change is audited with the actor and the member's state before and
 // after; passwords appear nowhere but as argon2id hashes in the member item.
 var (
 	AdminStaffList = fn.HTTP{Name: "AdminStaffList", Route: "GET /v1/admin/staff", Access: fn.Staff, Roles: admin,
-		Actions: []string{iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.Query}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				limit, err := httpapi.Limit(r, 50, 200)
 				if err != nil {
@@ -44,7 +40,7 @@ var (
 		})}
 
 	AdminStaffCreate = fn.HTTP{Name: "AdminStaffCreate", Route: "POST /v1/admin/staff", Access: fn.Staff, Roles: admin,
-		Actions: []string{iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.PutItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Username string   `json:"username"`
@@ -63,7 +59,7 @@ var (
 		})}
 
 	AdminStaffRoles = fn.HTTP{Name: "AdminStaffRoles", Route: "PUT /v1/admin/staff/{username}/roles", Access: fn.Staff, Roles: admin,
-		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Roles []string `json:"roles"`
@@ -80,7 +76,7 @@ var (
 		})}
 
 	AdminStaffDisable = fn.HTTP{Name: "AdminStaffDisable", Route: "POST /v1/admin/staff/{username}/disable", Access: fn.Staff, Roles: admin,
-		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.SetDisabled(r.Context(), auth.Must(r.Context()), r.PathValue("username"), true); err != nil {
 					return err
@@ -90,7 +86,7 @@ var (
 		})}
 
 	AdminStaffEnable = fn.HTTP{Name: "AdminStaffEnable", Route: "POST /v1/admin/staff/{username}/enable", Access: fn.Staff, Roles: admin,
-		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.SetDisabled(r.Context(), auth.Must(r.Context()), r.PathValue("username"), false); err != nil {
 					return err
@@ -100,7 +96,7 @@ var (
 		})}
 
 	AdminStaffResetPassword = fn.HTTP{Name: "AdminStaffResetPassword", Route: "POST /v1/admin/staff/{username}/reset-password", Access: fn.Staff, Roles: admin,
-		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem, iam.DeleteItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem, iam.DeleteItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				NewPassword string `json:"newPassword"`
 			}) error {
@@ -110,7 +106,7 @@ var (
 
 	// AdminPassword is any staff member changing their own password.
 	AdminPassword = fn.HTTP{Name: "AdminPassword", Route: "PUT /v1/admin/password", Access: fn.Staff, Roles: AllRoles, OwnPassword: true,
-		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					OldPassword string `json:"oldPassword"`
