@@ -77,7 +77,7 @@ func BackOffice(ctx context.Context, d *platform.Deps, cashier string) error {
 func paidOrder(ctx context.Context, l *ledger.Ledger, no, cardNo string, fen, refunded int64, paid time.Time) error {
 	t := recharge.Target{Kind: "card", Account: cards.AccountID(SchoolID, cardNo), PK: store.CardKey(SchoolID, cardNo).PK,
 		SK: store.CardKey(SchoolID, cardNo).SK, CardNo: cardNo}
-	o := recharge.Order{Key: recharge.OrderKey(no), Type: "order", OrderNo: no, UserID: "seed", SchoolID: SchoolID, Target: t,
+	o := recharge.Order{Key: store.OrderKey(no), Type: "order", OrderNo: no, UserID: "seed", SchoolID: SchoolID, Target: t,
 		AmountFen: fen, Status: recharge.Paid, OpenID: "o-seed", Description: "一卡通充值", CreatedAt: paid.Add(-5 * time.Second).UTC(),
 		ExpiresAt: paid.Add(30 * time.Minute).UTC(), PaidAt: paid.UTC(), TransactionID: "4200" + no[1:17], CreditedTo: &t, RefundedFen: refunded}
 	put, err := store.PutItem(o, "attribute_not_exists(PK)", nil)
@@ -94,7 +94,7 @@ func paidOrder(ctx context.Context, l *ledger.Ledger, no, cardNo string, fen, re
 // demoRefund is 20.00 元 of DemoPaidOrderNo given back by WeChat Pay, as a finished refund leaves it.
 func demoRefund(ctx context.Context, l *ledger.Ledger, at time.Time) error {
 	k := store.CardKey(SchoolID, "10000001")
-	r := recharge.Refund{Key: recharge.RefundKey(DemoRefundNo), Type: "refund", RefundNo: DemoRefundNo, OrderNo: DemoPaidOrderNo,
+	r := recharge.Refund{Key: store.RefundKey(DemoRefundNo), Type: "refund", RefundNo: DemoRefundNo, OrderNo: DemoPaidOrderNo,
 		SchoolID: SchoolID, CardNo: "10000001", Account: cards.AccountID(SchoolID, "10000001"), PK2: k.PK, SK2: k.SK,
 		AmountFen: 2000, TotalFen: 5000, Reason: "学生申请退款", Purpose: "staff", Status: recharge.RefundSucceeded,
 		WeChatState: "SUCCESS", RefundID: "50302026112012345678901", RequestedBy: "admin", CreatedAt: at.UTC(), FinishedAt: at.Add(time.Minute).UTC()}

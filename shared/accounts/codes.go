@@ -243,7 +243,7 @@ func (s *Service) ResetPassword(ctx context.Context, phone, c, newPw string) err
 		consumeCode(item),
 		store.UpdateItem(u.Key, "SET passwordHash = :h", "attribute_exists(PK)", nil, store.Values{":h": hash}.AV()),
 		// The holder proved the account by email: a login lock from guesses no longer applies.
-		store.DeleteItem(attempts.Key(LoginRule.Name, phoneDigest), "", nil),
+		store.DeleteItem(store.AttemptKey(LoginRule.Name, phoneDigest), "", nil),
 	}, "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) {

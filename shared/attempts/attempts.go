@@ -52,15 +52,10 @@ type counter struct {
 	TTL   int64 `dynamodbav:"ttl"`
 }
 
-// Key is the item that counts rule's tries for subject.
-func Key(rule, subject string) store.Key {
-	return store.Key{PK: "TRY#" + rule + "#" + subject, SK: "TRY"}
-}
-
 // Reserve counts one try of rule for subject, or refuses it with the rule's refusal once Max tries of the
 // running window stand. Call it before comparing the secret, then Succeeded or Failed.
 func (c Counter) Reserve(ctx context.Context, rule Rule, subject string) (*Try, error) {
-	k := Key(rule.Name, subject)
+	k := store.AttemptKey(rule.Name, subject)
 	for range 4 {
 		now := c.Now().UnixMilli()
 		var after counter

@@ -20,7 +20,7 @@ type Blacklist struct{ S *store.Store }
 func (b Blacklist) Since(ctx context.Context, school string, since int64) ([]BlacklistChange, error) {
 	in := &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("PK = :pk AND SK > :from"),
-		ExpressionAttributeValues: store.Values{":pk": BlacklistPK(school), ":from": fmt.Sprintf("V#%016d#~", since)}.AV(),
+		ExpressionAttributeValues: store.Values{":pk": store.BlacklistPK(school), ":from": fmt.Sprintf("V#%016d#~", since)}.AV(),
 		ConsistentRead:            aws.Bool(true),
 	}
 	var out []BlacklistChange

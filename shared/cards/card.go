@@ -6,7 +6,6 @@ package cards
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -195,15 +194,12 @@ type blacklistChange struct {
 // changes are never read; TTL removes them so the log does not grow forever.
 const BlacklistRetention = 30 * 24 * time.Hour
 
-// BlacklistPK is the partition of a school's blacklist log.
-func BlacklistPK(school string) string { return "BLACKLIST#" + school }
-
 // blacklistItem writes a change to the log. Versions are microseconds since the epoch: no shared counter
 // is written, and readers ask for changes since a version with a small overlap (see docs/reader-protocol.md).
 func blacklistItem(school, cardNo string, blocked bool, at time.Time, n int64) types.TransactWriteItem {
 	v := at.UnixMicro()
 	it, _ := store.PutItem(blacklistChange{
-		Key:    store.Key{PK: BlacklistPK(school), SK: fmt.Sprintf("V#%016d#%s#%08d", v, cardNo, n)},
+		Key:    store.Key{PK: store.BlacklistPK(school), SK: store.BlacklistChangeSK(v, cardNo, n)},
 		CardNo: cardNo, Blocked: blocked, Version: v, TTL: store.TTL(at.Add(BlacklistRetention)),
 	}, "", nil)
 	return it

@@ -15,18 +15,15 @@ import (
 
 // 销户: a card closed for good (a graduate, a student who left). The card is cancelled without a
 // replacement; what is left on it goes back to the student (package closing). Roster entries of students
-// who are not active (graduated, left) are listed by the leavers index (GSI2: LeaversPK(school), sort key
+// who are not active (graduated, left) are listed by the leavers index (GSI2: store.LeaversPK(school), sort key
 // "<status>#<class>#<studentNo>"), which the graduation batch walks; an entry leaves it once its card is
 // closed with nothing left on it.
-
-// LeaversPK is the GSI2 partition of a school's roster entries that are not active.
-func LeaversPK(school string) string { return "LEAVERS#" + school }
 
 // indexStatus puts a roster entry in the leavers index, or takes it out, by its status.
 func (st *student) indexStatus() {
 	st.LeaverPK, st.LeaverSK = "", ""
 	if s := st.status(); s != StudentActive {
-		st.LeaverPK, st.LeaverSK = LeaversPK(st.SchoolID), s+"#"+st.Class+"#"+st.StudentNo
+		st.LeaverPK, st.LeaverSK = store.LeaversPK(st.SchoolID), s+"#"+st.Class+"#"+st.StudentNo
 	}
 }
 
@@ -77,7 +74,7 @@ func (s *Service) Leavers(ctx context.Context, school, status, class string, lim
 	}
 	in := &dynamodb.QueryInput{TableName: &s.S.Table, IndexName: aws.String(store.GSI2), Limit: aws.Int32(limit),
 		KeyConditionExpression:    aws.String("GSI2PK = :p AND begins_with(GSI2SK, :s)"),
-		ExpressionAttributeValues: store.Values{":p": LeaversPK(school), ":s": prefix}.AV()}
+		ExpressionAttributeValues: store.Values{":p": store.LeaversPK(school), ":s": prefix}.AV()}
 	if cursor != "" {
 		if !strings.HasPrefix(cursor, prefix) {
 			return nil, "", fault.Field("BAD_CURSOR", "cursor 无效")
@@ -89,7 +86,7 @@ func (s *Service) Leavers(ctx context.Context, school, status, class string, lim
 		k := store.StudentKey(school, bare)
 		in.ExclusiveStartKey = map[string]types.AttributeValue{
 			store.AttrPK: &types.AttributeValueMemberS{Value: k.PK}, store.AttrSK: &types.AttributeValueMemberS{Value: k.SK},
-			store.AttrGSI2PK: &types.AttributeValueMemberS{Value: LeaversPK(school)}, store.AttrGSI2SK: &types.AttributeValueMemberS{Value: cursor}}
+			store.AttrGSI2PK: &types.AttributeValueMemberS{Value: store.LeaversPK(school)}, store.AttrGSI2SK: &types.AttributeValueMemberS{Value: cursor}}
 	}
 	var page []struct {
 		Leaver

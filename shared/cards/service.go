@@ -143,7 +143,7 @@ func (s *Service) lock(ctx context.Context, c *Card) error {
 // card is unlocked, so that an unlocked card never meets spent tries.
 func (s *Service) clearTries(ctx context.Context, c *Card) error {
 	for _, rule := range []string{CardPasswordRule.Name, CardIDRule.Name} {
-		if err := s.S.Delete(ctx, attempts.Key(rule, cardSubject(c))); err != nil {
+		if err := s.S.Delete(ctx, store.AttemptKey(rule, cardSubject(c))); err != nil {
 			return err
 		}
 	}

@@ -74,9 +74,6 @@ type Order struct {
 	RefundedFen int64 `dynamodbav:"refundedFen,omitempty"`
 }
 
-// OrderKey addresses an order.
-func OrderKey(no string) store.Key { return store.Key{PK: "ORDER#" + no, SK: "ORDER"} }
-
 // userOrderSK sorts a user's orders by creation: fixed-width UTC microseconds, then the order number
 // (two orders of the same microsecond stay distinct and in a stable order).
 func userOrderSK(created time.Time, no string) string {
@@ -149,7 +146,7 @@ func Get(ctx context.Context, s *store.Store, no string) (*Order, error) {
 		return nil, errNoOrder
 	}
 	var o Order
-	ok, err := s.Get(ctx, OrderKey(no), &o)
+	ok, err := s.Get(ctx, store.OrderKey(no), &o)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func ListOrders(ctx context.Context, s *store.Store, userID string, limit int, c
 		if _, err := time.Parse("2006-01-02T15:04:05.000000Z", ts); err != nil {
 			return nil, errBadOrderCursor
 		}
-		k := OrderKey(no)
+		k := store.OrderKey(no)
 		in.ExclusiveStartKey = store.Values{"PK": k.PK, "SK": k.SK, "GSI2PK": pk, "GSI2SK": sk}.AV()
 	}
 	var orders []Order

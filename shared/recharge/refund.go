@@ -79,9 +79,6 @@ type Refund struct {
 
 func (r *Refund) item() store.Key { return store.Key{PK: r.PK2, SK: r.SK2} }
 
-// RefundKey addresses a refund.
-func RefundKey(no string) store.Key { return store.Key{PK: "REFUND#" + no, SK: "REFUND"} }
-
 // refundNo is the out_refund_no of the refund of order asked for under key: "F", the order number's 24
 // digits, "-", 8 hex digits of the key. The same request always names the same refund (a retry is
 // answered by it, and WeChat Pay refunds one number once).
@@ -172,7 +169,7 @@ func (s *Service) Refund(ctx context.Context, in RefundInput) (*Refund, error) {
 			return nil, err
 		}
 		now := s.Now().UTC()
-		r := &Refund{Key: RefundKey(no), GSI1PK: RefundsPendingPK, GSI1SK: now.Format(time.RFC3339Nano), Type: "refund",
+		r := &Refund{Key: store.RefundKey(no), GSI1PK: RefundsPendingPK, GSI1SK: now.Format(time.RFC3339Nano), Type: "refund",
 			RefundNo: no, OrderNo: o.OrderNo, SchoolID: o.SchoolID, CardNo: holder.CardNo, Account: holder.Account,
 			PK2: holder.PK, SK2: holder.SK, AmountFen: in.AmountFen, TotalFen: o.AmountFen, Reason: reason, Purpose: in.Purpose,
 			Status: RefundPending, RequestedBy: in.Actor.ID, CreatedAt: now}
@@ -246,7 +243,7 @@ func (s *Service) holder(ctx context.Context, o *Order) (*cards.Card, error) {
 
 func (s *Service) getRefund(ctx context.Context, no string) (*Refund, bool, error) {
 	var r Refund
-	ok, err := s.S.Get(ctx, RefundKey(no), &r)
+	ok, err := s.S.Get(ctx, store.RefundKey(no), &r)
 	if err != nil || !ok {
 		return nil, ok, err
 	}
@@ -358,7 +355,7 @@ func (s *Service) settleRefund(ctx context.Context, r *Refund, refundID, wxState
 		Postings: ledger.External(ledger.Posting{Account: to.Account, Item: to.Key, AmountFen: r.AmountFen, Kind: KindRefundRelease,
 			Counterparty: RefundClearing, Merchant: "微信退款未成功，退回"}),
 		Extra: []types.TransactWriteItem{upd,
-			store.UpdateItem(OrderKey(r.OrderNo), "ADD refundedFen :a", "attribute_exists(PK)", nil, store.Values{":a": -r.AmountFen}.AV())},
+			store.UpdateItem(store.OrderKey(r.OrderNo), "ADD refundedFen :a", "attribute_exists(PK)", nil, store.Values{":a": -r.AmountFen}.AV())},
 	})
 	if err != nil {
 		if fault.Is(err, ledger.ErrBusy.Code) {

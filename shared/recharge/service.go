@@ -100,7 +100,7 @@ func (s *Service) Create(ctx context.Context, u *accounts.User, target Target, a
 	o := &Order{Type: "order", OrderNo: newOrderNo(now), UserID: u.UserID, SchoolID: u.SchoolID, Target: target,
 		AmountFen: amountFen, Status: Pending, OpenID: u.OpenID, Description: description,
 		CreatedAt: now, ExpiresAt: now.Add(OrderTTL)}
-	o.Key, o.GSI1PK, o.GSI1SK = OrderKey(o.OrderNo), PendingPK, now.Format(time.RFC3339Nano)
+	o.Key, o.GSI1PK, o.GSI1SK = store.OrderKey(o.OrderNo), PendingPK, now.Format(time.RFC3339Nano)
 	o.GSI2PK, o.GSI2SK = store.UserOrdersPK(u.UserID), userOrderSK(now, o.OrderNo)
 	put, err := store.PutItem(o, "attribute_not_exists(PK)", nil)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"onecard/shared/attempts"
 	"onecard/shared/auth"
 	"onecard/shared/fault"
 	"onecard/shared/secret"
@@ -295,7 +294,7 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, username,
 		return err
 	}
 	// The admin saw the member in person: the failed logins no longer count.
-	return s.S.Delete(ctx, attempts.Key(LoginRule.Name, m.Username))
+	return s.S.Delete(ctx, store.AttemptKey(LoginRule.Name, m.Username))
 }
 
 // ChangeOwnPassword lets any staff member replace their password. A wrong old password counts as a

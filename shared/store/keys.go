@@ -128,12 +128,6 @@ func AuditPK(school string) string     { return "AUDIT#" + school }
 func NewsKey(school, id string) Key         { return Key{"NEWS#" + school, "N#" + id} }
 func NewsListPK(school, kind string) string { return "NEWSLIST#" + school + "#" + kind }
 
-// Blacklist: a head item with the current version and one item per change.
-func BlacklistHeadKey(school string) Key { return Key{"BLACKLIST#" + school, "HEAD"} }
-func BlacklistChangeKey(school string, version int64) Key {
-	return Key{"BLACKLIST#" + school, fmt.Sprintf("V#%012d", version)}
-}
-
 // Devices (card readers, meter gateways) registered by staff; a school's devices: GSI1PK=DEVICES#<school>.
 func DeviceKey(deviceID string) Key     { return Key{"DEVICE#" + deviceID, "DEVICE"} }
 func DeviceListPK(school string) string { return "DEVICES#" + school }
@@ -182,3 +176,20 @@ func CorrectionsPK(school string) string  { return "CORRECTIONS#" + school }
 // WeChatBillKey is the matching of one day's WeChat Pay trade bill with our orders (per merchant id of
 // the platform: the bill is the merchant's, not a school's).
 func WeChatBillKey(day string) Key { return Key{"WXBILL", "DAY#" + day} }
+
+// AttemptKey counts rule's tries for subject (shared/attempts): PK=TRY#<rule>#<subject>.
+func AttemptKey(rule, subject string) Key { return Key{"TRY#" + rule + "#" + subject, "TRY"} }
+
+// BlacklistPK is the partition of a school's blacklist log; BlacklistChangeSK orders its changes by
+// version (microseconds), then card, then a counter within the transaction.
+func BlacklistPK(school string) string { return "BLACKLIST#" + school }
+func BlacklistChangeSK(version int64, cardNo string, n int64) string {
+	return fmt.Sprintf("V#%016d#%s#%08d", version, cardNo, n)
+}
+
+// LeaversPK is the GSI2 partition of a school's roster entries that are not active (graduated, left).
+func LeaversPK(school string) string { return "LEAVERS#" + school }
+
+// OrderKey addresses a recharge order; RefundKey a refund.
+func OrderKey(no string) Key  { return Key{"ORDER#" + no, "ORDER"} }
+func RefundKey(no string) Key { return Key{"REFUND#" + no, "REFUND"} }
