@@ -38,15 +38,22 @@ var (
 		}}
 
 	AdminCorrections = fn.HTTP{Name: "AdminCorrections", Route: "GET /v1/admin/corrections", Access: fn.Staff,
-		Roles: roles, Actions: []string{iam.Query},
+		Roles: roles, Actions: []string{iam.Query, iam.GetItem},
 		Build: func(d *platform.Deps) httpapi.Handler {
 			s := service(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
-				cs, err := s.List(r.Context(), auth.Must(r.Context()).School, r.URL.Query().Get("status"))
+				school := auth.Must(r.Context()).School
+				cs, err := s.List(r.Context(), school, r.URL.Query().Get("status"))
 				if err != nil {
 					return err
 				}
-				return httpapi.JSON(w, http.StatusOK, map[string]any{"items": cs})
+				// leadFen: the school's correctionLeadFen, so the console marks what a finance lead must
+				// approve (finance cannot read the school's settings).
+				lead, err := s.LeadFen(r.Context(), school)
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, map[string]any{"items": cs, "leadFen": lead})
 			}
 		}}
 
