@@ -105,7 +105,7 @@ export default function Today() {
           </Card>
         </Col>
         <Col span={6}>
-          <Card size="small" loading={loading}>
+          <Card size="small" loading={loading} data-testid="today-cash-card">
             <Statistic title={`柜台现金（${cash?.count ?? 0} 笔）`} value={yuan(cash?.netFen ?? 0)} />
             <Typography.Text type="secondary" data-testid="today-cash">{cash?.cashiers.length ?? 0} 位收款人</Typography.Text>
           </Card>
