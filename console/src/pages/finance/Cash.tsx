@@ -40,6 +40,7 @@ export default function Cash() {
   const [report, setReport] = useState<Report | null>(null)
   const [reportError, setReportError] = useState('')
   const [tick, setTick] = useState(0)
+  const [folded, setFolded] = useState<string[]>([])
 
   useEffect(() => {
     setReportError('')
@@ -162,7 +163,9 @@ export default function Cash() {
               locale={{ emptyText: '当天没有现金收付' }}
               data-testid="cash-report"
               expandable={{
-                defaultExpandAllRows: true,
+                // every cashier's receipts show, a new cashier's too; a click folds one
+                expandedRowKeys: report.cashiers.map((c) => c.cashier).filter((c) => !folded.includes(c)),
+                onExpand: (open, c) => setFolded((f) => (open ? f.filter((x) => x !== c.cashier) : [...f, c.cashier])),
                 expandedRowRender: (c) => (
                   <Table
                     size="small"
