@@ -209,7 +209,7 @@ export default function Corrections() {
           {
             title: '审批',
             key: 'act',
-            width: 170,
+            width: 220,
             render: (_, c) => {
               if (c.status !== 'pending') return null
               const own = staffName(c.proposedBy) === me
