@@ -6,6 +6,7 @@ import { DownloadOutlined } from '@ant-design/icons'
 import dayjs from 'dayjs'
 import { ApiError, ok } from '../../api/client'
 import { ZONE } from '../../lib/time'
+import { fileName } from './filename'
 
 /** Today in China time, "2026-11-25". */
 export function todayChina(): string {
@@ -27,17 +28,6 @@ interface BlobAnswer {
   data?: Blob
   error?: unknown
   response: Response
-}
-
-/** The file's name from Content-Disposition (filename*=UTF-8''…), else the fallback. */
-export function fileName(header: string | null, fallback: string): string {
-  const m = header ? /filename\*=UTF-8''([^;]+)/i.exec(header) ?? /filename="?([^";]+)"?/i.exec(header) : null
-  if (!m) return fallback
-  try {
-    return decodeURIComponent(m[1])
-  } catch {
-    return fallback
-  }
 }
 
 /** Saves the route's CSV answer as a file (its bytes as they came: the BOM stays for Excel). */
