@@ -42,6 +42,13 @@ export const NAV: NavGroup[] = [
     label: '财务处',
     icon: <BankOutlined />,
     pages: [
+      { path: '/finance/today', label: '今日概览', roles: ['finance'], Page: lazy(() => import('./pages/finance/Today')) },
+      { path: '/finance/settlement', label: '商户结算', roles: ['finance'], Page: lazy(() => import('./pages/finance/Settlement')) },
+      { path: '/finance/recharges', label: '充值报表', roles: ['finance'], Page: lazy(() => import('./pages/finance/Recharges')) },
+      { path: '/finance/refunds', label: '退款', roles: ['finance'], Page: lazy(() => import('./pages/finance/Refunds')) },
+      { path: '/finance/cash', label: '现金充值', roles: ['finance'], Page: lazy(() => import('./pages/finance/Cash')) },
+      { path: '/finance/corrections', label: '调账', roles: ['finance'], Page: lazy(() => import('./pages/finance/Corrections')) },
+      { path: '/finance/wechat-bill', label: '微信对账单', roles: ['finance'], Page: lazy(() => import('./pages/finance/WeChatBill')) },
       { path: '/finance/disputes', label: '争议交易', roles: ['finance'], Page: lazy(() => import('./pages/finance/Disputes')) },
       { path: '/finance/reconcile', label: '对账报告', roles: ['finance'], Page: lazy(() => import('./pages/finance/Reconcile')) },
     ],

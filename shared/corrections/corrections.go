@@ -261,6 +261,15 @@ func (s *Service) decidable(ctx context.Context, p auth.Principal, id, want stri
 	return nil, false, ErrDecided
 }
 
+// LeadFen is the school's correctionLeadFen: a correction of more than it (either way) needs a finance lead.
+func (s *Service) LeadFen(ctx context.Context, schoolID string) (int64, error) {
+	sch, err := school.Repo{S: s.S}.Get(ctx, schoolID)
+	if err != nil {
+		return 0, err
+	}
+	return sch.CorrectionLeadFen, nil
+}
+
 // Approve posts a pending correction: the account moves by its amount against ext:correction, and the
 // correction becomes approved, with the audit record, in that one transaction. The proposer cannot
 // approve (SAME_PERSON); above the school's correctionLeadFen only a finance lead can (LEAD_REQUIRED).

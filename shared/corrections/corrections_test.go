@@ -137,10 +137,17 @@ func TestCorrectionsNeedASecondPersonAndMoveOnce(t *testing.T) {
 	w.Do("POST", "/v1/admin/corrections/nope/approve", nil, w.finB...).Expect(t, 404, "CORRECTION_NOT_FOUND")
 	w.Do("GET", "/v1/admin/corrections?status=maybe", nil, w.finB...).Expect(t, 400, "BAD_STATUS")
 
-	var list struct{ Items []correction }
+	var list struct {
+		Items   []correction
+		LeadFen *int64
+	}
 	w.Do("GET", "/v1/admin/corrections?status=pending", nil, w.finB...).Expect(t, 200, "").Decode(t, &list)
 	if len(list.Items) != 0 {
 		t.Fatalf("pending: %+v", list.Items)
+	}
+	// The list names the school's lead amount (default 500.00 元), which finance cannot read elsewhere.
+	if list.LeadFen == nil || *list.LeadFen != 50000 {
+		t.Fatalf("leadFen: %v", list.LeadFen)
 	}
 	w.Do("GET", "/v1/admin/corrections", nil, w.finB...).Expect(t, 200, "").Decode(t, &list)
 	if len(list.Items) != 3 {

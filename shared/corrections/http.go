@@ -30,11 +30,18 @@ var (
 		})}
 
 	AdminCorrections = fn.HTTP{Name: "AdminCorrections", Route: "GET /v1/admin/corrections", Access: fn.Staff,
-		Roles: roles, Actions: []string{iam.Query},
+		Roles: roles, Actions: []string{iam.Query, iam.GetItem},
 		Build: fn.Using(service, func(s *Service) httpapi.Handler {
 			return httpapi.Answer(func(r *http.Request) (map[string]any, error) {
-				cs, err := s.List(r.Context(), auth.Must(r.Context()).School, r.URL.Query().Get("status"))
-				return map[string]any{"items": cs}, err
+				school := auth.Must(r.Context()).School
+				cs, err := s.List(r.Context(), school, r.URL.Query().Get("status"))
+				if err != nil {
+					return nil, err
+				}
+				// leadFen: the school's correctionLeadFen, so the console marks what a finance lead must
+				// approve (finance cannot read the school's settings).
+				lead, err := s.LeadFen(r.Context(), school)
+				return map[string]any{"items": cs, "leadFen": lead}, err
 			})
 		})}
 

@@ -15,17 +15,20 @@ import (
 	"onecard/shared/store"
 )
 
-// Channel is a way money comes into the books, read from its clearing account.
+// Channel is a way money comes into the books, read from its clearing account; money it gives back
+// may go through a clearing account of its own (Refunds).
 type Channel struct {
 	ID      string `json:"id"`
 	Label   string `json:"label"`
 	Account string `json:"-"`
+	Refunds string `json:"-"`
 }
 
 // Channels are the recharge channels the report lists, in its column order. A new rail is one line here
-// (the counter's cash: {"cash", "现金", "ext:cash"}).
+// (the counter's cash: {ID: "cash", Label: "现金", Account: "ext:cash"}). WeChat Pay refunds asked by
+// staff or by 销户 are held against ext:wechat-refund (recharge.RefundClearing), not ext:wechat.
 var Channels = []Channel{
-	{"wechat", "微信支付", "ext:wechat"},
+	{ID: "wechat", Label: "微信支付", Account: "ext:wechat", Refunds: "ext:wechat-refund"},
 }
 
 // Utilities are the clearing accounts of dorm consumption (shared/dorm/meters.go).
@@ -118,6 +121,19 @@ func (s *Service) Recharges(ctx context.Context, school string, days []string) (
 			})
 			if err != nil {
 				return nil, err
+			}
+			if ch.Refunds != "" {
+				// A refund held from a card is a positive clearing entry (counted on the day it was asked);
+				// a failed refund's release is a negative one and takes its amount off that day's refunds.
+				err = s.clearingDay(ctx, ch.Refunds, day, school, func(c ledger.ClearingEntry) {
+					if c.AmountFen > 0 {
+						cd.Refunds++
+					}
+					cd.RefundsFen += c.AmountFen
+				})
+				if err != nil {
+					return nil, err
+				}
 			}
 			cd.NetFen = cd.InFen - cd.RefundsFen
 			rd.NetFen += cd.NetFen

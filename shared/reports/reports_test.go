@@ -147,3 +147,36 @@ func TestReportsSumTheLedger(t *testing.T) {
 	w.Do("GET", "/v1/admin/reports/liability?date=yesterday", nil, w.fin...).Expect(t, 400, "BAD_DATE")
 	w.Do("GET", "/v1/admin/reports/liability?date=2026-11-26&format=pdf", nil, w.fin...).Expect(t, 400, "BAD_FORMAT")
 }
+
+// WeChat Pay refunds (held against ext:wechat-refund when asked, released there when they fail) are the
+// recharge report's refunds of the WeChat channel, so its net is what WeChat Pay kept.
+func TestRechargeReportCountsWeChatRefunds(t *testing.T) {
+	t.Parallel()
+	e := testkit.New(t)
+	ctx := context.Background()
+	for _, f := range []func() error{func() error { return seed.School(ctx, e.Deps) }, func() error { return seed.StudentsAndCards(ctx, e.Deps) }} {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
+	w := &world{Env: e, fin: e.StaffLogin("fin-user", "finance-pass-2026")}
+	w.post(card("10000001", 5000, ledger.KindRecharge, "ext:wechat"))
+	w.post(card("10000001", -1500, "refund", "ext:wechat-refund"))
+	w.post(card("10000001", -800, "refund", "ext:wechat-refund"))
+	w.post(card("10000001", 800, "refund_release", "ext:wechat-refund")) // the second one failed
+	day := e.Deps.Now().In(ledger.China).Format(time.DateOnly)
+	var rech struct {
+		Days []struct {
+			NetFen   int64
+			Channels []struct {
+				Count, Refunds            int
+				InFen, RefundsFen, NetFen int64
+			}
+		}
+	}
+	w.Do("GET", "/v1/admin/reports/recharges?from="+day+"&to="+day, nil, w.fin...).Expect(t, 200, "").Decode(t, &rech)
+	if got := fmt.Sprintf("%+v", rech.Days); got != "[{NetFen:3500 Channels:[{Count:1 Refunds:2 InFen:5000 RefundsFen:1500 NetFen:3500}]}]" {
+		t.Fatalf("recharges: %s", got)
+	}
+}
