@@ -24,15 +24,19 @@ function students(n: number, klass: string, status: '在读' | '毕业'): { rows
     const name = '韩' + [...(base + seq)].map((d) => NAME_CHARS[Number(d)]).join('')
     return { studentNo: `CUIK3${base}${seq}`, name, cardNo: `7${base}${seq}`, idNumber: idNumber() }
   })
-  const csv = ['studentNo,name,idNumber,cardNo,class,status', ...rows.map((r) => `${r.studentNo},${r.name},${r.idNumber},${r.cardNo},${klass},${status}`)].join('\n')
-  return { rows, csv }
+  return { rows, csv: rosterCsv(rows, klass, status) }
+}
+
+/** The roster CSV of these students (studentNo,name,idNumber,cardNo,class,status). */
+function rosterCsv(rows: Student[], klass: string, status: '在读' | '毕业'): string {
+  return ['studentNo,name,idNumber,cardNo,class,status', ...rows.map((r) => `${r.studentNo},${r.name},${r.idNumber},${r.cardNo},${klass},${status}`)].join('\n')
 }
 
 /**
  * Imports a roster through the API: today it answers 200 with the report; as a job it answers 202 and the
  * job is polled (its Location, or /jobs/{jobId}) until done. Returns the report.
  */
-async function importRoster(csv: string, token: string): Promise<{ created: number; rejected: number; errors: unknown[] }> {
+async function importRoster(csv: string, token: string): Promise<{ created: number; updated: number; rejected: number; errors: unknown[] }> {
   const res = await fetch(BASE + '/v1/admin/students/import', {
     method: 'POST',
     headers: { 'Content-Type': 'text/csv; charset=utf-8', Authorization: `Bearer ${token}` },
@@ -97,6 +101,12 @@ async function signInAgain(page: Page, username?: string, password?: string) {
   await page.evaluate(() => sessionStorage.clear())
   await page.reload()
   await signIn(page, username, password)
+}
+
+/** The page as the member reads it once the toasts are gone, saved for docs/screens. */
+async function calmShot(page: Page, name: string) {
+  await expect(page.locator('.ant-message-notice')).toHaveCount(0)
+  await shot(page, name)
 }
 
 async function search(page: Page, q: string) {
@@ -165,7 +175,7 @@ test('a card-center worker finds a student by name, does 补卡 with the fee in 
   for (const k of ['充值', '现金充值', '补卡转移', '补卡费', '微信退款', '现金退款']) await expect(history).toContainText(k)
   await expect(history.getByText('旧卡').first()).toBeVisible()
   await expect(page.getByTestId('history-title')).toContainText(`卡号 ${s.cardNo} → ${newCard}`)
-  await shot(page, 'card-closed')
+  await calmShot(page, 'card-closed')
 
   // through the API: closed for good, nothing left; the payout is in the worker's cash of the day
   const card = (await apiCall('GET', `/v1/admin/cards/${newCard}`, undefined, admin)).body
@@ -179,12 +189,16 @@ test('a card-center worker finds a student by name, does 补卡 with the fee in 
 test('毕业批量销户: a class of 27 graduates the test imports closes in chunks, with the report', async ({ page }) => {
   const admin = await staffToken()
   const klass = `E2E毕业${String(Date.now() % 100000)}班`
-  const { rows, csv } = students(27, klass, '毕业')
+  const { rows, csv } = students(27, klass, '在读')
   const rep = await importRoster(csv, admin)
   expect(rep.created, JSON.stringify(rep)).toBe(27)
-  // one of them has money no recharge can take back: cash due at the counter; another recharged by WeChat
+  // while they study, one puts money on the card that no recharge can take back (cash due at the counter)
+  // and another recharges by WeChat Pay from the mini program
   await cashTopUp(rows[3].cardNo, 1234)
   const orderNo = await wechatRecharge(rows[5], 2000)
+  // the office's roster marks the class graduated
+  const grads = await importRoster(rosterCsv(rows, klass, '毕业'), admin)
+  expect(grads.updated, JSON.stringify(grads)).toBe(27)
 
   const worker = await createStaff(['it'], 'grad')
   await signIn(page, worker.username, worker.password)
@@ -226,6 +240,12 @@ test('商户与设备: a finance member creates a merchant, renames it and gives
   const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' })
   const reg = await apiCall('POST', '/v1/admin/devices', { deviceId, kind: 'reader', publicKey: der.subarray(der.length - 32).toString('base64'), merchant: '东区超市', category: 'shop' }, admin)
   expect(reg.status, JSON.stringify(reg.body)).toBe(201)
+  // the reader was the school shop's since yesterday (China time)
+  const old = fresh('shop-old-')
+  expect((await apiCall('POST', '/v1/admin/merchants', { merchantId: old, name: '校园超市', category: 'shop' }, admin)).status).toBe(201)
+  const yesterday = new Date(Date.now() + 8 * 3600_000 - 86_400_000).toISOString().slice(0, 10)
+  const first = await apiCall('POST', `/v1/admin/merchants/${old}/devices`, { deviceId, from: yesterday }, admin)
+  expect(first.status, JSON.stringify(first.body)).toBe(201)
 
   const m = await createStaff(['finance'], 'mer')
   await signIn(page, m.username, m.password)
@@ -262,7 +282,13 @@ test('商户与设备: a finance member creates a merchant, renames it and gives
   await expect(hist).toContainText('东区超市（二楼）')
   await expect(hist).toContainText('当前')
   await expect(hist).toContainText(m.username)
-  await shot(page, 'merchants')
+  // the earlier owner keeps the days before today
+  const rowsOf = hist.locator('tbody tr')
+  await expect(rowsOf).toHaveCount(2)
+  await expect(rowsOf.nth(0)).toContainText(yesterday)
+  await expect(rowsOf.nth(0)).toContainText('校园超市')
+  await expect(rowsOf.nth(1)).toContainText('东区超市（二楼）')
+  await calmShot(page, 'merchants')
 
   const list = (await apiCall('GET', '/v1/admin/merchants', undefined, admin)).body.items
   expect(list.find((x: { merchantId: string }) => x.merchantId === id).devices).toEqual([deviceId])
