@@ -35,6 +35,8 @@ export const NAV: NavGroup[] = [
       { path: '/cards', label: '一卡通业务', roles: ['it', 'finance'], Page: lazy(() => import('./pages/cards/CardDesk')) },
       { path: '/cards/import', label: '学生名单导入', roles: ['it'], Page: lazy(() => import('./pages/cards/RosterImport')) },
       { path: '/devices', label: '设备管理', roles: ['it'], Page: lazy(() => import('./pages/cards/Devices')) },
+      { path: '/cards/merchants', label: '商户与设备', roles: ['finance'], Page: lazy(() => import('./pages/cards/Merchants')) },
+      { path: '/cards/graduate', label: '毕业批量销户', roles: ['it'], Page: lazy(() => import('./pages/cards/Graduation')) },
     ],
   },
   {

@@ -1,11 +1,12 @@
 // 一卡通业务: the counter finds a student by student number, name or card number (GET /v1/admin/students),
 // opens a card (GET /v1/admin/cards/{cardNo}: status, balance, limits, binding, the 补卡 chain) with the
 // student's whole history across their cards (GET /v1/admin/cards/{cardNo}/transactions), and acts on it.
-// 卡务中心 (it): 解锁, 重置密码, 解除绑定 after checking the holder in person; 财务处 (finance): 补卡 and
-// moving what is left on a cancelled card.
+// 卡务中心 (it): 解锁, 重置密码, 解除绑定 after checking the holder in person, and 销户 of a graduate or leaver
+// (POST /v1/admin/cards/{cardNo}/close: the balance back to the newest WeChat recharges, the rest in cash
+// under a receipt); 财务处 (finance): 补卡 and moving what is left on a cancelled card.
 import { useState } from 'react'
 import { Alert, App, Button, Card, Checkbox, DatePicker, Descriptions, Empty, Form, Input, Modal, Radio, Space, Table, Tag, Tooltip, Typography } from 'antd'
-import { ApiOutlined, DisconnectOutlined, KeyOutlined, SearchOutlined, SwapOutlined, UnlockOutlined } from '@ant-design/icons'
+import { ApiOutlined, DisconnectOutlined, KeyOutlined, SearchOutlined, StopOutlined, SwapOutlined, UnlockOutlined } from '@ant-design/icons'
 import type { Dayjs } from 'dayjs'
 import { api, describe, ok, type Schemas } from '../../api/client'
 import { getSession, hasRole } from '../../auth/session'
@@ -17,6 +18,7 @@ import { formatTime } from '../../lib/time'
 type Hit = Schemas['StudentHit']
 type StaffCard = Schemas['StaffCard']
 type Txn = Schemas['Txn']
+type CloseResult = Schemas['CloseResult']
 
 const CARD_NO = /^[0-9]{4,20}$/
 const CARD_STATUS: Record<StaffCard['status'], { text: string; color: string }> = {
@@ -44,6 +46,18 @@ const KIND: Record<Txn['kind'], string> = {
   refund: '微信退款',
   refund_release: '退款退回',
 }
+const REFUND_STATUS: Record<CloseResult['refunds'][number]['status'], { text: string; color: string }> = {
+  pending: { text: '已发起', color: 'blue' },
+  processing: { text: '退款中', color: 'blue' },
+  success: { text: '已退款', color: 'green' },
+  failed: { text: '失败（已退回卡内）', color: 'red' },
+}
+const RECEIPT_NO = /^[A-Za-z0-9-]{4,32}$/
+
+/** The card's status as the counter says it: a card cancelled without a replacement was closed (销户). */
+function statusOf(c: StaffCard): { text: string; color: string } {
+  return c.status === 'cancelled' && !c.replacedBy ? { text: '已销户', color: 'default' } : CARD_STATUS[c.status]
+}
 
 export default function CardDesk() {
   const { modal, message } = App.useApp()
@@ -59,7 +73,8 @@ export default function CardDesk() {
   const [version, setVersion] = useState(0)
   const [replaced, setReplaced] = useState<Schemas['ReplaceResult'] | null>(null)
   const [moved, setMoved] = useState<Schemas['MoveBalanceResult'] | null>(null)
-  const [dialog, setDialog] = useState<'' | 'reset' | 'unbind' | 'replace'>('')
+  const [closed, setClosed] = useState<CloseResult | null>(null)
+  const [dialog, setDialog] = useState<'' | 'reset' | 'unbind' | 'replace' | 'close'>('')
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState('')
   const [form] = Form.useForm()
@@ -100,6 +115,7 @@ export default function CardDesk() {
     if (!keepResults) {
       setReplaced(null)
       setMoved(null)
+      setClosed(null)
     }
     setError('')
     try {
@@ -175,6 +191,16 @@ export default function CardDesk() {
         setMoved(null)
         await open((r as Schemas['ReplaceResult']).newCardNo, true)
       }
+    } else if (dialog === 'close') {
+      let r: CloseResult | null = null
+      const receiptNo = String(v.receiptNo ?? '').trim()
+      good = await act('销户', async () => {
+        r = await ok(api.POST('/v1/admin/cards/{cardNo}/close', { ...path, body: receiptNo ? { receiptNo } : {} }))
+      }, '销户完成')
+      if (good && r) {
+        setClosed(r)
+        await open(cardNo, true)
+      }
     }
     if (good) {
       setDialog('')
@@ -188,6 +214,9 @@ export default function CardDesk() {
     </Typography.Link>
   )
   const cancelled = card?.status === 'cancelled'
+  // a closed card (cancelled, never replaced) may still hold money a refund gave back or cash still owed:
+  // closing it again finishes what is left
+  const closable = !!card && (!cancelled || (!card.replacedBy && card.balanceFen > 0))
 
   return (
     <PageCard title="一卡通业务" intro="按学号、姓名或卡号查询。解锁、重置密码和解除绑定前，请当面核对持卡人身份证件。">
@@ -238,7 +267,7 @@ export default function CardDesk() {
             title={
               <Space data-testid="card-title">
                 一卡通 {card.cardNo}
-                <Tag color={CARD_STATUS[card.status].color} data-testid="card-status">{CARD_STATUS[card.status].text}</Tag>
+                <Tag color={statusOf(card).color} data-testid="card-status">{statusOf(card).text}</Tag>
                 {card.arrears && <Tag color="red">欠款</Tag>}
               </Space>
             }
@@ -272,13 +301,18 @@ export default function CardDesk() {
                   <Tooltip title={!card.bound ? '未绑定小程序账号' : ''}>
                     <Button icon={<DisconnectOutlined />} onClick={() => setDialog('unbind')} disabled={busy || !card.bound} data-testid="act-unbind">解除绑定</Button>
                   </Tooltip>
+                  <Tooltip title={!closable ? (card.replacedBy ? '此卡已补办新卡，请对当前卡销户' : '此卡已销户') : '毕业或离校学生：注销此卡并退还余额'}>
+                    <Button danger icon={<StopOutlined />} onClick={() => setDialog('close')} disabled={busy || !closable} data-testid="act-close">
+                      {cancelled ? '完成销户' : '销户'}
+                    </Button>
+                  </Tooltip>
                 </>
               )}
               {finance && (
                 <>
                   <Button type="primary" icon={<ApiOutlined />} onClick={() => setDialog('replace')} disabled={busy || cancelled} data-testid="act-replace">补卡</Button>
-                  <Tooltip title={!cancelled ? '仅用于已注销（已补卡）的旧卡' : ''}>
-                    <Button icon={<SwapOutlined />} onClick={moveBalance} disabled={busy || !cancelled} data-testid="act-move">旧卡余额转移</Button>
+                  <Tooltip title={!cancelled || !card.replacedBy ? '仅用于已补卡的旧卡' : ''}>
+                    <Button icon={<SwapOutlined />} onClick={moveBalance} disabled={busy || !cancelled || !card.replacedBy} data-testid="act-move">旧卡余额转移</Button>
                   </Tooltip>
                 </>
               )}
@@ -298,6 +332,7 @@ export default function CardDesk() {
                 }
               />
             )}
+            {closed && <CloseOutcome r={closed} />}
             {moved && (
               <Alert
                 type="success"
@@ -310,7 +345,16 @@ export default function CardDesk() {
           </Card>
           <Card
             type="inner"
-            title={`${card.holderName} 的全部流水（含补卡前的旧卡）`}
+            title={
+              <span data-testid="history-title">
+                {card.holderName} 的全部流水
+                <Typography.Text type="secondary" style={{ fontWeight: 'normal', marginLeft: 8 }}>
+                  {card.currentCardNo === card.cardNo && card.replaces.length
+                    ? `卡号 ${[...card.replaces, card.cardNo].join(' → ')}`
+                    : '含补卡前后的每张卡'}
+                </Typography.Text>
+              </span>
+            }
             extra={<DatePicker picker="month" value={month} onChange={setMonth} placeholder="按月份筛选" allowClear />}
           >
             <ErrorLine error={history.error} />
@@ -323,7 +367,17 @@ export default function CardDesk() {
               data-testid="card-history"
               columns={[
                 { title: '时间', dataIndex: 'occurredAt', width: 170, render: formatTime },
-                { title: '卡号', dataIndex: 'cardNo', width: 110 },
+                {
+                  title: '卡号',
+                  dataIndex: 'cardNo',
+                  width: 150,
+                  render: (no?: string) => (
+                    <Space size={4}>
+                      {no ?? '—'}
+                      {no && no !== card.currentCardNo && <Tag>旧卡</Tag>}
+                    </Space>
+                  ),
+                },
                 { title: '类型', dataIndex: 'kind', width: 100, render: (k: Txn['kind']) => KIND[k] ?? k },
                 { title: '商户 / 说明', dataIndex: 'merchant' },
                 {
@@ -342,8 +396,10 @@ export default function CardDesk() {
       )}
       <Modal
         open={dialog !== ''}
-        title={dialog === 'reset' ? '重置一卡通密码' : dialog === 'unbind' ? '解除小程序账号绑定' : `补卡（原卡 ${cardNo}）`}
-        okText="确定"
+        title={dialog === 'reset' ? '重置一卡通密码' : dialog === 'unbind' ? '解除小程序账号绑定' : dialog === 'close' ? `销户（卡号 ${cardNo}）` : `补卡（原卡 ${cardNo}）`}
+        okText={dialog === 'close' ? '确认销户' : '确定'}
+        okButtonProps={{ danger: dialog === 'close' }}
+        width={dialog === 'close' ? 620 : undefined}
         confirmLoading={busy}
         onOk={submitDialog}
         onCancel={() => {
@@ -367,6 +423,41 @@ export default function CardDesk() {
               <Typography.Paragraph type="secondary">解除后该卡不再绑定任何小程序账号，学生（或本人）需用一卡通密码重新绑定。原因记入审计日志。</Typography.Paragraph>
               <Form.Item name="reason" label="原因" rules={[{ required: true, whitespace: true, message: '请填写原因' }, { max: 200, message: '不超过 200 字' }]}>
                 <Input.TextArea rows={3} placeholder="如：非本人绑定、手机丢失" data-testid="unbind-reason" />
+              </Form.Item>
+            </>
+          )}
+          {dialog === 'close' && card && (
+            <>
+              <Descriptions size="small" column={2} bordered style={{ marginBottom: 16 }} data-testid="close-summary">
+                <Descriptions.Item label="持卡人">{card.holderName}</Descriptions.Item>
+                <Descriptions.Item label="学号">{card.studentNo}</Descriptions.Item>
+                <Descriptions.Item label={cancelled ? '待退余额' : '卡内余额'} span={2}>
+                  <Typography.Text strong data-testid="close-balance">{yuan(card.balanceFen)}</Typography.Text>
+                </Descriptions.Item>
+              </Descriptions>
+              <Alert
+                type="warning"
+                showIcon
+                style={{ marginBottom: 16 }}
+                message={cancelled ? '此卡已销户，本次办理退还卡内剩余的余额。' : '销户后此卡永久注销：读卡器立即拒绝此卡，不能补卡或恢复。'}
+                description={
+                  <ol style={{ margin: 0, paddingLeft: 20 }}>
+                    <li>余额先原路退回微信充值：从最近的一笔充值起，每笔不超过其尚可退金额（一年内的充值）。</li>
+                    <li>无法原路退回的部分以现金当场退还，须填写现金收据号（计入您的现金日报）。</li>
+                    <li>学生缴费的宿舍房间不受影响。</li>
+                  </ol>
+                }
+              />
+              <Form.Item
+                name="receiptNo"
+                label="现金收据号（有现金退还时必填）"
+                extra="余额可全部原路退回时可不填；若需现金退还而未填写，系统会提示，不做任何更改。"
+                rules={[{ pattern: RECEIPT_NO, message: '收据号为 4–32 位字母、数字或 -' }]}
+              >
+                <Input placeholder="如 XJ-20261129-001" data-testid="close-receipt" />
+              </Form.Item>
+              <Form.Item name="confirm" valuePropName="checked" rules={[{ validator: async (_, c) => { if (!c) throw new Error('请确认已核对学生身份与学籍') } }]}>
+                <Checkbox data-testid="close-confirm">已当面核对学生身份，确认其已毕业或离校</Checkbox>
               </Form.Item>
             </>
           )}
@@ -401,5 +492,48 @@ export default function CardDesk() {
         </Form>
       </Modal>
     </PageCard>
+  )
+}
+
+/** What 销户 did: the refunds it started, the cash paid out, and anything still owed. */
+function CloseOutcome({ r }: { r: CloseResult }) {
+  return (
+    <Alert
+      type={r.cashDueFen > 0 ? 'warning' : 'success'}
+      showIcon
+      style={{ marginTop: 16 }}
+      data-testid="close-result"
+      message={
+        <span>
+          销户完成：卡 {r.cardNo} 已注销。原路退回 <Typography.Text strong data-testid="close-refunded">{yuan(r.refundedFen)}</Typography.Text>
+          （{r.refunds.length} 笔微信退款），现金退还 <Typography.Text strong data-testid="close-cash">{yuan(r.cashPayoutFen)}</Typography.Text>
+          {r.receiptNo ? `（收据号 ${r.receiptNo}）` : ''}，卡内余额 {yuan(r.balanceFen)}。
+        </span>
+      }
+      description={
+        <>
+          {r.cashDueFen > 0 && (
+            <Typography.Paragraph type="warning" data-testid="close-due" style={{ marginBottom: 8 }}>
+              仍有 {yuan(r.cashDueFen)} 须以现金退还：请填写收据号，对此卡再次办理销户。
+            </Typography.Paragraph>
+          )}
+          {r.refunds.length > 0 && (
+            <Table<CloseResult['refunds'][number]>
+              size="small"
+              rowKey="refundNo"
+              dataSource={r.refunds}
+              pagination={false}
+              data-testid="close-refunds"
+              columns={[
+                { title: '充值订单号', dataIndex: 'orderNo' },
+                { title: '退款单号', dataIndex: 'refundNo' },
+                { title: '金额', dataIndex: 'amountFen', align: 'right', render: (f: number) => yuan(f) },
+                { title: '状态', dataIndex: 'status', render: (s: CloseResult['refunds'][number]['status']) => <Tag color={REFUND_STATUS[s].color}>{REFUND_STATUS[s].text}</Tag> },
+              ]}
+            />
+          )}
+        </>
+      }
+    />
   )
 }

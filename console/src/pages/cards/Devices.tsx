@@ -1,9 +1,11 @@
 // 设备管理: the school's card readers and meter gateways (GET /v1/admin/devices, by id), registering one
-// with its Ed25519 public key, and disabling / enabling it.
-import { useState } from 'react'
+// with its Ed25519 public key, and disabling / enabling it. A member who also keeps the merchants (finance)
+// sees which merchant each reader belongs to today (GET /v1/admin/merchants; 商户与设备 assigns them).
+import { useEffect, useState } from 'react'
 import { App, Button, Form, Input, Modal, Radio, Select, Space, Table, Tag, Typography } from 'antd'
 import { PlusOutlined, ReloadOutlined } from '@ant-design/icons'
 import { api, describe, ok, type Schemas } from '../../api/client'
+import { getSession, hasRole } from '../../auth/session'
 import { ErrorLine, PageCard } from '../../components/common'
 import { Pager, useCursorPages } from '../../components/paging'
 import { formatTime } from '../../lib/time'
@@ -20,6 +22,15 @@ export default function Devices() {
   const [error, setError] = useState('')
   const [form] = Form.useForm()
   const kind = Form.useWatch('kind', form)
+  const finance = hasRole(getSession(), 'finance')
+  const [owners, setOwners] = useState<Map<string, string> | null>(null)
+
+  useEffect(() => {
+    if (!finance) return
+    ok(api.GET('/v1/admin/merchants'))
+      .then((d) => setOwners(new Map(d.items.flatMap((m) => m.devices.map((id): [string, string] => [id, m.name])))))
+      .catch(() => setOwners(null))
+  }, [finance, pages.items])
 
   function toggle(d: Device) {
     const disable = d.status === 'active'
@@ -82,8 +93,11 @@ export default function Devices() {
         columns={[
           { title: '设备编号', dataIndex: 'deviceId', render: (t: string) => <Typography.Text code>{t}</Typography.Text> },
           { title: '类型', dataIndex: 'kind', render: (k: string) => (k === 'reader' ? '读卡器' : '水电表网关') },
-          { title: '商户', dataIndex: 'merchant', render: (m?: string) => m || '—' },
+          { title: '账单显示商户', dataIndex: 'merchant', render: (m?: string) => m || '—' },
           { title: '类别', dataIndex: 'category', render: (c?: string) => (c ? CATEGORY[c] ?? c : '—') },
+          ...(owners
+            ? [{ title: '结算商户（今日）', key: 'owner', render: (_: unknown, d: Device) => (d.kind === 'reader' ? owners.get(d.deviceId) ?? <Typography.Text type="secondary">未分配</Typography.Text> : '—') }]
+            : []),
           { title: '状态', dataIndex: 'status', render: (s: string) => (s === 'active' ? <Tag color="green">启用</Tag> : <Tag color="red">停用</Tag>) },
           { title: '登记时间', dataIndex: 'createdAt', render: formatTime },
           { title: '更新时间', dataIndex: 'updatedAt', render: formatTime },
