@@ -38,6 +38,24 @@ var Graduates = []cards.ImportRow{
 	{Line: 3, StudentNo: "CUIK20190003", Name: "孙八", IDNumber: "530102199912273451", CardNo: "20190003", Class: DemoGraduateClass, Status: "graduated"},
 }
 
+// DemoPayment is a demo order as WeChat Pay keeps it: the local stack registers these with the sandbox
+// (wxsandbox.Paid) so that refunding them (销户 of 赵六, a refund of 张三's order) works as it would.
+type DemoPayment struct {
+	OrderNo, TransactionID, RefundNo string
+	AmountFen, RefundedFen            int64
+	PaidAt                            time.Time
+}
+
+// DemoPayments are the demo's WeChat Pay payments.
+var DemoPayments = []DemoPayment{
+	{OrderNo: DemoPaidOrderNo, TransactionID: transactionID(DemoPaidOrderNo), RefundNo: DemoRefundNo, AmountFen: 5000, RefundedFen: 2000,
+		PaidAt: time.Date(2026, 11, 20, 9, 30, 5, 0, ledger.China)},
+	{OrderNo: DemoGradOrderNo, TransactionID: transactionID(DemoGradOrderNo), AmountFen: 3000,
+		PaidAt: time.Date(2026, 6, 1, 8, 0, 3, 0, ledger.China)},
+}
+
+func transactionID(orderNo string) string { return "4200" + orderNo[1:17] }
+
 // BackOffice writes the back office's demo; cashier is the staff member shown at the counter. It is
 // idempotent: every money movement replays under its own key.
 func BackOffice(ctx context.Context, d *platform.Deps, cashier string) error {
@@ -55,14 +73,14 @@ func BackOffice(ctx context.Context, d *platform.Deps, cashier string) error {
 		return fmt.Errorf("seed graduates: %+v", rep.Errors)
 	}
 	l := ledger.New(s, d.Now)
-	paid := time.Date(2026, 11, 20, 9, 30, 5, 0, ledger.China)
-	if err := paidOrder(ctx, l, DemoPaidOrderNo, "10000001", 5000, 2000, paid); err != nil {
+	zhang, zhao := DemoPayments[0], DemoPayments[1]
+	if err := paidOrder(ctx, l, zhang.OrderNo, "10000001", zhang.AmountFen, zhang.RefundedFen, zhang.PaidAt); err != nil {
 		return err
 	}
-	if err := demoRefund(ctx, l, paid.Add(time.Hour)); err != nil {
+	if err := demoRefund(ctx, l, zhang.PaidAt.Add(time.Hour)); err != nil {
 		return err
 	}
-	if err := paidOrder(ctx, l, DemoGradOrderNo, "20190001", 3000, 0, time.Date(2026, 6, 1, 8, 0, 3, 0, ledger.China)); err != nil {
+	if err := paidOrder(ctx, l, zhao.OrderNo, "20190001", zhao.AmountFen, 0, zhao.PaidAt); err != nil {
 		return err
 	}
 	p := auth.Principal{Subject: cashier, Kind: auth.KindStaff, School: SchoolID, Roles: []string{auth.RoleFinance}}
@@ -79,7 +97,7 @@ func paidOrder(ctx context.Context, l *ledger.Ledger, no, cardNo string, fen, re
 		SK: store.CardKey(SchoolID, cardNo).SK, CardNo: cardNo}
 	o := recharge.Order{Key: store.OrderKey(no), Type: "order", OrderNo: no, UserID: "seed", SchoolID: SchoolID, Target: t,
 		AmountFen: fen, Status: recharge.Paid, OpenID: "o-seed", Description: "一卡通充值", CreatedAt: paid.Add(-5 * time.Second).UTC(),
-		ExpiresAt: paid.Add(30 * time.Minute).UTC(), PaidAt: paid.UTC(), TransactionID: "4200" + no[1:17], CreditedTo: &t, RefundedFen: refunded}
+		ExpiresAt: paid.Add(30 * time.Minute).UTC(), PaidAt: paid.UTC(), TransactionID: transactionID(no), CreditedTo: &t, RefundedFen: refunded}
 	put, err := store.PutItem(o, "attribute_not_exists(PK)", nil)
 	if err != nil {
 		return err

@@ -540,3 +540,27 @@ func (s *Sandbox) controlRoutes(m *http.ServeMux) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+// Paid registers a payment WeChat Pay took before the sandbox started (the local stack's demo data), as
+// WeChat Pay keeps it: querying, refunding and the day's bill then know it. refundedFen, when not zero,
+// is a refund of it already finished (outRefundNo). Registering the same order again changes nothing.
+func (s *Sandbox) Paid(o Order, outRefundNo string, refundedFen int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.orders[o.OutTradeNo]; ok {
+		return
+	}
+	if o.MchID == "" {
+		o.MchID, o.AppID = s.opts.MchID, s.opts.AppID
+	}
+	o.TradeState = StateSuccess
+	if o.CreatedAt.IsZero() {
+		o.CreatedAt = o.SuccessTime
+	}
+	s.orders[o.OutTradeNo] = &o
+	if refundedFen > 0 {
+		s.refunds[outRefundNo] = &Refund{OutRefundNo: outRefundNo, RefundID: "50" + randomString(21, "0123456789"),
+			OutTradeNo: o.OutTradeNo, TransactionID: o.TransactionID, MchID: o.MchID, RefundFen: refundedFen,
+			TotalFen: o.AmountFen, Status: RefundSuccess, CreatedAt: o.SuccessTime, SuccessTime: o.SuccessTime}
+	}
+}

@@ -679,3 +679,30 @@ func TestForgedAnswersDoNotVerify(t *testing.T) {
 		t.Fatalf("a forged success: %d", st)
 	}
 }
+
+// A payment taken before the sandbox started (the local stack's demo data) is known as WeChat Pay knows
+// it: the query answers it paid, a refund within what is left goes through, more is refused.
+func TestPaidBeforeStartIsRefundable(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	paid := time.Now().Add(-48 * time.Hour).Truncate(time.Second)
+	e.sb.Paid(wxsandbox.Order{OutTradeNo: "R202611200930001234567890", TransactionID: "4200202611200930001", AmountFen: 5000,
+		OpenID: "o-seed", Description: "一卡通充值", SuccessTime: paid}, "F-demo-1", 2000)
+	e.sb.Paid(wxsandbox.Order{OutTradeNo: "R202611200930001234567890", AmountFen: 1}, "", 0) // again: no change
+	tx, err := e.client.QueryOrder(ctx, "R202611200930001234567890")
+	if err != nil || tx.TradeState != wxsandbox.StateSuccess || tx.Amount.Total != 5000 || tx.TransactionID != "4200202611200930001" {
+		t.Fatalf("query: %+v %v", tx, err)
+	}
+	if r, err := e.client.QueryRefund(ctx, "F-demo-1"); err != nil || r.Status != wxsandbox.RefundSuccess || r.Amount.Refund != 2000 {
+		t.Fatalf("the earlier refund: %+v %v", r, err)
+	}
+	if _, err := e.client.CreateRefund(ctx, wechatpay.RefundRequest{OutTradeNo: "R202611200930001234567890", OutRefundNo: "F-2",
+		RefundFen: 3001, TotalFen: 5000}); err == nil {
+		t.Fatal("a refund above what is left (30.00) went through")
+	}
+	r, err := e.client.CreateRefund(ctx, wechatpay.RefundRequest{OutTradeNo: "R202611200930001234567890", OutRefundNo: "F-3",
+		RefundFen: 3000, TotalFen: 5000})
+	if err != nil || r.Amount.Refund != 3000 {
+		t.Fatalf("the rest: %+v %v", r, err)
+	}
+}
