@@ -42,8 +42,8 @@ var Graduates = []cards.ImportRow{
 // (wxsandbox.Paid) so that refunding them (销户 of 赵六, a refund of 张三's order) works as it would.
 type DemoPayment struct {
 	OrderNo, TransactionID, RefundNo string
-	AmountFen, RefundedFen            int64
-	PaidAt                            time.Time
+	AmountFen, RefundedFen           int64
+	PaidAt                           time.Time
 }
 
 // DemoPayments are the demo's WeChat Pay payments.
