@@ -1,7 +1,24 @@
-import { expect, test } from '@playwright/test'
-import { apiCall, dialogOk, openMenu, shot, signIn } from './kit'
+import { expect, test, type Browser, type Page } from '@playwright/test'
+import { apiCall, BASE, dialogOk, openMenu, shot, signIn } from './kit'
 
-test('an editor publishes a news item with a preview; it then shows on the mini program home (GET /v1/news)', async ({ page }) => {
+/** A student registered through the API, signed in to the mini program's H5 (served at / of the same origin) in its own page. */
+async function studentHome(browser: Browser): Promise<Page> {
+  const phone = '139' + String(Date.now() % 100_000_000).padStart(8, '0')
+  const ag = await apiCall('GET', '/v1/agreement?schoolId=kmmc')
+  const r = await apiCall('POST', '/v1/auth/register', { phone, password: 'password123', schoolId: 'kmmc', agreementVersion: ag.body.version })
+  expect(r.status, JSON.stringify(r.body)).toBe(201)
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' })
+  const page = await ctx.newPage()
+  await page.goto(`${BASE}/#/pages/login/index`)
+  await page.getByTestId('login-phone').locator('input').fill(phone)
+  await page.getByTestId('login-password').locator('input').fill('password123')
+  await page.getByTestId('login-consent-box').click()
+  await page.getByTestId('login-submit').click()
+  await expect(page.locator('.uni-tabbar')).toBeVisible()
+  return page
+}
+
+test('an editor publishes a news item with a preview; it then shows on the mini program home', async ({ page, browser }) => {
   await signIn(page)
   await openMenu(page, '/news')
   await expect(page.getByTestId('news-table')).toBeVisible()
@@ -19,6 +36,10 @@ test('an editor publishes a news item with a preview; it then shows on the mini 
   await expect
     .poll(async () => (await apiCall('GET', '/v1/news?schoolId=kmmc&limit=50')).body.items.map((i: { title: string }) => i.title), { message: 'the item on the mini program home' })
     .toContain(title)
+  // a student opening the mini program sees it under 热门新闻 (pinned items and the newest come first)
+  const student = await studentHome(browser)
+  await expect(student.getByTestId('home-news-item').filter({ hasText: title })).toBeVisible()
+  await student.context().close()
   // pin it: it lists first for students
   await row.getByRole('button', { name: '置 顶' }).click()
   await expect(row).toContainText('置顶')
