@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 
@@ -62,4 +63,24 @@ func (e *Env) Consumer(queue string, tune ...func(*sqsrunner.Runner)) *sqsrunner
 	}
 	e.T.Fatalf("no function of shared/catalog consumes %s", queue)
 	return nil
+}
+
+// RunSchedule invokes the scheduled catalog function name once, as its schedule would, and fails the
+// test if it returns an error.
+func (e *Env) RunSchedule(name string) {
+	e.T.Helper()
+	for _, ev := range catalog.Events {
+		if ev.Name != name || ev.Schedule == "" {
+			continue
+		}
+		h, ok := ev.Build(e.Deps).(func(context.Context, json.RawMessage) error)
+		if !ok {
+			e.T.Fatalf("%s: its handler is not func(context.Context, json.RawMessage) error", name)
+		}
+		if err := h(context.Background(), json.RawMessage(`{}`)); err != nil {
+			e.T.Fatalf("%s: %v", name, err)
+		}
+		return
+	}
+	e.T.Fatalf("no scheduled function %s in shared/catalog", name)
 }
