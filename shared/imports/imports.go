@@ -66,6 +66,9 @@ func (r *Runner) RunDue(ctx context.Context) (int, error) {
 
 // Run runs one job taken by this run: the rows an earlier run did are counted, not done again.
 func (r *Runner) Run(ctx context.Context, j jobs.Job) error {
+	if cur, err := r.Jobs.Get(ctx, j.SchoolID, j.JobID); err != nil || cur.Status == jobs.StatusDone {
+		return err // a duplicate invocation of a job finished meanwhile
+	}
 	rec, err := r.Jobs.Recorder(ctx, j)
 	if err != nil {
 		return err

@@ -273,8 +273,8 @@ func (s *Service) Take(ctx context.Context) (Job, bool, error) {
 			}
 			take := store.UpdateItem(q.Key, "SET leaseUntil = :lease", "leaseUntil = :was", nil,
 				store.Values{":lease": now.Add(Lease).UnixMilli(), ":was": q.LeaseUntil}.AV())
-			mark := store.UpdateItem(store.ImportJobKey(q.SchoolID, q.JobID), "SET #st = :run, startedAt = :at, attempts = attempts + :one",
-				"attribute_exists(PK)", map[string]string{"#st": "status"}, store.Values{":run": StatusRunning, ":at": now, ":one": 1}.AV())
+			mark := store.UpdateItem(store.ImportJobKey(q.SchoolID, q.JobID), "SET #st = :run, startedAt = :at, #a = #a + :one",
+				"attribute_exists(PK)", map[string]string{"#st": "status", "#a": "attempts"}, store.Values{":run": StatusRunning, ":at": now, ":one": 1}.AV())
 			err := s.S.Transact(ctx, []types.TransactWriteItem{take, mark}, "")
 			var tc *store.TxCanceled
 			if errors.As(err, &tc) {
@@ -333,14 +333,12 @@ type Recorder struct {
 // Recorder reads what earlier runs of j did.
 func (s *Service) Recorder(ctx context.Context, j Job) (*Recorder, error) {
 	r := &Recorder{s: s, job: j, prior: map[int]Outcome{}}
-	if j.Attempts > 1 {
-		all, err := s.outcomes(ctx, j.SchoolID, j.JobID, false)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range all {
-			r.prior[o.Index] = o
-		}
+	all, err := s.outcomes(ctx, j.SchoolID, j.JobID, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range all {
+		r.prior[o.Index] = o
 	}
 	return r, nil
 }
@@ -386,7 +384,7 @@ func (r *Recorder) Progress(ctx context.Context, n int) error {
 		return nil
 	}
 	r.done = n
-	return r.s.S.Update(ctx, r.job.Key, "SET processed = :n", "", nil, store.Values{":n": n}.AV())
+	return r.s.S.Update(ctx, r.job.Key, "SET #p = :n", "", map[string]string{"#p": "processed"}, store.Values{":n": n}.AV())
 }
 
 // Finish marks j done with rep's counts, writing extra (e.g. the audit record) in the same transaction,
@@ -394,8 +392,8 @@ func (r *Recorder) Progress(ctx context.Context, n int) error {
 func (s *Service) Finish(ctx context.Context, j Job, rep *Report, extra ...types.TransactWriteItem) error {
 	now := s.Now().UTC()
 	c := Counts{Created: rep.Created, Updated: rep.Updated, Unchanged: rep.Unchanged, Rejected: rep.Rejected}
-	done := store.UpdateItem(j.Key, "SET #st = :done, finishedAt = :at, counts = :c, processed = :n",
-		"#st = :run", map[string]string{"#st": "status"}, store.Values{":done": StatusDone, ":at": now, ":c": c, ":n": j.Rows, ":run": StatusRunning}.AV())
+	done := store.UpdateItem(j.Key, "SET #st = :done, finishedAt = :at, #c = :c, #p = :n",
+		"#st = :run", map[string]string{"#st": "status", "#c": "counts", "#p": "processed"}, store.Values{":done": StatusDone, ":at": now, ":c": c, ":n": j.Rows, ":run": StatusRunning}.AV())
 	items := append([]types.TransactWriteItem{done, store.DeleteItem(store.ImportQueueKey(j.SchoolID, j.JobID), "", nil)}, extra...)
 	err := s.S.Transact(ctx, items, "")
 	var tc *store.TxCanceled

@@ -84,3 +84,25 @@ func (e *Env) RunSchedule(name string) {
 	}
 	e.T.Fatalf("no scheduled function %s in shared/catalog", name)
 }
+
+// Import posts csv to an import route as staff (headers) do, expects the job (202), runs ImportRunner
+// as its schedule would and decodes the finished job's report into rep.
+func (e *Env) Import(path, csv string, rep any, headers ...string) {
+	e.T.Helper()
+	var j struct{ JobID string }
+	e.Do("POST", path, csv, append(headers, "Content-Type", "text/csv")...).Expect(e.T, 202, "").Decode(e.T, &j)
+	e.RunSchedule("ImportRunner")
+	var done struct {
+		Status string
+		Report json.RawMessage
+	}
+	e.Do("GET", "/v1/admin/imports/"+j.JobID, nil, headers...).Expect(e.T, 200, "").Decode(e.T, &done)
+	if done.Status != "done" {
+		e.T.Fatalf("import job %s is %s after ImportRunner ran", j.JobID, done.Status)
+	}
+	if rep != nil {
+		if err := json.Unmarshal(done.Report, rep); err != nil {
+			e.T.Fatal(err)
+		}
+	}
+}
