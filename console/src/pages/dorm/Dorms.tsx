@@ -1,5 +1,6 @@
 // 楼栋与房间: create or change a building (PUT /v1/admin/dorms/buildings/{building}), then import its
-// rooms and meters (POST /v1/admin/dorms/import, CSV roomId,building,room,elecMeterId,waterMeterId).
+// rooms and meters (POST /v1/admin/dorms/import, CSV roomId,building,room,elecMeterId,waterMeterId: an
+// import job, polled at GET /v1/admin/imports/{jobId} until its report is in).
 import { useState } from 'react'
 import { Alert, App, Button, Card, Col, Descriptions, Form, Input, Radio, Row, Tag, Typography } from 'antd'
 import { api, csvBody, describe, ok, type Schemas } from '../../api/client'
@@ -76,7 +77,8 @@ export default function Dorms() {
                 { key: 'waterMeterId', title: '水表' },
               ]}
               example={'roomId,building,room,elecMeterId,waterMeterId\nWH-8D-1006,8,1006,WH-8D-1006-E,WH-8D-1006-W'}
-              send={(csv) => ok(api.POST('/v1/admin/dorms/import', { body: csv, ...csvBody }))}
+              send={(csv) => ok(api.POST('/v1/admin/dorms/import', { body: csv, ...csvBody })) as Promise<Schemas['ImportJob']>}
+              poll={(jobId) => ok(api.GET('/v1/admin/imports/{jobId}', { params: { path: { jobId } } }))}
             />
             <Alert
               type="info"
