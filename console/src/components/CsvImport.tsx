@@ -46,12 +46,12 @@ type Job = Schemas['ImportJob']
 const POLL_MS = 1000
 
 /** The counts of a report or a preview. */
-function Counts(props: { report: Report; testId: string; preview?: boolean }) {
+function Counts(props: { report: Report; testId: string; preview?: boolean; updates: boolean }) {
   const r = props.report
   return (
     <Row gutter={24} style={{ marginBottom: 16 }} data-testid={props.testId}>
       <Col span={6}><Statistic title={props.preview ? '将新增' : '新增'} value={r.created} valueStyle={{ color: '#3f8600' }} /></Col>
-      {r.updated !== undefined && <Col span={6}><Statistic title={props.preview ? '将更新' : '更新'} value={r.updated} valueStyle={{ color: '#1677ff' }} /></Col>}
+      {props.updates && <Col span={6}><Statistic title={props.preview ? '将更新' : '更新'} value={r.updated} valueStyle={{ color: '#1677ff' }} /></Col>}
       <Col span={6}><Statistic title="未变化" value={r.unchanged} /></Col>
       <Col span={6}><Statistic title={props.preview ? '将拒绝' : '拒绝'} value={r.rejected} valueStyle={{ color: r.rejected ? '#cf1322' : undefined }} /></Col>
     </Row>
@@ -90,8 +90,11 @@ export function CsvImport<P extends Report>(props: {
   send: (csv: string) => Promise<Job>
   poll: (jobId: string) => Promise<Job>
   preview?: { load: (csv: string) => Promise<P>; render: (p: P) => ReactNode }
+  /** Whether the import updates what exists (the roster; rooms are created or left alone). */
+  updates?: boolean
   testId: string
 }) {
+  const updates = props.updates ?? true
   const [text, setText] = useState('')
   const [fileName, setFileName] = useState('')
   const [preview, setPreview] = useState<P | null>(null)
@@ -206,7 +209,7 @@ export function CsvImport<P extends Report>(props: {
       )}
       {preview && props.preview && !job && (
         <Card size="small" title="导入预览（尚未写入，确认后才导入）" style={{ marginBottom: 12 }} data-testid={`${props.testId}-preview`}>
-          <Counts report={preview} testId={`${props.testId}-preview-counts`} preview />
+          <Counts report={preview} testId={`${props.testId}-preview-counts`} preview updates={updates} />
           {props.preview.render(preview)}
           <RowErrors errors={preview.errors} title="将被拒绝的行" />
         </Card>
@@ -238,7 +241,7 @@ export function CsvImport<P extends Report>(props: {
       )}
       {report && (
         <div style={{ marginTop: 24 }} data-testid={`${props.testId}-report`}>
-          <Counts report={report} testId={`${props.testId}-report-counts`} />
+          <Counts report={report} testId={`${props.testId}-report-counts`} updates={updates} />
           <RowErrors errors={report.errors} title="未导入的行（其余行已处理）" />
         </div>
       )}
