@@ -267,7 +267,10 @@ func (s *Service) importRow(ctx context.Context, sch *school.School, row ImportR
 		if err != nil {
 			return jobs.Outcome{}, err
 		}
-		return o, s.updateStudent(ctx, st, row.Name, row.Class, status, mark...)
+		if err := s.updateStudent(ctx, st, row.Name, row.Class, status, mark...); err != nil {
+			return jobs.Outcome{}, err
+		}
+		return o, m.rec.Progress(ctx, i+1)
 	}
 	if m.preview != nil {
 		taken := dry.cards[row.CardNo]

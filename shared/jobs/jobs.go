@@ -139,6 +139,7 @@ type queued struct {
 	JobID      string `dynamodbav:"jobId"`
 	SchoolID   string `dynamodbav:"schoolId"`
 	LeaseUntil int64  `dynamodbav:"leaseUntil"` // unix ms; 0 while queued
+	TTL        int64  `dynamodbav:"ttl"`        // with the job's: an entry whose job expired goes too
 }
 
 // ErrNoJob names no job of the caller's school.
@@ -189,7 +190,7 @@ func (s *Service) Submit(ctx context.Context, school, kind, by string, rows []an
 	if err := put(j, "attribute_not_exists(PK)"); err != nil {
 		return Job{}, err
 	}
-	if err := put(queued{Key: store.ImportQueueKey(school, id), JobID: id, SchoolID: school}, "attribute_not_exists(PK)"); err != nil {
+	if err := put(queued{Key: store.ImportQueueKey(school, id), JobID: id, SchoolID: school, TTL: ttl}, "attribute_not_exists(PK)"); err != nil {
 		return Job{}, err
 	}
 	for n, c := range chunks {
