@@ -30,6 +30,7 @@ import (
 	"onecard/shared/catalog"
 	"onecard/shared/dispatch"
 	"onecard/shared/httpapi"
+	"onecard/shared/imports"
 	"onecard/shared/platform"
 	"onecard/shared/recharge"
 	"onecard/shared/reconcile"
@@ -177,6 +178,7 @@ func Start(ctx context.Context, o Options) (_ *Running, err error) {
 	r.stop = append(r.stop, sandbox.close)
 	go runReconciler(ctx, d, o.ReconcileEvery)
 	go runBooks(ctx, d, o.BooksEvery)
+	go runImports(ctx, d, 2*time.Second)
 	// The reader queue's consumer, with the template's batch size, window and timeout (infra/sqsrunner).
 	consumer, err := sqsrunner.ForEvent(tmpl, dispatch.QueueConsumer, d, queues)
 	if err != nil {
@@ -272,6 +274,18 @@ func runBooks(ctx context.Context, d *platform.Deps, every time.Duration) {
 	schedule(ctx, every, func() {
 		if _, err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
 			d.Log.Error("books reconcile", "err", err.Error())
+		}
+	})
+}
+
+// runImports does locally what ImportRunner's schedule does in AWS (every minute there; every 2 s here,
+// so an import started in the console is done by the time it is polled): run the queued CSV imports.
+func runImports(ctx context.Context, d *platform.Deps, every time.Duration) {
+	r := imports.NewRunner(d)
+	r.Log = d.Log.With("fn", "ImportRunner")
+	schedule(ctx, every, func() {
+		if _, err := r.RunDue(ctx); err != nil && ctx.Err() == nil {
+			d.Log.Error("imports", "err", err.Error())
 		}
 	})
 }

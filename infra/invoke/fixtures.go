@@ -17,6 +17,7 @@ import (
 	"onecard/shared/auth"
 	"onecard/shared/cards"
 	"onecard/shared/dorm"
+	"onecard/shared/jobs"
 	"onecard/shared/ledger"
 	"onecard/shared/power"
 	"onecard/shared/reconcile"
@@ -294,5 +295,14 @@ func (l *Local) ReconcileJobID(ctx context.Context) (string, error) {
 		return j.JobID, err
 	}
 	j, _, err := s.Start(ctx, "staff:"+seed.SchoolID+"-invoke")
+	return j.JobID, err
+}
+
+// ImportJobID queues a roster import job of the demo school ({{importJobId}}), of one row the demo data
+// holds already (so running it changes nothing), as POST /v1/admin/students/import would.
+func (l *Local) ImportJobID(ctx context.Context) (string, error) {
+	s := jobs.Service{S: store.New(l.Deps.DB, l.Table), Now: time.Now}
+	row := seed.Students[0]
+	j, err := s.Submit(ctx, seed.SchoolID, jobs.KindStudents, "invoke", []any{row})
 	return j.JobID, err
 }

@@ -138,9 +138,32 @@ func (c *Client) Setup(ctx context.Context, staffUser, staffPassword string, n, 
 	req, _ := http.NewRequestWithContext(ctx, "POST", c.API+"/v1/admin/students/import", strings.NewReader(csv.String()))
 	req.Header.Set("Content-Type", "text/csv")
 	req.Header.Set("Authorization", "Bearer "+staff.Token)
-	var rep struct{ Created, Rejected int }
-	if err := c.do("POST /v1/admin/students/import", req, 200, &rep); err != nil {
+	var job struct{ JobID string }
+	if err := c.do("POST /v1/admin/students/import", req, 202, &job); err != nil {
 		return nil, err
+	}
+	// The import is a job: poll it until the schedule (every 2 s locally) has run it.
+	var rep struct{ Created, Rejected int }
+	for {
+		var j struct {
+			Status string
+			Report *struct{ Created, Rejected int }
+		}
+		if err := c.call(ctx, "GET /v1/admin/imports/{jobId}", "GET", "/v1/admin/imports/"+job.JobID, nil, staff.Token, 200, &j); err != nil {
+			return nil, err
+		}
+		if j.Status == "failed" {
+			return nil, fmt.Errorf("roster import job %s failed", job.JobID)
+		}
+		if j.Status == "done" && j.Report != nil {
+			rep = *j.Report
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 	if rep.Rejected > 0 {
 		return nil, fmt.Errorf("roster import rejected %d rows", rep.Rejected)

@@ -14,8 +14,10 @@ import (
 	"onecard/shared/auth"
 	"onecard/shared/csvin"
 	"onecard/shared/fault"
+	"onecard/shared/jobs"
 	"onecard/shared/ledger"
 	"onecard/shared/plaintext"
+	"onecard/shared/school"
 	"onecard/shared/secret"
 	"onecard/shared/staff"
 	"onecard/shared/store"
@@ -25,20 +27,10 @@ import (
 const MaxImportRows = 2000
 
 // RowError is one refused CSV row (1-based line number).
-type RowError struct {
-	Line    int    `json:"line"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
+type RowError = jobs.RowError
 
 // ImportReport counts what an import did.
-type ImportReport struct {
-	Created   int        `json:"created"`
-	Updated   int        `json:"updated"` // name, class or status changed
-	Unchanged int        `json:"unchanged"`
-	Rejected  int        `json:"rejected"`
-	Errors    []RowError `json:"errors"`
-}
+type ImportReport = jobs.Report
 
 // ImportRow is one parsed CSV row.
 type ImportRow struct {
@@ -95,119 +87,249 @@ func validCardNo(no string) bool {
 }
 
 // Import creates the roster and the cards of the caller's school. Re-importing the same rows changes
-// nothing; a row that contradicts what exists is reported, never applied.
+// nothing; a row that contradicts what exists is reported, never applied. (The route runs it as a job:
+// ImportJob; the seed and tools call it directly.)
 func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow) (*ImportReport, error) {
+	rep, err := s.importRows(ctx, p, rows, importMode{})
+	if err != nil {
+		return nil, err
+	}
+	return rep, staff.Audit(ctx, s.S, staff.Actor(p), "students.import", "school:"+p.School, ImportAudit(len(rows), rep), s.Now())
+}
+
+// ImportJob is Import run by an import job: each row's outcome is recorded with its writes, and the
+// rows an earlier run of the job did are counted, not done again. The caller audits (ImportAudit).
+func (s *Service) ImportJob(ctx context.Context, p auth.Principal, rows []ImportRow, rec *jobs.Recorder) (*ImportReport, error) {
+	return s.importRows(ctx, p, rows, importMode{rec: rec})
+}
+
+// ImportAudit is the audit record's details of a roster import.
+func ImportAudit(rows int, rep *ImportReport) map[string]any {
+	return map[string]any{"rows": rows, "created": rep.Created, "updated": rep.Updated, "unchanged": rep.Unchanged, "rejected": rep.Rejected}
+}
+
+// Preview is what an import of the rows would do now, written nowhere (POST
+// /v1/admin/students/import?dryRun=true): the counts and refusals of the report, the rows it would
+// create and the changes it would make.
+type Preview struct {
+	ImportReport
+	Creates []PreviewCreate `json:"creates"`
+	Updates []PreviewUpdate `json:"updates"`
+}
+
+// PreviewCreate is a student and card an import would create.
+type PreviewCreate struct {
+	Line      int    `json:"line"`
+	StudentNo string `json:"studentNo"`
+	Name      string `json:"name"`
+	CardNo    string `json:"cardNo"`
+	Class     string `json:"class"`
+	Status    string `json:"status"`
+}
+
+// PreviewUpdate is a roster entry an import would change, field by field.
+type PreviewUpdate struct {
+	Line      int           `json:"line"`
+	StudentNo string        `json:"studentNo"`
+	CardNo    string        `json:"cardNo"`
+	Changes   []FieldChange `json:"changes"`
+}
+
+// FieldChange is one field's value before and after (name, class or status).
+type FieldChange struct {
+	Field  string `json:"field"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// PreviewImport answers what Import would do with rows, writing nothing.
+func (s *Service) PreviewImport(ctx context.Context, p auth.Principal, rows []ImportRow) (*Preview, error) {
+	pv := &Preview{Creates: []PreviewCreate{}, Updates: []PreviewUpdate{}}
+	rep, err := s.importRows(ctx, p, rows, importMode{preview: pv})
+	if err != nil {
+		return nil, err
+	}
+	pv.ImportReport = *rep
+	return pv, nil
+}
+
+// importMode says how importRows runs: as the request's own import (zero), for a job (rec), or as a
+// preview that writes nothing and tells what it would do (preview).
+type importMode struct {
+	rec     *jobs.Recorder
+	preview *Preview
+}
+
+// dryRun is the state a preview would have made so far: the entries it would have written and the card
+// numbers it would have taken, so that a file naming a student twice previews as it imports.
+type dryRun struct {
+	students map[string]student
+	cards    map[string]bool
+}
+
+func (s *Service) importRows(ctx context.Context, p auth.Principal, rows []ImportRow, m importMode) (*ImportReport, error) {
 	sch, err := s.Schools.Get(ctx, p.School)
 	if err != nil {
 		return nil, err
 	}
+	dry := dryRun{students: map[string]student{}, cards: map[string]bool{}}
 	rep := &ImportReport{Errors: []RowError{}}
-	reject := func(line int, e *fault.Error) {
-		rep.Rejected++
-		rep.Errors = append(rep.Errors, RowError{line, e.Code, e.Message})
+	for i, row := range rows {
+		if o, ok := m.rec.Done(i); ok {
+			rep.Add(o)
+			continue
+		}
+		o, err := s.importRow(ctx, sch, row, i, m, &dry)
+		if err != nil {
+			return nil, err
+		}
+		o.Line = row.Line
+		rep.Add(o)
 	}
-	for _, row := range rows {
-		if row.StudentNo == "" {
-			reject(row.Line, fault.Field("BAD_ROW", "每行须有 4–6 列：studentNo,name,idNumber,cardNo[,class[,status]]"))
-			continue
+	return rep, nil
+}
+
+// importRow does (or, in a preview, weighs) one row and returns its outcome. The outcome is recorded
+// with the row's writes; a row that writes nothing records it alone.
+func (s *Service) importRow(ctx context.Context, sch *school.School, row ImportRow, i int, m importMode, dry *dryRun) (jobs.Outcome, error) {
+	reject := func(e *fault.Error) (jobs.Outcome, error) {
+		o := jobs.Outcome{Line: row.Line, Result: jobs.Rejected, Code: e.Code, Message: e.Message}
+		return o, m.rec.Record(ctx, i, o)
+	}
+	if row.StudentNo == "" {
+		return reject(fault.Field("BAD_ROW", "每行须有 4–6 列：studentNo,name,idNumber,cardNo[,class[,status]]"))
+	}
+	status, known := statusWords[strings.ToLower(row.Status)]
+	if !known {
+		return reject(fault.Field("BAD_STATUS", "状态须为 在读(active)、毕业(graduated) 或 离校(left)"))
+	}
+	if utf8.RuneCountInString(row.Class) > 32 {
+		return reject(fault.Field("BAD_CLASS", "班级不能超过 32 个字符"))
+	}
+	in := row.StudentNo
+	if in[0] >= '0' && in[0] <= '9' {
+		in = sch.Canonical(in)
+	}
+	bare, err := sch.StudentNumber(in)
+	if err != nil {
+		return reject(ErrBadStudentNoRow)
+	}
+	if n := utf8.RuneCountInString(row.Name); n < 1 || n > 32 {
+		return reject(fault.Field("BAD_NAME", "姓名须为 1–32 个字符"))
+	}
+	id, err := NormalID(row.IDNumber)
+	if err != nil {
+		return reject(ErrBadIDNumber)
+	}
+	if !validCardNo(row.CardNo) {
+		return reject(fault.Field("BAD_CARD_NO", "卡号须为 4–20 位数字"))
+	}
+	digest := s.IDDigest(id)
+	var st student
+	ok := false
+	if m.preview != nil {
+		st, ok = dry.students[bare]
+	}
+	if !ok {
+		if ok, err = s.S.Get(ctx, store.StudentKey(sch.ID, bare), &st); err != nil {
+			return jobs.Outcome{}, err
 		}
-		status, known := statusWords[strings.ToLower(row.Status)]
-		if !known {
-			reject(row.Line, fault.Field("BAD_STATUS", "状态须为 在读(active)、毕业(graduated) 或 离校(left)"))
-			continue
+	}
+	if ok {
+		switch {
+		case st.CardNo != row.CardNo || st.IDDigest != digest:
+			return reject(fault.E(fault.Conflict, "STUDENT_EXISTS", "该学号已存在且卡号或身份证号不同（换卡请走补卡流程）"))
+		case st.Name == row.Name && st.Class == row.Class && st.status() == status && st.NamePK != "":
+			o := jobs.Outcome{Result: jobs.Unchanged}
+			return o, m.rec.Record(ctx, i, o)
 		}
-		if utf8.RuneCountInString(row.Class) > 32 {
-			reject(row.Line, fault.Field("BAD_CLASS", "班级不能超过 32 个字符"))
-			continue
+		// A new name, class or status (or an entry imported before the name lookup, indexed now).
+		o := jobs.Outcome{Result: jobs.Unchanged}
+		if st.Name != row.Name || st.Class != row.Class || st.status() != status {
+			o.Result = jobs.Updated
 		}
-		in := row.StudentNo
-		if in[0] >= '0' && in[0] <= '9' {
-			in = sch.Canonical(in)
-		}
-		bare, err := sch.StudentNumber(in)
-		if err != nil {
-			reject(row.Line, ErrBadStudentNoRow)
-			continue
-		}
-		if n := utf8.RuneCountInString(row.Name); n < 1 || n > 32 {
-			reject(row.Line, fault.Field("BAD_NAME", "姓名须为 1–32 个字符"))
-			continue
-		}
-		id, err := NormalID(row.IDNumber)
-		if err != nil {
-			reject(row.Line, ErrBadIDNumber)
-			continue
-		}
-		if !validCardNo(row.CardNo) {
-			reject(row.Line, fault.Field("BAD_CARD_NO", "卡号须为 4–20 位数字"))
-			continue
-		}
-		digest := s.IDDigest(id)
-		var st student
-		ok, err := s.S.Get(ctx, store.StudentKey(sch.ID, bare), &st)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			switch {
-			case st.CardNo != row.CardNo || st.IDDigest != digest:
-				reject(row.Line, fault.E(fault.Conflict, "STUDENT_EXISTS", "该学号已存在且卡号或身份证号不同（换卡请走补卡流程）"))
-			case st.Name == row.Name && st.Class == row.Class && st.status() == status && st.NamePK != "":
-				rep.Unchanged++
-			default:
-				// A new name, class or status (or an entry imported before the name lookup, indexed now).
-				changed := st.Name != row.Name || st.Class != row.Class || st.status() != status
-				if err := s.updateStudent(ctx, st, row.Name, row.Class, status); err != nil {
-					return nil, err
+		if m.preview != nil {
+			if o.Result == jobs.Updated {
+				u := PreviewUpdate{Line: row.Line, StudentNo: st.StudentNo, CardNo: st.CardNo, Changes: []FieldChange{}}
+				for _, c := range []FieldChange{{"name", st.Name, row.Name}, {"class", st.Class, row.Class}, {"status", st.status(), status}} {
+					if c.Before != c.After {
+						u.Changes = append(u.Changes, c)
+					}
 				}
-				if changed {
-					rep.Updated++
-				} else {
-					rep.Unchanged++
-				}
+				m.preview.Updates = append(m.preview.Updates, u)
 			}
-			continue
+			next := st
+			next.Name, next.Class, next.Status, next.NamePK = row.Name, row.Class, status, "indexed"
+			dry.students[bare] = next
+			return o, nil
 		}
-		hash, err := secret.HashPassword(InitialPassword(id))
+		mark, err := m.rec.Item(i, o)
 		if err != nil {
-			return nil, err
+			return jobs.Outcome{}, err
 		}
-		now := s.Now().UTC()
-		card := Card{Key: store.CardKey(sch.ID, row.CardNo), Type: "card", Account: AccountID(sch.ID, row.CardNo),
-			SchoolID: sch.ID, CardNo: row.CardNo, StudentNo: sch.Canonical(bare), HolderName: row.Name, IDDigest: digest,
-			PasswordHash: hash, Status: Active, PerTxnFen: sch.DefaultPerTxnFen, DailyFen: sch.DefaultDailyFen, CreatedAt: now}
-		putCard, err := store.PutItem(card.NewItem(), "attribute_not_exists(PK)", nil)
-		if err != nil {
-			return nil, err
+		if err := s.updateStudent(ctx, st, row.Name, row.Class, status, mark...); err != nil {
+			return jobs.Outcome{}, err
 		}
-		entry := newStudent(sch.ID, bare, card.StudentNo, row.CardNo, row.Name, digest)
+		return o, m.rec.Progress(ctx, i+1)
+	}
+	if m.preview != nil {
+		taken := dry.cards[row.CardNo]
+		if !taken {
+			var c Card
+			if taken, err = s.S.Get(ctx, store.CardKey(sch.ID, row.CardNo), &c); err != nil {
+				return jobs.Outcome{}, err
+			}
+		}
+		if taken {
+			return reject(fault.E(fault.Conflict, "CARD_NO_TAKEN", "该卡号已被使用"))
+		}
+		entry := newStudent(sch.ID, bare, sch.Canonical(bare), row.CardNo, row.Name, digest)
 		entry.Class, entry.Status = row.Class, status
-		entry.indexStatus()
-		putStudent, err := store.PutItem(entry, "attribute_not_exists(PK)", nil)
-		if err != nil {
-			return nil, err
-		}
-		err = s.S.Transact(ctx, []types.TransactWriteItem{putCard, putStudent}, "")
-		var tc *store.TxCanceled
-		if errors.As(err, &tc) {
-			if tc.Failed(0) {
-				reject(row.Line, fault.E(fault.Conflict, "CARD_NO_TAKEN", "该卡号已被使用"))
-			} else {
-				reject(row.Line, fault.E(fault.Conflict, "STUDENT_EXISTS", "该学号已存在"))
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		rep.Created++
+		dry.students[bare], dry.cards[row.CardNo] = entry, true
+		m.preview.Creates = append(m.preview.Creates, PreviewCreate{Line: row.Line, StudentNo: entry.StudentNo, Name: row.Name,
+			CardNo: row.CardNo, Class: row.Class, Status: status})
+		return jobs.Outcome{Result: jobs.Created}, nil
 	}
-	return rep, staff.Audit(ctx, s.S, staff.Actor(p), "students.import", "school:"+sch.ID,
-		map[string]any{"rows": len(rows), "created": rep.Created, "updated": rep.Updated, "unchanged": rep.Unchanged, "rejected": rep.Rejected}, s.Now())
+	hash, err := secret.HashPassword(InitialPassword(id))
+	if err != nil {
+		return jobs.Outcome{}, err
+	}
+	now := s.Now().UTC()
+	card := Card{Key: store.CardKey(sch.ID, row.CardNo), Type: "card", Account: AccountID(sch.ID, row.CardNo),
+		SchoolID: sch.ID, CardNo: row.CardNo, StudentNo: sch.Canonical(bare), HolderName: row.Name, IDDigest: digest,
+		PasswordHash: hash, Status: Active, PerTxnFen: sch.DefaultPerTxnFen, DailyFen: sch.DefaultDailyFen, CreatedAt: now}
+	putCard, err := store.PutItem(card.NewItem(), "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return jobs.Outcome{}, err
+	}
+	entry := newStudent(sch.ID, bare, card.StudentNo, row.CardNo, row.Name, digest)
+	entry.Class, entry.Status = row.Class, status
+	entry.indexStatus()
+	putStudent, err := store.PutItem(entry, "attribute_not_exists(PK)", nil)
+	if err != nil {
+		return jobs.Outcome{}, err
+	}
+	o := jobs.Outcome{Result: jobs.Created}
+	mark, err := m.rec.Item(i, o)
+	if err != nil {
+		return jobs.Outcome{}, err
+	}
+	err = s.S.Transact(ctx, append([]types.TransactWriteItem{putCard, putStudent}, mark...), "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) {
+		if tc.Failed(0) {
+			return reject(fault.E(fault.Conflict, "CARD_NO_TAKEN", "该卡号已被使用"))
+		}
+		return reject(fault.E(fault.Conflict, "STUDENT_EXISTS", "该学号已存在"))
+	}
+	if err != nil {
+		return jobs.Outcome{}, err
+	}
+	return o, m.rec.Progress(ctx, i+1)
 }
 
 // updateStudent writes a roster entry's new name, class and status, and the card's holder name with it.
-func (s *Service) updateStudent(ctx context.Context, st student, name, class, status string) error {
+func (s *Service) updateStudent(ctx context.Context, st student, name, class, status string, with ...types.TransactWriteItem) error {
 	next := newStudent(st.SchoolID, st.PK[len("STUDENT#"+st.SchoolID+"#"):], st.StudentNo, st.CardNo, name, st.IDDigest)
 	next.Class, next.Status = class, status
 	next.indexStatus()
@@ -220,7 +342,7 @@ func (s *Service) updateStudent(ctx context.Context, st student, name, class, st
 		items = append(items, store.UpdateItem(store.CardKey(st.SchoolID, st.CardNo), "SET holderName = :n", "attribute_exists(PK)",
 			nil, store.Values{":n": name}.AV()))
 	}
-	return s.S.Transact(ctx, items, "")
+	return s.S.Transact(ctx, append(items, with...), "")
 }
 
 // ErrBadStudentNoRow is a row whose student number lacks the school's prefix.

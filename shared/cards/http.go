@@ -9,6 +9,7 @@ import (
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
+	"onecard/shared/jobs"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
 	"onecard/shared/school"
@@ -245,11 +246,13 @@ var (
 
 // Staff card routes.
 var (
+	// AdminStudentsImport checks the roster CSV and stores it as an import job (202; ImportRunner runs
+	// it), or with ?dryRun=true answers what it would change.
 	AdminStudentsImport = fn.HTTP{Name: "AdminStudentsImport", Route: "POST /v1/admin/students/import", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, MaxBody: httpapi.DeviceBodyLimit, Timeout: fn.MaxHTTPTimeout,
-		Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
-			return httpapi.Upload(ParseStudentCSV, func(r *http.Request, rows []ImportRow) (*ImportReport, error) {
-				return s.Import(r.Context(), auth.Must(r.Context()), rows)
+		Roles: []string{auth.RoleIT}, MaxBody: httpapi.DeviceBodyLimit,
+		Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
+			return jobs.Upload(d, jobs.KindStudents, ParseStudentCSV, func(r *http.Request, rows []ImportRow) (any, error) {
+				return s.PreviewImport(r.Context(), auth.Must(r.Context()), rows)
 			})
 		})}
 

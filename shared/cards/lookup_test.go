@@ -129,7 +129,7 @@ func strPtr(s string) *string { return &s }
 func (w *world) importCSV(csv string) {
 	w.t.Helper()
 	var rep cards.ImportReport
-	w.Do("POST", "/v1/admin/students/import", csv, append(w.staff("it"), "Content-Type", "text/csv")...).Expect(w.t, 200, "").Decode(w.t, &rep)
+	w.Import("/v1/admin/students/import", csv, &rep, w.staff("it")...)
 	if rep.Rejected != 0 {
 		w.t.Fatalf("import: %+v", rep)
 	}
@@ -146,7 +146,7 @@ func TestImportUpdatesTheRoster(t *testing.T) {
 		"CUIK20230003,王五,530102200203034322,10000099,,\n" + // another card: 补卡's job, refused
 		"CUIK20230004,赵六,110101200001010010,10000004,新闻2301,毕业\n" + // new, already graduated
 		"CUIK20230005,钱七,110101200001010010,10000005,,unknown\n" // bad status
-	w.Do("POST", "/v1/admin/students/import", csv, append(w.staff("it"), "Content-Type", "text/csv")...).Expect(t, 200, "").Decode(t, &rep)
+	w.Import("/v1/admin/students/import", csv, &rep, w.staff("it")...)
 	if rep.Created != 1 || rep.Updated != 2 || rep.Unchanged != 0 || rep.Rejected != 2 ||
 		rep.Errors[0].Code != "STUDENT_EXISTS" || rep.Errors[1].Code != "BAD_STATUS" {
 		t.Fatalf("%+v", rep)
@@ -162,7 +162,7 @@ func TestImportUpdatesTheRoster(t *testing.T) {
 		t.Fatalf("graduated: %+v", hits)
 	}
 	// the same file again changes nothing
-	w.Do("POST", "/v1/admin/students/import", csv, append(w.staff("it"), "Content-Type", "text/csv")...).Expect(t, 200, "").Decode(t, &rep)
+	w.Import("/v1/admin/students/import", csv, &rep, w.staff("it")...)
 	if rep.Created != 0 || rep.Updated != 0 || rep.Unchanged != 3 {
 		t.Fatalf("again: %+v", rep)
 	}

@@ -13,6 +13,7 @@ import (
 	"onecard/shared/dispatch"
 	"onecard/shared/dorm"
 	"onecard/shared/fn"
+	"onecard/shared/imports"
 	"onecard/shared/merchants"
 	"onecard/shared/reader"
 	"onecard/shared/recharge"
@@ -60,6 +61,7 @@ var HTTP = []fn.HTTP{
 	staff.AdminLogin,
 	staff.AdminAudit,
 	cards.AdminStudentsImport,
+	imports.AdminImportJob,
 	cards.AdminStudentsLookup,
 	cards.AdminCardGet,
 	cards.AdminCardTransactions,
@@ -167,6 +169,7 @@ var Events = []fn.Event{
 	recharge.RechargeReconciler,
 	reconcile.LedgerReconciler,
 	wxbill.WeChatBillMatcher,
+	imports.ImportRunner,
 	dorm.DormPowerSettle,
 	dispatch.QueueConsumer, // reader records and meter readings share the reader queue
 }

@@ -170,7 +170,7 @@ func TestGraduationBatchClosesTheClassMarkedGraduated(t *testing.T) {
 		"CUIK20230001,张三,530102200001011237,10000001,2023级新闻1班,毕业\n" +
 		"CUIK20230002,李四,53010220010202562X,10000002,2023级新闻1班,graduated\n" +
 		"CUIK20230003,王五,530102200203034322,10000003,2023级新闻1班,在读\n"
-	w.Do("POST", "/v1/admin/students/import", csv, append(it, "Content-Type", "text/csv")...).Expect(t, 200, "")
+	w.Import("/v1/admin/students/import", csv, nil, it...)
 	h := w.bound("13500000003", "CUIK20230003", "034322") // an active student can still bind; graduates cannot
 	w.paid(h, 100)
 	w.cashTopUp("10000002", 800, "XJ-2001") // cash in: cash out at the counter
@@ -214,7 +214,7 @@ func TestGraduationBatchContinuesWithItsCursor(t *testing.T) {
 		csv += "CUIK2019" + pad(i) + ",学生" + pad(i) + ",11010519491231002X," + "2019" + pad(i) + "0,2019级,left\n"
 	}
 	var imp struct{ Created int }
-	w.Do("POST", "/v1/admin/students/import", csv, append(it, "Content-Type", "text/csv")...).Expect(t, 200, "").Decode(t, &imp)
+	w.Import("/v1/admin/students/import", csv, &imp, it...)
 	if imp.Created != 30 {
 		t.Fatalf("import: %+v", imp)
 	}

@@ -15,6 +15,7 @@ import (
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
+	"onecard/shared/jobs"
 	"onecard/shared/ledger"
 	"onecard/shared/mail"
 	"onecard/shared/platform"
@@ -188,13 +189,16 @@ var (
 			}
 		})}
 
+	// AdminDormsImport checks the rooms CSV and stores it as an import job (202; ImportRunner runs it),
+	// or with ?dryRun=true answers what it would create.
 	AdminDormsImport = fn.HTTP{Name: "AdminDormsImport", Route: "POST /v1/admin/dorms/import", Access: fn.Staff,
-		Roles: []string{auth.RoleOps}, MaxBody: httpapi.DeviceBodyLimit, Timeout: fn.MaxHTTPTimeout,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
-			return httpapi.Upload(ParseCSV, func(r *http.Request, rows []ImportRow) (*ImportReport, error) {
-				return s.Import(r.Context(), auth.Must(r.Context()), rows)
+		Roles: []string{auth.RoleOps}, MaxBody: httpapi.DeviceBodyLimit,
+		Actions: []string{iam.GetItem, iam.PutItem, iam.Query}, Build: func(d *platform.Deps) httpapi.Handler {
+			s := NewService(d)
+			return jobs.Upload(d, jobs.KindDorms, ParseCSV, func(r *http.Request, rows []ImportRow) (any, error) {
+				return s.PreviewImport(r.Context(), auth.Must(r.Context()), rows)
 			})
-		})}
+		}}
 
 	AdminDormBuilding = fn.HTTP{Name: "AdminDormBuilding", Route: "PUT /v1/admin/dorms/buildings/{building}", Access: fn.Staff,
 		Roles: []string{auth.RoleOps}, Actions: []string{iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {

@@ -135,8 +135,7 @@ func TestRoomIDsInAnyCase(t *testing.T) {
 	// A staff import row in lower case is the room that exists.
 	w.PutStaff("ops-user", "staff-password-1", "kmmc", auth.RoleOps)
 	var rep dorm.ImportReport
-	w.Do("POST", "/v1/admin/dorms/import", "wh-8d-1006,8,1006,E-WH-8D-1006,W-WH-8D-1006\n",
-		w.StaffLogin("ops-user", "staff-password-1")...).Expect(t, 200, "").Decode(t, &rep)
+	w.Import("/v1/admin/dorms/import", "wh-8d-1006,8,1006,E-WH-8D-1006,W-WH-8D-1006\n", &rep, w.StaffLogin("ops-user", "staff-password-1")...)
 	if rep.Unchanged != 1 || rep.Created != 0 {
 		t.Fatalf("import of a lower-case row: %+v", rep)
 	}

@@ -14,6 +14,7 @@ import (
 	"onecard/shared/cards"
 	"onecard/shared/csvin"
 	"onecard/shared/fault"
+	"onecard/shared/jobs"
 	"onecard/shared/ledger"
 	"onecard/shared/power"
 	"onecard/shared/recharge"
@@ -220,8 +221,55 @@ func ParseCSV(body []byte) ([]ImportRow, error) {
 }
 
 // Import creates rooms, their accounts (as the building's mode says) and their meters. Re-importing
-// the same rows changes nothing; a contradicting row is reported.
+// the same rows changes nothing; a contradicting row is reported. (The route runs it as a job:
+// ImportJob; the seed calls it directly.)
 func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow) (*ImportReport, error) {
+	rep, err := s.importRows(ctx, p, rows, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := &ImportReport{Created: rep.Created, Unchanged: rep.Unchanged, Rejected: rep.Rejected, Errors: rep.Errors}
+	return out, staff.Audit(ctx, s.S, staff.Actor(p), "dorms.import", "school:"+p.School, ImportAudit(len(rows), rep), s.Now())
+}
+
+// ImportJob is Import run by an import job (each row's outcome recorded with its writes; the rows an
+// earlier run did are counted, not done again). The caller audits (ImportAudit).
+func (s *Service) ImportJob(ctx context.Context, p auth.Principal, rows []ImportRow, rec *jobs.Recorder) (*jobs.Report, error) {
+	return s.importRows(ctx, p, rows, rec, nil)
+}
+
+// ImportAudit is the audit record's details of a rooms import.
+func ImportAudit(rows int, rep *jobs.Report) map[string]any {
+	return map[string]any{"rows": rows, "created": rep.Created, "unchanged": rep.Unchanged, "rejected": rep.Rejected}
+}
+
+// Preview is what an import of the rows would do now, written nowhere (POST
+// /v1/admin/dorms/import?dryRun=true): the report's counts and refusals and the rooms it would create.
+type Preview struct {
+	jobs.Report
+	Creates []PreviewRoom `json:"creates"`
+}
+
+// PreviewRoom is a room an import would create.
+type PreviewRoom struct {
+	Line       int    `json:"line"`
+	RoomID     string `json:"roomId"`
+	ElecMeter  string `json:"elecMeterId"`
+	WaterMeter string `json:"waterMeterId"`
+}
+
+// PreviewImport answers what Import would do with rows, writing nothing.
+func (s *Service) PreviewImport(ctx context.Context, p auth.Principal, rows []ImportRow) (*Preview, error) {
+	pv := &Preview{Creates: []PreviewRoom{}}
+	rep, err := s.importRows(ctx, p, rows, nil, pv)
+	if err != nil {
+		return nil, err
+	}
+	pv.Report = *rep
+	return pv, nil
+}
+
+func (s *Service) importRows(ctx context.Context, p auth.Principal, rows []ImportRow, rec *jobs.Recorder, pv *Preview) (*jobs.Report, error) {
 	buildings, err := s.Repo.Buildings(ctx, p.School)
 	if err != nil {
 		return nil, err
@@ -230,48 +278,108 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, rows []ImportRow
 	for _, b := range buildings {
 		byNo[b.Building] = b
 	}
-	rep := &ImportReport{Errors: []cards.RowError{}}
-	reject := func(line int, e *fault.Error) {
-		rep.Rejected++
-		rep.Errors = append(rep.Errors, cards.RowError{Line: line, Code: e.Code, Message: e.Message})
-	}
-	for _, row := range rows {
+	dry := map[string]Room{}       // preview: the rooms it would have created so far
+	dryMeters := map[string]bool{} // and the meters they would have taken
+	rep := &jobs.Report{Errors: []cards.RowError{}}
+	for i, row := range rows {
+		if o, ok := rec.Done(i); ok {
+			rep.Add(o)
+			continue
+		}
+		reject := func(e *fault.Error) error {
+			o := jobs.Outcome{Line: row.Line, Result: jobs.Rejected, Code: e.Code, Message: e.Message}
+			rep.Add(o)
+			return rec.Record(ctx, i, o)
+		}
+		var rerr error
 		if id, ok := CanonicalRoomID(row.RoomID); ok {
 			row.RoomID = id // wh-8d-1006 is WH-8D-1006
 		}
 		b, r, ok := ParseRoomID(row.RoomID)
-		if !ok || b != row.Building || r != row.Room {
-			reject(row.Line, fault.Field("BAD_ROOM", "宿舍编号须形如 WH-8D-1006，且与楼栋、房间号一致"))
-			continue
-		}
-		bld, ok := byNo[b]
-		if !ok {
-			reject(row.Line, fault.Field("UNKNOWN_BUILDING", "楼栋不存在，请先设置楼栋"))
-			continue
-		}
-		if !meterRE.MatchString(row.ElecMeter) || !meterRE.MatchString(row.WaterMeter) || row.ElecMeter == row.WaterMeter {
-			reject(row.Line, fault.Field("BAD_METER", "电表、水表编号须为 1–64 位字母数字，且互不相同"))
-			continue
-		}
-		created, err := s.importRoom(ctx, p.School, bld, row)
-		if err != nil {
-			if fe, ok := fault.As(err); ok {
-				reject(row.Line, fe)
-				continue
+		bld, known := byNo[b]
+		switch {
+		case !ok || b != row.Building || r != row.Room:
+			rerr = reject(fault.Field("BAD_ROOM", "宿舍编号须形如 WH-8D-1006，且与楼栋、房间号一致"))
+		case !known:
+			rerr = reject(fault.Field("UNKNOWN_BUILDING", "楼栋不存在，请先设置楼栋"))
+		case !meterRE.MatchString(row.ElecMeter) || !meterRE.MatchString(row.WaterMeter) || row.ElecMeter == row.WaterMeter:
+			rerr = reject(fault.Field("BAD_METER", "电表、水表编号须为 1–64 位字母数字，且互不相同"))
+		case pv != nil:
+			o, err := s.previewRoom(ctx, p.School, row, dry, dryMeters)
+			if err != nil {
+				return nil, err
 			}
-			return nil, err
+			if o.Result == jobs.Created {
+				pv.Creates = append(pv.Creates, PreviewRoom{Line: row.Line, RoomID: row.RoomID, ElecMeter: row.ElecMeter, WaterMeter: row.WaterMeter})
+			}
+			o.Line = row.Line
+			rep.Add(o)
+		default:
+			o := jobs.Outcome{Result: jobs.Created}
+			mark, err := rec.Item(i, o)
+			if err != nil {
+				return nil, err
+			}
+			created, err := s.importRoom(ctx, p.School, bld, row, mark)
+			if fe, isFault := fault.As(err); isFault {
+				rerr = reject(fe)
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !created {
+				o.Result = jobs.Unchanged
+				if rerr = rec.Record(ctx, i, o); rerr != nil {
+					break
+				}
+			}
+			rep.Add(o)
+			rerr = rec.Progress(ctx, i+1)
 		}
-		if created {
-			rep.Created++
-		} else {
-			rep.Unchanged++
+		if rerr != nil {
+			return nil, rerr
 		}
 	}
-	return rep, staff.Audit(ctx, s.S, staff.Actor(p), "dorms.import", "school:"+p.School,
-		map[string]any{"rows": len(rows), "created": rep.Created, "unchanged": rep.Unchanged, "rejected": rep.Rejected}, s.Now())
+	return rep, nil
 }
 
-func (s *Service) importRoom(ctx context.Context, school string, bld Building, row ImportRow) (bool, error) {
+// previewRoom weighs one valid row as importRoom would do it, writing nothing.
+func (s *Service) previewRoom(ctx context.Context, school string, row ImportRow, dry map[string]Room, dryMeters map[string]bool) (jobs.Outcome, error) {
+	existing, ok := dry[row.RoomID]
+	if !ok {
+		var err error
+		if ok, err = s.S.Get(ctx, RoomKey(school, row.RoomID), &existing); err != nil {
+			return jobs.Outcome{}, err
+		}
+	}
+	if ok {
+		if existing.ElecMeterID == row.ElecMeter && existing.WaterMeter == row.WaterMeter {
+			return jobs.Outcome{Result: jobs.Unchanged}, nil
+		}
+		e := fault.E(fault.Conflict, "ROOM_EXISTS", "该宿舍已存在且电表、水表不同")
+		return jobs.Outcome{Result: jobs.Rejected, Code: e.Code, Message: e.Message}, nil
+	}
+	for _, m := range []string{row.ElecMeter, row.WaterMeter} {
+		taken := dryMeters[m]
+		if !taken {
+			var mt Meter
+			var err error
+			if taken, err = s.S.Get(ctx, MeterKey(m), &mt); err != nil {
+				return jobs.Outcome{}, err
+			}
+		}
+		if taken {
+			e := fault.E(fault.Conflict, "METER_TAKEN", "电表或水表编号已被其他宿舍使用")
+			return jobs.Outcome{Result: jobs.Rejected, Code: e.Code, Message: e.Message}, nil
+		}
+	}
+	dry[row.RoomID] = Room{ElecMeterID: row.ElecMeter, WaterMeter: row.WaterMeter}
+	dryMeters[row.ElecMeter], dryMeters[row.WaterMeter] = true, true
+	return jobs.Outcome{Result: jobs.Created}, nil
+}
+
+func (s *Service) importRoom(ctx context.Context, school string, bld Building, row ImportRow, with []types.TransactWriteItem) (bool, error) {
 	var existing Room
 	ok, err := s.S.Get(ctx, RoomKey(school, row.RoomID), &existing)
 	if err != nil {
@@ -313,7 +421,7 @@ func (s *Service) importRoom(ctx context.Context, school string, bld Building, r
 			return false, err
 		}
 	}
-	err = s.S.Transact(ctx, items, "")
+	err = s.S.Transact(ctx, append(items, with...), "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) {
 		return false, fault.E(fault.Conflict, "METER_TAKEN", "电表或水表编号已被其他宿舍使用")

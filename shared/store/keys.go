@@ -113,6 +113,22 @@ func ReconcileJobKey(jobID string) Key { return Key{"RECONCILE", "JOB#" + jobID}
 func ReconcileCurrentKey() Key         { return Key{"RECONCILE", "CURRENT"} }
 func ReconcileLatestKey() Key          { return Key{"RECONCILE", "LATEST"} }
 
+// A CSV import (roster, rooms) runs off the request path as a job (shared/imports). The job under
+// IMPORT#<school> / JOB#<jobId> (one school's jobs are one partition: a member of another school cannot
+// name it); its parsed rows in chunks of at most 300 KB under IMPORTJOB#<school>#<jobId> / CHUNK#<nnn>
+// (a DynamoDB item holds 400 KB), and each row's outcome, written with the row's own writes, under the
+// same partition at ROW#<nnnnn> (a run that died is taken over and skips the rows it finds done). Jobs
+// queued or running wait in IMPORTQUEUE / <jobId>#<school>, with their run's lease.
+func ImportJobKey(school, jobID string) Key { return Key{"IMPORT#" + school, "JOB#" + jobID} }
+func ImportChunkKey(school, jobID string, n int) Key {
+	return Key{ImportDataPK(school, jobID), fmt.Sprintf("CHUNK#%03d", n)}
+}
+func ImportRowKey(school, jobID string, i int) Key {
+	return Key{ImportDataPK(school, jobID), fmt.Sprintf("ROW#%05d", i)}
+}
+func ImportDataPK(school, jobID string) string { return "IMPORTJOB#" + school + "#" + jobID }
+func ImportQueueKey(school, jobID string) Key  { return Key{"IMPORTQUEUE", jobID + "#" + school} }
+
 // IdemKey marks one money movement as done: scope names the source (reader, wechat, app).
 func IdemKey(scope, key string) Key { return Key{"IDEM#" + scope + "#" + key, "IDEM"} }
 

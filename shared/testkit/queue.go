@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 
@@ -62,4 +63,46 @@ func (e *Env) Consumer(queue string, tune ...func(*sqsrunner.Runner)) *sqsrunner
 	}
 	e.T.Fatalf("no function of shared/catalog consumes %s", queue)
 	return nil
+}
+
+// RunSchedule invokes the scheduled catalog function name once, as its schedule would, and fails the
+// test if it returns an error.
+func (e *Env) RunSchedule(name string) {
+	e.T.Helper()
+	for _, ev := range catalog.Events {
+		if ev.Name != name || ev.Schedule == "" {
+			continue
+		}
+		h, ok := ev.Build(e.Deps).(func(context.Context, json.RawMessage) error)
+		if !ok {
+			e.T.Fatalf("%s: its handler is not func(context.Context, json.RawMessage) error", name)
+		}
+		if err := h(context.Background(), json.RawMessage(`{}`)); err != nil {
+			e.T.Fatalf("%s: %v", name, err)
+		}
+		return
+	}
+	e.T.Fatalf("no scheduled function %s in shared/catalog", name)
+}
+
+// Import posts csv to an import route as staff (headers) do, expects the job (202), runs ImportRunner
+// as its schedule would and decodes the finished job's report into rep.
+func (e *Env) Import(path, csv string, rep any, headers ...string) {
+	e.T.Helper()
+	var j struct{ JobID string }
+	e.Do("POST", path, csv, append(headers, "Content-Type", "text/csv")...).Expect(e.T, 202, "").Decode(e.T, &j)
+	e.RunSchedule("ImportRunner")
+	var done struct {
+		Status string
+		Report json.RawMessage
+	}
+	e.Do("GET", "/v1/admin/imports/"+j.JobID, nil, headers...).Expect(e.T, 200, "").Decode(e.T, &done)
+	if done.Status != "done" {
+		e.T.Fatalf("import job %s is %s after ImportRunner ran", j.JobID, done.Status)
+	}
+	if rep != nil {
+		if err := json.Unmarshal(done.Report, rep); err != nil {
+			e.T.Fatal(err)
+		}
+	}
 }

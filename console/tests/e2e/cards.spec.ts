@@ -74,7 +74,7 @@ test('the card desk finds a student by name and shows the API refusals in Chines
   await expect(page.getByTestId('card-hits')).toContainText('没有找到学生')
 })
 
-test('roster import shows the rows, then the report of what was created and refused', async ({ page }) => {
+test('roster import previews what will change, then imports as a job and shows its report', async ({ page }) => {
   await signIn(page)
   await openMenu(page, '/cards/import')
   const n = String(Date.now() % 10000).padStart(4, '0')
@@ -85,15 +85,32 @@ test('roster import shows the rows, then the report of what was created and refu
     'CUIK20230001,张三,530102200001011237,10000001,新闻2301,在读',
   ].join('\n')
   await page.getByTestId('roster-csv').fill(csv)
-  await expect(page.getByText('预览：共 3 行（已识别表头）')).toBeVisible()
+  await expect(page.getByText('文件内容：共 3 行（已识别表头）')).toBeVisible()
+  await expect(page.getByTestId('roster-submit')).toBeDisabled() // the preview comes first
+  await page.getByTestId('roster-preview-button').click()
+  const preview = page.getByTestId('roster-preview')
+  // 将新增, 将更新, 未变化, 将拒绝
+  const counts = preview.getByTestId('roster-preview-counts').locator('.ant-statistic')
+  await expect(counts.nth(0)).toContainText('1')
+  await expect(counts.nth(1)).toContainText('1')
+  await expect(counts.nth(3)).toContainText('1')
+  await expect(preview.getByTestId('roster-preview-creates')).toContainText(`CUIK2025${n}`)
+  await expect(preview.getByTestId('roster-preview-updates')).toContainText('CUIK20230001')
+  await expect(preview.getByTestId('roster-preview-updates')).toContainText('班级：（空） → 新闻2301')
+  await expect(preview).toContainText('BAD_ID_NUMBER')
+  // the preview wrote nothing: the new student is not there yet
+  const token = await staffToken()
+  expect((await apiCall('GET', `/v1/admin/students?q=CUIK2025${n}`, undefined, token)).body.items).toEqual([])
+  await shot(page, 'roster-import-preview')
   await page.getByTestId('roster-submit').click()
   const report = page.getByTestId('roster-report')
-  await expect(report).toBeVisible()
-  // 新增, 更新, 未变化, 拒绝
+  await expect(report).toBeVisible() // the job, polled until done
+  // 新增, 更新, 未变化, 拒绝: what the preview said
   await expect(report.locator('.ant-statistic').nth(0)).toContainText('1')
   await expect(report.locator('.ant-statistic').nth(1)).toContainText('1')
   await expect(report.locator('.ant-statistic').nth(3)).toContainText('1')
   await expect(report).toContainText('BAD_ID_NUMBER')
+  expect((await apiCall('GET', `/v1/admin/students?q=CUIK2025${n}`, undefined, token)).body.items).toHaveLength(1)
   await shot(page, 'roster-import')
 })
 

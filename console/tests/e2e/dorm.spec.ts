@@ -15,8 +15,12 @@ test('the dorm office saves a building, imports its rooms from CSV, and the room
     'WH-99D-101,99,101,E-WH-99D-101,W-WH-99D-101',
   ].join('\n')
   await page.getByTestId('rooms-csv').fill(csv)
-  await expect(page.getByText('预览：共 3 行（已识别表头）')).toBeVisible()
+  await expect(page.getByText('文件内容：共 3 行（已识别表头）')).toBeVisible()
+  await page.getByTestId('rooms-preview-button').click()
+  await expect(page.getByTestId('rooms-preview-creates')).toContainText('WH-12D-102')
+  await expect(page.getByTestId('rooms-preview')).toContainText('UNKNOWN_BUILDING')
   await page.getByTestId('rooms-submit').click()
+  // an import job: the page polls it until its report is in
   const report = page.getByTestId('rooms-report')
   await expect(report.locator('.ant-statistic').nth(0)).toContainText('2')
   await expect(report.locator('.ant-statistic').nth(2)).toContainText('1')

@@ -31,7 +31,9 @@ async function studentWithCard(): Promise<{ phone: string; password: string; tok
     headers: { 'Content-Type': 'text/csv', Authorization: `Bearer ${staff.body.token}` },
     body: `studentNo,name,idNumber,cardNo\nCUIK8${n},孙七,${idNumber},${cardNo}\n`,
   })
-  expect(imp.status, await imp.clone().text()).toBe(200)
+  expect(imp.status, await imp.clone().text()).toBe(202) // a job: the schedule imports it (every 2 s locally)
+  const { jobId } = await imp.json()
+  await expect.poll(async () => (await apiCall('GET', `/v1/admin/imports/${jobId}`, undefined, staff.body.token)).body.status, { timeout: 30_000 }).toBe('done')
   const s = await registerStudent()
   const login = await apiCall('POST', '/v1/auth/login', { phone: s.phone, password: s.password })
   const bind = await apiCall('POST', '/v1/card/bind', { studentNo: `CUIK8${n}`, cardPassword: idNumber.slice(-6).replace(/[Xx]$/, '0') }, login.body.accessToken)

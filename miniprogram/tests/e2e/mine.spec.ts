@@ -27,7 +27,9 @@ async function studentWithCard(): Promise<{ phone: string; password: string; car
     headers: { 'Content-Type': 'text/csv', Authorization: `Bearer ${staff.body.token}` },
     body: csv,
   })
-  expect(imp.status, await imp.clone().text()).toBe(200)
+  expect(imp.status, await imp.clone().text()).toBe(202) // a job: the schedule imports it (every 2 s locally)
+  const { jobId } = await imp.json()
+  await expect.poll(async () => (await apiCall('GET', `/v1/admin/imports/${jobId}`, undefined, staff.body.token)).body.status, { timeout: 30_000 }).toBe('done')
   const s = await registerStudent()
   const login = await apiCall('POST', '/v1/auth/login', { phone: s.phone, password: s.password })
   const cardPassword = idNumber.slice(-6).replace(/[Xx]$/, '0')

@@ -1,7 +1,9 @@
 // 楼栋与房间: create or change a building (PUT /v1/admin/dorms/buildings/{building}), then import its
-// rooms and meters (POST /v1/admin/dorms/import, CSV roomId,building,room,elecMeterId,waterMeterId).
+// rooms and meters (POST /v1/admin/dorms/import, CSV roomId,building,room,elecMeterId,waterMeterId: an
+// import job, polled at GET /v1/admin/imports/{jobId} until its report is in; previewed first with
+// ?dryRun=true: the rooms it would create, the rows it would refuse).
 import { useState } from 'react'
-import { Alert, App, Button, Card, Col, Descriptions, Form, Input, Radio, Row, Tag, Typography } from 'antd'
+import { Alert, App, Button, Card, Col, Descriptions, Form, Input, Radio, Row, Table, Tag, Typography } from 'antd'
 import { api, csvBody, describe, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
 import { CsvImport } from '../../components/CsvImport'
@@ -68,6 +70,7 @@ export default function Dorms() {
             </Typography.Paragraph>
             <CsvImport
               testId="rooms"
+              updates={false}
               columns={[
                 { key: 'roomId', title: '房间编号' },
                 { key: 'building', title: '楼号' },
@@ -76,7 +79,29 @@ export default function Dorms() {
                 { key: 'waterMeterId', title: '水表' },
               ]}
               example={'roomId,building,room,elecMeterId,waterMeterId\nWH-8D-1006,8,1006,WH-8D-1006-E,WH-8D-1006-W'}
-              send={(csv) => ok(api.POST('/v1/admin/dorms/import', { body: csv, ...csvBody }))}
+              preview={{
+                load: (csv) => ok(api.POST('/v1/admin/dorms/import', { body: csv, params: { query: { dryRun: 'true' } }, ...csvBody })) as Promise<Schemas['DormImportPreview']>,
+                render: (p) =>
+                  p.creates.length > 0 && (
+                    <Table
+                      size="small"
+                      rowKey="line"
+                      title={() => `将新增的房间（${p.creates.length}）`}
+                      dataSource={p.creates}
+                      pagination={{ pageSize: 10, hideOnSinglePage: true }}
+                      data-testid="rooms-preview-creates"
+                      columns={[
+                        { title: '行', dataIndex: 'line', width: 60 },
+                        { title: '房间编号', dataIndex: 'roomId' },
+                        { title: '电表', dataIndex: 'elecMeterId' },
+                        { title: '水表', dataIndex: 'waterMeterId' },
+                      ]}
+                      style={{ marginBottom: 16 }}
+                    />
+                  ),
+              }}
+              send={(csv) => ok(api.POST('/v1/admin/dorms/import', { body: csv, ...csvBody })) as Promise<Schemas['ImportJob']>}
+              poll={(jobId) => ok(api.GET('/v1/admin/imports/{jobId}', { params: { path: { jobId } } }))}
             />
             <Alert
               type="info"

@@ -1,0 +1,442 @@
+// Package jobs keeps the CSV imports that run off the request path (roster, rooms): the route checks
+// the file and stores its parsed rows as a job (Submit), the scheduled function ImportRunner
+// (shared/imports) takes it (Take), runs the import row by row and records each row's outcome with the
+// row's own writes (Recorder), then finishes it (Finish). A run that died is taken over once its lease
+// runs out and skips the rows already done, so a job run twice gives the same report and writes each
+// row once. Keys: store.ImportJobKey and its neighbours (docs/data-model.md).
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/fault"
+	"onecard/shared/store"
+)
+
+// Job states: queued (stored, not taken yet), running (a run holds it for Lease), done (with its
+// report) or failed (the run kept failing; import the file again).
+const (
+	StatusQueued  = "queued"
+	StatusRunning = "running"
+	StatusDone    = "done"
+	StatusFailed  = "failed"
+)
+
+// Import kinds.
+const (
+	KindStudents = "students"
+	KindDorms    = "dorms"
+)
+
+// Row outcomes.
+const (
+	Created   = "created"
+	Updated   = "updated"
+	Unchanged = "unchanged"
+	Rejected  = "rejected"
+)
+
+// Lease is how long a run holds a job: more than the scheduled function's 900 s timeout, so a run that
+// died is taken over by a later one and never one racing a live run.
+const Lease = 16 * time.Minute
+
+// MaxAttempts is how many runs may fail before the job is marked failed.
+const MaxAttempts = 3
+
+// chunkBytes bounds the rows one item holds (a DynamoDB item holds 400 KB).
+const chunkBytes = 300 << 10
+
+const keep = 30 * 24 * time.Hour
+
+// RowError is one refused CSV row (1-based line number).
+type RowError struct {
+	Line    int    `json:"line"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Report counts what an import did (the answer the import routes gave when they ran it themselves).
+type Report struct {
+	Created   int        `json:"created"`
+	Updated   int        `json:"updated"` // name, class or status changed (the roster)
+	Unchanged int        `json:"unchanged"`
+	Rejected  int        `json:"rejected"`
+	Errors    []RowError `json:"errors"`
+}
+
+// Add counts one row's outcome.
+func (r *Report) Add(o Outcome) {
+	switch o.Result {
+	case Created:
+		r.Created++
+	case Updated:
+		r.Updated++
+	case Unchanged:
+		r.Unchanged++
+	case Rejected:
+		r.Rejected++
+		r.Errors = append(r.Errors, RowError{Line: o.Line, Code: o.Code, Message: o.Message})
+	}
+}
+
+// Counts is a report without its error list, as the job item keeps it.
+type Counts struct {
+	Created   int `dynamodbav:"created" json:"created"`
+	Updated   int `dynamodbav:"updated" json:"updated"`
+	Unchanged int `dynamodbav:"unchanged" json:"unchanged"`
+	Rejected  int `dynamodbav:"rejected" json:"rejected"`
+}
+
+// Job is one import, as stored and as answered (Report once done).
+type Job struct {
+	store.Key   `json:"-"`
+	JobID       string     `dynamodbav:"jobId" json:"jobId"`
+	Kind        string     `dynamodbav:"kind" json:"kind"`
+	SchoolID    string     `dynamodbav:"schoolId" json:"-"`
+	Status      string     `dynamodbav:"status" json:"status"`
+	RequestedBy string     `dynamodbav:"requestedBy" json:"requestedBy"` // staff username
+	RequestedAt time.Time  `dynamodbav:"requestedAt" json:"requestedAt"`
+	StartedAt   *time.Time `dynamodbav:"startedAt,omitempty" json:"startedAt,omitempty"`
+	FinishedAt  *time.Time `dynamodbav:"finishedAt,omitempty" json:"finishedAt,omitempty"`
+	Rows        int        `dynamodbav:"rows" json:"rows"`
+	Processed   int        `dynamodbav:"processed" json:"processed"`
+	Chunks      int        `dynamodbav:"chunks" json:"-"`
+	Attempts    int        `dynamodbav:"attempts" json:"attempts"`
+	Counts      *Counts    `dynamodbav:"counts,omitempty" json:"-"`
+	Report      *Report    `dynamodbav:"-" json:"report,omitempty"`
+	TTL         int64      `dynamodbav:"ttl,omitempty" json:"-"`
+}
+
+type chunk struct {
+	store.Key
+	Rows string `dynamodbav:"rows"` // a JSON array of the kind's rows
+	TTL  int64  `dynamodbav:"ttl"`
+}
+
+// Outcome is what became of one row, kept at store.ImportRowKey.
+type Outcome struct {
+	store.Key
+	Index   int    `dynamodbav:"i"`
+	Line    int    `dynamodbav:"line"`
+	Result  string `dynamodbav:"result"`
+	Code    string `dynamodbav:"code,omitempty"`
+	Message string `dynamodbav:"message,omitempty"`
+	TTL     int64  `dynamodbav:"ttl"`
+}
+
+type queued struct {
+	store.Key
+	JobID      string `dynamodbav:"jobId"`
+	SchoolID   string `dynamodbav:"schoolId"`
+	LeaseUntil int64  `dynamodbav:"leaseUntil"` // unix ms; 0 while queued
+	TTL        int64  `dynamodbav:"ttl"`        // with the job's: an entry whose job expired goes too
+}
+
+// ErrNoJob names no job of the caller's school.
+var ErrNoJob = fault.E(fault.NotFound, "IMPORT_JOB_NOT_FOUND", "导入任务不存在")
+
+// Service stores and reads import jobs.
+type Service struct {
+	S   *store.Store
+	Now func() time.Time
+}
+
+// Submit stores rows (any JSON-encodable slice) as a queued job of kind for school, asked for by the
+// staff member by, in one transaction: the job, its queue entry and its chunks of rows.
+func (s *Service) Submit(ctx context.Context, school, kind, by string, rows []any) (Job, error) {
+	now := s.Now().UTC()
+	id, err := newJobID(now)
+	if err != nil {
+		return Job{}, err
+	}
+	ttl := store.TTL(now.Add(keep))
+	var chunks []string
+	cur := []byte{'['}
+	for _, r := range rows {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return Job{}, err
+		}
+		if len(b) > chunkBytes {
+			return Job{}, fault.Field("ROW_TOO_LONG", "CSV 中有一行过长")
+		}
+		if len(cur)+len(b)+1 > chunkBytes {
+			chunks = append(chunks, string(append(cur[:len(cur)-1], ']')))
+			cur = []byte{'['}
+		}
+		cur = append(append(cur, b...), ',')
+	}
+	if len(cur) > 1 {
+		chunks = append(chunks, string(append(cur[:len(cur)-1], ']')))
+	}
+	j := Job{Key: store.ImportJobKey(school, id), JobID: id, Kind: kind, SchoolID: school, Status: StatusQueued, RequestedBy: by,
+		RequestedAt: now, Rows: len(rows), Chunks: len(chunks), TTL: ttl}
+	var items []types.TransactWriteItem
+	put := func(v any, cond string) error {
+		it, err := store.PutItem(v, cond, nil)
+		items = append(items, it)
+		return err
+	}
+	if err := put(j, "attribute_not_exists(PK)"); err != nil {
+		return Job{}, err
+	}
+	if err := put(queued{Key: store.ImportQueueKey(school, id), JobID: id, SchoolID: school, TTL: ttl}, "attribute_not_exists(PK)"); err != nil {
+		return Job{}, err
+	}
+	for n, c := range chunks {
+		if err := put(chunk{Key: store.ImportChunkKey(school, id, n), Rows: c, TTL: ttl}, ""); err != nil {
+			return Job{}, err
+		}
+	}
+	if err := s.S.Transact(ctx, items, ""); err != nil {
+		return Job{}, err
+	}
+	return j, nil
+}
+
+// Get reads one job of school, with its report once done.
+func (s *Service) Get(ctx context.Context, school, id string) (Job, error) {
+	if !validJobID(id) {
+		return Job{}, ErrNoJob
+	}
+	var j Job
+	ok, err := s.S.Get(ctx, store.ImportJobKey(school, id), &j)
+	if err != nil {
+		return Job{}, err
+	}
+	if !ok {
+		return Job{}, ErrNoJob
+	}
+	if j.Status == StatusDone && j.Counts != nil {
+		rep := &Report{Created: j.Counts.Created, Updated: j.Counts.Updated, Unchanged: j.Counts.Unchanged, Rejected: j.Counts.Rejected,
+			Errors: []RowError{}}
+		rejected, err := s.outcomes(ctx, school, id, true)
+		if err != nil {
+			return Job{}, err
+		}
+		for _, o := range rejected {
+			rep.Errors = append(rep.Errors, RowError{Line: o.Line, Code: o.Code, Message: o.Message})
+		}
+		j.Report = rep
+	}
+	return j, nil
+}
+
+// outcomes reads the rows' outcomes of a job in row order (only the refused ones if rejected).
+func (s *Service) outcomes(ctx context.Context, school, id string, rejected bool) ([]Outcome, error) {
+	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :row)"),
+		ExpressionAttributeValues: store.Values{":pk": store.ImportDataPK(school, id), ":row": "ROW#"}.AV()}
+	if rejected {
+		in.FilterExpression = aws.String("#r = :rej")
+		in.ExpressionAttributeNames = map[string]string{"#r": "result"}
+		in.ExpressionAttributeValues[":rej"] = &types.AttributeValueMemberS{Value: Rejected}
+	}
+	var all []Outcome
+	for {
+		var page []Outcome
+		next, err := s.S.QueryPage(ctx, in, &page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(next) == 0 {
+			return all, nil
+		}
+		in.ExclusiveStartKey = next
+	}
+}
+
+// Take leases the next job that is queued (or whose run's lease ran out) and marks it running. It
+// returns false when there is none.
+func (s *Service) Take(ctx context.Context) (Job, bool, error) {
+	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk"), ConsistentRead: aws.Bool(true),
+		ExpressionAttributeValues: store.Values{":pk": "IMPORTQUEUE"}.AV()}
+	for {
+		var page []queued
+		next, err := s.S.QueryPage(ctx, in, &page)
+		if err != nil {
+			return Job{}, false, err
+		}
+		now := s.Now().UTC()
+		for _, q := range page {
+			if q.LeaseUntil > now.UnixMilli() {
+				continue
+			}
+			take := store.UpdateItem(q.Key, "SET leaseUntil = :lease", "leaseUntil = :was", nil,
+				store.Values{":lease": now.Add(Lease).UnixMilli(), ":was": q.LeaseUntil}.AV())
+			mark := store.UpdateItem(store.ImportJobKey(q.SchoolID, q.JobID), "SET #st = :run, startedAt = :at, #a = #a + :one",
+				"attribute_exists(PK)", map[string]string{"#st": "status", "#a": "attempts"}, store.Values{":run": StatusRunning, ":at": now, ":one": 1}.AV())
+			err := s.S.Transact(ctx, []types.TransactWriteItem{take, mark}, "")
+			var tc *store.TxCanceled
+			if errors.As(err, &tc) {
+				continue // another run took it
+			}
+			if err != nil {
+				return Job{}, false, err
+			}
+			var j Job
+			if _, err := s.S.Get(ctx, store.ImportJobKey(q.SchoolID, q.JobID), &j); err != nil {
+				return Job{}, false, err
+			}
+			return j, true, nil
+		}
+		if len(next) == 0 {
+			return Job{}, false, nil
+		}
+		in.ExclusiveStartKey = next
+	}
+}
+
+// Rows decodes a job's rows into out (a pointer to a slice of the kind's row type).
+func (s *Service) Rows(ctx context.Context, j Job, out any) error {
+	all := []json.RawMessage{}
+	for n := range j.Chunks {
+		var c chunk
+		ok, err := s.S.Get(ctx, store.ImportChunkKey(j.SchoolID, j.JobID, n), &c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("import job %s: chunk %d missing", j.JobID, n)
+		}
+		var part []json.RawMessage
+		if err := json.Unmarshal([]byte(c.Rows), &part); err != nil {
+			return err
+		}
+		all = append(all, part...)
+	}
+	b, err := json.Marshal(all)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+// Recorder is handed to an import run by a job: it knows the rows done by an earlier run of the same
+// job and records each row's outcome. A nil *Recorder records nothing (an import run in the request).
+type Recorder struct {
+	s     *Service
+	job   Job
+	prior map[int]Outcome
+	done  int
+}
+
+// Recorder reads what earlier runs of j did.
+func (s *Service) Recorder(ctx context.Context, j Job) (*Recorder, error) {
+	r := &Recorder{s: s, job: j, prior: map[int]Outcome{}}
+	all, err := s.outcomes(ctx, j.SchoolID, j.JobID, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range all {
+		r.prior[o.Index] = o
+	}
+	return r, nil
+}
+
+// Done is row i's outcome if an earlier run of the job recorded it.
+func (r *Recorder) Done(i int) (Outcome, bool) {
+	if r == nil {
+		return Outcome{}, false
+	}
+	o, ok := r.prior[i]
+	return o, ok
+}
+
+// Item is the write that records row i's outcome, to go in the same transaction as the row's writes
+// (nil for a nil Recorder).
+func (r *Recorder) Item(i int, o Outcome) ([]types.TransactWriteItem, error) {
+	if r == nil {
+		return nil, nil
+	}
+	o.Key, o.Index, o.TTL = store.ImportRowKey(r.job.SchoolID, r.job.JobID, i), i, r.job.TTL
+	it, err := store.PutItem(o, "", nil)
+	return []types.TransactWriteItem{it}, err
+}
+
+// Record records row i's outcome when the row wrote nothing else, and the job's progress every 50 rows.
+func (r *Recorder) Record(ctx context.Context, i int, o Outcome) error {
+	if r == nil {
+		return nil
+	}
+	items, err := r.Item(i, o)
+	if err != nil {
+		return err
+	}
+	if err := r.s.S.Transact(ctx, items, ""); err != nil {
+		return err
+	}
+	return r.Progress(ctx, i+1)
+}
+
+// Progress notes that the first n rows are done (written every 50 rows).
+func (r *Recorder) Progress(ctx context.Context, n int) error {
+	if r == nil || n-r.done < 50 {
+		return nil
+	}
+	r.done = n
+	return r.s.S.Update(ctx, r.job.Key, "SET #p = :n", "", map[string]string{"#p": "processed"}, store.Values{":n": n}.AV())
+}
+
+// Finish marks j done with rep's counts, writing extra (e.g. the audit record) in the same transaction,
+// and ends its queue entry. A job already finished is left as it is.
+func (s *Service) Finish(ctx context.Context, j Job, rep *Report, extra ...types.TransactWriteItem) error {
+	now := s.Now().UTC()
+	c := Counts{Created: rep.Created, Updated: rep.Updated, Unchanged: rep.Unchanged, Rejected: rep.Rejected}
+	done := store.UpdateItem(j.Key, "SET #st = :done, finishedAt = :at, #c = :c, #p = :n",
+		"#st = :run", map[string]string{"#st": "status", "#c": "counts", "#p": "processed"}, store.Values{":done": StatusDone, ":at": now, ":c": c, ":n": j.Rows, ":run": StatusRunning}.AV())
+	items := append([]types.TransactWriteItem{done, store.DeleteItem(store.ImportQueueKey(j.SchoolID, j.JobID), "", nil)}, extra...)
+	err := s.S.Transact(ctx, items, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) && tc.Failed(0) {
+		return nil
+	}
+	return err
+}
+
+// Fail ends a run that failed: the job goes back to the queue (another run takes it) until it has
+// failed MaxAttempts times, then it is marked failed.
+func (s *Service) Fail(ctx context.Context, j Job) error {
+	q := store.ImportQueueKey(j.SchoolID, j.JobID)
+	if j.Attempts < MaxAttempts {
+		return s.S.Transact(ctx, []types.TransactWriteItem{
+			store.UpdateItem(q, "SET leaseUntil = :z", "attribute_exists(PK)", nil, store.Values{":z": 0}.AV()),
+			store.UpdateItem(j.Key, "SET #st = :q", "", map[string]string{"#st": "status"}, store.Values{":q": StatusQueued}.AV()),
+		}, "")
+	}
+	return s.S.Transact(ctx, []types.TransactWriteItem{
+		store.DeleteItem(q, "", nil),
+		store.UpdateItem(j.Key, "SET #st = :f, finishedAt = :at", "", map[string]string{"#st": "status"},
+			store.Values{":f": StatusFailed, ":at": s.Now().UTC()}.AV()),
+	}, "")
+}
+
+// newJobID is the UTC second and six random hex digits: ids sort by when they were asked for.
+func newJobID(now time.Time) (string, error) {
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s-%s", now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:])), nil
+}
+
+func validJobID(id string) bool {
+	if len(id) != 23 || id[16] != '-' {
+		return false
+	}
+	if _, err := time.Parse("20060102T150405Z", id[:16]); err != nil {
+		return false
+	}
+	_, err := hex.DecodeString(id[17:])
+	return err == nil
+}
