@@ -105,8 +105,7 @@ func (s *Service) compareCode(ctx context.Context, purpose, userID, email, c str
 	if !ok || !s.Now().Before(item.ExpiresAt) || item.Tries >= MaxCodeTries {
 		return nil, ErrBadCode
 	}
-	err = s.S.Update(ctx, k, "SET tries = tries + :one", "tries = :t AND digest = :d", nil,
-		store.Values{":one": 1, ":t": item.Tries, ":d": item.Digest}.AV())
+	err = s.S.CountCodeTry(ctx, k, item.Tries, item.Digest)
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil, ErrBadCode // a concurrent try or a new code: count this as a miss
 	}
@@ -175,8 +174,7 @@ func (s *Service) BindEmail(ctx context.Context, p auth.Principal, email, c, pas
 	items := []types.TransactWriteItem{
 		putMarker,
 		consumeCode(item),
-		store.UpdateItem(u.Key, "SET emailDigest = :d, emailSealed = :e", "attribute_exists(PK)", nil,
-			store.Values{":d": digest, ":e": s.Digest.Seal(piiEmail, e)}.AV()),
+		store.UserEmailItem(u.Key, digest, s.Digest.Seal(piiEmail, e)),
 	}
 	if u.EmailDigest != "" && u.EmailDigest != digest {
 		items = append(items, store.DeleteItem(store.EmailKey(u.EmailDigest), "userId = :u", store.Values{":u": u.UserID}.AV()))
@@ -241,7 +239,7 @@ func (s *Service) ResetPassword(ctx context.Context, phone, c, newPw string) err
 	}
 	err = s.S.Transact(ctx, []types.TransactWriteItem{
 		consumeCode(item),
-		store.UpdateItem(u.Key, "SET passwordHash = :h", "attribute_exists(PK)", nil, store.Values{":h": hash}.AV()),
+		store.UserPasswordItem(u.Key, hash),
 		// The holder proved the account by email: a login lock from guesses no longer applies.
 		store.DeleteItem(store.AttemptKey(LoginRule.Name, phoneDigest), "", nil),
 	}, "")

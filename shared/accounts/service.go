@@ -330,8 +330,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (*TokenPair, error) {
 		return nil, ErrBadRefresh
 	}
 	next := s.refreshToken(userID, family, gen+1)
-	err = s.S.Update(ctx, sess.Key, "SET gen = :next, tokenHash = :h", "gen = :gen AND revoked = :f", nil,
-		store.Values{":next": gen + 1, ":h": s.Digest.Digest("refresh", next), ":gen": gen, ":f": false}.AV())
+	err = s.S.RotateSession(ctx, sess.Key, gen, gen+1, s.Digest.Digest("refresh", next))
 	if errors.Is(err, store.ErrConditionFailed) {
 		// Two refreshes raced with the same token: the loser is a reuse.
 		if err := s.revoke(ctx, userID, family); err != nil {
@@ -346,8 +345,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (*TokenPair, error) {
 }
 
 func (s *Service) revoke(ctx context.Context, userID, family string) error {
-	err := s.S.Update(ctx, store.SessionKey(userID, family), "SET revoked = :t", "attribute_exists(PK)", nil,
-		store.Values{":t": true}.AV())
+	err := s.S.RevokeSession(ctx, store.SessionKey(userID, family))
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil
 	}
@@ -429,8 +427,7 @@ func (s *Service) setPassword(ctx context.Context, userID, pw string) error {
 	if err != nil {
 		return err
 	}
-	return s.S.Update(ctx, store.UserKey(userID), "SET passwordHash = :h", "attribute_exists(PK)", nil,
-		store.Values{":h": hash}.AV())
+	return s.S.SetUserPassword(ctx, userID, hash)
 }
 
 // ChangePhone moves the login to a new, unused phone number.
@@ -459,8 +456,7 @@ func (s *Service) ChangePhone(ctx context.Context, p auth.Principal, newPhone, p
 	items := []types.TransactWriteItem{
 		putNew,
 		store.DeleteItem(store.PhoneKey(u.PhoneDigest), "userId = :u", store.Values{":u": u.UserID}.AV()),
-		store.UpdateItem(u.Key, "SET phoneDigest = :n, phoneSealed = :s", "phoneDigest = :o", nil,
-			store.Values{":n": newDigest, ":s": s.Digest.Seal(piiPhone, newPhone), ":o": u.PhoneDigest}.AV()),
+		store.ChangeUserPhone(u.Key, u.PhoneDigest, newDigest, s.Digest.Seal(piiPhone, newPhone)),
 	}
 	err = s.S.Transact(ctx, items, "")
 	var tc *store.TxCanceled
@@ -491,13 +487,10 @@ func (s *Service) Consent(ctx context.Context, p auth.Principal, version *int64)
 	if *version != current {
 		return ErrAgreementOutdated
 	}
-	names := map[string]string{"#s": u.SchoolID}
 	// The map exists on every account registered since acceptances are recorded; an older one gets it.
-	err = s.S.Update(ctx, u.Key, "SET agreements.#s = :v", "attribute_exists(agreements)", names,
-		store.Values{":v": current}.AV())
+	err = s.S.SetUserAgreement(ctx, u.Key, u.SchoolID, current)
 	if errors.Is(err, store.ErrConditionFailed) {
-		err = s.S.Update(ctx, u.Key, "SET agreements = :m", "attribute_exists(PK) AND attribute_not_exists(agreements)", nil,
-			store.Values{":m": map[string]int64{u.SchoolID: current}}.AV())
+		err = s.S.InitUserAgreements(ctx, u.Key, u.SchoolID, current)
 	}
 	if errors.Is(err, store.ErrConditionFailed) {
 		return fault.E(fault.Conflict, "CONCURRENT_CHANGE", "账号信息已被修改，请刷新后重试").Wrap(err)
@@ -510,8 +503,7 @@ func (s *Service) SwitchSchool(ctx context.Context, p auth.Principal, schoolID s
 	if _, err := s.Schools.Get(ctx, schoolID); err != nil {
 		return err
 	}
-	return s.S.Update(ctx, store.UserKey(p.Subject), "SET schoolId = :s", "attribute_exists(PK)", nil,
-		store.Values{":s": schoolID}.AV())
+	return s.S.SetUserSchool(ctx, p.Subject, schoolID)
 }
 
 // BindWeChat stores the openid that WeChat Pay needs as the payer.
@@ -526,6 +518,5 @@ func (s *Service) BindWeChat(ctx context.Context, p auth.Principal, jsCode strin
 	if err != nil {
 		return err // the caller tells a refused code from an unreachable WeChat
 	}
-	return s.S.Update(ctx, store.UserKey(p.Subject), "SET openId = :o", "attribute_exists(PK)", nil,
-		store.Values{":o": openID}.AV())
+	return s.S.SetUserOpenID(ctx, p.Subject, openID)
 }

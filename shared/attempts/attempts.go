@@ -59,9 +59,7 @@ func (c Counter) Reserve(ctx context.Context, rule Rule, subject string) (*Try, 
 	for range 4 {
 		now := c.Now().UnixMilli()
 		var after counter
-		err := c.S.UpdateReturning(ctx, k, "SET n = n + :one", "#u > :now AND n < :max",
-			map[string]string{"#u": "until"},
-			store.Values{":one": 1, ":now": now, ":max": rule.Max}.AV(), &after)
+		err := c.S.CountAttempt(ctx, k, now, rule.Max, &after)
 		if err == nil {
 			return &Try{c: c, rule: rule, key: k, until: after.Until, N: after.N}, nil
 		}
@@ -81,9 +79,7 @@ func (c Counter) Reserve(ctx context.Context, rule Rule, subject string) (*Try, 
 		}
 		// No window runs: open one with this try, unless another request just did.
 		until := now + rule.Window.Milliseconds()
-		err = c.S.Update(ctx, k, "SET n = :one, #u = :until, #t = :ttl", "attribute_not_exists(PK) OR #u <= :now",
-			map[string]string{"#u": "until", "#t": store.AttrTTL},
-			store.Values{":one": 1, ":until": until, ":now": now, ":ttl": store.TTL(time.UnixMilli(until).Add(time.Hour))}.AV())
+		err = c.S.OpenAttemptWindow(ctx, k, now, until)
 		if err == nil {
 			return &Try{c: c, rule: rule, key: k, until: until, N: 1}, nil
 		}
@@ -97,8 +93,7 @@ func (c Counter) Reserve(ctx context.Context, rule Rule, subject string) (*Try, 
 
 // Succeeded gives the try back: a right secret does not count against the limit.
 func (t *Try) Succeeded(ctx context.Context) error {
-	err := t.c.S.Update(ctx, t.key, "SET n = n - :one", "#u = :until AND n > :z", map[string]string{"#u": "until"},
-		store.Values{":one": 1, ":until": t.until, ":z": 0}.AV())
+	err := t.c.S.GiveBackAttempt(ctx, t.key, t.until)
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil // the window ended or was cleared meanwhile: nothing to give back
 	}

@@ -396,8 +396,7 @@ func (s *Service) StaffResetPassword(ctx context.Context, p auth.Principal, card
 	if c.Status == Locked {
 		err = s.setStatus(ctx, c, Active, "passwordHash = :h, pwChanged = :f", store.Values{":h": hash, ":f": false})
 	} else {
-		err = s.S.Update(ctx, c.Key, "SET passwordHash = :h, pwChanged = :f", "", nil,
-			store.Values{":h": hash, ":f": false}.AV())
+		err = s.S.ResetCardPassword(ctx, c.Key, hash)
 	}
 	if err != nil {
 		return err
@@ -516,8 +515,7 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 	if err != nil {
 		return nil, err
 	}
-	if err := s.S.Update(ctx, store.StudentKey(old.SchoolID, bare), "SET cardNo = :n", "attribute_exists(PK)", nil,
-		store.Values{":n": newCardNo}.AV()); err != nil {
+	if err := s.S.SetStudentCardNo(ctx, store.StudentKey(old.SchoolID, bare), newCardNo); err != nil {
 		return nil, err
 	}
 	if old.BoundUser != "" {
@@ -545,19 +543,16 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 // (keep), or to no card of the school. Each write is conditioned on what it undoes, so a repeat (or an
 // account that unbound meanwhile) changes nothing.
 func (s *Service) moveBinding(ctx context.Context, old *Card, newCardNo string, keep bool) error {
-	names := map[string]string{"#s": old.SchoolID}
 	var err error
 	if keep {
-		err = s.S.Update(ctx, store.UserKey(old.BoundUser), "SET cards.#s = :n", "cards.#s = :o", names,
-			store.Values{":n": newCardNo, ":o": old.CardNo}.AV())
+		err = s.S.MoveUserCard(ctx, old.BoundUser, old.SchoolID, old.CardNo, newCardNo)
 	} else {
-		err = s.S.Update(ctx, store.UserKey(old.BoundUser), "REMOVE cards.#s", "cards.#s = :o", names,
-			store.Values{":o": old.CardNo}.AV())
+		err = s.S.DropUserCard(ctx, old.BoundUser, old.SchoolID, old.CardNo)
 	}
 	if err != nil && !errors.Is(err, store.ErrConditionFailed) {
 		return err
 	}
-	err = s.S.Update(ctx, old.Key, "REMOVE boundUser", "boundUser = :u", nil, store.Values{":u": old.BoundUser}.AV())
+	err = s.S.UnbindCard(ctx, old.Key, old.BoundUser)
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil
 	}
@@ -707,7 +702,7 @@ func (s *Service) StaffUnbind(ctx context.Context, p auth.Principal, cardNo, rea
 		return ErrCardNotBound
 	}
 	items := []types.TransactWriteItem{
-		store.UpdateItem(c.Key, "REMOVE boundUser", "boundUser = :u", nil, store.Values{":u": c.BoundUser}.AV()),
+		store.UnbindCardItem(c.Key, c.BoundUser),
 		staff.AuditItem(staff.Actor(p), "card.unbind", "card:"+cardNo, map[string]any{"userId": c.BoundUser, "reason": reason}, s.Now()),
 	}
 	// The account's side, when it points at this card (it may not: an account that bound another
@@ -720,8 +715,7 @@ func (s *Service) StaffUnbind(ctx context.Context, p auth.Principal, cardNo, rea
 		return err
 	}
 	if ok && u.Cards[c.SchoolID] == cardNo {
-		items = append(items, store.UpdateItem(store.UserKey(c.BoundUser), "REMOVE cards.#s", "cards.#s = :c",
-			map[string]string{"#s": c.SchoolID}, store.Values{":c": cardNo}.AV()))
+		items = append(items, store.DropUserCardItem(store.UserKey(c.BoundUser), c.SchoolID, cardNo))
 	}
 	err = s.S.Transact(ctx, items, "")
 	var tc *store.TxCanceled

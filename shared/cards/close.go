@@ -121,8 +121,7 @@ func (s *Service) LeaverDone(ctx context.Context, c *Card) error {
 	if err != nil {
 		return nil // not a roster number
 	}
-	err = s.S.Update(ctx, store.StudentKey(c.SchoolID, bare), "REMOVE GSI2PK, GSI2SK SET cardClosedAt = :at", "cardNo = :c", nil,
-		store.Values{":c": c.CardNo, ":at": s.Now().UTC()}.AV())
+	err = s.S.StudentCardClosed(ctx, store.StudentKey(c.SchoolID, bare), c.CardNo, s.Now().UTC())
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil
 	}

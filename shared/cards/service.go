@@ -3,7 +3,6 @@ package cards
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -158,18 +157,16 @@ func (s *Service) setStatus(ctx context.Context, c *Card, status, extraSet strin
 	next := *c
 	next.Status = status
 	isBlocked := next.Blocked()
-	set := []string{"#st = :st"}
+	var set []string
 	if extraSet != "" {
 		set = append(set, extraSet)
 	}
 	if vals == nil {
 		vals = store.Values{}
 	}
-	vals[":st"], vals[":old"], vals[":oblv"] = status, c.Status, c.BLV
-	// blv changes with every status change, listed or not, so that a ledger posting that decided the
-	// card's arrears listing on the status it read (LedgerHook) fails its blv condition and decides again.
-	set = append(set, "blv = :blv")
-	vals[":blv"] = c.BLV + 1
+	// blv changes with every status change, listed or not (CardStatusItem), so that a ledger posting that
+	// decided the card's arrears listing on the status it read (LedgerHook) fails its blv condition and
+	// decides again.
 	var remove []string
 	var items []types.TransactWriteItem
 	if wasBlocked != isBlocked {
@@ -180,11 +177,7 @@ func (s *Service) setStatus(ctx context.Context, c *Card, status, extraSet strin
 		}
 		items = append(items, blacklistItem(c.SchoolID, c.CardNo, isBlocked, now, c.BLV+1))
 	}
-	expr := "SET " + strings.Join(set, ", ")
-	if len(remove) > 0 {
-		expr += " REMOVE " + strings.Join(remove, ", ")
-	}
-	items = append(items, store.UpdateItem(c.Key, expr, "#st = :old AND blv = :oblv", map[string]string{"#st": "status"}, vals.AV()))
+	items = append(items, store.CardStatusItem(c.Key, status, c.Status, c.BLV, set, remove, vals))
 	err := s.S.Transact(ctx, items, "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) {
@@ -272,8 +265,7 @@ func (s *Service) Bind(ctx context.Context, p auth.Principal, studentNo, pw stri
 		return nil, ErrStudentInactive
 	}
 	err = s.S.Transact(ctx, []types.TransactWriteItem{
-		store.UpdateItem(c.Key, "SET boundUser = :u", "attribute_not_exists(boundUser) OR boundUser = :u", nil,
-			store.Values{":u": u.UserID}.AV()),
+		store.BindCardItem(c.Key, u.UserID),
 		bindUser(u, sch.ID, c.CardNo),
 	}, "")
 	var tc *store.TxCanceled
@@ -293,11 +285,9 @@ func (s *Service) Bind(ctx context.Context, p auth.Principal, studentNo, pw stri
 // bindUser records cardNo as u's card in school.
 func bindUser(u *accounts.User, school, cardNo string) types.TransactWriteItem {
 	if len(u.Cards) == 0 {
-		return store.UpdateItem(u.Key, "SET cards = :m", "attribute_exists(PK)", nil,
-			store.Values{":m": map[string]string{school: cardNo}}.AV())
+		return store.UserCardsItem(u.Key, school, cardNo)
 	}
-	return store.UpdateItem(u.Key, "SET cards.#s = :c", "attribute_exists(PK)", map[string]string{"#s": school},
-		store.Values{":c": cardNo}.AV())
+	return store.UserCardItem(u.Key, school, cardNo)
 }
 
 // Unbind releases the caller's card (一卡通第三方绑定: 解绑).
@@ -307,8 +297,8 @@ func (s *Service) Unbind(ctx context.Context, p auth.Principal) error {
 		return err
 	}
 	err = s.S.Transact(ctx, []types.TransactWriteItem{
-		store.UpdateItem(c.Key, "REMOVE boundUser", "boundUser = :u", nil, store.Values{":u": u.UserID}.AV()),
-		store.UpdateItem(u.Key, "REMOVE cards.#s", "attribute_exists(PK)", map[string]string{"#s": u.SchoolID}, nil),
+		store.UnbindCardItem(c.Key, u.UserID),
+		store.UnbindUserCardItem(u.Key, u.SchoolID),
 	}, "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) {
@@ -326,7 +316,7 @@ func (s *Service) OpenVirtual(ctx context.Context, p auth.Principal) error {
 	if c.Status == Cancelled {
 		return ErrCancelled
 	}
-	return s.S.Update(ctx, c.Key, "SET virtualCard = :t", "", nil, store.Values{":t": true}.AV())
+	return s.S.OpenVirtualCard(ctx, c.Key)
 }
 
 // CloseVirtual turns the virtual card off: no payment code is issued until it is opened again. Codes
@@ -336,7 +326,7 @@ func (s *Service) CloseVirtual(ctx context.Context, p auth.Principal) error {
 	if err != nil {
 		return err
 	}
-	return s.S.Update(ctx, c.Key, "SET virtualCard = :f", "", nil, store.Values{":f": false}.AV())
+	return s.S.CloseVirtualCard(ctx, c.Key)
 }
 
 // ReportLoss blocks the card, physical and virtual alike (挂失).
@@ -438,7 +428,7 @@ func (s *Service) ChangePassword(ctx context.Context, p auth.Principal, oldPw, n
 	// is still the initial one.
 	oldNorm, _ := validCardPassword(oldPw)
 	changed := c.PwChanged || norm != oldNorm
-	return s.S.Update(ctx, c.Key, "SET passwordHash = :h, pwChanged = :c", "", nil, store.Values{":h": hash, ":c": changed}.AV())
+	return s.S.SetCardPassword(ctx, c.Key, hash, changed)
 }
 
 // ResetPassword sets the card password back to the ID's last six, proven by the account's phone, the
@@ -473,7 +463,7 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, phone, st
 	if c.Status == Locked {
 		return s.setStatus(ctx, c, Active, "passwordHash = :h, pwChanged = :f", store.Values{":h": hash, ":f": false})
 	}
-	return s.S.Update(ctx, c.Key, "SET passwordHash = :h, pwChanged = :f", "", nil, store.Values{":h": hash, ":f": false}.AV())
+	return s.S.ResetCardPassword(ctx, c.Key, hash)
 }
 
 // ErrLimitsNeedPassword answers a raise of the limits without the card password.
@@ -505,8 +495,7 @@ func (s *Service) SetLimits(ctx context.Context, p auth.Principal, perTxn, daily
 			return nil, sch, err
 		}
 	}
-	err = s.S.Update(ctx, c.Key, "SET perTxnFen = :p, dailyFen = :d", "perTxnFen = :op AND dailyFen = :od", nil,
-		store.Values{":p": perTxn, ":d": daily, ":op": c.PerTxnFen, ":od": c.DailyFen}.AV())
+	err = s.S.SetCardLimits(ctx, c.Key, perTxn, daily, c.PerTxnFen, c.DailyFen)
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil, sch, ErrConcurrentState.Wrap(err)
 	}

@@ -300,9 +300,7 @@ func (s *Service) Approve(ctx context.Context, p auth.Principal, id string) (*Co
 		// Whoever approves, it is the same movement: its hash names the correction, not the approver.
 		Input: map[string]any{"correction": c.ID, "account": c.Account, "amountFen": c.AmountFen}}
 	mv.Extra = []types.TransactWriteItem{
-		store.UpdateItem(c.Key, "SET #s = :a, decidedBy = :by, decidedAt = :at, txnId = :t", "#s = :p",
-			map[string]string{"#s": "status"}, store.Values{":a": Approved, ":by": who.ID, ":at": now, ":p": Pending,
-				":t": ledger.TxnID(mv.Scope, mv.Key)}.AV()),
+		store.ApproveCorrectionItem(c.Key, Approved, Pending, who.ID, now, ledger.TxnID(mv.Scope, mv.Key)),
 		staff.AuditItem(who, "correction.approve", "correction:"+c.ID,
 			map[string]any{"account": c.Account, "amountFen": c.AmountFen, "proposedBy": c.ProposedBy}, now),
 	}
@@ -342,8 +340,7 @@ func (s *Service) Reject(ctx context.Context, p auth.Principal, id, reason strin
 	now := s.Now().UTC()
 	who := staff.Actor(p)
 	err = s.S.Transact(ctx, []types.TransactWriteItem{
-		store.UpdateItem(c.Key, "SET #s = :r, decidedBy = :by, decidedAt = :at, rejectReason = :why", "#s = :p",
-			map[string]string{"#s": "status"}, store.Values{":r": Rejected, ":by": who.ID, ":at": now, ":why": reason, ":p": Pending}.AV()),
+		store.RejectCorrectionItem(c.Key, Rejected, Pending, who.ID, now, reason),
 		staff.AuditItem(who, "correction.reject", "correction:"+c.ID, map[string]any{"reason": reason}, now),
 	}, "")
 	var tc *store.TxCanceled

@@ -76,9 +76,7 @@ func (s *Service) SetStatus(ctx context.Context, p auth.Principal, id, status st
 	}
 	now := s.Now()
 	err := s.S.Transact(ctx, []types.TransactWriteItem{
-		store.UpdateItem(store.DeviceKey(id), "SET #st = :to, updatedAt = :now", "#st = :from AND schoolId = :school",
-			map[string]string{"#st": "status"},
-			store.Values{":to": status, ":from": from, ":school": p.School, ":now": now.UTC()}.AV()),
+		store.DeviceStatusItem(store.DeviceKey(id), status, from, p.School, now.UTC()),
 		staff.AuditItem(staff.Actor(p), "device."+map[string]string{Active: "enable", Disabled: "disable"}[status], "device:"+id, nil, now),
 	}, "")
 	var tc *store.TxCanceled

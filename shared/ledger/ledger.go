@@ -644,11 +644,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 		for k, v := range parts.Values {
 			vals[k] = v
 		}
-		expr := "SET " + strings.Join(set, ", ")
-		if len(remove) > 0 {
-			expr += " REMOVE " + strings.Join(remove, ", ")
-		}
-		items = append(items, store.UpdateItem(a.key, expr, cond, nil, vals.AV()))
+		items = append(items, store.SetRemoveItem(a.key, set, remove, cond, nil, vals.AV()))
 	}
 	if len(items) > 100 {
 		return false, fmt.Errorf("ledger: %d items exceed one transaction", len(items))

@@ -163,8 +163,7 @@ func (s *Service) Update(ctx context.Context, p auth.Principal, id string, in In
 	}
 	now := s.Now().UTC()
 	err = s.S.Transact(ctx, []types.TransactWriteItem{
-		store.UpdateItem(cur.Key, "SET #n = :n, category = :c, updatedAt = :now", "#n = :on AND category = :oc",
-			map[string]string{"#n": "name"}, store.Values{":n": in.Name, ":c": in.Category, ":now": now, ":on": cur.Name, ":oc": cur.Category}.AV()),
+		store.RenameMerchantItem(cur.Key, in.Name, in.Category, cur.Name, cur.Category, now),
 		staff.AuditItem(staff.Actor(p), "merchant.update", "merchant:"+id, map[string]any{
 			"before": map[string]any{"name": cur.Name, "category": cur.Category},
 			"after":  map[string]any{"name": in.Name, "category": in.Category}}, now),

@@ -58,13 +58,12 @@ func ResolveDispute(ctx context.Context, s *store.Store, l *ledger.Ledger, p aut
 		return settled(d, status)
 	}
 	actor := staff.Actor(p)
-	set := "SET #st = :st, resolvedBy = :by, resolvedAt = :at, note = :note"
-	vals := store.Values{":st": status, ":by": actor, ":at": now.UTC().Format(time.RFC3339Nano), ":note": note, ":open": DisputeOpen}
+	at := now.UTC().Format(time.RFC3339Nano)
 	details := map[string]any{"decision": decision, "note": note, "amountFen": d.AmountFen, "cardNo": d.CardNo}
 
 	if decision == DecisionWaive {
 		err = s.Transact(ctx, []types.TransactWriteItem{
-			store.UpdateItem(d.Key, set, "#st = :open", map[string]string{"#st": "status"}, vals.AV()),
+			store.ResolveDisputeItem(d.Key, status, DisputeOpen, actor.ID, at, note, ""),
 			staff.AuditItem(actor, "dispute.waive", disputeTarget(d), details, now),
 		}, "")
 	} else {
@@ -80,7 +79,6 @@ func ResolveDispute(ctx context.Context, s *store.Store, l *ledger.Ledger, p aut
 			if card, err = chargeableCard(ctx, s, d.SchoolID, d.CardNo); err != nil {
 				return nil, err
 			}
-			vals[":card"] = card.CardNo
 			details["chargedCard"] = card.CardNo
 			lc := *l
 			lc.Guard = sameStatus(card)
@@ -89,7 +87,7 @@ func ResolveDispute(ctx context.Context, s *store.Store, l *ledger.Ledger, p aut
 					Counterparty: "ext:merchant:" + d.DeviceID, Merchant: d.Merchant, OccurredAt: d.OccurredAt,
 					AllowNegative: d.Reason != DisputeCodeOverBalance}), // a code is never an overdraft: INSUFFICIENT_BALANCE until recharged
 				Extra: []types.TransactWriteItem{
-					store.UpdateItem(d.Key, set+", chargedCard = :card", "#st = :open", map[string]string{"#st": "status"}, vals.AV()),
+					store.ResolveDisputeItem(d.Key, status, DisputeOpen, actor.ID, at, note, card.CardNo),
 					staff.AuditItem(actor, "dispute.charge", disputeTarget(d), details, now),
 				}})
 			if !fault.Is(err, ledger.ErrStale.Code) || attempt >= 5 {

@@ -214,8 +214,7 @@ func (s *Service) hold(ctx context.Context, o *Order, r *Refund, actor staff.Who
 		Postings: ledger.External(ledger.Posting{Account: r.Account, Item: r.item(), AmountFen: -r.AmountFen, Kind: KindRefund,
 			Counterparty: RefundClearing, Merchant: "微信退款"}),
 		Extra: []types.TransactWriteItem{put,
-			store.UpdateItem(o.Key, "ADD refundedFen :a", "#st = :paid AND (attribute_not_exists(refundedFen) OR refundedFen <= :max)",
-				map[string]string{"#st": "status"}, store.Values{":a": r.AmountFen, ":paid": Paid, ":max": o.AmountFen - r.AmountFen}.AV()),
+			store.HoldOrderRefundItem(o.Key, r.AmountFen, Paid, o.AmountFen-r.AmountFen),
 			staff.AuditItem(actor, "order.refund", "order:"+r.OrderNo,
 				map[string]any{"refundNo": r.RefundNo, "amountFen": r.AmountFen, "cardNo": r.CardNo, "reason": r.Reason, "purpose": r.Purpose}, s.Now()),
 		}})
@@ -303,8 +302,7 @@ func (s *Service) applyWeChat(ctx context.Context, c *wechatpay.Client, r *Refun
 		return s.settleRefund(ctx, r, wr.RefundID, wr.State(), RefundFailed)
 	default:
 		if r.Status == RefundPending {
-			err := s.S.Update(ctx, r.Key, "SET #st = :p, wechatState = :w, refundId = :id", "#st = :pending",
-				map[string]string{"#st": "status"}, store.Values{":p": RefundProcessing, ":w": wr.State(), ":id": wr.RefundID, ":pending": RefundPending}.AV())
+			err := s.S.RefundProcessing(ctx, r.Key, RefundProcessing, wr.State(), wr.RefundID, RefundPending)
 			if err != nil && !errors.Is(err, store.ErrConditionFailed) {
 				return nil, err
 			}
@@ -326,19 +324,9 @@ func (s *Service) reread(ctx context.Context, r *Refund) (*Refund, error) {
 // same transaction (once: the release's idempotency key is the refund number).
 func (s *Service) settleRefund(ctx context.Context, r *Refund, refundID, wxState, status string) (*Refund, error) {
 	now := s.Now().UTC()
-	set := "SET #st = :s, wechatState = :w, finishedAt = :at"
-	vals := store.Values{":s": status, ":w": wxState, ":at": now, ":pending": RefundPending, ":proc": RefundProcessing}
-	if refundID != "" {
-		set += ", refundId = :id"
-		vals[":id"] = refundID
-	}
-	if status == RefundFailed && wxState != wechatpay.RefundClosed && wxState != wechatpay.RefundAbnormal {
-		set += ", wechatCode = :code"
-		vals[":code"] = wxState
-		vals[":w"] = ""
-	}
-	cond := "#st IN (:pending, :proc)"
-	upd := store.UpdateItem(r.Key, set+" REMOVE GSI1PK, GSI1SK", cond, map[string]string{"#st": "status"}, vals.AV())
+	// A failure that is not one of WeChat Pay's refund states is an error code (wechatCode).
+	asCode := status == RefundFailed && wxState != wechatpay.RefundClosed && wxState != wechatpay.RefundAbnormal
+	upd := store.SettleRefundItem(r.Key, status, wxState, asCode, now, refundID, RefundPending, RefundProcessing)
 	if status == RefundSucceeded {
 		err := s.S.Transact(ctx, []types.TransactWriteItem{upd}, "")
 		var tc *store.TxCanceled
@@ -355,7 +343,7 @@ func (s *Service) settleRefund(ctx context.Context, r *Refund, refundID, wxState
 		Postings: ledger.External(ledger.Posting{Account: to.Account, Item: to.Key, AmountFen: r.AmountFen, Kind: KindRefundRelease,
 			Counterparty: RefundClearing, Merchant: "微信退款未成功，退回"}),
 		Extra: []types.TransactWriteItem{upd,
-			store.UpdateItem(store.OrderKey(r.OrderNo), "ADD refundedFen :a", "attribute_exists(PK)", nil, store.Values{":a": -r.AmountFen}.AV())},
+			store.ReleaseOrderRefundItem(store.OrderKey(r.OrderNo), r.AmountFen)},
 	})
 	if err != nil {
 		if fault.Is(err, ledger.ErrBusy.Code) {

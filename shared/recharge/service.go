@@ -167,7 +167,7 @@ func (s *Service) prepay(ctx context.Context, o *Order) (*Order, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.S.Update(ctx, o.Key, "SET payParams = :p", "attribute_exists(PK)", nil, store.Values{":p": params}.AV()); err != nil {
+	if err := s.S.SetOrderPayParams(ctx, o.Key, params); err != nil {
 		return nil, err
 	}
 	o.PayParams = &params
@@ -358,18 +358,11 @@ func (s *Service) post(ctx context.Context, o *Order, d dest, tx wechatpay.Trans
 		}
 		l = &one
 	}
-	set := "SET #st = :paid, paidAt = :at, transactionId = :tx, creditedTo = :to"
-	vals := store.Values{":paid": Paid, ":at": occurred.UTC(), ":tx": tx.TransactionID, ":to": d.target}
-	if d.note != "" {
-		set += ", creditNote = :note"
-		vals[":note"] = d.note
-	}
 	return l.Post(ctx, ledger.Movement{Scope: "wechat", Key: o.OrderNo,
 		Input: []any{o.OrderNo, o.Target.Account, o.AmountFen},
 		Postings: ledger.External(ledger.Posting{Account: d.target.Account, Item: d.target.Item(), AmountFen: o.AmountFen,
 			Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值", OccurredAt: occurred}),
-		Extra: []types.TransactWriteItem{store.UpdateItem(o.Key, set+" REMOVE GSI1PK, GSI1SK", "attribute_exists(PK)",
-			map[string]string{"#st": "status"}, vals.AV())},
+		Extra: []types.TransactWriteItem{store.OrderPaidItem(o.Key, Paid, occurred.UTC(), tx.TransactionID, d.target, d.note)},
 	})
 }
 
@@ -473,8 +466,7 @@ func unverified(err error) error {
 }
 
 func (s *Service) markClosed(ctx context.Context, o *Order) error {
-	err := s.S.Update(ctx, o.Key, "SET #st = :c REMOVE GSI1PK, GSI1SK", "#st = :p", map[string]string{"#st": "status"},
-		store.Values{":c": Closed, ":p": Pending}.AV())
+	err := s.S.CloseOrder(ctx, o.Key, Closed, Pending)
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil // credited meanwhile
 	}

@@ -197,22 +197,13 @@ func (s *Service) member(ctx context.Context, p auth.Principal, username string)
 }
 
 // change applies one update to a member that is still at the revision that was read, in one
-// transaction with its audit record, so the record's before is exactly what the change replaced.
-func (s *Service) change(ctx context.Context, p auth.Principal, m *Member, action, set string, vals store.Values, after map[string]any, extra map[string]any) error {
-	vals[":rev"], vals[":next"], vals[":school"] = m.Rev, m.Rev+1, p.School
+// transaction with its audit record, so the record's before is exactly what the change replaced. up is
+// the member's update (a store.Staff…Item, conditioned on m's school and revision).
+func (s *Service) change(ctx context.Context, p auth.Principal, m *Member, action string, up types.TransactWriteItem, after map[string]any, extra map[string]any) error {
 	details := map[string]any{"before": m.state(), "after": after}
 	for k, v := range extra {
 		details[k] = v
 	}
-	// Attribute names go through #names: roles (and others) are DynamoDB reserved words.
-	names := map[string]string{"#roles": "roles", "#disabled": "disabled", "#rev": "rev", "#school": "schoolId"}
-	for k := range names {
-		if !strings.Contains(set, k) && k != "#rev" && k != "#school" {
-			delete(names, k)
-		}
-	}
-	up := store.UpdateItem(m.Key, set+", #rev = :next", "#school = :school AND (attribute_not_exists(#rev) OR #rev = :rev)",
-		names, vals.AV())
 	err := s.S.Transact(ctx, []types.TransactWriteItem{up, AuditItem(Actor(p), action, "staff:"+m.Username, details, s.Now())}, "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) && tc.Failed(0) {
@@ -238,7 +229,7 @@ func (s *Service) SetRoles(ctx context.Context, p auth.Principal, username strin
 	if !slices.Equal(roles, m.Roles) {
 		after := m.state()
 		after["roles"] = roles
-		if err := s.change(ctx, p, m, "staff.roles", "SET #roles = :r", store.Values{":r": roles}, after, nil); err != nil {
+		if err := s.change(ctx, p, m, "staff.roles", store.StaffRolesItem(m.Key, p.School, m.Rev, roles), after, nil); err != nil {
 			return nil, err
 		}
 		m.Roles = roles
@@ -264,12 +255,12 @@ func (s *Service) SetDisabled(ctx context.Context, p auth.Principal, username st
 	}
 	after := m.state()
 	after["disabled"] = off
-	action, set, vals := "staff.enable", "SET #disabled = :d", store.Values{":d": off}
+	action, up := "staff.enable", store.StaffEnableItem(m.Key, p.School, m.Rev)
 	if off {
 		// Tokens issued before the disable stay dead even if the member is enabled again.
-		action, set, vals[":g"] = "staff.disable", "SET #disabled = :d, tokenGen = :g", m.TokenGen+1
+		action, up = "staff.disable", store.StaffDisableItem(m.Key, p.School, m.Rev, m.TokenGen+1)
 	}
-	return s.change(ctx, p, m, action, set, vals, after, nil)
+	return s.change(ctx, p, m, action, up, after, nil)
 }
 
 // ResetPassword sets a new password chosen by an admin (handed over in person), lifts a lockout and
@@ -288,8 +279,7 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, username,
 	}
 	now := s.Now()
 	if err := s.change(ctx, p, m, "staff.reset_password",
-		"SET passwordHash = :h, lockedUntil = :zt, tokenGen = :g, mustChangePassword = :mc",
-		store.Values{":h": hash, ":zt": time.Time{}, ":g": m.TokenGen + 1, ":mc": true}, m.state(),
+		store.StaffResetPasswordItem(m.Key, p.School, m.Rev, hash, m.TokenGen+1), m.state(),
 		map[string]any{"passwordChanged": true, "tokensRevoked": true, "wasLocked": now.Before(m.LockedUntil)}); err != nil {
 		return err
 	}
@@ -318,8 +308,8 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p auth.Principal, oldPw
 	if err != nil {
 		return "", err
 	}
-	if err := s.change(ctx, p, m, "staff.change_password", "SET passwordHash = :h, tokenGen = :g, mustChangePassword = :mc",
-		store.Values{":h": hash, ":g": m.TokenGen + 1, ":mc": false}, m.state(), map[string]any{"passwordChanged": true}); err != nil {
+	if err := s.change(ctx, p, m, "staff.change_password",
+		store.StaffChangePasswordItem(m.Key, p.School, m.Rev, hash, m.TokenGen+1), m.state(), map[string]any{"passwordChanged": true}); err != nil {
 		return "", err
 	}
 	m.TokenGen++ // change is conditioned on the revision read, so this is the generation now stored

@@ -102,8 +102,7 @@ func checkLogin(ctx context.Context, s *store.Store, now time.Time, username, pa
 	if m.Disabled || !secret.CheckPassword(m.PasswordHash, password) {
 		if try.Exhausted() {
 			// Shown in the staff list; the counter is what enforces the lock.
-			if err := s.Update(ctx, m.Key, "SET lockedUntil = :u", "", nil,
-				store.Values{":u": now.Add(try.RetryAfter()).UTC()}.AV()); err != nil {
+			if err := s.SetStaffLockedUntil(ctx, m.Key, now.Add(try.RetryAfter()).UTC()); err != nil {
 				return nil, err
 			}
 		}
