@@ -272,10 +272,8 @@ func (s *Service) Take(ctx context.Context) (Job, bool, error) {
 			if q.LeaseUntil > now.UnixMilli() {
 				continue
 			}
-			take := store.UpdateItem(q.Key, "SET leaseUntil = :lease", "leaseUntil = :was", nil,
-				store.Values{":lease": now.Add(Lease).UnixMilli(), ":was": q.LeaseUntil}.AV())
-			mark := store.UpdateItem(store.ImportJobKey(q.SchoolID, q.JobID), "SET #st = :run, startedAt = :at, #a = #a + :one",
-				"attribute_exists(PK)", map[string]string{"#st": "status", "#a": "attempts"}, store.Values{":run": StatusRunning, ":at": now, ":one": 1}.AV())
+			take := store.TakeJobLeaseItem(q.Key, now.Add(Lease).UnixMilli(), q.LeaseUntil)
+			mark := store.JobRunningItem(store.ImportJobKey(q.SchoolID, q.JobID), StatusRunning, now)
 			err := s.S.Transact(ctx, []types.TransactWriteItem{take, mark}, "")
 			var tc *store.TxCanceled
 			if errors.As(err, &tc) {
@@ -385,7 +383,7 @@ func (r *Recorder) Progress(ctx context.Context, n int) error {
 		return nil
 	}
 	r.done = n
-	return r.s.S.Update(ctx, r.job.Key, "SET #p = :n", "", map[string]string{"#p": "processed"}, store.Values{":n": n}.AV())
+	return r.s.S.SetJobProgress(ctx, r.job.Key, n)
 }
 
 // Finish marks j done with rep's counts, writing extra (e.g. the audit record) in the same transaction,
@@ -393,8 +391,7 @@ func (r *Recorder) Progress(ctx context.Context, n int) error {
 func (s *Service) Finish(ctx context.Context, j Job, rep *Report, extra ...types.TransactWriteItem) error {
 	now := s.Now().UTC()
 	c := Counts{Created: rep.Created, Updated: rep.Updated, Unchanged: rep.Unchanged, Rejected: rep.Rejected}
-	done := store.UpdateItem(j.Key, "SET #st = :done, finishedAt = :at, #c = :c, #p = :n",
-		"#st = :run", map[string]string{"#st": "status", "#c": "counts", "#p": "processed"}, store.Values{":done": StatusDone, ":at": now, ":c": c, ":n": j.Rows, ":run": StatusRunning}.AV())
+	done := store.JobDoneItem(j.Key, StatusDone, StatusRunning, now, c, j.Rows)
 	items := append([]types.TransactWriteItem{done, store.DeleteItem(store.ImportQueueKey(j.SchoolID, j.JobID), "", nil)}, extra...)
 	err := s.S.Transact(ctx, items, "")
 	var tc *store.TxCanceled
@@ -410,14 +407,13 @@ func (s *Service) Fail(ctx context.Context, j Job) error {
 	q := store.ImportQueueKey(j.SchoolID, j.JobID)
 	if j.Attempts < MaxAttempts {
 		return s.S.Transact(ctx, []types.TransactWriteItem{
-			store.UpdateItem(q, "SET leaseUntil = :z", "attribute_exists(PK)", nil, store.Values{":z": 0}.AV()),
-			store.UpdateItem(j.Key, "SET #st = :q", "", map[string]string{"#st": "status"}, store.Values{":q": StatusQueued}.AV()),
+			store.ReleaseJobLeaseItem(q),
+			store.JobStatusItem(j.Key, StatusQueued),
 		}, "")
 	}
 	return s.S.Transact(ctx, []types.TransactWriteItem{
 		store.DeleteItem(q, "", nil),
-		store.UpdateItem(j.Key, "SET #st = :f, finishedAt = :at", "", map[string]string{"#st": "status"},
-			store.Values{":f": StatusFailed, ":at": s.Now().UTC()}.AV()),
+		store.JobFailedItem(j.Key, StatusFailed, s.Now().UTC()),
 	}, "")
 }
 
