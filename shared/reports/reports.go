@@ -10,22 +10,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"onecard/shared/cash"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/store"
 )
 
-// Channel is a way money comes into the books, read from its clearing account.
+// Channel is a way money comes into the books, read from its clearing account, or, with PerCashier,
+// from the clearing accounts of each of the school's cashiers (Account + ":<school>:<username>").
 type Channel struct {
-	ID      string `json:"id"`
-	Label   string `json:"label"`
-	Account string `json:"-"`
+	ID         string `json:"id"`
+	Label      string `json:"label"`
+	Account    string `json:"-"`
+	PerCashier bool   `json:"-"`
 }
 
-// Channels are the recharge channels the report lists, in its column order. A new rail is one line here
-// (the counter's cash: {"cash", "现金", "ext:cash"}).
+// Channels are the recharge channels the report lists, in its column order. A new rail is one line here.
+// The counter's cash lands on one till per cashier (shared/cash): the channel sums the tills of the
+// school's staff, read from the staff list (one query) and each till's day partition.
 var Channels = []Channel{
-	{"wechat", "微信支付", "ext:wechat"},
+	{ID: "wechat", Label: "微信支付", Account: "ext:wechat"},
+	{ID: "cash", Label: "现金", Account: "ext:cash", PerCashier: true},
 }
 
 // Utilities are the clearing accounts of dorm consumption (shared/dorm/meters.go).
@@ -102,12 +107,21 @@ func Days(from, to string) ([]string, error) {
 // Recharges is the school's recharges by channel per day, from each channel's clearing entries: money in
 // is a negative clearing entry (the outside party paid us), money given back a positive one.
 func (s *Service) Recharges(ctx context.Context, school string, days []string) ([]RechargeDay, error) {
+	var cashiers []string
+	for _, ch := range Channels {
+		if ch.PerCashier && cashiers == nil {
+			var err error
+			if cashiers, err = cash.Cashiers(ctx, s.S, school); err != nil {
+				return nil, err
+			}
+		}
+	}
 	out := make([]RechargeDay, 0, len(days))
 	for _, day := range days {
 		rd := RechargeDay{Day: day, Channels: []ChannelDay{}}
 		for _, ch := range Channels {
 			cd := ChannelDay{Channel: ch.ID}
-			err := s.clearingDay(ctx, ch.Account, day, school, func(c ledger.ClearingEntry) {
+			add := func(c ledger.ClearingEntry) {
 				if c.AmountFen < 0 {
 					cd.Count++
 					cd.InFen -= c.AmountFen
@@ -115,9 +129,18 @@ func (s *Service) Recharges(ctx context.Context, school string, days []string) (
 					cd.Refunds++
 					cd.RefundsFen += c.AmountFen
 				}
-			})
-			if err != nil {
-				return nil, err
+			}
+			accounts := []string{ch.Account}
+			if ch.PerCashier {
+				accounts = accounts[:0]
+				for _, who := range cashiers {
+					accounts = append(accounts, cash.Account(school, who))
+				}
+			}
+			for _, a := range accounts {
+				if err := s.clearingDay(ctx, a, day, school, add); err != nil {
+					return nil, err
+				}
 			}
 			cd.NetFen = cd.InFen - cd.RefundsFen
 			rd.NetFen += cd.NetFen

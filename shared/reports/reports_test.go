@@ -147,3 +147,52 @@ func TestReportsSumTheLedger(t *testing.T) {
 	w.Do("GET", "/v1/admin/reports/liability?date=yesterday", nil, w.fin...).Expect(t, 400, "BAD_DATE")
 	w.Do("GET", "/v1/admin/reports/liability?date=2026-11-26&format=pdf", nil, w.fin...).Expect(t, 400, "BAD_FORMAT")
 }
+
+// The counter's cash is a channel of the recharge report: the day's top-ups of every cashier's till
+// (ext:cash:<school>:<username>), summed, beside WeChat Pay; as JSON and as CSV.
+func TestCashTopUpsAreAChannel(t *testing.T) {
+	t.Parallel()
+	e := testkit.New(t)
+	ctx := context.Background()
+	for _, f := range []func() error{func() error { return seed.School(ctx, e.Deps) },
+		func() error { return seed.StudentsAndCards(ctx, e.Deps) }} {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
+	e.PutStaff("fin-user2", "finance-pass-2026", "kmmc", "finance")
+	fin, fin2 := e.StaffLogin("fin-user", "finance-pass-2026"), e.StaffLogin("fin-user2", "finance-pass-2026")
+	w := &world{Env: e, fin: fin}
+	w.post(card("10000001", 10000, ledger.KindRecharge, "ext:wechat"))
+	e.Do("POST", "/v1/admin/cards/10000002/cash-topup", map[string]any{"amountFen": 5000, "receiptNo": "XJ-0001"}, fin...).Expect(t, 200, "")
+	e.Do("POST", "/v1/admin/cards/10000003/cash-topup", map[string]any{"amountFen": 1250, "receiptNo": "XJ-0002"}, fin2...).Expect(t, 200, "")
+	day := e.Clock.Now().In(ledger.China).Format(time.DateOnly)
+
+	var rech struct {
+		Channels []struct{ ID, Label string }
+		Days     []struct {
+			Day      string
+			NetFen   int64
+			Channels []struct {
+				Channel string
+				Count   int
+				InFen   int64
+				NetFen  int64
+			}
+		}
+	}
+	e.Do("GET", "/v1/admin/reports/recharges?from="+day+"&to="+day, nil, fin...).Expect(t, 200, "").Decode(t, &rech)
+	if len(rech.Channels) != 2 || rech.Channels[1].ID != "cash" || rech.Channels[1].Label != "现金" {
+		t.Fatalf("channels: %+v", rech.Channels)
+	}
+	d := rech.Days[0]
+	if d.NetFen != 16250 || len(d.Channels) != 2 || d.Channels[0].InFen != 10000 ||
+		d.Channels[1].Channel != "cash" || d.Channels[1].Count != 2 || d.Channels[1].InFen != 6250 || d.Channels[1].NetFen != 6250 {
+		t.Fatalf("day: %+v", d)
+	}
+	r := e.Do("GET", "/v1/admin/reports/recharges?from="+day+"&to="+day+"&format=csv", nil, fin...).Expect(t, 200, "")
+	if !strings.Contains(string(r.Body), day+",现金,2,62.50,0,0.00,62.50\r\n") || !strings.Contains(string(r.Body), day+",微信支付,1,100.00,0,0.00,100.00\r\n") {
+		t.Fatalf("csv: %q", r.Body)
+	}
+}
