@@ -33,6 +33,7 @@ import (
 	"onecard/shared/platform"
 	"onecard/shared/recharge"
 	"onecard/shared/reconcile"
+	"onecard/shared/reports"
 	"onecard/shared/wxbill"
 )
 
@@ -185,6 +186,7 @@ func Start(ctx context.Context, o Options) (_ *Running, err error) {
 	go runReconciler(ctx, d, o.ReconcileEvery)
 	go runBooks(ctx, d, o.BooksEvery)
 	go runBills(ctx, d, o.BillsEvery)
+	go runLiability(ctx, d, o.BooksEvery)
 	// The reader queue's consumer, with the template's batch size, window and timeout (infra/sqsrunner).
 	consumer, err := sqsrunner.ForEvent(tmpl, dispatch.QueueConsumer, d, queues)
 	if err != nil {
@@ -276,6 +278,18 @@ func runBooks(ctx context.Context, d *platform.Deps, every time.Duration) {
 	schedule(ctx, every, func() {
 		if _, err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
 			d.Log.Error("books reconcile", "err", err.Error())
+		}
+	})
+}
+
+// runLiability does locally what LiabilityReporter's schedule does in AWS: run the outstanding-balance
+// reports staff asked for (as often as the books' reconcile, so the console's poll finds them done).
+func runLiability(ctx context.Context, d *platform.Deps, every time.Duration) {
+	s := &reports.Service{S: d.Store(), Now: d.Now}
+	log := d.Log.With("fn", "LiabilityReporter")
+	schedule(ctx, every, func() {
+		if _, err := s.RunLiabilityDue(ctx, log); err != nil && ctx.Err() == nil {
+			d.Log.Error("liability report", "err", err.Error())
 		}
 	})
 }

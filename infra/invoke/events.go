@@ -36,11 +36,13 @@ func EventPath(root, name string) string { return filepath.Join(root, "events", 
 //	{{orderNo}}          a recharge order of the demo user's card (the same one each time)
 //	{{meterCommandId}}   a pending power command for the demo meter gateway (one is queued when none is)
 //	{{reconcileJobId}}   a reconcile job (the one queued or running, else the latest, else one queued now)
+//	{{liabilityJobId}}   an outstanding-balance job of the demo school for 2026-11-24 (the one queued or
+//	                     running, else the latest, else one queued now)
 //	{{wechatNotification}} as the whole body: a fresh payment's notification, encrypted and signed with the
 //	                     sandbox's keys as WeChat Pay does, with its Wechatpay-* headers put in the event
 //	{{wechatRefundNotification}} as the whole body: the demo refund's REFUND.SUCCESS notification, the same way
 var Placeholders = []string{"userToken", "refreshToken", "staffToken", "staffUsername", "staffPassword", "now", "nowMillis", "nowRFC3339", "uuid", "nonce", "deviceSignature",
-	"orderNo", "meterCommandId", "reconcileJobId", "wechatNotification", "wechatRefundNotification"}
+	"orderNo", "meterCommandId", "reconcileJobId", "liabilityJobId", "wechatNotification", "wechatRefundNotification"}
 
 var placeholder = regexp.MustCompile(`\{\{([A-Za-z0-9_]+)\}\}`)
 
@@ -129,6 +131,8 @@ func (l *Local) placeholder(ctx context.Context, name string, now time.Time) (st
 		return l.MeterCommandID(ctx)
 	case "reconcileJobId":
 		return l.ReconcileJobID(ctx)
+	case "liabilityJobId":
+		return l.LiabilityJobID(ctx)
 	}
 	return "", fmt.Errorf("unknown placeholder (known: %s)", strings.Join(Placeholders, ", "))
 }

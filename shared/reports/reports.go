@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -116,40 +117,87 @@ func (s *Service) Recharges(ctx context.Context, school string, days []string) (
 			}
 		}
 	}
+	// One task per day, channel and account (a cashier's till is one account), run by a few workers: the
+	// cash channel reads a partition per cashier and day, which one after another would outlast a request.
+	type task struct {
+		day, ch int
+		account string
+	}
+	var tasks []task
+	for di := range days {
+		for ci, ch := range Channels {
+			if !ch.PerCashier {
+				tasks = append(tasks, task{di, ci, ch.Account})
+				continue
+			}
+			for _, who := range cashiers {
+				tasks = append(tasks, task{di, ci, cash.Account(school, who)})
+			}
+		}
+	}
+	sums := make([][]ChannelDay, len(days))
+	for di := range days {
+		sums[di] = make([]ChannelDay, len(Channels))
+		for ci, ch := range Channels {
+			sums[di][ci].Channel = ch.ID
+		}
+	}
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+	)
+	next := make(chan task)
+	for range min(rechargeWorkers, len(tasks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range next {
+				var cd ChannelDay
+				err := s.clearingDay(ctx, t.account, days[t.day], school, func(c ledger.ClearingEntry) {
+					if c.AmountFen < 0 {
+						cd.Count++
+						cd.InFen -= c.AmountFen
+					} else {
+						cd.Refunds++
+						cd.RefundsFen += c.AmountFen
+					}
+				})
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				sum := &sums[t.day][t.ch]
+				sum.Count += cd.Count
+				sum.InFen += cd.InFen
+				sum.Refunds += cd.Refunds
+				sum.RefundsFen += cd.RefundsFen
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, t := range tasks {
+		next <- t
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
 	out := make([]RechargeDay, 0, len(days))
-	for _, day := range days {
-		rd := RechargeDay{Day: day, Channels: []ChannelDay{}}
-		for _, ch := range Channels {
-			cd := ChannelDay{Channel: ch.ID}
-			add := func(c ledger.ClearingEntry) {
-				if c.AmountFen < 0 {
-					cd.Count++
-					cd.InFen -= c.AmountFen
-				} else {
-					cd.Refunds++
-					cd.RefundsFen += c.AmountFen
-				}
-			}
-			accounts := []string{ch.Account}
-			if ch.PerCashier {
-				accounts = accounts[:0]
-				for _, who := range cashiers {
-					accounts = append(accounts, cash.Account(school, who))
-				}
-			}
-			for _, a := range accounts {
-				if err := s.clearingDay(ctx, a, day, school, add); err != nil {
-					return nil, err
-				}
-			}
-			cd.NetFen = cd.InFen - cd.RefundsFen
-			rd.NetFen += cd.NetFen
-			rd.Channels = append(rd.Channels, cd)
+	for di, day := range days {
+		rd := RechargeDay{Day: day, Channels: sums[di]}
+		for i := range rd.Channels {
+			rd.Channels[i].NetFen = rd.Channels[i].InFen - rd.Channels[i].RefundsFen
+			rd.NetFen += rd.Channels[i].NetFen
 		}
 		out = append(out, rd)
 	}
 	return out, nil
 }
+
+// rechargeWorkers is how many partitions the recharge report reads at once.
+const rechargeWorkers = 8
 
 // Building is one building's dorm consumption in a month, per utility (elec, water), in fen charged.
 type Building struct {
