@@ -57,7 +57,7 @@ test('the audit trail filters on the server by actor, action and day', async ({ 
   await expect(rows).toHaveCount(theirs.length)
   await expect(rows.first()).toContainText(other.username)
   await expect(rows.first()).toContainText('staff.create')
-  await shot(page, 'audit')
+  await shot(page, 'audit-filters')
   // a day with nothing: the server answers no record
   await page.getByPlaceholder('开始日期').click()
   await page.keyboard.type('2020-01-01')

@@ -63,17 +63,7 @@ export default function Audit() {
           <Input allowClear placeholder="操作人，如 admin" style={{ width: 160 }} data-testid="audit-actor" />
         </Form.Item>
         <Form.Item name="action">
-          <Select
-            allowClear
-            showSearch
-            placeholder="操作"
-            style={{ width: 180 }}
-            data-testid="audit-action"
-            options={[
-              ...['card.', 'staff.', 'news.', 'device.', 'dispute.', 'dorms.'].map((p) => ({ value: p, label: `${p}*（全部）` })),
-              ...Object.entries(ACTIONS).map(([k, v]) => ({ value: k, label: `${v}（${k}）` })),
-            ]}
-          />
+          <Input allowClear placeholder="操作，如 card. 或 staff.create" style={{ width: 220 }} data-testid="audit-action" />
         </Form.Item>
         <Form.Item name="target">
           <Input allowClear placeholder="对象，如 10000002" style={{ width: 180 }} data-testid="audit-target" />
