@@ -60,13 +60,13 @@ export default function Audit() {
     >
       <Form layout="inline" onFinish={apply} style={{ marginBottom: 16, rowGap: 8 }}>
         <Form.Item name="actor">
-          <Input allowClear placeholder="操作人，如 admin" style={{ width: 160 }} data-testid="audit-actor" />
+          <Input allowClear placeholder="操作人，如 admin" style={{ width: 140 }} data-testid="audit-actor" />
         </Form.Item>
         <Form.Item name="action">
-          <Input allowClear placeholder="操作，如 card. 或 staff.create" style={{ width: 220 }} data-testid="audit-action" />
+          <Input allowClear placeholder="操作，如 card." style={{ width: 170 }} data-testid="audit-action" />
         </Form.Item>
         <Form.Item name="target">
-          <Input allowClear placeholder="对象，如 10000002" style={{ width: 180 }} data-testid="audit-target" />
+          <Input allowClear placeholder="对象，如 10000002" style={{ width: 160 }} data-testid="audit-target" />
         </Form.Item>
         <Form.Item name="days">
           <DatePicker.RangePicker allowEmpty={[true, true]} placeholder={['开始日期', '结束日期']} data-testid="audit-days" />
