@@ -53,13 +53,17 @@ export const NAV: NavGroup[] = [
       { path: '/finance/wechat-bill', label: '微信对账单', roles: ['finance'], Page: lazy(() => import('./pages/finance/WeChatBill')) },
       { path: '/finance/disputes', label: '争议交易', roles: ['finance'], Page: lazy(() => import('./pages/finance/Disputes')) },
       { path: '/finance/reconcile', label: '对账报告', roles: ['finance'], Page: lazy(() => import('./pages/finance/Reconcile')) },
+      { path: '/finance/liability', label: '未清偿余额', roles: ['finance'], Page: lazy(() => import('./pages/finance/Liability')) },
     ],
   },
   {
     key: 'dorm',
     label: '宿舍管理',
     icon: <HomeOutlined />,
-    pages: [{ path: '/dorms', label: '楼栋与房间', roles: ['ops'], Page: lazy(() => import('./pages/dorm/Dorms')) }],
+    pages: [
+      { path: '/dorms', label: '楼栋与房间', roles: ['ops'], Page: lazy(() => import('./pages/dorm/Dorms')) },
+      { path: '/dorms/rooms', label: '房间查询', roles: ['ops'], Page: lazy(() => import('./pages/dorm/Rooms')) },
+    ],
   },
   {
     key: 'news',

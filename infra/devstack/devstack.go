@@ -1,5 +1,5 @@
 // Package devstack runs the whole system locally in one process: the emulators, the table and queues from
-// template.yaml, the demo data, the WeChat Pay sandbox, the reader queue's consumer, the reconciler, every
+// template.yaml, the demo data, the WeChat Pay sandbox, the reader queue's consumer, the reconcilers and the WeChat bill matcher, every
 // HTTP route of template.yaml, and the web clients on the API's own origin (the mini program's H5 at /,
 // the staff console at /console/), as CloudFront serves them in AWS. `make dev` runs it on fixed ports;
 // the browser tests (`make e2e`) run it on free ones.
@@ -34,6 +34,8 @@ import (
 	"onecard/shared/platform"
 	"onecard/shared/recharge"
 	"onecard/shared/reconcile"
+	"onecard/shared/reports"
+	"onecard/shared/wxbill"
 )
 
 // Table is the local table's name.
@@ -58,6 +60,9 @@ type Options struct {
 	DBOptions []func(*dynamodb.Options)
 	// ReconcileEvery is how often the WeChat Pay reconciler runs (the schedule's job in AWS).
 	ReconcileEvery time.Duration
+	// BillsEvery is how often the WeChat bill matcher looks for a day to match (once a day in AWS; here
+	// every 10 minutes, after a first run at start that matches the demo day, yesterday).
+	BillsEvery time.Duration
 }
 
 // Running is a started system.
@@ -91,6 +96,9 @@ func Start(ctx context.Context, o Options) (_ *Running, err error) {
 	}
 	if o.BooksEvery == 0 {
 		o.BooksEvery = 5 * time.Second
+	}
+	if o.BillsEvery == 0 {
+		o.BillsEvery = 10 * time.Minute
 	}
 	if err := localstack.CheckTools(); err != nil {
 		return nil, err
@@ -179,6 +187,8 @@ func Start(ctx context.Context, o Options) (_ *Running, err error) {
 	go runReconciler(ctx, d, o.ReconcileEvery)
 	go runBooks(ctx, d, o.BooksEvery)
 	go runImports(ctx, d, 2*time.Second)
+	go runBills(ctx, d, o.BillsEvery)
+	go runLiability(ctx, d, o.BooksEvery)
 	// The reader queue's consumer, with the template's batch size, window and timeout (infra/sqsrunner).
 	consumer, err := sqsrunner.ForEvent(tmpl, dispatch.QueueConsumer, d, queues)
 	if err != nil {
@@ -288,6 +298,33 @@ func runImports(ctx context.Context, d *platform.Deps, every time.Duration) {
 			d.Log.Error("imports", "err", err.Error())
 		}
 	})
+}
+
+// runLiability does locally what LiabilityReporter's schedule does in AWS: run the outstanding-balance
+// reports staff asked for (as often as the books' reconcile, so the console's poll finds them done).
+func runLiability(ctx context.Context, d *platform.Deps, every time.Duration) {
+	s := &reports.Service{S: d.Store(), Now: d.Now}
+	log := d.Log.With("fn", "LiabilityReporter")
+	schedule(ctx, every, func() {
+		if _, err := s.RunLiabilityDue(ctx, log); err != nil && ctx.Err() == nil {
+			d.Log.Error("liability report", "err", err.Error())
+		}
+	})
+}
+
+// runBills does locally what WeChatBillMatcher's schedule does in AWS: match yesterday's WeChat Pay
+// trade bill with the books, once at start (the demo day, so GET /v1/admin/wechat-bills/{day} has a
+// report) and then each day once the day has turned.
+func runBills(ctx context.Context, d *platform.Deps, every time.Duration) {
+	s := wxbill.NewService(d)
+	s.Log = d.Log.With("fn", "WeChatBillMatcher")
+	run := func() {
+		if _, err := s.MatchDue(ctx); err != nil && ctx.Err() == nil {
+			d.Log.Error("wechat bill match", "err", err.Error())
+		}
+	}
+	run()
+	schedule(ctx, every, run)
 }
 
 // schedule runs f every interval until ctx ends, as an EventBridge schedule invokes a function.

@@ -37,11 +37,13 @@ func EventPath(root, name string) string { return filepath.Join(root, "events", 
 //	{{meterCommandId}}   a pending power command for the demo meter gateway (one is queued when none is)
 //	{{reconcileJobId}}   a reconcile job (the one queued or running, else the latest, else one queued now)
 //	{{importJobId}}      a roster import job of the demo school (one queued now, of one demo row)
+//	{{liabilityJobId}}   an outstanding-balance job of the demo school for 2026-11-24 (the one queued or
+//	                     running, else the latest, else one queued now)
 //	{{wechatNotification}} as the whole body: a fresh payment's notification, encrypted and signed with the
 //	                     sandbox's keys as WeChat Pay does, with its Wechatpay-* headers put in the event
 //	{{wechatRefundNotification}} as the whole body: the demo refund's REFUND.SUCCESS notification, the same way
 var Placeholders = []string{"userToken", "refreshToken", "staffToken", "staffUsername", "staffPassword", "now", "nowMillis", "nowRFC3339", "uuid", "nonce", "deviceSignature",
-	"orderNo", "meterCommandId", "reconcileJobId", "importJobId", "wechatNotification", "wechatRefundNotification"}
+	"orderNo", "meterCommandId", "reconcileJobId", "importJobId", "liabilityJobId", "wechatNotification", "wechatRefundNotification"}
 
 var placeholder = regexp.MustCompile(`\{\{([A-Za-z0-9_]+)\}\}`)
 
@@ -132,6 +134,8 @@ func (l *Local) placeholder(ctx context.Context, name string, now time.Time) (st
 		return l.ReconcileJobID(ctx)
 	case "importJobId":
 		return l.ImportJobID(ctx)
+	case "liabilityJobId":
+		return l.LiabilityJobID(ctx)
 	}
 	return "", fmt.Errorf("unknown placeholder (known: %s)", strings.Join(Placeholders, ", "))
 }

@@ -21,6 +21,7 @@ import (
 	"onecard/shared/ledger"
 	"onecard/shared/power"
 	"onecard/shared/reconcile"
+	"onecard/shared/reports"
 	"onecard/shared/school"
 	"onecard/shared/secret"
 	"onecard/shared/staff"
@@ -304,5 +305,21 @@ func (l *Local) ImportJobID(ctx context.Context) (string, error) {
 	s := jobs.Service{S: store.New(l.Deps.DB, l.Table), Now: time.Now}
 	row := seed.Students[0]
 	j, err := s.Submit(ctx, seed.SchoolID, jobs.KindStudents, "invoke", []any{row})
+	return j.JobID, err
+}
+
+// LiabilityJobID returns an outstanding-balance job of the demo school for 2026-11-24
+// ({{liabilityJobId}}): the one queued or running, else the latest done, else one queued now as POST
+// /v1/admin/reports/liability would.
+func (l *Local) LiabilityJobID(ctx context.Context) (string, error) {
+	s := reports.Service{S: store.New(l.Deps.DB, l.Table), Now: time.Now}
+	const date = "2026-11-24"
+	if j, ok, err := s.PendingLiability(ctx, seed.SchoolID, date); err != nil || ok {
+		return j.JobID, err
+	}
+	if j, ok, err := s.LatestLiability(ctx, seed.SchoolID, date); err != nil || ok {
+		return j.JobID, err
+	}
+	j, _, err := s.StartLiability(ctx, seed.SchoolID, date, "staff:"+seed.SchoolID+"-invoke")
 	return j.JobID, err
 }

@@ -107,6 +107,9 @@ func All(ctx context.Context, d *platform.Deps, root string) error {
 	if err := Dorms(ctx, d); err != nil {
 		return err
 	}
+	if err := Meters(ctx, d); err != nil {
+		return err
+	}
 	if err := Devices(ctx, d, root); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cash
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -27,7 +28,7 @@ var AdminCashReport = fn.HTTP{Name: "AdminCashReport", Route: "GET /v1/admin/cas
 			if day == "" {
 				day = d.Now().In(ledger.China).Format(time.DateOnly)
 			}
-			who, err := staffOf(r, s, p.School)
+			who, err := Cashiers(r.Context(), s, p.School)
 			if err != nil {
 				return err
 			}
@@ -39,8 +40,9 @@ var AdminCashReport = fn.HTTP{Name: "AdminCashReport", Route: "GET /v1/admin/cas
 		}
 	}}
 
-// staffOf lists the usernames of a school's staff (the school's staff list, store.StaffListPK).
-func staffOf(r *http.Request, s *store.Store, school string) ([]string, error) {
+// Cashiers lists the usernames of a school's staff, whose tills may hold entries (the school's staff
+// list, store.StaffListPK: one query of a small partition, never a scan).
+func Cashiers(ctx context.Context, s *store.Store, school string) ([]string, error) {
 	in := &dynamodb.QueryInput{TableName: &s.Table, IndexName: aws.String(store.GSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :p"),
 		ExpressionAttributeValues: store.Values{":p": store.StaffListPK(school)}.AV()}
@@ -49,7 +51,7 @@ func staffOf(r *http.Request, s *store.Store, school string) ([]string, error) {
 		var page []struct {
 			Username string `dynamodbav:"GSI1SK"`
 		}
-		next, err := s.QueryPage(r.Context(), in, &page)
+		next, err := s.QueryPage(ctx, in, &page)
 		if err != nil {
 			return nil, err
 		}

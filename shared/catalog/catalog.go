@@ -147,11 +147,15 @@ var HTTP = []fn.HTTP{
 	reports.AdminReportRecharges,
 	reports.AdminReportDormConsumption,
 	reports.AdminReportLiability,
+	reports.AdminReportLiabilityRun,
+	reports.AdminReportLiabilityJob,
 	corrections.AdminCorrectionPropose,
 	corrections.AdminCorrections,
 	corrections.AdminCorrectionApprove,
 	corrections.AdminCorrectionReject,
 	wxbill.AdminWeChatBill,
+	dorm.AdminDormRooms,
+	dorm.AdminDormRoom,
 }
 
 // Find returns the HTTP function named name.
@@ -168,6 +172,7 @@ func Find(name string) (fn.HTTP, bool) {
 var Events = []fn.Event{
 	recharge.RechargeReconciler,
 	reconcile.LedgerReconciler,
+	reports.LiabilityReporter,
 	wxbill.WeChatBillMatcher,
 	imports.ImportRunner,
 	dorm.DormPowerSettle,

@@ -1,13 +1,17 @@
 package reports
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"onecard/shared/auth"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
+	"onecard/shared/ledger"
 	"onecard/shared/platform"
 )
 
@@ -49,8 +53,9 @@ var (
 			}
 		}}
 
+	// AdminReportDormConsumption is also the dorm office's (ops): consumption by building.
 	AdminReportDormConsumption = fn.HTTP{Name: "AdminReportDormConsumption", Route: "GET /v1/admin/reports/dorm-consumption",
-		Access: fn.Staff, Roles: roles, Actions: []string{iam.Query},
+		Access: fn.Staff, Roles: []string{auth.RoleFinance, auth.RoleOps}, Actions: []string{iam.Query},
 		Build: func(d *platform.Deps) httpapi.Handler {
 			s := service(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
@@ -74,8 +79,10 @@ var (
 			}
 		}}
 
+	// AdminReportLiability answers the latest outstanding-balance report of ?date=; when there is none yet
+	// it queues a run and answers 202 with the job, as GET /v1/admin/reconcile does.
 	AdminReportLiability = fn.HTTP{Name: "AdminReportLiability", Route: "GET /v1/admin/reports/liability", Access: fn.Staff,
-		Roles: roles, Actions: []string{iam.Scan}, Timeout: fn.MaxHTTPTimeout,
+		Roles: roles, Actions: []string{iam.GetItem, iam.PutItem},
 		Build: func(d *platform.Deps) httpapi.Handler {
 			s := service(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
@@ -83,17 +90,91 @@ var (
 				if err != nil {
 					return err
 				}
-				rep, err := s.LiabilityAt(r.Context(), auth.Must(r.Context()).School, r.URL.Query().Get("date"))
+				ctx, school, date := r.Context(), auth.Must(r.Context()).School, r.URL.Query().Get("date")
+				if err := CheckDate(date); err != nil {
+					return err
+				}
+				last, ok, err := s.LatestLiability(ctx, school, date)
 				if err != nil {
 					return err
+				}
+				if !ok || last.Report == nil {
+					j, _, err := s.StartLiability(ctx, school, date, staffName(r))
+					if err != nil {
+						return err
+					}
+					return liabilityAccepted(w, j)
+				}
+				rep := ReportOf(last)
+				if p, ok, err := s.PendingLiability(ctx, school, date); err != nil {
+					return err
+				} else if ok {
+					rep.Pending = &p
 				}
 				if !csv {
 					return httpapi.JSON(w, http.StatusOK, rep)
 				}
 				return CSV(w, "卡余额-"+rep.Date+".csv", [][]string{
-					{"日期", "截至（北京时间）", "卡数", "卡余额合计（元）", "欠款卡数", "宿舍账户数", "宿舍账户余额合计（元）"},
-					{rep.Date, rep.AsOf, strconv.Itoa(rep.Cards), Yuan(rep.CardsFen), strconv.Itoa(rep.Negative), strconv.Itoa(rep.DormAccounts), Yuan(rep.DormFen)},
+					{"日期", "截至（北京时间）", "卡数", "卡余额合计（元）", "欠款卡数", "宿舍账户数", "宿舍账户余额合计（元）", "统计完成于"},
+					{rep.Date, rep.AsOf, strconv.Itoa(rep.Cards), Yuan(rep.CardsFen), strconv.Itoa(rep.Negative), strconv.Itoa(rep.DormAccounts),
+						Yuan(rep.DormFen), rep.FinishedAt.In(ledger.China).Format(time.RFC3339)},
 				})
 			}
 		}}
+
+	// AdminReportLiabilityRun queues the report of {date} now (or answers the one queued or running for
+	// it) and answers 202.
+	AdminReportLiabilityRun = fn.HTTP{Name: "AdminReportLiabilityRun", Route: "POST /v1/admin/reports/liability", Access: fn.Staff,
+		Roles: roles, Actions: []string{iam.GetItem, iam.PutItem},
+		Build: func(d *platform.Deps) httpapi.Handler {
+			s := service(d)
+			return func(w http.ResponseWriter, r *http.Request) error {
+				var in struct {
+					Date string `json:"date"`
+				}
+				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
+					return err
+				}
+				j, _, err := s.StartLiability(r.Context(), auth.Must(r.Context()).School, in.Date, staffName(r))
+				if err != nil {
+					return err
+				}
+				return liabilityAccepted(w, j)
+			}
+		}}
+
+	// AdminReportLiabilityJob is one job of the caller's school, with its report once done.
+	AdminReportLiabilityJob = fn.HTTP{Name: "AdminReportLiabilityJob", Route: "GET /v1/admin/reports/liability/jobs/{jobId}",
+		Access: fn.Staff, Roles: roles, Actions: []string{iam.GetItem},
+		Build: func(d *platform.Deps) httpapi.Handler {
+			s := service(d)
+			return func(w http.ResponseWriter, r *http.Request) error {
+				j, err := s.LiabilityJob(r.Context(), auth.Must(r.Context()).School, r.PathValue("jobId"))
+				if err != nil {
+					return err
+				}
+				return httpapi.JSON(w, http.StatusOK, j)
+			}
+		}}
 )
+
+// LiabilityReporter runs every minute: it runs the outstanding-balance reports staff asked for and keeps
+// them. Most runs query one empty partition and stop.
+var LiabilityReporter = fn.Event{Name: "LiabilityReporter", Description: "run the outstanding-balance reports staff asked for and keep them",
+	Schedule: "rate(1 minute)", Timeout: 900,
+	Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem, iam.Query, iam.Scan},
+	Build: func(d *platform.Deps) any {
+		s := service(d)
+		return func(ctx context.Context, _ json.RawMessage) error {
+			_, err := s.RunLiabilityDue(ctx, d.Log.With("fn", "LiabilityReporter"))
+			return err
+		}
+	}}
+
+// liabilityAccepted answers 202 with the job to poll and where to poll it.
+func liabilityAccepted(w http.ResponseWriter, j LiabilityJob) error {
+	w.Header().Set("Location", "/v1/admin/reports/liability/jobs/"+j.JobID)
+	return httpapi.JSON(w, http.StatusAccepted, j)
+}
+
+func staffName(r *http.Request) string { return "staff:" + auth.Must(r.Context()).Subject }

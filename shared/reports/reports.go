@@ -4,31 +4,37 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"onecard/shared/cash"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/store"
 )
 
-// Channel is a way money comes into the books, read from its clearing account; money it gives back
-// may go through a clearing account of its own (Refunds).
+// Channel is a way money comes into the books, read from its clearing account, or, with PerCashier,
+// from the clearing accounts of each of the school's cashiers (Account + ":<school>:<username>"); money
+// it gives back may go through a clearing account of its own (Refunds).
 type Channel struct {
-	ID      string `json:"id"`
-	Label   string `json:"label"`
-	Account string `json:"-"`
-	Refunds string `json:"-"`
+	ID         string `json:"id"`
+	Label      string `json:"label"`
+	Account    string `json:"-"`
+	Refunds    string `json:"-"`
+	PerCashier bool   `json:"-"`
 }
 
-// Channels are the recharge channels the report lists, in its column order. A new rail is one line here
-// (the counter's cash: {ID: "cash", Label: "现金", Account: "ext:cash"}). WeChat Pay refunds asked by
-// staff or by 销户 are held against ext:wechat-refund (recharge.RefundClearing), not ext:wechat.
+// Channels are the recharge channels the report lists, in its column order. A new rail is one line here.
+// WeChat Pay refunds asked by staff or by 销户 are held against ext:wechat-refund (recharge.RefundClearing),
+// not ext:wechat. The counter's cash lands on one till per cashier (shared/cash): the channel sums the
+// tills of the school's staff, read from the staff list (one query) and each till's day partition.
 var Channels = []Channel{
 	{ID: "wechat", Label: "微信支付", Account: "ext:wechat", Refunds: "ext:wechat-refund"},
+	{ID: "cash", Label: "现金", Account: "ext:cash", PerCashier: true},
 }
 
 // Utilities are the clearing accounts of dorm consumption (shared/dorm/meters.go).
@@ -105,44 +111,110 @@ func Days(from, to string) ([]string, error) {
 // Recharges is the school's recharges by channel per day, from each channel's clearing entries: money in
 // is a negative clearing entry (the outside party paid us), money given back a positive one.
 func (s *Service) Recharges(ctx context.Context, school string, days []string) ([]RechargeDay, error) {
-	out := make([]RechargeDay, 0, len(days))
-	for _, day := range days {
-		rd := RechargeDay{Day: day, Channels: []ChannelDay{}}
-		for _, ch := range Channels {
-			cd := ChannelDay{Channel: ch.ID}
-			err := s.clearingDay(ctx, ch.Account, day, school, func(c ledger.ClearingEntry) {
-				if c.AmountFen < 0 {
-					cd.Count++
-					cd.InFen -= c.AmountFen
-				} else {
-					cd.Refunds++
-					cd.RefundsFen += c.AmountFen
-				}
-			})
-			if err != nil {
+	var cashiers []string
+	for _, ch := range Channels {
+		if ch.PerCashier && cashiers == nil {
+			var err error
+			if cashiers, err = cash.Cashiers(ctx, s.S, school); err != nil {
 				return nil, err
 			}
+		}
+	}
+	// One task per day, channel and account (a cashier's till is one account), run by a few workers: the
+	// cash channel reads a partition per cashier and day, which one after another would outlast a request.
+	type task struct {
+		day, ch int
+		account string
+		refunds bool // the channel's refund clearing account
+	}
+	var tasks []task
+	for di := range days {
+		for ci, ch := range Channels {
 			if ch.Refunds != "" {
-				// A refund held from a card is a positive clearing entry (counted on the day it was asked);
-				// a failed refund's release is a negative one and takes its amount off that day's refunds.
-				err = s.clearingDay(ctx, ch.Refunds, day, school, func(c ledger.ClearingEntry) {
-					if c.AmountFen > 0 {
-						cd.Refunds++
-					}
-					cd.RefundsFen += c.AmountFen
-				})
-				if err != nil {
-					return nil, err
-				}
+				tasks = append(tasks, task{di, ci, ch.Refunds, true})
 			}
-			cd.NetFen = cd.InFen - cd.RefundsFen
-			rd.NetFen += cd.NetFen
-			rd.Channels = append(rd.Channels, cd)
+			if !ch.PerCashier {
+				tasks = append(tasks, task{di, ci, ch.Account, false})
+				continue
+			}
+			for _, who := range cashiers {
+				tasks = append(tasks, task{di, ci, cash.Account(school, who), false})
+			}
+		}
+	}
+	sums := make([][]ChannelDay, len(days))
+	for di := range days {
+		sums[di] = make([]ChannelDay, len(Channels))
+		for ci, ch := range Channels {
+			sums[di][ci].Channel = ch.ID
+		}
+	}
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+	)
+	next := make(chan task)
+	for range min(rechargeWorkers, len(tasks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range next {
+				var cd ChannelDay
+				err := s.clearingDay(ctx, t.account, days[t.day], school, func(c ledger.ClearingEntry) {
+					if t.refunds {
+						// A refund held from a card is a positive clearing entry (counted on the day it was
+						// asked); a failed refund's release is a negative one and takes its amount off that
+						// day's refunds.
+						if c.AmountFen > 0 {
+							cd.Refunds++
+						}
+						cd.RefundsFen += c.AmountFen
+						return
+					}
+					if c.AmountFen < 0 {
+						cd.Count++
+						cd.InFen -= c.AmountFen
+					} else {
+						cd.Refunds++
+						cd.RefundsFen += c.AmountFen
+					}
+				})
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				sum := &sums[t.day][t.ch]
+				sum.Count += cd.Count
+				sum.InFen += cd.InFen
+				sum.Refunds += cd.Refunds
+				sum.RefundsFen += cd.RefundsFen
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, t := range tasks {
+		next <- t
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	out := make([]RechargeDay, 0, len(days))
+	for di, day := range days {
+		rd := RechargeDay{Day: day, Channels: sums[di]}
+		for i := range rd.Channels {
+			rd.Channels[i].NetFen = rd.Channels[i].InFen - rd.Channels[i].RefundsFen
+			rd.NetFen += rd.Channels[i].NetFen
 		}
 		out = append(out, rd)
 	}
 	return out, nil
 }
+
+// rechargeWorkers is how many partitions the recharge report reads at once.
+const rechargeWorkers = 8
 
 // Building is one building's dorm consumption in a month, per utility (elec, water), in fen charged.
 type Building struct {

@@ -4,14 +4,11 @@ package staff
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/attempts"
@@ -168,7 +165,7 @@ var AdminLogin = fn.HTTP{Name: "AdminLogin", Route: "POST /v1/admin/login", Acce
 		}
 	}}
 
-// AdminAudit is GET /v1/admin/audit: newest first, cursor paginated.
+// AdminAudit is GET /v1/admin/audit: newest first, cursor paginated, filtered on the server (AuditQuery).
 var AdminAudit = fn.HTTP{Name: "AdminAudit", Route: "GET /v1/admin/audit", Access: fn.Staff, Roles: []string{auth.RoleAdmin},
 	Actions: []string{iam.Query},
 	Build: func(d *platform.Deps) httpapi.Handler {
@@ -178,41 +175,16 @@ var AdminAudit = fn.HTTP{Name: "AdminAudit", Route: "GET /v1/admin/audit", Acces
 			if err != nil {
 				return err
 			}
-			// The caller's own school only: the school comes from the checked staff token, never the request.
-			pk := store.AuditPK(auth.Must(r.Context()).School)
-			in := &dynamodb.QueryInput{
-				KeyConditionExpression:    aws.String("PK = :pk"),
-				ExpressionAttributeValues: store.Values{":pk": pk}.AV(),
-				ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit)),
-			}
-			if c := r.URL.Query().Get("cursor"); c != "" {
-				sk, err := base64.RawURLEncoding.DecodeString(c)
-				if err != nil || len(sk) > 64 {
-					return fault.Field("BAD_CURSOR", "分页游标无效")
-				}
-				in.ExclusiveStartKey = store.Key{PK: pk, SK: string(sk)}.AV()
-			}
-			var evs []Event
-			last, err := s.QueryPage(r.Context(), in, &evs)
+			f, err := ParseAuditFilter(r.URL.Query())
 			if err != nil {
 				return err
 			}
-			type view struct {
-				Event
-				At string `json:"at"`
+			// The caller's own school only: the school comes from the checked staff token, never the request.
+			page, err := AuditQuery(r.Context(), s, auth.Must(r.Context()).School, f, limit, r.URL.Query().Get("cursor"))
+			if err != nil {
+				return err
 			}
-			out := struct {
-				Items      []view  `json:"items"`
-				NextCursor *string `json:"nextCursor"`
-			}{Items: []view{}}
-			for _, e := range evs {
-				out.Items = append(out.Items, view{e, e.At.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339)})
-			}
-			if last != nil && len(evs) > 0 {
-				c := base64.RawURLEncoding.EncodeToString([]byte(evs[len(evs)-1].SK))
-				out.NextCursor = &c
-			}
-			return httpapi.JSON(w, http.StatusOK, out)
+			return httpapi.JSON(w, http.StatusOK, page)
 		}
 	}}
 

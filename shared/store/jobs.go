@@ -49,3 +49,24 @@ func JobStatusItem(k Key, status string) types.TransactWriteItem {
 func JobFailedItem(k Key, failed string, at time.Time) types.TransactWriteItem {
 	return UpdateItem(k, "SET #st = :f, finishedAt = :at", "", map[string]string{"#st": "status"}, Values{":f": failed, ":at": at}.AV())
 }
+
+// The outstanding-balance report's jobs (LiabilityJobKey, LiabilityQueueKey) use the same shapes.
+
+// LeaseExpiredJobItem leases the queue entry q until the unix ms lease, on the condition that it exists
+// and is not leased, or its lease ran out before now.
+func LeaseExpiredJobItem(q Key, lease, now int64) types.TransactWriteItem {
+	return UpdateItem(q, "SET leaseUntil = :lease", "attribute_exists(PK) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)", nil,
+		Values{":lease": lease, ":now": now}.AV())
+}
+
+// JobStartedItem marks the job k running since at; it must exist.
+func JobStartedItem(k Key, running string, at time.Time) types.TransactWriteItem {
+	return UpdateItem(k, "SET #st = :run, startedAt = :at", "attribute_exists(PK)", map[string]string{"#st": "status"},
+		Values{":run": running, ":at": at}.AV())
+}
+
+// JobReportItem marks the job k done at at with its report.
+func JobReportItem(k Key, done string, at time.Time, report any) types.TransactWriteItem {
+	return UpdateItem(k, "SET #st = :done, finishedAt = :at, report = :rep", "", map[string]string{"#st": "status"},
+		Values{":done": done, ":at": at, ":rep": report}.AV())
+}

@@ -129,6 +129,23 @@ func ImportRowKey(school, jobID string, i int) Key {
 func ImportDataPK(school, jobID string) string { return "IMPORTJOB#" + school + "#" + jobID }
 func ImportQueueKey(school, jobID string) Key  { return Key{"IMPORTQUEUE", jobID + "#" + school} }
 
+// The outstanding-balance report (shared/reports) runs off the request path too, per school and date: a
+// run and its report under LIABILITY#<school> / JOB#<jobId>, the run queued or running for a date under
+// PENDING#<date> (at most one per date), the last finished run of a date under DATE#<date>; every queued
+// or running job is also listed in the one partition LIABILITY / QUEUE#<school>#<jobId>, which the
+// scheduled LiabilityReporter queries (no scan to find work).
+func LiabilityJobKey(school, jobID string) Key { return Key{"LIABILITY#" + school, "JOB#" + jobID} }
+func LiabilityPendingKey(school, date string) Key {
+	return Key{"LIABILITY#" + school, "PENDING#" + date}
+}
+func LiabilityDateKey(school, date string) Key { return Key{"LIABILITY#" + school, "DATE#" + date} }
+func LiabilityQueueKey(school, jobID string) Key {
+	return Key{"LIABILITY", "QUEUE#" + school + "#" + jobID}
+}
+
+// LiabilityQueuePK is the partition of the queued and running outstanding-balance jobs.
+const LiabilityQueuePK = "LIABILITY"
+
 // IdemKey marks one money movement as done: scope names the source (reader, wechat, app).
 func IdemKey(scope, key string) Key { return Key{"IDEM#" + scope + "#" + key, "IDEM"} }
 

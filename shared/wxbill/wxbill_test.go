@@ -123,3 +123,47 @@ func TestTheTradeBillIsMatchedLineByLine(t *testing.T) {
 	}
 	e.Reconcile(fin...)
 }
+
+// make dev's schedule (MatchDue) matches yesterday once: at start, and again only when a new day has
+// begun; the staff route then has the day's report.
+func TestMatchDueMatchesYesterdayOnce(t *testing.T) {
+	t.Parallel()
+	e := testkit.New(t)
+	ctx := context.Background()
+	if err := seed.School(ctx, e.Deps); err != nil {
+		t.Fatal(err)
+	}
+	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
+	wx := e.WithWeChat()
+	if err := wx.Sandbox.SetNotifyMode(wxsandbox.NotifyDrop, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wx.Client.CreateJSAPIOrder(ctx, wechatpay.Order{OutTradeNo: "R20261125A001", Description: "一卡通充值", AmountFen: 2000, OpenID: "o-student-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wx.Sandbox.Pay("R20261125A001"); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Set(time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC))
+	s := wxbill.NewService(e.Deps)
+	rep, err := s.MatchDue(ctx)
+	if err != nil || rep == nil || rep.Day != "2026-11-25" || rep.BillLines != 1 || len(rep.MissingOurs) != 1 {
+		t.Fatalf("first run: %+v, %v", rep, err)
+	}
+	if again, err := s.MatchDue(ctx); err != nil || again != nil {
+		t.Fatalf("second run the same day: %+v, %v", again, err)
+	}
+	fin := e.StaffLogin("fin-user", "finance-pass-2026")
+	var got struct {
+		Day       string
+		BillLines int
+	}
+	e.Do("GET", "/v1/admin/wechat-bills/2026-11-25", nil, fin...).Expect(t, 200, "").Decode(t, &got)
+	if got.BillLines != 1 {
+		t.Fatalf("report: %+v", got)
+	}
+	e.Clock.Set(time.Date(2026, 11, 27, 1, 0, 0, 0, time.UTC))
+	if next, err := s.MatchDue(ctx); err != nil || next == nil || next.Day != "2026-11-26" {
+		t.Fatalf("the next day: %+v, %v", next, err)
+	}
+}
