@@ -19,7 +19,6 @@ import (
 	"onecard/shared/dorm"
 	"onecard/shared/jobs"
 	"onecard/shared/ledger"
-	"onecard/shared/power"
 	"onecard/shared/reconcile"
 	"onecard/shared/reports"
 	"onecard/shared/school"
@@ -254,7 +253,7 @@ func (l *Local) MeterCommandID(ctx context.Context) (string, error) {
 	defer l.fixture.Unlock()
 	s := store.New(l.Deps.DB, l.Table)
 	y, m, d := time.Now().In(ledger.China).Date()
-	p := power.Power{S: s, Schools: school.Repo{S: s}, Now: func() time.Time { return time.Date(y, m, d, 12, 0, 0, 0, ledger.China) }}
+	p := dorm.Power{S: s, Schools: school.Repo{S: s}, Now: func() time.Time { return time.Date(y, m, d, 12, 0, 0, 0, ledger.China) }}
 	if cmds, err := p.Pending(ctx, seed.SchoolID, 1); err != nil || len(cmds) > 0 {
 		if err != nil {
 			return "", err
@@ -262,12 +261,12 @@ func (l *Local) MeterCommandID(ctx context.Context) (string, error) {
 		return cmds[0].CommandID, nil
 	}
 	key := dorm.AccountKey(seed.SchoolID, DemoMeterRoom, "elec")
-	var a power.Account
+	var a dorm.Account
 	if ok, err := s.Get(ctx, key, &a); err != nil || !ok {
 		return "", fmt.Errorf("demo room %s: no electricity account (%v)", DemoMeterRoom, err)
 	}
 	err := s.Update(ctx, key, "SET powerOn = :on, GSI2PK = :pk, GSI2SK = :sk", "seq = :seq AND pendingCmd = :none", nil,
-		store.Values{":on": a.Balance <= 0, ":pk": power.PowerPK(seed.SchoolID), ":sk": DemoMeterRoom + "#elec",
+		store.Values{":on": a.Balance <= 0, ":pk": store.PowerPK(seed.SchoolID), ":sk": DemoMeterRoom + "#elec",
 			":seq": a.Seq, ":none": ""}.AV())
 	if err != nil {
 		return "", fmt.Errorf("demo room %s: flag: %w", DemoMeterRoom, err)

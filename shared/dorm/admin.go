@@ -13,7 +13,7 @@ import (
 	"onecard/shared/iam"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
-	"onecard/shared/power"
+	"onecard/shared/store"
 )
 
 // The dorm office's view of rooms (role ops): a search over the school's rooms and a room's detail with
@@ -98,8 +98,8 @@ func (s *Service) AdminRoomDetail(ctx context.Context, school, roomID string) (*
 		if a.PendingCmd == "" {
 			continue
 		}
-		var c power.Command
-		ok, err := s.S.Get(ctx, power.CommandKey(a.PendingCmd), &c)
+		var c Command
+		ok, err := s.S.Get(ctx, store.CommandKey(a.PendingCmd), &c)
 		if err != nil {
 			return nil, err
 		}

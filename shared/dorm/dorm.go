@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"onecard/shared/fault"
-	"onecard/shared/power"
 	"onecard/shared/store"
 )
 
@@ -86,7 +85,7 @@ func AccountKey(school, roomID, kind string) store.Key {
 
 // AccountID names a room's account in the ledger.
 func AccountID(school, roomID, kind string) string {
-	return power.AccountKind + ":" + school + ":" + roomID + ":" + kind
+	return AccountKind + ":" + school + ":" + roomID + ":" + kind
 }
 
 // Account is a room's utility account; the ledger keeps balance and seq.

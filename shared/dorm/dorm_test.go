@@ -11,7 +11,6 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
-	"onecard/shared/power"
 	"onecard/shared/store"
 	"onecard/shared/testkit"
 )
@@ -86,7 +85,7 @@ func (w *world) read(meter string, reading int64, at time.Time) string {
 	return out[0]
 }
 
-func (w *world) settle() power.SettleReport {
+func (w *world) settle() dorm.SettleReport {
 	w.t.Helper()
 	rep, err := dorm.NewPower(w.Deps).Settle(context.Background(), "kmmc")
 	if err != nil {

@@ -19,7 +19,6 @@ import (
 	"onecard/shared/ledger"
 	"onecard/shared/mail"
 	"onecard/shared/platform"
-	"onecard/shared/power"
 	"onecard/shared/recharge"
 	"onecard/shared/school"
 	"onecard/shared/secret"
@@ -34,9 +33,9 @@ func NewService(d *platform.Deps) *Service {
 }
 
 // NewPower wires power control from d.
-func NewPower(d *platform.Deps) power.Power {
+func NewPower(d *platform.Deps) Power {
 	s := d.Store()
-	return power.Power{S: s, Schools: school.Repo{S: s}, Now: d.Now}
+	return Power{S: s, Schools: school.Repo{S: s}, Now: d.Now}
 }
 
 // NewMeters wires meter charging from d.

@@ -14,7 +14,6 @@ import (
 	"onecard/shared/accounts"
 	"onecard/shared/httpapi"
 	"onecard/shared/ledger"
-	"onecard/shared/power"
 	"onecard/shared/school"
 	"onecard/shared/store"
 )
@@ -64,7 +63,7 @@ type Meters struct {
 	Mail    accounts.Mailer
 	Users   accounts.Users // opens the rechargers' email addresses (the PII key)
 	Now     func() time.Time
-	Power   *power.Power // when set, ApplyMessages queues power commands right after charging
+	Power   *Power // when set, ApplyMessages queues power commands right after charging
 }
 
 // ErrUnknownMeter is a reading for a meter that was never imported.

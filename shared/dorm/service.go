@@ -16,7 +16,6 @@ import (
 	"onecard/shared/fault"
 	"onecard/shared/jobs"
 	"onecard/shared/ledger"
-	"onecard/shared/power"
 	"onecard/shared/recharge"
 	"onecard/shared/secret"
 	"onecard/shared/staff"
@@ -30,7 +29,7 @@ type Service struct {
 	Ledger   *ledger.Ledger
 	Cards    *cards.Service
 	Recharge *recharge.Service
-	Power    power.Power
+	Power    Power
 	Now      func() time.Time
 }
 

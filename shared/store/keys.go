@@ -226,3 +226,9 @@ func LeaversPK(school string) string { return "LEAVERS#" + school }
 // OrderKey addresses a recharge order; RefundKey a refund.
 func OrderKey(no string) Key  { return Key{"ORDER#" + no, "ORDER"} }
 func RefundKey(no string) Key { return Key{"REFUND#" + no, "REFUND"} }
+
+// Dorm power control (shared/dorm/power.go): a school's accounts whose meter must be switched are in the
+// sparse GSI2 partition PowerPK; a power command is CommandKey, listed while pending under GSI1 CommandsPK.
+func PowerPK(school string) string    { return "POWER#" + school }
+func CommandsPK(school string) string { return "CMDS#" + school + "#pending" }
+func CommandKey(id string) Key        { return Key{"CMD#" + id, "CMD"} }

@@ -1,7 +1,8 @@
-// Package power keeps dorm meters' power in step with their accounts: the ledger hook flags an account
+package dorm
+
+// Power control keeps dorm meters' power in step with their accounts: the ledger hook flags an account
 // whose balance disagrees with its meter, Settle queues power_off and power_on commands (never a cut at
 // night), and Ack records what the meter did.
-package power
 
 import (
 	"context"
@@ -26,12 +27,6 @@ const (
 	PowerOn  = "power_on"
 )
 
-// PowerPK is the sparse GSI2 partition of a school's accounts whose meter must be switched.
-func PowerPK(school string) string { return "POWER#" + school }
-
-// CommandsPK is the GSI1 partition of a school's unacknowledged commands.
-func CommandsPK(school string) string { return "CMDS#" + school + "#pending" }
-
 // Command is a power command for a room's electricity meter.
 type Command struct {
 	store.Key
@@ -54,9 +49,6 @@ func init() { ledger.Register(AccountKind, func(func() time.Time) ledger.Hook { 
 // AccountKind is the ledger's account kind of dorm accounts ("dorm:<school>:<room>:<kind>").
 const AccountKind = "dorm"
 
-// CommandKey addresses a command.
-func CommandKey(id string) store.Key { return store.Key{PK: "CMD#" + id, SK: "CMD"} }
-
 // LedgerHook flags an electricity-paying account whose balance no longer agrees with its meter's power
 // state, in the ledger's own transaction, so a crash after posting can never lose a cut or a restore.
 // Settle turns flags into commands.
@@ -70,7 +62,7 @@ func LedgerHook(c ledger.Change) ([]types.TransactWriteItem, ledger.UpdateParts)
 		return nil, ledger.UpdateParts{}
 	}
 	return nil, ledger.UpdateParts{Set: []string{"GSI2PK = :pwpk", "GSI2SK = :pwsk"},
-		Values: map[string]any{":pwpk": PowerPK(strAttr(state, "schoolId")), ":pwsk": strAttr(state, "roomId") + "#" + strAttr(state, "kind")}}
+		Values: map[string]any{":pwpk": store.PowerPK(strAttr(state, "schoolId")), ":pwsk": strAttr(state, "roomId") + "#" + strAttr(state, "kind")}}
 }
 
 func boolAttr(m map[string]types.AttributeValue, k string) bool {
@@ -102,18 +94,6 @@ func strAttr(m map[string]types.AttributeValue, k string) string {
 	return ""
 }
 
-// Account is the part of a dorm account item that power control reads.
-type Account struct {
-	store.Key
-	SchoolID   string `dynamodbav:"schoolId"`
-	RoomID     string `dynamodbav:"roomId"`
-	Kind       string `dynamodbav:"kind"`
-	Balance    int64  `dynamodbav:"balance"`
-	Seq        int64  `dynamodbav:"seq"`
-	PowerOn    bool   `dynamodbav:"powerOn"`
-	PendingCmd string `dynamodbav:"pendingCmd"`
-}
-
 // Power turns flagged accounts into commands and applies acknowledgements.
 type Power struct {
 	S       *store.Store
@@ -138,7 +118,7 @@ func (p Power) Settle(ctx context.Context, schoolID string) (SettleReport, error
 	now := p.Now()
 	night := NightAt(now, sch.NightStart, sch.NightEnd, sch.TimeZone)
 	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI2), KeyConditionExpression: aws.String("GSI2PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": PowerPK(schoolID)}.AV()}
+		ExpressionAttributeValues: store.Values{":p": store.PowerPK(schoolID)}.AV()}
 	for {
 		var page []Account
 		last, err := p.S.QueryPage(ctx, in, &page)
@@ -212,7 +192,7 @@ func (p Power) queue(ctx context.Context, a Account, on bool, now time.Time) err
 	if on {
 		action = PowerOn
 	}
-	cmd := Command{Key: CommandKey("c" + secret.Token(9)), GSI1PK: CommandsPK(a.SchoolID), GSI1SK: now.UTC().Format(time.RFC3339Nano),
+	cmd := Command{Key: store.CommandKey("c" + secret.Token(9)), GSI1PK: store.CommandsPK(a.SchoolID), GSI1SK: now.UTC().Format(time.RFC3339Nano),
 		Type: "command", SchoolID: a.SchoolID, RoomID: a.RoomID, Kind: a.Kind, MeterID: room.ElecMeterID,
 		Action: action, Status: "pending", CreatedAt: now.UTC()}
 	cmd.CommandID = strings.TrimPrefix(cmd.PK, "CMD#")
@@ -240,7 +220,7 @@ func (p Power) Ack(ctx context.Context, schoolID, commandID string) error {
 		return errNoCommand
 	}
 	var cmd Command
-	ok, err := p.S.Get(ctx, CommandKey(commandID), &cmd)
+	ok, err := p.S.Get(ctx, store.CommandKey(commandID), &cmd)
 	if err != nil {
 		return err
 	}
@@ -259,7 +239,7 @@ func (p Power) Ack(ctx context.Context, schoolID, commandID string) error {
 	vals := store.Values{":on": on, ":none": "", ":c": commandID}
 	if (a.Balance > 0) != on {
 		set += ", GSI2PK = :pwpk, GSI2SK = :pwsk"
-		vals[":pwpk"], vals[":pwsk"] = PowerPK(a.SchoolID), a.RoomID+"#"+a.Kind
+		vals[":pwpk"], vals[":pwsk"] = store.PowerPK(a.SchoolID), a.RoomID+"#"+a.Kind
 	}
 	now := p.Now().UTC()
 	err = p.S.Transact(ctx, []types.TransactWriteItem{
@@ -277,7 +257,7 @@ func (p Power) Ack(ctx context.Context, schoolID, commandID string) error {
 // Pending lists a school's unacknowledged commands, oldest first.
 func (p Power) Pending(ctx context.Context, schoolID string, limit int) ([]Command, error) {
 	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI1), KeyConditionExpression: aws.String("GSI1PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": CommandsPK(schoolID)}.AV(), Limit: aws.Int32(int32(limit))}
+		ExpressionAttributeValues: store.Values{":p": store.CommandsPK(schoolID)}.AV(), Limit: aws.Int32(int32(limit))}
 	var out []Command
 	_, err := p.S.QueryPage(ctx, in, &out)
 	return out, err
