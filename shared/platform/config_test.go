@@ -70,7 +70,8 @@ func (m envMap) get(k string) string { return m[k] }
 
 func TestStoreIsBuiltOncePerDeps(t *testing.T) {
 	d := New(Config{Env: "local", Table: "onecard"}, aws.Config{Region: "ap-east-1"}, NewLogger(io.Discard))
-	if d.Store() != d.Store() {
+	first, again := d.Store(), d.Store()
+	if first != again {
 		t.Fatal("every handler should share the store built at cold start")
 	}
 	if d.Store().Table != "onecard" {
