@@ -260,7 +260,7 @@ func (l *Local) MeterCommandID(ctx context.Context) (string, error) {
 		}
 		return cmds[0].CommandID, nil
 	}
-	key := dorm.AccountKey(seed.SchoolID, DemoMeterRoom, "elec")
+	key := store.AccountKey(seed.SchoolID, DemoMeterRoom, "elec")
 	var a dorm.Account
 	if ok, err := s.Get(ctx, key, &a); err != nil || !ok {
 		return "", fmt.Errorf("demo room %s: no electricity account (%v)", DemoMeterRoom, err)

@@ -8,6 +8,7 @@ import (
 	"onecard/shared/dorm"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
+	"onecard/shared/store"
 )
 
 // DemoRooms are the demo rooms; each gets meters E-<roomId> and W-<roomId>.
@@ -55,7 +56,7 @@ func Dorms(ctx context.Context, d *platform.Deps) error {
 			kind = dorm.Elec
 		}
 		_, err := l.Post(ctx, ledger.Movement{Scope: "seed", Key: "opening:" + id, Postings: ledger.External(ledger.Posting{
-			Account: dorm.AccountID(SchoolID, id, kind), Item: dorm.AccountKey(SchoolID, id, kind), AmountFen: fen,
+			Account: dorm.AccountID(SchoolID, id, kind), Item: store.AccountKey(SchoolID, id, kind), AmountFen: fen,
 			Kind: ledger.KindAdjustment, Counterparty: "ext:opening-balance", Merchant: "期初余额"})})
 		if err != nil {
 			return err

@@ -339,8 +339,7 @@ func (s *Service) updateStudent(ctx context.Context, st student, name, class, st
 	}
 	items := []types.TransactWriteItem{put}
 	if name != st.Name {
-		items = append(items, store.UpdateItem(store.CardKey(st.SchoolID, st.CardNo), "SET holderName = :n", "attribute_exists(PK)",
-			nil, store.Values{":n": name}.AV()))
+		items = append(items, store.CardHolderItem(store.CardKey(st.SchoolID, st.CardNo), name))
 	}
 	return s.S.Transact(ctx, append(items, with...), "")
 }

@@ -125,7 +125,7 @@ func (s *Service) account(ctx context.Context, school string, in *Proposal) (str
 			(in.AccountKind != dorm.ElecWater && in.AccountKind != dorm.Elec && in.AccountKind != dorm.Water) {
 			return "", item, ErrBadTarget
 		}
-		acct, item = dorm.AccountID(school, in.RoomID, in.AccountKind), dorm.AccountKey(school, in.RoomID, in.AccountKind)
+		acct, item = dorm.AccountID(school, in.RoomID, in.AccountKind), store.AccountKey(school, in.RoomID, in.AccountKind)
 	default:
 		return "", item, ErrBadTarget
 	}
@@ -290,7 +290,7 @@ func (s *Service) Approve(ctx context.Context, p auth.Principal, id string) (*Co
 	if c.Target == TargetCard {
 		item = store.CardKey(p.School, c.CardNo)
 	} else {
-		item = dorm.AccountKey(p.School, c.RoomID, c.AccountKind)
+		item = store.AccountKey(p.School, c.RoomID, c.AccountKind)
 	}
 	now := s.Now().UTC()
 	who := staff.Actor(p)

@@ -109,7 +109,7 @@ func TestCorrectionsNeedASecondPersonAndMoveOnce(t *testing.T) {
 	w.Do("POST", "/v1/admin/corrections/"+big.ID+"/approve", nil, w.lead...).Expect(t, 200, "")
 
 	// A dorm account, debited, then rejected: nothing moves, and it stays rejected.
-	room := dorm.AccountKey("kmmc", "WH-8D-1006", dorm.ElecWater)
+	room := store.AccountKey("kmmc", "WH-8D-1006", dorm.ElecWater)
 	dormBefore := w.balance(room)
 	rej := w.propose(map[string]any{"target": "dorm", "roomId": "WH-8D-1006", "accountKind": "elec_water", "amountFen": -300, "reason": "抄表错误"}, w.finB)
 	w.Do("POST", "/v1/admin/corrections/"+rej.ID+"/reject", map[string]string{"reason": "已核实无误"}, w.finA...).Expect(t, 200, "")

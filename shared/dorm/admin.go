@@ -113,7 +113,7 @@ func (s *Service) AdminRoomDetail(ctx context.Context, school, roomID string) (*
 			continue
 		}
 		var m Meter
-		ok, err := s.S.Get(ctx, MeterKey(id), &m)
+		ok, err := s.S.Get(ctx, store.MeterKey(id), &m)
 		if err != nil {
 			return nil, err
 		}

@@ -41,11 +41,6 @@ type Building struct {
 	AccountMode string `dynamodbav:"accountMode" json:"accountMode"`
 }
 
-// BuildingKey addresses a building in its school's partition.
-func BuildingKey(school, building string) store.Key {
-	return store.Key{PK: "SCHOOL#" + school, SK: "BUILDING#" + building}
-}
-
 // Kinds returns the account kinds of a building's rooms.
 func (b Building) Kinds() []string {
 	if b.AccountMode == Separate {
@@ -68,19 +63,6 @@ type Room struct {
 	AccountMode string `dynamodbav:"accountMode"`
 	ElecMeterID string `dynamodbav:"elecMeterId"`
 	WaterMeter  string `dynamodbav:"waterMeterId"`
-}
-
-// RoomKey addresses a room; its accounts share the partition.
-func RoomKey(school, roomID string) store.Key {
-	return store.Key{PK: RoomPK(school, roomID), SK: "ROOM"}
-}
-
-// RoomPK is the partition of a room and its accounts.
-func RoomPK(school, roomID string) string { return "ROOM#" + school + "#" + roomID }
-
-// AccountKey addresses a room's utility account.
-func AccountKey(school, roomID, kind string) store.Key {
-	return store.Key{PK: RoomPK(school, roomID), SK: "ACCT#" + kind}
 }
 
 // AccountID names a room's account in the ledger.
@@ -179,7 +161,7 @@ func (r Repo) Room(ctx context.Context, school, roomID string) (*Room, error) {
 		return nil, ErrBadRoom
 	}
 	var rm Room
-	ok, err := r.S.Get(ctx, RoomKey(school, roomID), &rm)
+	ok, err := r.S.Get(ctx, store.RoomKey(school, roomID), &rm)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +174,7 @@ func (r Repo) Room(ctx context.Context, school, roomID string) (*Room, error) {
 // Accounts reads a room's accounts (one query: they share the room's partition).
 func (r Repo) Accounts(ctx context.Context, school, roomID string) ([]Account, error) {
 	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :a)"),
-		ExpressionAttributeValues: store.Values{":pk": RoomPK(school, roomID), ":a": "ACCT#"}.AV(), ConsistentRead: aws.Bool(true)}
+		ExpressionAttributeValues: store.Values{":pk": store.RoomPK(school, roomID), ":a": "ACCT#"}.AV(), ConsistentRead: aws.Bool(true)}
 	var out []Account
 	_, err := r.S.QueryPage(ctx, in, &out)
 	return out, err
@@ -236,7 +218,7 @@ func (r Repo) Search(ctx context.Context, school, building, q string, limit int,
 			return nil, ErrBadCursor
 		}
 		b, rm, _ := ParseRoomID(id)
-		in.ExclusiveStartKey = store.Values{"PK": RoomPK(school, id), "SK": "ROOM", "GSI1PK": "ROOMS#" + school,
+		in.ExclusiveStartKey = store.Values{"PK": store.RoomPK(school, id), "SK": "ROOM", "GSI1PK": "ROOMS#" + school,
 			"GSI1SK": sortKey(b, rm)}.AV()
 	}
 	page := &RoomPage{Items: []Room{}}

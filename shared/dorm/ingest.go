@@ -54,7 +54,7 @@ func IngestReadings(ctx context.Context, s *store.Store, q queue.Sender, url str
 	keys := make([]store.Key, 0, len(rs))
 	for i, r := range rs {
 		if reasons[i] == "" {
-			keys = append(keys, MeterKey(r.MeterID))
+			keys = append(keys, store.MeterKey(r.MeterID))
 		}
 	}
 	found, err := s.BatchGet(ctx, keys, "", nil)
@@ -67,7 +67,7 @@ func IngestReadings(ctx context.Context, s *store.Store, q queue.Sender, url str
 		res := readerrec.ReadingResult{Index: i, MeterID: r.MeterID, Status: readerrec.StatusRejected, Reason: reasons[i]}
 		if res.Reason == "" {
 			var m Meter
-			raw, ok := found[MeterKey(r.MeterID)]
+			raw, ok := found[store.MeterKey(r.MeterID)]
 			if ok {
 				_ = attributevalue.UnmarshalMap(raw, &m)
 			}

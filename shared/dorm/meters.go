@@ -37,9 +37,6 @@ type Meter struct {
 	Resets    int64 `dynamodbav:"resets"`
 }
 
-// MeterKey addresses a meter.
-func MeterKey(id string) store.Key { return store.Key{PK: "METER#" + id, SK: "METER"} }
-
 // Reading is one cumulative meter reading (the queue message of a meter gateway).
 type Reading struct {
 	MeterID string    `json:"meterId"`
@@ -93,7 +90,7 @@ func (m Meters) Apply(ctx context.Context, rs []Reading) ([]string, []error) {
 
 func (m Meters) apply(ctx context.Context, r Reading, schools map[string]*school.School) (string, error) {
 	var mt Meter
-	ok, err := m.S.Get(ctx, MeterKey(r.MeterID), &mt)
+	ok, err := m.S.Get(ctx, store.MeterKey(r.MeterID), &mt)
 	if err != nil {
 		return "", err
 	}
@@ -101,11 +98,8 @@ func (m Meters) apply(ctx context.Context, r Reading, schools map[string]*school
 		return "", ErrUnknownMeter
 	}
 	move := func(uncharged, carry int64, outcome string) (types.TransactWriteItem, string) {
-		return store.UpdateItem(mt.Key, "SET lastReading = :r, lastReadAt = :t, carry = :c, uncharged = :u, started = :y, resets = :n",
-			"lastReading = :pr AND lastReadAt = :pt AND started = :ps", nil,
-			store.Values{":r": r.Reading, ":t": r.ReadAt.UTC(), ":c": carry, ":u": uncharged, ":y": true,
-				":n":  mt.Resets + boolInt(outcome == Baseline && mt.Started),
-				":pr": mt.LastReading, ":pt": mt.LastReadAt, ":ps": mt.Started}.AV()), outcome
+		return store.MeterReadItem(mt.Key, r.Reading, r.ReadAt.UTC(), carry, uncharged,
+			mt.Resets+boolInt(outcome == Baseline && mt.Started), mt.LastReading, mt.LastReadAt, mt.Started), outcome
 	}
 	switch {
 	case mt.Started && !r.ReadAt.After(mt.LastReadAt):
@@ -146,7 +140,7 @@ func (m Meters) apply(ctx context.Context, r Reading, schools map[string]*school
 		unit = "m³"
 	}
 	usage := &ledger.Usage{Quantity: mt.Uncharged + delta, Unit: unit, TariffFen: tariff}
-	acct := AccountKey(mt.SchoolID, mt.RoomID, mt.AccountKind)
+	acct := store.AccountKey(mt.SchoolID, mt.RoomID, mt.AccountKind)
 	merchant := "电费"
 	if mt.Kind == Water {
 		merchant = "冷水费"
@@ -198,7 +192,7 @@ const RechargerWindow = 180 * 24 * time.Hour
 
 // RechargerItem records userID as a recharger of the room.
 func RechargerItem(school, roomID, userID string, now time.Time) types.TransactWriteItem {
-	it, _ := store.PutItem(Recharger{Key: store.Key{PK: RoomPK(school, roomID), SK: "RECHARGER#" + userID},
+	it, _ := store.PutItem(Recharger{Key: store.Key{PK: store.RoomPK(school, roomID), SK: "RECHARGER#" + userID},
 		UserID: userID, LastAt: now.UTC(), TTL: store.TTL(now.Add(RechargerWindow))}, "", nil)
 	return it
 }
@@ -211,7 +205,7 @@ func (m Meters) warnLow(ctx context.Context, mt Meter, sch *school.School, balan
 	}
 	now := m.Now()
 	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :r)"),
-		ExpressionAttributeValues: store.Values{":pk": RoomPK(mt.SchoolID, mt.RoomID), ":r": "RECHARGER#"}.AV()}
+		ExpressionAttributeValues: store.Values{":pk": store.RoomPK(mt.SchoolID, mt.RoomID), ":r": "RECHARGER#"}.AV()}
 	var rs []Recharger
 	if _, err := m.S.QueryPage(ctx, in, &rs); err != nil {
 		httpapi.Log(ctx).Error("low balance: rechargers", "err", err.Error())

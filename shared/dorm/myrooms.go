@@ -38,11 +38,6 @@ type myRooms struct {
 	Ver      int64            `dynamodbav:"ver"`
 }
 
-// MyRoomsKey addresses the rooms userID saved in school: USER#<userId> / MYROOMS#<school>.
-func MyRoomsKey(userID, school string) store.Key {
-	return store.Key{PK: store.UserKey(userID).PK, SK: "MYROOMS#" + school}
-}
-
 // caller is the signed-in user's id and current school (read from the account: it may have changed
 // since the token was issued).
 func (s *Service) caller(ctx context.Context, p auth.Principal) (userID, school string, err error) {
@@ -58,7 +53,7 @@ func (s *Service) caller(ctx context.Context, p auth.Principal) (userID, school 
 
 func (s *Service) readMyRooms(ctx context.Context, userID, school string) (*myRooms, bool, error) {
 	var m myRooms
-	ok, err := s.S.Get(ctx, MyRoomsKey(userID, school), &m)
+	ok, err := s.S.Get(ctx, store.MyRoomsKey(userID, school), &m)
 	return &m, ok, err
 }
 
@@ -119,7 +114,7 @@ func (s *Service) AddMyRoom(ctx context.Context, p auth.Principal, roomID string
 		if len(m.Rooms) >= MaxMyRooms {
 			return nil, ErrMyRoomsFull
 		}
-		next := myRooms{Key: MyRoomsKey(userID, school), Type: "my_rooms", UserID: userID, SchoolID: school,
+		next := myRooms{Key: store.MyRoomsKey(userID, school), Type: "my_rooms", UserID: userID, SchoolID: school,
 			Rooms: map[string]int64{v.RoomID: s.Now().UnixMicro()}, Ver: m.Ver + 1}
 		for id, at := range m.Rooms {
 			next.Rooms[id] = at
@@ -152,8 +147,7 @@ func (s *Service) RemoveMyRoom(ctx context.Context, p auth.Principal, roomID str
 		return err
 	}
 	// ver moves with every change, so an add that read the list before this removal reads it again.
-	err = s.S.Update(ctx, MyRoomsKey(userID, school), "REMOVE rooms.#r ADD ver :one", "attribute_exists(rooms.#r)",
-		map[string]string{"#r": id}, store.Values{":one": 1}.AV())
+	err = s.S.RemoveMyRoom(ctx, store.MyRoomsKey(userID, school), id)
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil
 	}

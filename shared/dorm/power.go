@@ -170,7 +170,7 @@ func (p Power) Settle(ctx context.Context, schoolID string) (SettleReport, error
 var errMoved = errors.New("dorm: account moved")
 
 func (p Power) clear(ctx context.Context, a Account) error {
-	err := p.S.Update(ctx, a.Key, "REMOVE GSI2PK, GSI2SK", "seq = :s", nil, store.Values{":s": a.Seq}.AV())
+	err := p.S.UnflagPower(ctx, a.Key, a.Seq)
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil
 	}
@@ -181,7 +181,7 @@ func (p Power) queue(ctx context.Context, a Account, on bool, now time.Time) err
 	var room struct {
 		ElecMeterID string `dynamodbav:"elecMeterId"`
 	}
-	ok, err := p.S.Get(ctx, store.Key{PK: a.PK, SK: "ROOM"}, &room)
+	ok, err := p.S.Get(ctx, store.RoomKey(a.SchoolID, a.RoomID), &room)
 	if err != nil {
 		return err
 	}
@@ -201,8 +201,7 @@ func (p Power) queue(ctx context.Context, a Account, on bool, now time.Time) err
 		return err
 	}
 	err = p.S.Transact(ctx, []types.TransactWriteItem{put,
-		store.UpdateItem(a.Key, "SET pendingCmd = :c REMOVE GSI2PK, GSI2SK", "seq = :s AND pendingCmd = :none", nil,
-			store.Values{":c": cmd.CommandID, ":s": a.Seq, ":none": ""}.AV()),
+		store.PowerCommandSentItem(a.Key, cmd.CommandID, a.Seq),
 	}, "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) {
@@ -231,21 +230,14 @@ func (p Power) Ack(ctx context.Context, schoolID, commandID string) error {
 		return nil // acknowledging twice is harmless
 	}
 	var a Account
-	if _, err := p.S.Get(ctx, store.Key{PK: "ROOM#" + cmd.SchoolID + "#" + cmd.RoomID, SK: "ACCT#" + cmd.Kind}, &a); err != nil {
+	if _, err := p.S.Get(ctx, store.AccountKey(cmd.SchoolID, cmd.RoomID, cmd.Kind), &a); err != nil {
 		return err
 	}
 	on := cmd.Action == PowerOn
-	set := "SET powerOn = :on, pendingCmd = :none"
-	vals := store.Values{":on": on, ":none": "", ":c": commandID}
-	if (a.Balance > 0) != on {
-		set += ", GSI2PK = :pwpk, GSI2SK = :pwsk"
-		vals[":pwpk"], vals[":pwsk"] = store.PowerPK(a.SchoolID), a.RoomID+"#"+a.Kind
-	}
 	now := p.Now().UTC()
 	err = p.S.Transact(ctx, []types.TransactWriteItem{
-		store.UpdateItem(cmd.Key, "SET #st = :acked, ackedAt = :at REMOVE GSI1PK, GSI1SK", "#st = :pending",
-			map[string]string{"#st": "status"}, store.Values{":acked": "acked", ":at": now, ":pending": "pending"}.AV()),
-		store.UpdateItem(a.Key, set, "pendingCmd = :c", nil, vals.AV()),
+		store.CommandAckedItem(cmd.Key, now),
+		store.PowerAckedItem(a.Key, on, commandID, (a.Balance > 0) != on, store.PowerPK(a.SchoolID), a.RoomID+"#"+a.Kind),
 	}, "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) {

@@ -83,7 +83,7 @@ func (s *Service) account(ctx context.Context, school, roomID, kind string) (*Ro
 		return nil, nil, err
 	}
 	var a Account
-	ok, err := s.S.Get(ctx, AccountKey(school, rm.RoomID, kind), &a)
+	ok, err := s.S.Get(ctx, store.AccountKey(school, rm.RoomID, kind), &a)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -348,7 +348,7 @@ func (s *Service) previewRoom(ctx context.Context, school string, row ImportRow,
 	existing, ok := dry[row.RoomID]
 	if !ok {
 		var err error
-		if ok, err = s.S.Get(ctx, RoomKey(school, row.RoomID), &existing); err != nil {
+		if ok, err = s.S.Get(ctx, store.RoomKey(school, row.RoomID), &existing); err != nil {
 			return jobs.Outcome{}, err
 		}
 	}
@@ -364,7 +364,7 @@ func (s *Service) previewRoom(ctx context.Context, school string, row ImportRow,
 		if !taken {
 			var mt Meter
 			var err error
-			if taken, err = s.S.Get(ctx, MeterKey(m), &mt); err != nil {
+			if taken, err = s.S.Get(ctx, store.MeterKey(m), &mt); err != nil {
 				return jobs.Outcome{}, err
 			}
 		}
@@ -380,7 +380,7 @@ func (s *Service) previewRoom(ctx context.Context, school string, row ImportRow,
 
 func (s *Service) importRoom(ctx context.Context, school string, bld Building, row ImportRow, with []types.TransactWriteItem) (bool, error) {
 	var existing Room
-	ok, err := s.S.Get(ctx, RoomKey(school, row.RoomID), &existing)
+	ok, err := s.S.Get(ctx, store.RoomKey(school, row.RoomID), &existing)
 	if err != nil {
 		return false, err
 	}
@@ -390,7 +390,7 @@ func (s *Service) importRoom(ctx context.Context, school string, bld Building, r
 		}
 		return false, fault.E(fault.Conflict, "ROOM_EXISTS", "该宿舍已存在且电表、水表不同")
 	}
-	rm := Room{Key: RoomKey(school, row.RoomID), GSI1PK: "ROOMS#" + school, GSI1SK: sortKey(row.Building, row.Room),
+	rm := Room{Key: store.RoomKey(school, row.RoomID), GSI1PK: "ROOMS#" + school, GSI1SK: sortKey(row.Building, row.Room),
 		Type: "room", SchoolID: school, RoomID: row.RoomID, Building: row.Building, Room: row.Room,
 		Label: Label(row.Building, row.Room), AccountMode: bld.AccountMode, ElecMeterID: row.ElecMeter, WaterMeter: row.WaterMeter}
 	var items []types.TransactWriteItem
@@ -403,7 +403,7 @@ func (s *Service) importRoom(ctx context.Context, school string, bld Building, r
 		return false, err
 	}
 	for _, k := range bld.Kinds() {
-		if err := add(Account{Key: AccountKey(school, row.RoomID, k), Type: "dorm_account", Account: AccountID(school, row.RoomID, k),
+		if err := add(Account{Key: store.AccountKey(school, row.RoomID, k), Type: "dorm_account", Account: AccountID(school, row.RoomID, k),
 			SchoolID: school, RoomID: row.RoomID, Kind: k, PaysElec: k != Water, PowerOn: true}); err != nil {
 			return false, err
 		}
@@ -413,8 +413,8 @@ func (s *Service) importRoom(ctx context.Context, school string, bld Building, r
 		elecAcct, waterAcct = Elec, Water
 	}
 	for _, m := range []Meter{
-		{Key: MeterKey(row.ElecMeter), Type: "meter", MeterID: row.ElecMeter, SchoolID: school, RoomID: row.RoomID, Kind: Elec, AccountKind: elecAcct},
-		{Key: MeterKey(row.WaterMeter), Type: "meter", MeterID: row.WaterMeter, SchoolID: school, RoomID: row.RoomID, Kind: Water, AccountKind: waterAcct},
+		{Key: store.MeterKey(row.ElecMeter), Type: "meter", MeterID: row.ElecMeter, SchoolID: school, RoomID: row.RoomID, Kind: Elec, AccountKind: elecAcct},
+		{Key: store.MeterKey(row.WaterMeter), Type: "meter", MeterID: row.WaterMeter, SchoolID: school, RoomID: row.RoomID, Kind: Water, AccountKind: waterAcct},
 	} {
 		if err := add(m); err != nil {
 			return false, err
@@ -443,7 +443,7 @@ func (s *Service) PutBuilding(ctx context.Context, p auth.Principal, building, l
 	if utf8.RuneCountInString(label) > 20 {
 		return nil, fault.Field("BAD_LABEL", "楼栋名称不超过 20 个字符")
 	}
-	b := Building{Key: BuildingKey(p.School, building), SchoolID: p.School, Building: building, Label: label, AccountMode: mode}
+	b := Building{Key: store.BuildingKey(p.School, building), SchoolID: p.School, Building: building, Label: label, AccountMode: mode}
 	if err := s.S.Put(ctx, b, "", nil); err != nil {
 		return nil, err
 	}

@@ -199,12 +199,8 @@ func (s *Service) RunDue(ctx context.Context) (*Job, error) {
 		return nil, nil
 	}
 	// Take the job: the condition lets exactly one run take a queued job, or a job whose run's lease ran out.
-	take := store.UpdateItem(store.ReconcileCurrentKey(), "SET #st = :run, leaseUntil = :lease",
-		"jobId = :id AND (#st = :queued OR leaseUntil < :now)", map[string]string{"#st": "status"},
-		store.Values{":run": StatusRunning, ":lease": now.Add(Lease).UnixMilli(), ":id": c.JobID, ":queued": StatusQueued,
-			":now": now.UnixMilli()}.AV())
-	mark := store.UpdateItem(store.ReconcileJobKey(c.JobID), "SET #st = :run, startedAt = :at", "attribute_exists(PK)",
-		map[string]string{"#st": "status"}, store.Values{":run": StatusRunning, ":at": now}.AV())
+	take := store.TakeReconcileItem(c.JobID, StatusRunning, StatusQueued, now.Add(Lease).UnixMilli(), now.UnixMilli())
+	mark := store.JobStartedItem(store.ReconcileJobKey(c.JobID), StatusRunning, now)
 	err = s.S.Transact(ctx, []types.TransactWriteItem{take, mark}, "")
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) {
@@ -218,8 +214,7 @@ func (s *Service) RunDue(ctx context.Context) (*Job, error) {
 	release := store.DeleteItem(store.ReconcileCurrentKey(), "jobId = :id", store.Values{":id": c.JobID}.AV())
 	if rerr != nil {
 		s.Log.Error("books reconcile failed", "job", c.JobID, "err", rerr.Error())
-		failed := store.UpdateItem(store.ReconcileJobKey(c.JobID), "SET #st = :failed, finishedAt = :at", "",
-			map[string]string{"#st": "status"}, store.Values{":failed": StatusFailed, ":at": end}.AV())
+		failed := store.JobFailedItem(store.ReconcileJobKey(c.JobID), StatusFailed, end)
 		if err := s.S.Transact(context.WithoutCancel(ctx), []types.TransactWriteItem{failed, release}, ""); err != nil {
 			return nil, errors.Join(rerr, err)
 		}
@@ -232,8 +227,7 @@ func (s *Service) RunDue(ctx context.Context) (*Job, error) {
 	if len(rep.Clearing) > maxListed {
 		rep.Clearing = rep.Clearing[:maxListed]
 	}
-	done := store.UpdateItem(store.ReconcileJobKey(c.JobID), "SET #st = :done, finishedAt = :at, report = :rep, discrepancyCount = :n", "",
-		map[string]string{"#st": "status"}, store.Values{":done": StatusDone, ":at": end, ":rep": rep, ":n": n}.AV())
+	done := store.ReconcileDoneItem(store.ReconcileJobKey(c.JobID), StatusDone, end, rep, n)
 	head, err := store.PutItem(latest{Key: store.ReconcileLatestKey(), JobID: c.JobID, FinishedAt: end}, "", nil)
 	if err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func card(no string, fen int64, kind, cp string) ledger.Posting {
 }
 
 func room(id, acct string, fen int64, kind, cp string) ledger.Posting {
-	return ledger.Posting{Account: dorm.AccountID("kmmc", id, acct), Item: dorm.AccountKey("kmmc", id, acct), AmountFen: fen, Kind: kind,
+	return ledger.Posting{Account: dorm.AccountID("kmmc", id, acct), Item: store.AccountKey("kmmc", id, acct), AmountFen: fen, Kind: kind,
 		Counterparty: cp, AllowNegative: true}
 }
 

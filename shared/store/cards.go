@@ -77,3 +77,9 @@ func (s *Store) StudentCardClosed(ctx context.Context, k Key, cardNo string, at 
 	return s.Update(ctx, k, "REMOVE GSI2PK, GSI2SK SET cardClosedAt = :at", "cardNo = :c", nil,
 		Values{":c": cardNo, ":at": at}.AV())
 }
+
+// CardHolderItem renames the holder of the card k (the roster import changed the student's name); the
+// card must exist.
+func CardHolderItem(k Key, name string) types.TransactWriteItem {
+	return UpdateItem(k, "SET holderName = :n", "attribute_exists(PK)", nil, Values{":n": name}.AV())
+}

@@ -70,3 +70,20 @@ func JobReportItem(k Key, done string, at time.Time, report any) types.TransactW
 	return UpdateItem(k, "SET #st = :done, finishedAt = :at, report = :rep", "", map[string]string{"#st": "status"},
 		Values{":done": done, ":at": at, ":rep": report}.AV())
 }
+
+// The books' reconcile (ReconcileCurrentKey, ReconcileJobKey) too.
+
+// TakeReconcileItem leases the current reconcile run until the unix ms lease for the job id, on the
+// condition that it is that job and is queued, or its run's lease ran out before now.
+func TakeReconcileItem(id, running, queued string, lease, now int64) types.TransactWriteItem {
+	return UpdateItem(ReconcileCurrentKey(), "SET #st = :run, leaseUntil = :lease",
+		"jobId = :id AND (#st = :queued OR leaseUntil < :now)", map[string]string{"#st": "status"},
+		Values{":run": running, ":lease": lease, ":id": id, ":queued": queued, ":now": now}.AV())
+}
+
+// ReconcileDoneItem marks the reconcile job k done at at with its report and how many discrepancies it
+// found (the report lists at most some of them).
+func ReconcileDoneItem(k Key, done string, at time.Time, report any, discrepancies int) types.TransactWriteItem {
+	return UpdateItem(k, "SET #st = :done, finishedAt = :at, report = :rep, discrepancyCount = :n", "",
+		map[string]string{"#st": "status"}, Values{":done": done, ":at": at, ":rep": report, ":n": discrepancies}.AV())
+}

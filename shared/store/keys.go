@@ -232,3 +232,15 @@ func RefundKey(no string) Key { return Key{"REFUND#" + no, "REFUND"} }
 func PowerPK(school string) string    { return "POWER#" + school }
 func CommandsPK(school string) string { return "CMDS#" + school + "#pending" }
 func CommandKey(id string) Key        { return Key{"CMD#" + id, "CMD"} }
+
+// Dormitories (shared/dorm): a building in its school's partition; a room and its utility accounts share
+// the room's partition (ROOM#<school>#<roomId> / ROOM, ACCT#<kind>); a meter; the rooms a user saved in
+// a school (USER#<userId> / MYROOMS#<school>).
+func BuildingKey(school, building string) Key { return Key{"SCHOOL#" + school, "BUILDING#" + building} }
+func RoomPK(school, roomID string) string     { return "ROOM#" + school + "#" + roomID }
+func RoomKey(school, roomID string) Key       { return Key{RoomPK(school, roomID), "ROOM"} }
+func AccountKey(school, roomID, kind string) Key {
+	return Key{RoomPK(school, roomID), "ACCT#" + kind}
+}
+func MeterKey(id string) Key               { return Key{"METER#" + id, "METER"} }
+func MyRoomsKey(userID, school string) Key { return Key{UserKey(userID).PK, "MYROOMS#" + school} }
