@@ -192,7 +192,7 @@ const RechargerWindow = 180 * 24 * time.Hour
 
 // RechargerItem records userID as a recharger of the room.
 func RechargerItem(school, roomID, userID string, now time.Time) types.TransactWriteItem {
-	it, _ := store.PutItem(Recharger{Key: store.Key{PK: store.RoomPK(school, roomID), SK: "RECHARGER#" + userID},
+	it, _ := store.PutItem(Recharger{Key: store.RechargerKey(school, roomID, userID),
 		UserID: userID, LastAt: now.UTC(), TTL: store.TTL(now.Add(RechargerWindow))}, "", nil)
 	return it
 }

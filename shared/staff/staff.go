@@ -133,7 +133,7 @@ func AuditItem(actor Who, action, target string, details map[string]any, now tim
 // event files the record under the actor's school: one school's trail is one partition, which an admin
 // of another school cannot reach (AdminAudit queries only the caller's school).
 func event(actor Who, action, target string, details map[string]any, now time.Time) Event {
-	return Event{Key: store.Key{PK: store.AuditPK(actor.School), SK: now.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + secret.Token(6)},
+	return Event{Key: store.AuditEventKey(actor.School, now, secret.Token(6)),
 		Actor: actor.ID, Action: action, Target: target, At: now.UTC(), Details: details}
 }
 

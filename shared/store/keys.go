@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"time"
 )
 
 // Attribute names of the keys and indexes. TTL holds epoch seconds.
@@ -155,6 +156,12 @@ func StaffKey(username string) Key     { return Key{"STAFF#" + username, "STAFF"
 func StaffListPK(school string) string { return "STAFF_OF#" + school }
 func AuditPK(school string) string     { return "AUDIT#" + school }
 
+// AuditEventKey files one audit record of school at a time (sorted by it, UTC nanoseconds) with a random
+// suffix so two records of the same instant stay apart.
+func AuditEventKey(school string, at time.Time, suffix string) Key {
+	return Key{AuditPK(school), at.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + suffix}
+}
+
 // News and notices of a school (content): one item each, under the school's partition. While published,
 // an item is also in GSI1 under NEWSLIST#<school>#<kind> with GSI1SK=<1 pinned|0>#<publishedAt>#<id>,
 // so a backwards query lists pinned first, then newest first; unpublishing removes it from the index.
@@ -241,6 +248,9 @@ func RoomPK(school, roomID string) string     { return "ROOM#" + school + "#" + 
 func RoomKey(school, roomID string) Key       { return Key{RoomPK(school, roomID), "ROOM"} }
 func AccountKey(school, roomID, kind string) Key {
 	return Key{RoomPK(school, roomID), "ACCT#" + kind}
+}
+func RechargerKey(school, roomID, userID string) Key {
+	return Key{RoomPK(school, roomID), "RECHARGER#" + userID}
 }
 func MeterKey(id string) Key               { return Key{"METER#" + id, "METER"} }
 func MyRoomsKey(userID, school string) Key { return Key{UserKey(userID).PK, "MYROOMS#" + school} }
