@@ -3,7 +3,7 @@
 // batch of a class the test imports, merchants and their readers, and the roles that may do each.
 import { generateKeyPairSync } from 'node:crypto'
 import { expect, test, type Page } from '@playwright/test'
-import { apiCall, BASE, createStaff, dialogOk, fresh, idNumber, openMenu, shot, signIn, staffToken } from './kit'
+import { apiCall, BASE, createStaff, dialogOk, fresh, idNumber, importRoster, openMenu, shot, signIn, staffToken } from './kit'
 
 interface Student {
   studentNo: string
@@ -32,33 +32,6 @@ function rosterCsv(rows: Student[], klass: string, status: '在读' | '毕业'):
   return ['studentNo,name,idNumber,cardNo,class,status', ...rows.map((r) => `${r.studentNo},${r.name},${r.idNumber},${r.cardNo},${klass},${status}`)].join('\n')
 }
 
-/**
- * Imports a roster through the API: today it answers 200 with the report; as a job it answers 202 and the
- * job is polled (its Location, or /jobs/{jobId}) until done. Returns the report.
- */
-async function importRoster(csv: string, token: string): Promise<{ created: number; updated: number; rejected: number; errors: unknown[] }> {
-  const res = await fetch(BASE + '/v1/admin/students/import', {
-    method: 'POST',
-    headers: { 'Content-Type': 'text/csv; charset=utf-8', Authorization: `Bearer ${token}` },
-    body: csv,
-  })
-  const body = await res.json()
-  if (res.status === 200) return body
-  expect(res.status, JSON.stringify(body)).toBe(202)
-  const where = res.headers.get('Location') ?? `/v1/admin/students/import/jobs/${body.jobId}`
-  let job = body
-  await expect
-    .poll(
-      async () => {
-        job = (await apiCall('GET', where.replace(BASE, ''), undefined, token)).body
-        return job.status
-      },
-      { timeout: 60_000 },
-    )
-    .toMatch(/^(done|failed)$/)
-  expect(job.status, JSON.stringify(job)).toBe('done')
-  return job.report ?? job.result ?? job
-}
 
 let phoneSeq = 0
 /**

@@ -105,3 +105,23 @@ export function idNumber(): string {
   const sum = [...body].reduce((n, c, i) => n + Number(c) * w[i], 0)
   return body + '10X98765432'[sum % 11]
 }
+
+/**
+ * Imports a roster CSV through the API as the card center does: the upload answers 202 with the job, which
+ * is polled (its Location) until done. Returns the job's report.
+ */
+export async function importRoster(csv: string, token: string): Promise<{ created: number; updated: number; unchanged: number; rejected: number; errors: unknown[] }> {
+  const res = await fetch(BASE + '/v1/admin/students/import', {
+    method: 'POST',
+    headers: { 'Content-Type': 'text/csv; charset=utf-8', Authorization: `Bearer ${token}` },
+    body: csv,
+  })
+  let job = await res.json()
+  expect(res.status, JSON.stringify(job)).toBe(202)
+  const where = (res.headers.get('Location') ?? `/v1/admin/imports/${job.jobId}`).replace(BASE, '')
+  await expect
+    .poll(async () => (job = (await apiCall('GET', where, undefined, token)).body).status, { timeout: 60_000 })
+    .toMatch(/^(done|failed)$/)
+  expect(job.status, JSON.stringify(job)).toBe('done')
+  return job.report
+}
