@@ -313,13 +313,19 @@ func runLiability(ctx context.Context, d *platform.Deps, every time.Duration) {
 }
 
 // runBills does locally what WeChatBillMatcher's schedule does in AWS: match yesterday's WeChat Pay
-// trade bill with the books, once at start (the demo day, so GET /v1/admin/wechat-bills/{day} has a
-// report) and then each day once the day has turned.
+// trade bill with the books, once at start (yesterday, and the demo payments' day 2026-11-20, so GET
+// /v1/admin/wechat-bills/{day} has reports) and then each day once the day has turned.
 func runBills(ctx context.Context, d *platform.Deps, every time.Duration) {
 	s := wxbill.NewService(d)
 	s.Log = d.Log.With("fn", "WeChatBillMatcher")
 	run := func() {
 		if _, err := s.MatchDue(ctx); err != nil && ctx.Err() == nil {
+			d.Log.Error("wechat bill match", "err", err.Error())
+		}
+	}
+	// The demo's WeChat Pay day (张三's recharge and its refund) is matched too, so the report has lines.
+	for _, p := range seed.DemoPayments[:1] {
+		if _, err := s.Match(ctx, p.PaidAt.In(time.FixedZone("CST", 8*3600)).Format(time.DateOnly)); err != nil && ctx.Err() == nil {
 			d.Log.Error("wechat bill match", "err", err.Error())
 		}
 	}

@@ -74,13 +74,16 @@ func BackOffice(ctx context.Context, d *platform.Deps, cashier string) error {
 	}
 	l := ledger.New(s, d.Now)
 	zhang, zhao := DemoPayments[0], DemoPayments[1]
-	if err := paidOrder(ctx, l, zhang.OrderNo, "10000001", zhang.AmountFen, zhang.RefundedFen, zhang.PaidAt); err != nil {
+	// The WeChat Pay movements are posted on the days they happened, as the notifications posted them then:
+	// the day's clearing entries (reports, WeChat bill matching) find them there.
+	at := func(t time.Time) *ledger.Ledger { return ledger.New(s, func() time.Time { return t }) }
+	if err := paidOrder(ctx, at(zhang.PaidAt), zhang.OrderNo, "10000001", zhang.AmountFen, zhang.RefundedFen, zhang.PaidAt); err != nil {
 		return err
 	}
-	if err := demoRefund(ctx, l, zhang.PaidAt.Add(time.Hour)); err != nil {
+	if err := demoRefund(ctx, at(zhang.PaidAt.Add(time.Hour)), zhang.PaidAt.Add(time.Hour)); err != nil {
 		return err
 	}
-	if err := paidOrder(ctx, l, zhao.OrderNo, "20190001", zhao.AmountFen, 0, zhao.PaidAt); err != nil {
+	if err := paidOrder(ctx, at(zhao.PaidAt), zhao.OrderNo, "20190001", zhao.AmountFen, 0, zhao.PaidAt); err != nil {
 		return err
 	}
 	p := auth.Principal{Subject: cashier, Kind: auth.KindStaff, School: SchoolID, Roles: []string{auth.RoleFinance}}
