@@ -35,6 +35,18 @@ test('school settings: 元 typed are stored as exact fen', async ({ page }) => {
   const s = (await apiCall('GET', '/v1/admin/school', undefined, await staffToken())).body
   expect(s.lowBalanceFen).toBe(1234)
   expect(s.elecFenPerKWh).toBe(57)
+  // the fees and thresholds: the demo's 补卡 fee of 20 元 shows; the finance-lead amount round-trips as fen
+  await expect(page.getByTestId('school-replaceFeeFen')).toHaveValue('20.00')
+  await expect(page.getByTestId('school-correctionLeadFen')).toHaveValue('500.00')
+  await page.getByTestId('school-correctionLeadFen').fill('800.50')
+  await page.getByTestId('school-save').click()
+  await expect
+    .poll(async () => (await apiCall('GET', '/v1/admin/school', undefined, await staffToken())).body.correctionLeadFen)
+    .toBe(80050)
+  expect((await apiCall('GET', '/v1/admin/school', undefined, await staffToken())).body.replaceFeeFen).toBe(2000)
+  await page.getByTestId('school-correctionLeadFen').fill('500')
+  await page.getByTestId('school-save').click()
+  await expect.poll(async () => (await apiCall('GET', '/v1/admin/school', undefined, await staffToken())).body.correctionLeadFen).toBe(50000)
   // a value outside the rule never leaves the form
   await page.getByTestId('school-maxRechargeFen').fill('0.5')
   await page.getByTestId('school-save').click()
@@ -55,6 +67,8 @@ test('the audit trail shows the changes, newest first, filtered', async ({ page 
   await page.getByTestId('audit-action').fill('staff.')
   await page.getByTestId('audit-search').click()
   await expect(page.getByTestId('audit-table').locator('tbody tr.ant-table-row').first()).toContainText('staff.')
+  // every row is of the filter: none of the newer settings changes (several within one second) stays behind
+  await expect(page.getByTestId('audit-table').locator('tbody tr.ant-table-row').filter({ hasNotText: 'staff.' })).toHaveCount(0)
   await page.getByTestId('audit-action').fill('')
   await page.getByTestId('audit-search').click()
   await shot(page, 'audit')

@@ -81,11 +81,13 @@ export default function Audit() {
         </Form.Item>
       </Form>
       <ErrorLine error={pages.error} />
-      <Table<Event>
-        rowKey={(e) => e.at + e.action + e.target}
+      <Table<Event & { key: string }>
+        // records of one second can share actor, action and target (three saves of the settings): the key is
+        // the record's place on the page, so a new page never keeps a row of the last one
+        rowKey="key"
         loading={pages.loading}
         locale={{ emptyText: '没有符合条件的记录' }}
-        dataSource={pages.items}
+        dataSource={pages.items.map((e, i) => ({ ...e, key: `${pages.page}-${i}-${e.at}-${e.action}` }))}
         pagination={false}
         size="middle"
         data-testid="audit-table"

@@ -1,5 +1,6 @@
 // 学校设置: name, student-number aliases, tariffs, night hours (no power cut), recharge and balance
-// thresholds, and the card limits (ceilings and new cards' defaults). Money is typed in 元 and sent as fen.
+// thresholds, the card limits (ceilings and new cards' defaults), the 补卡 fee and the amount above which a
+// correction needs a finance lead. Money is typed in 元 and sent as fen.
 import { useEffect, useState } from 'react'
 import { App, Button, Card, Col, Descriptions, Form, Input, Row, Select, Skeleton, Space } from 'antd'
 import { ApiError, describe } from '../../api/client'
@@ -8,7 +9,7 @@ import { MoneyInput, yuanRule } from '../../components/MoneyInput'
 import { fenToInput, parseYuan } from '../../lib/money'
 import { loadSettings, saveSettings, type Settings } from './school'
 
-const MONEY = ['elecFenPerKWh', 'waterFenPerM3', 'maxRechargeFen', 'lowBalanceFen', 'maxPerTxnFen', 'maxDailyFen', 'defaultPerTxnFen', 'defaultDailyFen'] as const
+const MONEY = ['elecFenPerKWh', 'waterFenPerM3', 'maxRechargeFen', 'lowBalanceFen', 'maxPerTxnFen', 'maxDailyFen', 'defaultPerTxnFen', 'defaultDailyFen', 'correctionLeadFen'] as const
 type MoneyField = (typeof MONEY)[number]
 const HHMM = /^([01][0-9]|2[0-3]):[0-5][0-9]$/
 
@@ -23,6 +24,7 @@ export default function School() {
     setSettings(s)
     const v: Record<string, unknown> = { name: s.name, studentNoAliases: s.studentNoAliases, nightStart: s.nightStart, nightEnd: s.nightEnd }
     for (const k of MONEY) v[k] = fenToInput(s[k])
+    v.replaceFeeFen = fenToInput(s.replaceFeeFen ?? 0)
     form.setFieldsValue(v)
   }
   async function load() {
@@ -49,6 +51,7 @@ export default function School() {
         nightEnd: v.nightEnd as string,
       }
       for (const k of MONEY) next[k as MoneyField] = parseYuan(v[k] as string) as number
+      next.replaceFeeFen = parseYuan(v.replaceFeeFen as string, { zero: true }) as number
       fill(await saveSettings(next))
       message.success('学校设置已保存')
     } catch (e) {
@@ -126,6 +129,14 @@ export default function School() {
                 <Space size="large" wrap>
                   {money('defaultPerTxnFen', '新卡单笔额度', 1, 1000000, '不超过单笔额度上限')}
                   {money('defaultDailyFen', '新卡日额度', 1, 1000000, '不超过日额度上限')}
+                </Space>
+              </Card>
+              <Card type="inner" title="收费与审批" style={{ marginBottom: 24 }}>
+                <Space size="large" wrap>
+                  <Form.Item name="replaceFeeFen" label="补卡工本费" rules={[yuanRule({ min: 0, max: 100000, zero: true })]} extra="0–1,000.00 元；0 为免费">
+                    <MoneyInput testId="school-replaceFeeFen" />
+                  </Form.Item>
+                  {money('correctionLeadFen', '调账须财务负责人审批的金额', 1, 10000000, '超过此金额（增减均计）的调账须财务负责人审批')}
                 </Space>
               </Card>
             </Col>
