@@ -148,7 +148,7 @@ func Parse(h http.Header, method, pathWithQuery string, body []byte, now time.Ti
 	if len(ids) == 0 || len(tss) == 0 || len(nonces) == 0 || len(sigs) == 0 {
 		return Signed{}, ErrHeadersMissing
 	}
-	if len(ids) != 1 || !token(ids[0], 1, MaxDeviceIDLen) {
+	if len(ids) != 1 || !Token(ids[0], 1, MaxDeviceIDLen) {
 		return Signed{}, ErrBadDeviceID
 	}
 	ts, ok := parseTimestamp(tss)
@@ -158,7 +158,7 @@ func Parse(h http.Header, method, pathWithQuery string, body []byte, now time.Ti
 	if d := now.Unix() - ts; d > int64(MaxSkew/time.Second) || d < -int64(MaxSkew/time.Second) {
 		return Signed{}, ErrStaleTimestamp
 	}
-	if len(nonces) != 1 || !token(nonces[0], MinNonceLen, MaxNonceLen) {
+	if len(nonces) != 1 || !Token(nonces[0], MinNonceLen, MaxNonceLen) {
 		return Signed{}, ErrBadNonce
 	}
 	if len(sigs) != 1 || len(sigs[0]) != sigB64Len {
@@ -217,8 +217,9 @@ func parseTimestamp(vals []string) (int64, bool) {
 	return n, err == nil
 }
 
-// token reports whether s is min–max characters of [A-Za-z0-9_-].
-func token(s string, min, max int) bool {
+// Token reports whether s is min–max characters of [A-Za-z0-9_-]: the shape of every identifier a device
+// sends (its id, a nonce, a meter id).
+func Token(s string, min, max int) bool {
 	if len(s) < min || len(s) > max {
 		return false
 	}

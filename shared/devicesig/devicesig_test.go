@@ -288,7 +288,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if !token(s.DeviceID, 1, 64) || !token(s.Nonce, 16, 64) || len(s.Signature) != 64 {
+		if !Token(s.DeviceID, 1, 64) || !Token(s.Nonce, 16, 64) || len(s.Signature) != 64 {
 			t.Fatalf("accepted malformed headers %+v", s)
 		}
 		if d := s.Timestamp - vecTS; d > 300 || d < -300 {

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"onecard/shared/devicesig"
 	"onecard/shared/fault"
 	"onecard/shared/paycode"
 )
@@ -275,7 +276,7 @@ func decodeReading(w *walker, path string) (Reading, error) {
 // most 30 days old).
 func ValidateReading(r Reading, now time.Time) string {
 	switch {
-	case !token(r.MeterID, 1, MaxMeterID):
+	case !devicesig.Token(r.MeterID, 1, MaxMeterID):
 		return ReasonBadMeterID
 	case r.Kind != MeterElec && r.Kind != MeterWater:
 		return ReasonBadKind
@@ -321,19 +322,6 @@ func parseTime(s string) (time.Time, bool) {
 
 func inWindow(t, now time.Time) bool {
 	return !t.IsZero() && !t.After(now.Add(MaxFuture)) && !t.Before(now.Add(-MaxAge))
-}
-
-func token(s string, min, max int) bool {
-	if len(s) < min || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 func digits(s string, min, max int) bool {
