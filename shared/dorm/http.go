@@ -46,10 +46,6 @@ func NewMeters(d *platform.Deps) Meters {
 		Users: accounts.Users{S: s, PII: secret.NewDigester(d.Cfg.PIIKey)}, Now: d.Now, Power: &p}
 }
 
-func handle(h func(*Service) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
-	return func(d *platform.Deps) httpapi.Handler { return h(NewService(d)) }
-}
-
 // school of the caller: a student's current school is on their account, which may have changed since
 // the token was issued, so read it.
 func (s *Service) schoolOf(r *http.Request) (string, error) {
@@ -66,7 +62,7 @@ func (s *Service) schoolOf(r *http.Request) (string, error) {
 // Dorm routes.
 var (
 	DormBuildings = fn.HTTP{Name: "DormBuildings", Route: "GET /v1/dorms/buildings", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sch, err := s.schoolOf(r)
 				if err != nil {
@@ -84,7 +80,7 @@ var (
 		})}
 
 	DormRooms = fn.HTTP{Name: "DormRooms", Route: "GET /v1/dorms/rooms", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sch, err := s.schoolOf(r)
 				if err != nil {
@@ -120,7 +116,7 @@ var (
 		})}
 
 	DormRoomGet = fn.HTTP{Name: "DormRoomGet", Route: "GET /v1/dorms/rooms/{roomId}", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sch, err := s.schoolOf(r)
 				if err != nil {
@@ -135,7 +131,7 @@ var (
 		})}
 
 	DormRecharge = fn.HTTP{Name: "DormRecharge", Route: "POST /v1/dorms/rooms/{roomId}/recharge", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.Query, iam.GetSecretValue}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.Query, iam.GetSecretValue}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Kind      string `json:"kind"`
@@ -155,7 +151,7 @@ var (
 		})}
 
 	DormTransactions = fn.HTTP{Name: "DormTransactions", Route: "GET /v1/dorms/rooms/{roomId}/transactions", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sch, err := s.schoolOf(r)
 				if err != nil {
@@ -200,7 +196,7 @@ var (
 		}}
 
 	AdminDormBuilding = fn.HTTP{Name: "AdminDormBuilding", Route: "PUT /v1/admin/dorms/buildings/{building}", Access: fn.Staff,
-		Roles: []string{auth.RoleOps}, Actions: []string{iam.PutItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Roles: []string{auth.RoleOps}, Actions: []string{iam.PutItem}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					Label       string `json:"label"`

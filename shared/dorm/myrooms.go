@@ -157,7 +157,7 @@ func (s *Service) RemoveMyRoom(ctx context.Context, p auth.Principal, roomID str
 // "My rooms" routes: the rooms the dorm page opens on.
 var (
 	DormMyRooms = fn.HTTP{Name: "DormMyRooms", Route: "GET /v1/me/rooms", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.Query}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				rooms, err := s.MyRooms(r.Context(), auth.Must(r.Context()))
 				if err != nil {
@@ -168,7 +168,7 @@ var (
 		})}
 
 	DormMyRoomAdd = fn.HTTP{Name: "DormMyRoomAdd", Route: "PUT /v1/me/rooms/{roomId}", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.Query}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.Query}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				v, err := s.AddMyRoom(r.Context(), auth.Must(r.Context()), r.PathValue("roomId"))
 				if err != nil {
@@ -179,7 +179,7 @@ var (
 		})}
 
 	DormMyRoomRemove = fn.HTTP{Name: "DormMyRoomRemove", Route: "DELETE /v1/me/rooms/{roomId}", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.RemoveMyRoom(r.Context(), auth.Must(r.Context()), r.PathValue("roomId")); err != nil {
 					return err
