@@ -35,6 +35,20 @@ type Key struct {
 
 func (k Key) String() string { return k.PK + "|" + k.SK }
 
+// InGSI1 and InGSI2 place an item in a partition of an index: embed one in the item's struct and set
+// its fields with the key functions below. Both indexes are sparse, so an item with empty fields is in
+// neither; like Key, they never reach an HTTP answer.
+type InGSI1 struct {
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty" json:"-"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty" json:"-"`
+}
+
+// InGSI2: see InGSI1.
+type InGSI2 struct {
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty" json:"-"`
+	GSI2SK string `dynamodbav:"GSI2SK,omitempty" json:"-"`
+}
+
 // Schools. List: GSI1PK=SCHOOLS. The help and about texts are a separate item, so that the settings
 // item that most requests read stays small.
 func SchoolKey(id string) Key      { return Key{"SCHOOL#" + id, "META"} }
