@@ -1,4 +1,5 @@
-// Package jobs keeps the CSV imports that run off the request path (roster, rooms): the route checks
+// Package jobs runs long work off the request path. queue.go is what every kind of job shares (states,
+// ids, the leased queue); this file is the CSV imports' jobs (roster, rooms): the route checks
 // the file and stores its parsed rows as a job (Submit), the scheduled function ImportRunner
 // (shared/imports) takes it (Take), runs the import row by row and records each row's outcome with the
 // row's own writes (Recorder), then finishes it (Finish). A run that died is taken over once its lease
@@ -8,28 +9,15 @@ package jobs
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/fault"
 	"onecard/shared/store"
-)
-
-// Job states: queued (stored, not taken yet), running (a run holds it for Lease), done (with its
-// report) or failed (the run kept failing; import the file again).
-const (
-	StatusQueued  = "queued"
-	StatusRunning = "running"
-	StatusDone    = "done"
-	StatusFailed  = "failed"
 )
 
 // Import kinds.
@@ -45,10 +33,6 @@ const (
 	Unchanged = "unchanged"
 	Rejected  = "rejected"
 )
-
-// Lease is how long a run holds a job: more than the scheduled function's 900 s timeout, so a run that
-// died is taken over by a later one and never one racing a live run.
-const Lease = 16 * time.Minute
 
 // MaxAttempts is how many runs may fail before the job is marked failed.
 const MaxAttempts = 3
@@ -134,14 +118,6 @@ type Outcome struct {
 	TTL     int64  `dynamodbav:"ttl"`
 }
 
-type queued struct {
-	store.Key
-	JobID      string `dynamodbav:"jobId"`
-	SchoolID   string `dynamodbav:"schoolId"`
-	LeaseUntil int64  `dynamodbav:"leaseUntil"` // unix ms; 0 while queued
-	TTL        int64  `dynamodbav:"ttl"`        // with the job's: an entry whose job expired goes too
-}
-
 // ErrNoJob names no job of the caller's school.
 var ErrNoJob = fault.E(fault.NotFound, "IMPORT_JOB_NOT_FOUND", "导入任务不存在")
 
@@ -155,7 +131,7 @@ type Service struct {
 // staff member by, in one transaction: the job, its queue entry and its chunks of rows.
 func (s *Service) Submit(ctx context.Context, school, kind, by string, rows []any) (Job, error) {
 	now := s.Now().UTC()
-	id, err := newJobID(now)
+	id, err := NewID(now)
 	if err != nil {
 		return Job{}, err
 	}
@@ -190,7 +166,7 @@ func (s *Service) Submit(ctx context.Context, school, kind, by string, rows []an
 	if err := put(j, "attribute_not_exists(PK)"); err != nil {
 		return Job{}, err
 	}
-	if err := put(queued{Key: store.ImportQueueKey(school, id), JobID: id, SchoolID: school, TTL: ttl}, "attribute_not_exists(PK)"); err != nil {
+	if err := put(Entry{Key: store.ImportQueueKey(school, id), JobID: id, SchoolID: school, TTL: ttl}, "attribute_not_exists(PK)"); err != nil {
 		return Job{}, err
 	}
 	for n, c := range chunks {
@@ -206,7 +182,7 @@ func (s *Service) Submit(ctx context.Context, school, kind, by string, rows []an
 
 // Get reads one job of school, with its report once done.
 func (s *Service) Get(ctx context.Context, school, id string) (Job, error) {
-	if !validJobID(id) {
+	if !ValidID(id) {
 		return Job{}, ErrNoJob
 	}
 	var j Job
@@ -234,65 +210,38 @@ func (s *Service) Get(ctx context.Context, school, id string) (Job, error) {
 
 // outcomes reads the rows' outcomes of a job in row order (only the refused ones if rejected).
 func (s *Service) outcomes(ctx context.Context, school, id string, rejected bool) ([]Outcome, error) {
-	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :row)"),
-		ExpressionAttributeValues: store.Values{":pk": store.ImportDataPK(school, id), ":row": "ROW#"}.AV()}
+	q := store.Query{PK: store.ImportDataPK(school, id), Prefix: "ROW#"}
 	if rejected {
-		in.FilterExpression = aws.String("#r = :rej")
-		in.ExpressionAttributeNames = map[string]string{"#r": "result"}
-		in.ExpressionAttributeValues[":rej"] = &types.AttributeValueMemberS{Value: Rejected}
+		q.Equal = map[string]any{"result": Rejected}
 	}
-	var all []Outcome
-	for {
-		var page []Outcome
-		next, err := s.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if len(next) == 0 {
-			return all, nil
-		}
-		in.ExclusiveStartKey = next
-	}
+	return store.All[Outcome](ctx, s.S, q)
 }
+
+// queue is where import jobs wait.
+func (s *Service) queue() Queue { return Queue{S: s.S, PK: store.ImportQueuePK, Now: s.Now} }
 
 // Take leases the next job that is queued (or whose run's lease ran out) and marks it running. It
 // returns false when there is none.
 func (s *Service) Take(ctx context.Context) (Job, bool, error) {
-	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk"), ConsistentRead: aws.Bool(true),
-		ExpressionAttributeValues: store.Values{":pk": "IMPORTQUEUE"}.AV()}
-	for {
-		var page []queued
-		next, err := s.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return Job{}, false, err
-		}
-		now := s.Now().UTC()
-		for _, q := range page {
-			if q.LeaseUntil > now.UnixMilli() {
-				continue
-			}
-			take := store.TakeJobLeaseItem(q.Key, now.Add(Lease).UnixMilli(), q.LeaseUntil)
-			mark := store.JobRunningItem(store.ImportJobKey(q.SchoolID, q.JobID), StatusRunning, now)
-			err := s.S.Transact(ctx, []types.TransactWriteItem{take, mark}, "")
-			var tc *store.TxCanceled
-			if errors.As(err, &tc) {
-				continue // another run took it
-			}
+	free, err := s.queue().Free(ctx, 0)
+	if err != nil {
+		return Job{}, false, err
+	}
+	for _, e := range free {
+		k := store.ImportJobKey(e.SchoolID, e.JobID)
+		if ok, err := s.queue().Take(ctx, e, k); err != nil || !ok {
 			if err != nil {
 				return Job{}, false, err
 			}
-			var j Job
-			if _, err := s.S.Get(ctx, store.ImportJobKey(q.SchoolID, q.JobID), &j); err != nil {
-				return Job{}, false, err
-			}
-			return j, true, nil
+			continue // another run took it
 		}
-		if len(next) == 0 {
-			return Job{}, false, nil
+		var j Job
+		if _, err := s.S.Get(ctx, k, &j); err != nil {
+			return Job{}, false, err
 		}
-		in.ExclusiveStartKey = next
+		return j, true, nil
 	}
+	return Job{}, false, nil
 }
 
 // Rows decodes a job's rows into out (a pointer to a slice of the kind's row type).
@@ -389,11 +338,9 @@ func (r *Recorder) Progress(ctx context.Context, n int) error {
 // Finish marks j done with rep's counts, writing extra (e.g. the audit record) in the same transaction,
 // and ends its queue entry. A job already finished is left as it is.
 func (s *Service) Finish(ctx context.Context, j Job, rep *Report, extra ...types.TransactWriteItem) error {
-	now := s.Now().UTC()
 	c := Counts{Created: rep.Created, Updated: rep.Updated, Unchanged: rep.Unchanged, Rejected: rep.Rejected}
-	done := store.JobDoneItem(j.Key, StatusDone, StatusRunning, now, c, j.Rows)
-	items := append([]types.TransactWriteItem{done, store.DeleteItem(store.ImportQueueKey(j.SchoolID, j.JobID), "", nil)}, extra...)
-	err := s.S.Transact(ctx, items, "")
+	done := store.JobDoneItem(j.Key, StatusDone, StatusRunning, s.Now().UTC(), c, j.Rows)
+	err := s.queue().Done(ctx, entryOf(j), append([]types.TransactWriteItem{done}, extra...)...)
 	var tc *store.TxCanceled
 	if errors.As(err, &tc) && tc.Failed(0) {
 		return nil
@@ -404,35 +351,12 @@ func (s *Service) Finish(ctx context.Context, j Job, rep *Report, extra ...types
 // Fail ends a run that failed: the job goes back to the queue (another run takes it) until it has
 // failed MaxAttempts times, then it is marked failed.
 func (s *Service) Fail(ctx context.Context, j Job) error {
-	q := store.ImportQueueKey(j.SchoolID, j.JobID)
 	if j.Attempts < MaxAttempts {
-		return s.S.Transact(ctx, []types.TransactWriteItem{
-			store.ReleaseJobLeaseItem(q),
-			store.JobStatusItem(j.Key, StatusQueued),
-		}, "")
+		return s.queue().Retry(ctx, entryOf(j), j.Key)
 	}
-	return s.S.Transact(ctx, []types.TransactWriteItem{
-		store.DeleteItem(q, "", nil),
-		store.JobFailedItem(j.Key, StatusFailed, s.Now().UTC()),
-	}, "")
+	return s.queue().Done(ctx, entryOf(j), store.JobFailedItem(j.Key, StatusFailed, s.Now().UTC()))
 }
 
-// newJobID is the UTC second and six random hex digits: ids sort by when they were asked for.
-func newJobID(now time.Time) (string, error) {
-	var b [3]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s-%s", now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:])), nil
-}
-
-func validJobID(id string) bool {
-	if len(id) != 23 || id[16] != '-' {
-		return false
-	}
-	if _, err := time.Parse("20060102T150405Z", id[:16]); err != nil {
-		return false
-	}
-	_, err := hex.DecodeString(id[17:])
-	return err == nil
+func entryOf(j Job) Entry {
+	return Entry{Key: store.ImportQueueKey(j.SchoolID, j.JobID), JobID: j.JobID, SchoolID: j.SchoolID}
 }

@@ -7,35 +7,31 @@ package reconcile
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/fault"
+	"onecard/shared/jobs"
 	"onecard/shared/ledger"
 	"onecard/shared/store"
 )
 
-// Job states: queued (asked for, not taken yet), running (taken by a run of the scheduled function,
-// which holds it for Lease), done (with its report) or failed (the run ended in an error; ask again).
+// Job states, as every job's (shared/jobs).
 const (
-	StatusQueued  = "queued"
-	StatusRunning = "running"
-	StatusDone    = "done"
-	StatusFailed  = "failed"
+	StatusQueued  = jobs.StatusQueued
+	StatusRunning = jobs.StatusRunning
+	StatusDone    = jobs.StatusDone
+	StatusFailed  = jobs.StatusFailed
 )
 
 // Every is how old the latest report may grow before the schedule runs a reconcile nobody asked for.
 const Every = 24 * time.Hour
 
-// Lease is how long a run holds its job: at least the scheduled function's timeout, so a run that died
-// (timed out) is taken over by a later invocation and never by one racing a live run.
-const Lease = 16 * time.Minute
+// Lease is how long a run holds its job (jobs.Lease).
+const Lease = jobs.Lease
 
 // keepJobs is how long a job and its report stay (TTL).
 const keepJobs = 90 * 24 * time.Hour
@@ -62,9 +58,7 @@ type Job struct {
 // current is the job queued or running (store.ReconcileCurrentKey); latest the last one done.
 type current struct {
 	store.Key
-	JobID      string `dynamodbav:"jobId"`
-	Status     string `dynamodbav:"status"`
-	LeaseUntil int64  `dynamodbav:"leaseUntil"` // unix ms, while running
+	JobID string `dynamodbav:"jobId"`
 }
 
 type latest struct {
@@ -91,7 +85,7 @@ type Service struct {
 func (s *Service) Start(ctx context.Context, by string) (j Job, started bool, err error) {
 	for range 3 {
 		now := s.Now().UTC()
-		id, err := newJobID(now)
+		id, err := jobs.NewID(now)
 		if err != nil {
 			return Job{}, false, err
 		}
@@ -101,11 +95,15 @@ func (s *Service) Start(ctx context.Context, by string) (j Job, started bool, er
 		if err != nil {
 			return Job{}, false, err
 		}
-		cur, err := store.PutItem(current{Key: store.ReconcileCurrentKey(), JobID: id, Status: StatusQueued}, "attribute_not_exists(PK)", nil)
+		cur, err := store.PutItem(current{Key: store.ReconcileCurrentKey(), JobID: id}, "attribute_not_exists(PK)", nil)
 		if err != nil {
 			return Job{}, false, err
 		}
-		err = s.S.Transact(ctx, []types.TransactWriteItem{put, cur}, "")
+		entry, err := store.PutItem(jobs.Entry{Key: store.ReconcileQueueKey(id), JobID: id, TTL: j.TTL}, "", nil)
+		if err != nil {
+			return Job{}, false, err
+		}
+		err = s.S.Transact(ctx, []types.TransactWriteItem{put, cur, entry}, "")
 		var tc *store.TxCanceled
 		if !errors.As(err, &tc) {
 			return j, err == nil, err
@@ -146,7 +144,7 @@ func (s *Service) Latest(ctx context.Context) (Job, bool, error) {
 
 // Get reads one job.
 func (s *Service) Get(ctx context.Context, id string) (Job, error) {
-	if !validJobID(id) {
+	if !jobs.ValidID(id) {
 		return Job{}, ErrNoJob
 	}
 	var j Job
@@ -164,6 +162,11 @@ func (s *Service) Get(ctx context.Context, id string) (Job, error) {
 		j.Report.Clearing = []ledger.ClearingTotal{}
 	}
 	return j, nil
+}
+
+// Queue is where reconcile jobs wait (at most one at a time).
+func (s *Service) Queue() jobs.Queue {
+	return jobs.Queue{S: s.S, PK: store.ReconcilePK, Prefix: "QUEUE#", Now: s.Now}
 }
 
 // RunDue is one run of the scheduled function: it takes the queued job (or one whose run died), or
@@ -185,37 +188,26 @@ func (s *Service) RunDue(ctx context.Context) (*Job, error) {
 		if found && s.Now().Sub(l.FinishedAt) < Every {
 			return nil, nil
 		}
-		j, _, err := s.Start(ctx, "schedule")
-		if err != nil {
+		if _, _, err := s.Start(ctx, "schedule"); err != nil {
 			return nil, err
 		}
-		c = current{JobID: j.JobID, Status: j.Status}
-		if j.Status == StatusRunning {
-			return nil, nil // a run holds it (its lease is unknown here: the next run looks again)
-		}
+	}
+	free, err := s.Queue().Free(ctx, 1)
+	if err != nil || len(free) == 0 {
+		return nil, err // none, or a live run holds it
+	}
+	e := free[0]
+	if ok, err := s.Queue().Take(ctx, e, store.ReconcileJobKey(e.JobID)); err != nil || !ok {
+		return nil, err // another run took it
 	}
 	now := s.Now().UTC()
-	if c.Status == StatusRunning && now.UnixMilli() < c.LeaseUntil {
-		return nil, nil
-	}
-	// Take the job: the condition lets exactly one run take a queued job, or a job whose run's lease ran out.
-	take := store.TakeReconcileItem(c.JobID, StatusRunning, StatusQueued, now.Add(Lease).UnixMilli(), now.UnixMilli())
-	mark := store.JobStartedItem(store.ReconcileJobKey(c.JobID), StatusRunning, now)
-	err = s.S.Transact(ctx, []types.TransactWriteItem{take, mark}, "")
-	var tc *store.TxCanceled
-	if errors.As(err, &tc) {
-		return nil, nil // another run took it
-	}
-	if err != nil {
-		return nil, err
-	}
 	rep, rerr := (&ledger.Ledger{S: s.S}).Reconcile(ctx)
 	end := s.Now().UTC()
-	release := store.DeleteItem(store.ReconcileCurrentKey(), "jobId = :id", store.Values{":id": c.JobID}.AV())
+	release := store.DeleteItem(store.ReconcileCurrentKey(), "jobId = :id", store.Values{":id": e.JobID}.AV())
 	if rerr != nil {
-		s.Log.Error("books reconcile failed", "job", c.JobID, "err", rerr.Error())
-		failed := store.JobFailedItem(store.ReconcileJobKey(c.JobID), StatusFailed, end)
-		if err := s.S.Transact(context.WithoutCancel(ctx), []types.TransactWriteItem{failed, release}, ""); err != nil {
+		s.Log.Error("books reconcile failed", "job", e.JobID, "err", rerr.Error())
+		failed := store.JobFailedItem(store.ReconcileJobKey(e.JobID), StatusFailed, end)
+		if err := s.Queue().Done(context.WithoutCancel(ctx), e, failed, release); err != nil {
 			return nil, errors.Join(rerr, err)
 		}
 		return nil, rerr
@@ -227,39 +219,19 @@ func (s *Service) RunDue(ctx context.Context) (*Job, error) {
 	if len(rep.Clearing) > maxListed {
 		rep.Clearing = rep.Clearing[:maxListed]
 	}
-	done := store.ReconcileDoneItem(store.ReconcileJobKey(c.JobID), StatusDone, end, rep, n)
-	head, err := store.PutItem(latest{Key: store.ReconcileLatestKey(), JobID: c.JobID, FinishedAt: end}, "", nil)
+	done := store.ReconcileDoneItem(store.ReconcileJobKey(e.JobID), StatusDone, end, rep, n)
+	head, err := store.PutItem(latest{Key: store.ReconcileLatestKey(), JobID: e.JobID, FinishedAt: end}, "", nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.S.Transact(ctx, []types.TransactWriteItem{done, head, release}, ""); err != nil {
+	if err := s.Queue().Done(ctx, e, done, head, release); err != nil {
 		return nil, err
 	}
-	s.Log.Info("books reconcile", "job", c.JobID, "ok", rep.OK, "accounts", rep.Accounts, "entries", rep.Entries,
+	s.Log.Info("books reconcile", "job", e.JobID, "ok", rep.OK, "accounts", rep.Accounts, "entries", rep.Entries,
 		"discrepancies", n, "ms", end.Sub(now).Milliseconds())
-	j, err := s.Get(ctx, c.JobID)
+	j, err := s.Get(ctx, e.JobID)
 	if err != nil {
 		return nil, err
 	}
 	return &j, nil
-}
-
-// newJobID is the UTC second and six random hex digits: ids sort by when they were asked for.
-func newJobID(now time.Time) (string, error) {
-	var b [3]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s-%s", now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:])), nil
-}
-
-func validJobID(id string) bool {
-	if len(id) != 23 || id[16] != '-' {
-		return false
-	}
-	if _, err := time.Parse("20060102T150405Z", id[:16]); err != nil {
-		return false
-	}
-	_, err := hex.DecodeString(id[17:])
-	return err == nil
 }

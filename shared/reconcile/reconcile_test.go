@@ -165,11 +165,16 @@ func TestAJobIsRunOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := testkit.Store(w.Deps)
-	if err := s.Update(context.Background(), store.ReconcileCurrentKey(), "SET #st = :r, leaseUntil = :l", "",
-		map[string]string{"#st": "status"}, store.Values{":r": reconcile.StatusRunning,
-			":l": w.Clock.Now().Add(reconcile.Lease).UnixMilli()}.AV()); err != nil {
-		t.Fatal(err)
+	q := w.svc.Queue()
+	free, err := q.Free(context.Background(), 0)
+	if err != nil || len(free) != 1 || free[0].JobID != j2.JobID {
+		t.Fatalf("queue: %+v %v", free, err)
+	}
+	if ok, err := q.Take(context.Background(), free[0], store.ReconcileJobKey(j2.JobID)); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if again, err := q.Take(context.Background(), free[0], store.ReconcileJobKey(j2.JobID)); err != nil || again {
+		t.Fatalf("a held entry was taken twice: %v %v", again, err)
 	}
 	if got := w.runDue(); got != nil {
 		t.Fatalf("took a job another run holds: %+v", got)

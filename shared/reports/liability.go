@@ -2,19 +2,14 @@ package reports
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/fault"
+	"onecard/shared/jobs"
 	"onecard/shared/ledger"
 	"onecard/shared/store"
 )
@@ -25,17 +20,13 @@ import (
 // the queued jobs, runs them and keeps each report; staff read the latest report of a date, or poll the
 // job.
 
-// Job states, as the reconcile's.
+// Job states, as every job's (shared/jobs).
 const (
-	JobQueued  = "queued"
-	JobRunning = "running"
-	JobDone    = "done"
-	JobFailed  = "failed"
+	JobQueued  = jobs.StatusQueued
+	JobRunning = jobs.StatusRunning
+	JobDone    = jobs.StatusDone
+	JobFailed  = jobs.StatusFailed
 )
-
-// LiabilityLease is how long a run holds a job: at least LiabilityReporter's timeout, so a run that died
-// is taken over by a later invocation and never by one racing a live run.
-const LiabilityLease = 16 * time.Minute
 
 // keepLiabilityJobs is how long a job and its report stay (TTL); the latest report of a date stays.
 const keepLiabilityJobs = 90 * 24 * time.Hour
@@ -73,13 +64,6 @@ type liabilityPointer struct {
 	FinishedAt time.Time `dynamodbav:"finishedAt,omitempty"`
 }
 
-type liabilityQueued struct {
-	store.Key
-	SchoolID   string `dynamodbav:"schoolId"`
-	JobID      string `dynamodbav:"jobId"`
-	LeaseUntil int64  `dynamodbav:"leaseUntil"` // unix ms, while running
-}
-
 // Errors of the jobs.
 var (
 	ErrNoLiabilityJob = fault.E(fault.NotFound, "LIABILITY_JOB_NOT_FOUND", "余额统计任务不存在")
@@ -103,7 +87,7 @@ func (s *Service) StartLiability(ctx context.Context, school, date, by string) (
 	}
 	for range 3 {
 		now := s.Now().UTC()
-		id, err := newJobID(now)
+		id, err := jobs.NewID(now)
 		if err != nil {
 			return LiabilityJob{}, false, err
 		}
@@ -117,7 +101,7 @@ func (s *Service) StartLiability(ctx context.Context, school, date, by string) (
 		if err != nil {
 			return LiabilityJob{}, false, err
 		}
-		queued, err := store.PutItem(liabilityQueued{Key: store.LiabilityQueueKey(school, id), SchoolID: school, JobID: id}, "", nil)
+		queued, err := store.PutItem(jobs.Entry{Key: store.LiabilityQueueKey(school, id), SchoolID: school, JobID: id, TTL: j.TTL}, "", nil)
 		if err != nil {
 			return LiabilityJob{}, false, err
 		}
@@ -157,7 +141,7 @@ func (s *Service) pointed(ctx context.Context, school string, k store.Key) (Liab
 
 // LiabilityJob reads one job of school.
 func (s *Service) LiabilityJob(ctx context.Context, school, id string) (LiabilityJob, error) {
-	if !validJobID(id) {
+	if !jobs.ValidID(id) {
 		return LiabilityJob{}, ErrNoLiabilityJob
 	}
 	var j LiabilityJob
@@ -182,20 +166,22 @@ func ReportOf(j LiabilityJob) LiabilityReport {
 	return r
 }
 
+// LiabilityQueue is where the outstanding-balance jobs of every school wait.
+func (s *Service) LiabilityQueue() jobs.Queue {
+	return jobs.Queue{S: s.S, PK: store.LiabilityQueuePK, Prefix: "QUEUE#", Now: s.Now}
+}
+
 // RunLiabilityDue is one run of the scheduled function: it takes each queued job (or one whose run
 // died), runs it and keeps its report. It returns the jobs it finished (done or failed).
 func (s *Service) RunLiabilityDue(ctx context.Context, log *slog.Logger) ([]LiabilityJob, error) {
-	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :q)"),
-		ExpressionAttributeValues: store.Values{":pk": store.LiabilityQueuePK, ":q": "QUEUE#"}.AV(), ConsistentRead: aws.Bool(true),
-		Limit: aws.Int32(20)}
-	var queued []liabilityQueued
-	if _, err := s.S.QueryPage(ctx, in, &queued); err != nil {
+	free, err := s.LiabilityQueue().Free(ctx, 20)
+	if err != nil {
 		return nil, err
 	}
 	var out []LiabilityJob
 	var errs []error
-	for _, q := range queued {
-		j, err := s.runLiability(ctx, q, log)
+	for _, e := range free {
+		j, err := s.runLiability(ctx, e, log)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -206,72 +192,41 @@ func (s *Service) RunLiabilityDue(ctx context.Context, log *slog.Logger) ([]Liab
 	return out, errors.Join(errs...)
 }
 
-func (s *Service) runLiability(ctx context.Context, q liabilityQueued, log *slog.Logger) (*LiabilityJob, error) {
-	now := s.Now().UTC()
-	if now.UnixMilli() < q.LeaseUntil {
-		return nil, nil // a live run holds it
-	}
-	j, err := s.LiabilityJob(ctx, q.SchoolID, q.JobID)
+func (s *Service) runLiability(ctx context.Context, e jobs.Entry, log *slog.Logger) (*LiabilityJob, error) {
+	q := s.LiabilityQueue()
+	j, err := s.LiabilityJob(ctx, e.SchoolID, e.JobID)
 	if errors.Is(err, ErrNoLiabilityJob) {
-		return nil, s.S.Transact(ctx, []types.TransactWriteItem{store.DeleteItem(q.Key, "", nil)}, "")
+		return nil, q.Done(ctx, e) // its job expired
 	}
 	if err != nil {
 		return nil, err
 	}
-	// Take the job: exactly one run takes a queued job, or a job whose run's lease ran out.
-	take := store.LeaseExpiredJobItem(q.Key, now.Add(LiabilityLease).UnixMilli(), now.UnixMilli())
-	mark := store.JobStartedItem(j.Key, JobRunning, now)
-	err = s.S.Transact(ctx, []types.TransactWriteItem{take, mark}, "")
-	var tc *store.TxCanceled
-	if errors.As(err, &tc) {
-		return nil, nil // another run took it
+	if ok, err := q.Take(ctx, e, j.Key); err != nil || !ok {
+		return nil, err // another run took it
 	}
-	if err != nil {
-		return nil, err
-	}
-	rep, rerr := s.LiabilityAt(ctx, q.SchoolID, j.Date)
+	now := s.Now().UTC()
+	rep, rerr := s.LiabilityAt(ctx, e.SchoolID, j.Date)
 	end := s.Now().UTC()
-	release := []types.TransactWriteItem{store.DeleteItem(q.Key, "", nil),
-		store.DeleteItem(store.LiabilityPendingKey(q.SchoolID, j.Date), "jobId = :id", store.Values{":id": j.JobID}.AV())}
+	release := store.DeleteItem(store.LiabilityPendingKey(e.SchoolID, j.Date), "jobId = :id", store.Values{":id": j.JobID}.AV())
 	if rerr != nil {
-		log.Error("liability report failed", "school", q.SchoolID, "date", j.Date, "job", j.JobID, "err", rerr.Error())
+		log.Error("liability report failed", "school", e.SchoolID, "date", j.Date, "job", j.JobID, "err", rerr.Error())
 		failed := store.JobFailedItem(j.Key, JobFailed, end)
-		if err := s.S.Transact(context.WithoutCancel(ctx), append(release, failed), ""); err != nil {
+		if err := q.Done(context.WithoutCancel(ctx), e, release, failed); err != nil {
 			return nil, errors.Join(rerr, err)
 		}
 		j.Status, j.FinishedAt = JobFailed, &end
 		return &j, rerr
 	}
 	done := store.JobReportItem(j.Key, JobDone, end, rep)
-	head, err := store.PutItem(liabilityPointer{Key: store.LiabilityDateKey(q.SchoolID, j.Date), JobID: j.JobID, FinishedAt: end}, "", nil)
+	head, err := store.PutItem(liabilityPointer{Key: store.LiabilityDateKey(e.SchoolID, j.Date), JobID: j.JobID, FinishedAt: end}, "", nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.S.Transact(ctx, append(release, done, head), ""); err != nil {
+	if err := q.Done(ctx, e, release, done, head); err != nil {
 		return nil, err
 	}
-	log.Info("liability report", "school", q.SchoolID, "date", j.Date, "job", j.JobID, "cards", rep.Cards,
+	log.Info("liability report", "school", e.SchoolID, "date", j.Date, "job", j.JobID, "cards", rep.Cards,
 		"entries", rep.Entries, "ms", end.Sub(now).Milliseconds())
 	j.Status, j.StartedAt, j.FinishedAt, j.Report = JobDone, &now, &end, rep
 	return &j, nil
-}
-
-// newJobID is the UTC second and six random hex digits: ids sort by when they were asked for.
-func newJobID(now time.Time) (string, error) {
-	var b [3]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s-%s", now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:])), nil
-}
-
-func validJobID(id string) bool {
-	if len(id) != 23 || id[16] != '-' || strings.ToLower(id[17:]) != id[17:] {
-		return false
-	}
-	if _, err := time.Parse("20060102T150405Z", id[:16]); err != nil {
-		return false
-	}
-	_, err := hex.DecodeString(id[17:])
-	return err == nil
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Writes to import jobs (ImportJobKey) and their queue entries (ImportQueueKey): a run takes a queued job
+// Writes to jobs (ImportJobKey, ReconcileJobKey, LiabilityJobKey) and their queue entries: a run takes a queued job
 // under a lease, notes its progress, and finishes or fails it (shared/jobs).
 
 // TakeJobLeaseItem leases the queue entry q until the unix ms lease, on the condition that its lease is
@@ -18,7 +18,7 @@ func TakeJobLeaseItem(q Key, lease, was int64) types.TransactWriteItem {
 
 // JobRunningItem marks the job k running (status running, started at, one more attempt); it must exist.
 func JobRunningItem(k Key, running string, at time.Time) types.TransactWriteItem {
-	return UpdateItem(k, "SET #st = :run, startedAt = :at, #a = #a + :one", "attribute_exists(PK)",
+	return UpdateItem(k, "SET #st = :run, startedAt = :at ADD #a :one", "attribute_exists(PK)",
 		map[string]string{"#st": "status", "#a": "attempts"}, Values{":run": running, ":at": at, ":one": 1}.AV())
 }
 
@@ -50,36 +50,13 @@ func JobFailedItem(k Key, failed string, at time.Time) types.TransactWriteItem {
 	return UpdateItem(k, "SET #st = :f, finishedAt = :at", "", map[string]string{"#st": "status"}, Values{":f": failed, ":at": at}.AV())
 }
 
-// The outstanding-balance report's jobs (LiabilityJobKey, LiabilityQueueKey) use the same shapes.
-
-// LeaseExpiredJobItem leases the queue entry q until the unix ms lease, on the condition that it exists
-// and is not leased, or its lease ran out before now.
-func LeaseExpiredJobItem(q Key, lease, now int64) types.TransactWriteItem {
-	return UpdateItem(q, "SET leaseUntil = :lease", "attribute_exists(PK) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)", nil,
-		Values{":lease": lease, ":now": now}.AV())
-}
-
-// JobStartedItem marks the job k running since at; it must exist.
-func JobStartedItem(k Key, running string, at time.Time) types.TransactWriteItem {
-	return UpdateItem(k, "SET #st = :run, startedAt = :at", "attribute_exists(PK)", map[string]string{"#st": "status"},
-		Values{":run": running, ":at": at}.AV())
-}
-
 // JobReportItem marks the job k done at at with its report.
 func JobReportItem(k Key, done string, at time.Time, report any) types.TransactWriteItem {
 	return UpdateItem(k, "SET #st = :done, finishedAt = :at, report = :rep", "", map[string]string{"#st": "status"},
 		Values{":done": done, ":at": at, ":rep": report}.AV())
 }
 
-// The books' reconcile (ReconcileCurrentKey, ReconcileJobKey) too.
-
-// TakeReconcileItem leases the current reconcile run until the unix ms lease for the job id, on the
-// condition that it is that job and is queued, or its run's lease ran out before now.
-func TakeReconcileItem(id, running, queued string, lease, now int64) types.TransactWriteItem {
-	return UpdateItem(ReconcileCurrentKey(), "SET #st = :run, leaseUntil = :lease",
-		"jobId = :id AND (#st = :queued OR leaseUntil < :now)", map[string]string{"#st": "status"},
-		Values{":run": running, ":lease": lease, ":id": id, ":queued": queued, ":now": now}.AV())
-}
+// The books' reconcile's report.
 
 // ReconcileDoneItem marks the reconcile job k done at at with its report and how many discrepancies it
 // found (the report lists at most some of them).

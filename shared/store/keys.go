@@ -122,11 +122,16 @@ func ClearingKey(account, day, txnID string) Key {
 
 // The books' reconcile runs off the request path (shared/reconcile), in one partition: a run and its
 // report under JOB#<jobId> (the id starts with its UTC time, so the partition reads newest last), the run
-// queued or running under CURRENT (at most one: starting one is a put on attribute_not_exists), the last
-// finished run under LATEST.
-func ReconcileJobKey(jobID string) Key { return Key{"RECONCILE", "JOB#" + jobID} }
-func ReconcileCurrentKey() Key         { return Key{"RECONCILE", "CURRENT"} }
-func ReconcileLatestKey() Key          { return Key{"RECONCILE", "LATEST"} }
+// queued or running under CURRENT (at most one: starting one is a put on attribute_not_exists) and in the
+// queue under QUEUE#<jobId> (a jobs.Queue entry, leased by the run that takes it), the last finished run
+// under LATEST.
+func ReconcileJobKey(jobID string) Key   { return Key{ReconcilePK, "JOB#" + jobID} }
+func ReconcileCurrentKey() Key           { return Key{ReconcilePK, "CURRENT"} }
+func ReconcileLatestKey() Key            { return Key{ReconcilePK, "LATEST"} }
+func ReconcileQueueKey(jobID string) Key { return Key{ReconcilePK, "QUEUE#" + jobID} }
+
+// ReconcilePK is the reconcile's partition.
+const ReconcilePK = "RECONCILE"
 
 // A CSV import (roster, rooms) runs off the request path as a job (shared/imports). The job under
 // IMPORT#<school> / JOB#<jobId> (one school's jobs are one partition: a member of another school cannot
@@ -142,7 +147,10 @@ func ImportRowKey(school, jobID string, i int) Key {
 	return Key{ImportDataPK(school, jobID), fmt.Sprintf("ROW#%05d", i)}
 }
 func ImportDataPK(school, jobID string) string { return "IMPORTJOB#" + school + "#" + jobID }
-func ImportQueueKey(school, jobID string) Key  { return Key{"IMPORTQUEUE", jobID + "#" + school} }
+func ImportQueueKey(school, jobID string) Key  { return Key{ImportQueuePK, jobID + "#" + school} }
+
+// ImportQueuePK is the partition of the queued and running import jobs.
+const ImportQueuePK = "IMPORTQUEUE"
 
 // The outstanding-balance report (shared/reports) runs off the request path too, per school and date: a
 // run and its report under LIABILITY#<school> / JOB#<jobId>, the run queued or running for a date under

@@ -1,0 +1,127 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"onecard/shared/store"
+)
+
+// Every kind of long work (the imports here, the books' reconcile, the outstanding-balance report) runs
+// the same way (decision 0014): the route stores a job and an Entry in its kind's Queue and answers 202;
+// a scheduled function reads the free entries, takes one by leasing it (Take), does the work and ends
+// the entry together with the writes that record the outcome (Done), or gives it back for another run
+// (Retry). A run that died holding a job is taken over once its lease runs out; a lease longer than the
+// scheduled function's timeout means it is never taken from a live run.
+
+// Job states, the same for every kind: queued (stored, not taken yet), running (a run holds it for
+// Lease), done (with its report) or failed.
+const (
+	StatusQueued  = "queued"
+	StatusRunning = "running"
+	StatusDone    = "done"
+	StatusFailed  = "failed"
+)
+
+// Lease is how long a run holds a job: more than the scheduled functions' 900 s timeout.
+const Lease = 16 * time.Minute
+
+// Entry is a job waiting in its queue, or held by the run that took it.
+type Entry struct {
+	store.Key
+	JobID      string `dynamodbav:"jobId"`
+	SchoolID   string `dynamodbav:"schoolId,omitempty"`
+	LeaseUntil int64  `dynamodbav:"leaseUntil"`    // unix ms; 0 while queued
+	TTL        int64  `dynamodbav:"ttl,omitempty"` // with the job's: an entry whose job expired goes too
+}
+
+// Queue is where one kind of job waits: the entries under one partition key, whose sort keys begin
+// with Prefix.
+type Queue struct {
+	S      *store.Store
+	PK     string
+	Prefix string
+	Now    func() time.Time
+}
+
+// Free reads the entries no live run holds (queued, or whose run's lease ran out), oldest job first, at
+// most n of them (0: all).
+func (q Queue) Free(ctx context.Context, n int) ([]Entry, error) {
+	now := q.Now().UnixMilli()
+	var out []Entry
+	errEnough := errors.New("enough")
+	err := store.Each(ctx, q.S, store.Query{PK: q.PK, Prefix: q.Prefix, Consistent: true}, func(page []Entry) error {
+		for _, e := range page {
+			if e.LeaseUntil > now {
+				continue
+			}
+			out = append(out, e)
+			if len(out) == n {
+				return errEnough
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Take leases e to this run and marks its job (at job) running, in one transaction. It answers false
+// when another run took e first, or e is gone (its job ended meanwhile).
+func (q Queue) Take(ctx context.Context, e Entry, job store.Key) (bool, error) {
+	now := q.Now().UTC()
+	take := store.TakeJobLeaseItem(e.Key, now.Add(Lease).UnixMilli(), e.LeaseUntil)
+	mark := store.JobRunningItem(job, StatusRunning, now)
+	err := q.S.Transact(ctx, []types.TransactWriteItem{take, mark}, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Done ends e together with outcome, the writes that record how its job ended, in one transaction (the
+// outcome's items first, so that a caller can read TxCanceled.Failed by their index).
+func (q Queue) Done(ctx context.Context, e Entry, outcome ...types.TransactWriteItem) error {
+	items := append(append([]types.TransactWriteItem{}, outcome...), store.DeleteItem(e.Key, "", nil))
+	return q.S.Transact(ctx, items, "")
+}
+
+// Retry gives e back to the queue and its job (at job) back to queued, for the next run to take.
+func (q Queue) Retry(ctx context.Context, e Entry, job store.Key) error {
+	return q.S.Transact(ctx, []types.TransactWriteItem{
+		store.ReleaseJobLeaseItem(e.Key),
+		store.JobStatusItem(job, StatusQueued),
+	}, "")
+}
+
+// NewID is a job id: the UTC second and six random hex digits, so ids sort by when they were asked for.
+func NewID(now time.Time) (string, error) {
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s-%s", now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:])), nil
+}
+
+// ValidID says whether id has the shape NewID gives (a route answers an id of another shape as unknown
+// without reading the table).
+func ValidID(id string) bool {
+	if len(id) != 23 || id[16] != '-' || strings.ToLower(id[17:]) != id[17:] {
+		return false
+	}
+	if _, err := time.Parse("20060102T150405Z", id[:16]); err != nil {
+		return false
+	}
+	_, err := hex.DecodeString(id[17:])
+	return err == nil
+}
