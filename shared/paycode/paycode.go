@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"onecard/shared/fault"
+	"onecard/shared/plaintext"
 )
 
 // Format constants.
@@ -103,7 +104,7 @@ func Issue(key Signer, c Claims) (string, error) {
 	if !token(c.School, 1, MaxSchoolLen) {
 		return "", errors.New("paycode: bad school id")
 	}
-	if !digits(c.CardNo, MinCardLen, MaxCardLen) {
+	if !plaintext.Digits(c.CardNo, MinCardLen, MaxCardLen) {
 		return "", errors.New("paycode: bad card number")
 	}
 	if c.AmountFen <= 0 || c.AmountFen > math.MaxUint32 {
@@ -182,7 +183,7 @@ func Parse(code string) (Code, error) {
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || len(r.b) != 0 {
 		return Code{}, ErrBadCode
 	}
-	if !token(kid, 1, MaxKidLen) || !token(school, 1, MaxSchoolLen) || !digits(card, MinCardLen, MaxCardLen) || amount == 0 {
+	if !token(kid, 1, MaxKidLen) || !token(school, 1, MaxSchoolLen) || !plaintext.Digits(card, MinCardLen, MaxCardLen) || amount == 0 {
 		return Code{}, ErrBadCode
 	}
 	c := Code{Kid: kid, payload: payload, sig: sig}
@@ -316,16 +317,4 @@ func token(s string, min, max int) bool {
 
 func isB64URL(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
-}
-
-func digits(s string, min, max int) bool {
-	if len(s) < min || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

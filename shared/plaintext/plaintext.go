@@ -69,3 +69,17 @@ func allowed(c rune, multiline bool) bool {
 	}
 	return true
 }
+
+// Digits reports whether s is min to max ASCII digits: the shape of the numbers outside input carries
+// (card numbers, sequence numbers, amounts in fen) before they are parsed.
+func Digits(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -66,3 +66,19 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestDigits(t *testing.T) {
+	cases := []struct {
+		s        string
+		min, max int
+		want     bool
+	}{
+		{"0123", 1, 4, true}, {"", 0, 3, true}, {"", 1, 3, false}, {"12345", 1, 4, false},
+		{"12a4", 1, 8, false}, {"-12", 1, 8, false}, {"１２", 1, 8, false}, {"1 2", 1, 8, false},
+	}
+	for _, c := range cases {
+		if got := Digits(c.s, c.min, c.max); got != c.want {
+			t.Errorf("Digits(%q, %d, %d) = %v", c.s, c.min, c.max, got)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"onecard/shared/cards"
 	"onecard/shared/devices"
 	"onecard/shared/ledger"
+	"onecard/shared/plaintext"
 	"onecard/shared/readerrec"
 )
 
@@ -119,7 +120,7 @@ func postable(m *Message) bool {
 		m.OccurredAt.IsZero(),
 		m.Kind != readerrec.KindPurchase && m.Kind != readerrec.KindHotWater,
 		m.AmountFen < 1 || m.AmountFen > ledger.MaxAmountFen,
-		!digits(m.CardNo, readerrec.MinCardLen, readerrec.MaxCardLen),
+		!plaintext.Digits(m.CardNo, readerrec.MinCardLen, readerrec.MaxCardLen),
 		len(m.CodeID) > 80, m.CodeID != "" && m.CodeExpiresAt <= 0:
 		return false
 	}
@@ -131,16 +132,4 @@ func token(s string, min, max int) bool {
 		return false
 	}
 	return devices.ValidID(s)
-}
-
-func digits(s string, min, max int) bool {
-	if len(s) < min || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -23,6 +23,7 @@ import (
 	"onecard/shared/devicesig"
 	"onecard/shared/fault"
 	"onecard/shared/paycode"
+	"onecard/shared/plaintext"
 )
 
 // Limits.
@@ -188,7 +189,7 @@ func Validate(r Record, now time.Time, maxAmountFen int64) string {
 		return ReasonBadTime
 	case (r.CardNo == "") == (r.PaymentCode == ""):
 		return ReasonCardOrCode
-	case r.CardNo != "" && !digits(r.CardNo, MinCardLen, MaxCardLen):
+	case r.CardNo != "" && !plaintext.Digits(r.CardNo, MinCardLen, MaxCardLen):
 		return ReasonBadCardNo
 	case r.PaymentCode != "":
 		if _, err := paycode.Parse(r.PaymentCode); err != nil {
@@ -322,16 +323,4 @@ func parseTime(s string) (time.Time, bool) {
 
 func inWindow(t, now time.Time) bool {
 	return !t.IsZero() && !t.After(now.Add(MaxFuture)) && !t.Before(now.Add(-MaxAge))
-}
-
-func digits(s string, min, max int) bool {
-	if len(s) < min || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
