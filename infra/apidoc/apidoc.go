@@ -3,7 +3,6 @@
 package apidoc
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -83,35 +82,13 @@ func Parse(b []byte) (*Doc, error) {
 	return &d, nil
 }
 
-// Load reads the document of the repository that holds the working directory.
-func Load() (*Doc, error) {
-	root, err := Root()
-	if err != nil {
-		return nil, err
-	}
+// Load reads the document of the repository at root (localstack.Root finds it).
+func Load(root string) (*Doc, error) {
 	b, err := os.ReadFile(filepath.Join(root, File))
 	if err != nil {
 		return nil, err
 	}
 	return Parse(b)
-}
-
-// Root returns the repository root: the nearest folder holding go.mod, searching up from the working directory.
-func Root() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("apidoc: go.mod not found above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // Operations returns every operation, sorted by path then method.

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"onecard/infra/apidoc"
+	"onecard/infra/localstack"
 	"onecard/shared/catalog"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
@@ -35,7 +36,11 @@ var ownErrorShape = map[string]string{
 
 func load(t *testing.T) (*apidoc.Doc, map[string]apidoc.Operation) {
 	t.Helper()
-	doc, err := apidoc.Load()
+	root, err := localstack.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := apidoc.Load(root)
 	if err != nil {
 		t.Fatalf("%s: %v", apidoc.File, err)
 	}
@@ -373,7 +378,7 @@ var kinds = map[string]fault.Kind{
 // fault.Field("CODE", …) and fault.Error{Kind: …, Code: "CODE"} — as code → the HTTP statuses it gets.
 func definedCodes(t *testing.T) map[string]map[string]bool {
 	t.Helper()
-	root, err := apidoc.Root()
+	root, err := localstack.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

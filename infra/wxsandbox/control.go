@@ -283,25 +283,7 @@ func (s *Sandbox) Resend(outTradeNo string) error {
 }
 
 func (s *Sandbox) startDelivery(o Order, copyNo int, delay time.Duration) {
-	s.mu.Lock()
-	if s.inflight == 0 {
-		s.idle = make(chan struct{})
-	}
-	s.inflight++
-	s.mu.Unlock()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer func() {
-			s.mu.Lock()
-			s.inflight--
-			if s.inflight == 0 {
-				close(s.idle)
-			}
-			s.mu.Unlock()
-		}()
-		s.deliver(o, copyNo, delay)
-	}()
+	s.startAsync(func() { s.deliver(o, copyNo, delay) })
 }
 
 // deliver posts one notification until the merchant answers 2xx or the retry schedule runs out.
