@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"onecard/infra/seed"
+	"onecard/shared/chinatime"
 	"onecard/shared/devicesig"
 )
 
@@ -121,7 +122,7 @@ func (l *Local) placeholder(ctx context.Context, name string, now time.Time) (st
 	case "nowMillis":
 		return strconv.FormatInt(now.UnixMilli(), 10), nil
 	case "nowRFC3339":
-		return now.In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339), nil
+		return now.In(chinatime.Zone).Format(time.RFC3339), nil
 	case "uuid":
 		return newUUID(), nil
 	case "nonce":

@@ -15,6 +15,7 @@ import (
 	"onecard/infra/localstack"
 	"onecard/infra/samtemplate"
 	"onecard/shared/catalog"
+	"onecard/shared/chinatime"
 	"onecard/shared/fn"
 )
 
@@ -67,7 +68,7 @@ var pathSamples = map[string]string{
 }
 
 // sampleTime is the fixed instant of generated samples (a fixed example date).
-var sampleTime = time.Date(2026, 11, 25, 12, 0, 0, 0, time.FixedZone("CST", 8*3600))
+var sampleTime = time.Date(2026, 11, 25, 12, 0, 0, 0, chinatime.Zone)
 
 // Skeleton returns a sample event for a function of the template: an HTTP API payload 2.0 request for a
 // route (with the Authorization or device-signature placeholders its access needs, and body as its

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/wechatpay"
 )
 
@@ -21,8 +22,6 @@ import (
 // or without a paid order, has no bill (400 NO_STATEMENT_EXIST). The token names the day, keyed with
 // the APIv3 key, so the download serves the same bytes the hash was made of (a past day's paid orders do
 // not change).
-
-var cst = time.FixedZone("CST", 8*3600)
 
 func (s *Sandbox) billRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /v3/bill/tradebill", s.v3(s.tradeBill))
@@ -38,7 +37,7 @@ func (s *Sandbox) billToken(day string) string {
 func (s *Sandbox) tradeBill(r *http.Request, _ []byte) (int, any, error) {
 	q := r.URL.Query()
 	day := q.Get("bill_date")
-	d, err := time.ParseInLocation(time.DateOnly, day, cst)
+	d, err := time.ParseInLocation(time.DateOnly, day, chinatime.Zone)
 	if err != nil {
 		return 0, nil, errf(400, "PARAM_ERROR", "bill_date 格式不正确")
 	}
@@ -80,7 +79,7 @@ func (s *Sandbox) TradeBill(day string) []byte {
 	s.mu.Lock()
 	var paid []Order
 	for _, o := range s.orders {
-		if o.TradeState == StateSuccess && o.SuccessTime.In(cst).Format(time.DateOnly) == day {
+		if o.TradeState == StateSuccess && o.SuccessTime.In(chinatime.Zone).Format(time.DateOnly) == day {
 			paid = append(paid, *o)
 		}
 	}
@@ -103,7 +102,7 @@ func (s *Sandbox) TradeBill(day string) []byte {
 		fee := o.AmountFen * 6 // 0.60% of the amount, in 1/1000 fen
 		total += o.AmountFen
 		fees += fee
-		f := []string{o.SuccessTime.In(cst).Format(time.DateTime), o.AppID, o.MchID, "0", "", o.TransactionID, o.OutTradeNo, o.OpenID,
+		f := []string{o.SuccessTime.In(chinatime.Zone).Format(time.DateTime), o.AppID, o.MchID, "0", "", o.TransactionID, o.OutTradeNo, o.OpenID,
 			"JSAPI", "SUCCESS", "OTHERS", "CNY", yuan(o.AmountFen), "0.00", "0", "0", "0.00", "0.00", "", "", o.Description, o.Attach,
 			fmt.Sprintf("%d.%05d", fee/100000, fee%100000), "0.60%", yuan(o.AmountFen), "0.00", ""}
 		b.WriteString("`" + strings.Join(f, ",`") + "\r\n")

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"onecard/shared/chinatime"
 )
 
 // Notification modes: how the next payments are notified. A mode stays until changed.
@@ -242,7 +244,7 @@ func (s *Sandbox) Pay(outTradeNo string) (Order, error) {
 	now := s.now()
 	o.TradeState = StateSuccess
 	o.SuccessTime = now.Truncate(time.Second)
-	o.TransactionID = "4200" + now.In(time.FixedZone("CST", 8*3600)).Format("20060102") + randomString(16, "0123456789")
+	o.TransactionID = "4200" + now.In(chinatime.Zone).Format("20060102") + randomString(16, "0123456789")
 	o.NotificationID = newEventID()
 	mode := s.mode
 	cp := *o

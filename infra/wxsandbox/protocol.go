@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"onecard/shared/chinatime"
 )
 
 // This file is WeChat Pay's side of the protocol, written from the protocol text and deliberately not
@@ -136,5 +138,5 @@ func randomString(n int, alphabet string) string {
 
 // wechatTime is how WeChat Pay writes times: RFC 3339 in UTC+8 with a numeric offset.
 func wechatTime(t time.Time) string {
-	return t.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02T15:04:05-07:00")
+	return t.In(chinatime.Zone).Format("2006-01-02T15:04:05-07:00")
 }

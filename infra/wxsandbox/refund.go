@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"time"
 	"unicode/utf8"
+
+	"onecard/shared/chinatime"
 )
 
 // Refunds, as WeChat Pay APIv3 serves them:
@@ -217,7 +219,7 @@ func (s *Sandbox) acceptRefund(req refundRequest, canon string) (Refund, string,
 	r := &Refund{OutRefundNo: req.OutRefundNo, OutTradeNo: o.OutTradeNo, TransactionID: o.TransactionID, MchID: o.MchID,
 		Reason: req.Reason, NotifyURL: req.NotifyURL, RefundFen: req.Amount.Refund, TotalFen: o.AmountFen,
 		Status: RefundProcessing, CreatedAt: now, request: canon,
-		RefundID: "50" + now.In(time.FixedZone("CST", 8*3600)).Format("20060102") + randomString(19, "0123456789")}
+		RefundID: "50" + now.In(chinatime.Zone).Format("20060102") + randomString(19, "0123456789")}
 	s.refunds[r.OutRefundNo] = r
 	s.opts.Logger.Info("wxsandbox: refund accepted", "out_refund_no", r.OutRefundNo, "refund_fen", r.RefundFen)
 	outcome := s.refundOutcome

@@ -46,6 +46,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"onecard/shared/chinatime"
 )
 
 // Options configure a Sandbox. The keys are the two halves of what the backend holds: the sandbox needs
@@ -330,7 +332,7 @@ func (s *Sandbox) createJSAPI(r *http.Request, body []byte) (int, any, error) {
 		OutTradeNo: req.OutTradeNo, AppID: req.AppID, MchID: req.MchID, Description: req.Description,
 		AmountFen: req.Amount.Total, OpenID: req.Payer.OpenID, NotifyURL: req.NotifyURL, TimeExpire: req.TimeExpire,
 		Attach: req.Attach, TradeState: StateNotPay, CreatedAt: now, request: string(canon),
-		PrepayID: "wx" + now.In(time.FixedZone("CST", 8*3600)).Format("02150405") + randomString(26, "0123456789abcdef"),
+		PrepayID: "wx" + now.In(chinatime.Zone).Format("02150405") + randomString(26, "0123456789abcdef"),
 	}
 	s.orders[o.OutTradeNo] = o
 	s.opts.Logger.Info("wxsandbox: order placed", "out_trade_no", o.OutTradeNo, "amount_fen", o.AmountFen)

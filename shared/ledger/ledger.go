@@ -37,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/store"
 )
@@ -305,7 +306,7 @@ type UpdateParts struct {
 }
 
 // China is the time zone of months and days.
-var China = time.FixedZone("CST", 8*3600)
+var China = chinatime.Zone
 
 // TxnID is derived from the idempotency key, so a replay names the same transaction.
 func TxnID(scope, key string) string {

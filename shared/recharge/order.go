@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"time"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/store"
 	"onecard/shared/wechatpay"
@@ -99,18 +100,16 @@ type View struct {
 	RefundedFen int64 `json:"refundedFen,omitempty"`
 }
 
-var china = time.FixedZone("CST", 8*3600)
-
 // View returns the public view.
 func (o *Order) View() View {
 	v := View{OrderNo: o.OrderNo, Status: o.Status, AmountFen: o.AmountFen, Target: o.Target, Description: o.Description,
-		CreatedAt: o.CreatedAt.In(china).Format(time.RFC3339), CreditedTo: o.CreditedTo, CreditNote: o.CreditNote,
+		CreatedAt: o.CreatedAt.In(chinatime.Zone).Format(time.RFC3339), CreditedTo: o.CreditedTo, CreditNote: o.CreditNote,
 		RefundedFen: o.RefundedFen}
 	if o.Status == Pending && !o.ExpiresAt.IsZero() {
-		v.ExpiresAt = o.ExpiresAt.In(china).Format(time.RFC3339)
+		v.ExpiresAt = o.ExpiresAt.In(chinatime.Zone).Format(time.RFC3339)
 	}
 	if !o.PaidAt.IsZero() {
-		v.PaidAt = o.PaidAt.In(china).Format(time.RFC3339)
+		v.PaidAt = o.PaidAt.In(chinatime.Zone).Format(time.RFC3339)
 	}
 	return v
 }
@@ -122,7 +121,7 @@ func newOrderNo(now time.Time) string {
 	if err != nil {
 		panic(err)
 	}
-	return fmt.Sprintf("R%s%010d", now.In(china).Format("20060102150405"), n.Int64())
+	return fmt.Sprintf("R%s%010d", now.In(chinatime.Zone).Format("20060102150405"), n.Int64())
 }
 
 // validOrderNo checks the shape before any lookup.

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/auth"
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
@@ -62,13 +63,11 @@ type AgreementView struct {
 	PublishedAt *string `json:"publishedAt"` // null while the school has published none
 }
 
-var cst = time.FixedZone("CST", 8*3600)
-
 // View returns the public view of the version.
 func (a *Agreement) View() AgreementView {
 	v := AgreementView{SchoolID: a.SchoolID, Version: a.Version, Agreement: a.Agreement, Privacy: a.Privacy}
 	if a.Version > 0 {
-		t := a.PublishedAt.In(cst).Format(time.RFC3339)
+		t := a.PublishedAt.In(chinatime.Zone).Format(time.RFC3339)
 		v.PublishedAt = &t
 	}
 	return v

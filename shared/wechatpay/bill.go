@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"onecard/shared/chinatime"
 )
 
 // The trade bill (交易账单): WeChat Pay's statement of one day's orders and refunds for the merchant.
@@ -153,8 +155,6 @@ func (c *Client) FetchTradeBill(ctx context.Context, day string) (*TradeBill, er
 	return ParseTradeBill(b)
 }
 
-var billChina = time.FixedZone("CST", 8*3600)
-
 var yuanRE = regexp.MustCompile(`^-?[0-9]{1,12}\.[0-9]{2}$`)
 
 // ParseYuan reads an amount of a bill ("6.00", "-0.50") as fen, exactly.
@@ -194,7 +194,7 @@ func ParseTradeBill(b []byte) (*TradeBill, error) {
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", i+1, err)
 		}
-		t, err := time.ParseInLocation(time.DateTime, f[0], billChina)
+		t, err := time.ParseInLocation(time.DateTime, f[0], chinatime.Zone)
 		if err != nil {
 			return nil, fmt.Errorf("%w: line %d: 交易时间 %q", ErrMalformed, i+1, f[0])
 		}

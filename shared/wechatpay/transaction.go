@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"onecard/shared/chinatime"
 )
 
 // Trade states (trade_state).
@@ -110,11 +112,8 @@ func (t Transaction) Matches(mchID, appID, outTradeNo string, amountFen int64) e
 	return nil
 }
 
-// china is UTC+8 without tzdata, which a Lambda image may not carry.
-var china = time.FixedZone("CST", 8*3600)
-
 // FormatTime writes t as WeChat Pay wants times (time_expire, success_time): RFC 3339 with a numeric
 // +08:00 offset, seconds precision (never "Z", which WeChat Pay's parser has been known to refuse).
 func FormatTime(t time.Time) string {
-	return t.In(china).Format("2006-01-02T15:04:05-07:00")
+	return t.In(chinatime.Zone).Format("2006-01-02T15:04:05-07:00")
 }
