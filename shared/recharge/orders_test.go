@@ -116,7 +116,7 @@ func TestCancelPendingOrder(t *testing.T) {
 			t.Fatalf("cancel %d: %+v", i, o)
 		}
 	}
-	if _, err := w.wx.Sandbox.Pay(no); err == nil {
+	if _, err := w.WX.Sandbox.Pay(no); err == nil {
 		t.Fatal("WeChat Pay took money for a cancelled order")
 	}
 	if w.order(h, no) != "closed" {
@@ -130,7 +130,7 @@ func TestCancelPendingOrder(t *testing.T) {
 	w.Do("POST", "/v1/orders/not-an-order/cancel", nil, h...).Expect(t, 404, "ORDER_NOT_FOUND")
 
 	// Paid, but the notification never came: the cancel finds out and credits it.
-	if err := w.wx.Sandbox.SetNotifyMode("drop", 0); err != nil {
+	if err := w.WX.Sandbox.SetNotifyMode("drop", 0); err != nil {
 		t.Fatal(err)
 	}
 	w.Clock.Advance(time.Second)

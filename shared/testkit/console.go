@@ -23,10 +23,16 @@ func NewConsole(t *testing.T) *Console {
 	if err := seed.School(context.Background(), c.Deps); err != nil {
 		t.Fatal(err)
 	}
+	c.putEveryRole()
+	return c
+}
+
+// putEveryRole writes a staff member of each role, "<role>-user" with ConsolePassword.
+func (c *Console) putEveryRole() {
+	c.T.Helper()
 	for _, role := range staff.AllRoles {
 		c.PutConsoleStaff(role+"-user", seed.SchoolID, role)
 	}
-	return c
 }
 
 // PutConsoleStaff writes a staff member with ConsolePassword.
