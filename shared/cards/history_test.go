@@ -88,7 +88,7 @@ func (w *world) summary(h []string, month string) monthSummary {
 // happened (China time), and the totals are the sum of the month's lines.
 func TestHistorySpansReplacedCardsWithMonthTotals(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000041", "CUIK20230001", "011237")
+	h := w.Bound("13800000041", "CUIK20230001", "011237")
 	day := func(d, hh, mm int) time.Time { return time.Date(2026, 11, d, hh, mm, 0, 0, cst) }
 	w.postAt("10000001", 10000, "h1", day(1, 10, 0), time.Time{})
 	w.postAt("10000001", -1250, "h2", day(2, 12, 0), time.Time{})
@@ -96,7 +96,7 @@ func TestHistorySpansReplacedCardsWithMonthTotals(t *testing.T) {
 	w.postAt("10000001", -300, "h3", day(3, 9, 0), time.Date(2026, 10, 31, 23, 59, 0, 0, cst))
 	// 补卡 at the clock's now (25 November, 12:00): 84.50 元 move to the new card.
 	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]any{"newCardNo": "10000099", "keepBinding": true},
-		w.staff("finance")...).Expect(t, 200, "")
+		w.StaffOf("finance")...).Expect(t, 200, "")
 	w.postAt("10000099", 2000, "h4", day(25, 12, 30), time.Time{})
 	w.postAt("10000099", -800, "h5", day(25, 13, 0), time.Time{})
 	w.postAt("10000099", 500, "h6", time.Date(2026, 12, 2, 8, 0, 0, 0, cst), time.Time{})
@@ -180,7 +180,7 @@ func TestHistorySpansReplacedCardsWithMonthTotals(t *testing.T) {
 	}
 
 	// Another student reaches none of it: not a line, not a cursor.
-	b := w.bound("13800000042", "CUIK20230002", "025620")
+	b := w.Bound("13800000042", "CUIK20230002", "025620")
 	w.postAt("10000002", 700, "b1", day(20, 9, 0), time.Time{})
 	w.Do("GET", "/v1/card/transactions/10000001-1", nil, b...).Expect(t, 404, "TXN_NOT_FOUND")
 	w.Do("GET", "/v1/card/transactions/10000099-1", nil, b...).Expect(t, 404, "TXN_NOT_FOUND")

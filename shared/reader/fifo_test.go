@@ -52,7 +52,7 @@ func (w *world) addCard(no string, fen int64) {
 		w.t.Fatal(err)
 	}
 	if fen > 0 {
-		w.credit(no, fen, "c-"+no)
+		w.Credit(no, fen, "c-"+no)
 	}
 }
 
@@ -139,7 +139,7 @@ func TestConcurrentBatchesNeverHoldOneCard(t *testing.T) {
 	}
 	var spent int64 // every card started at 0
 	for _, no := range nos {
-		spent -= w.card(no).Balance
+		spent -= w.Card(no).Balance
 	}
 	if spent != want {
 		t.Fatalf("charged %d, want %d", spent, want)
@@ -199,7 +199,7 @@ func TestFailedMessageHoldsTheRestOfItsGroup(t *testing.T) {
 	if len(resp.BatchItemFailures) != 0 || out.Posted != 1 || out.Duplicate != 2 {
 		t.Fatalf("retry: %+v %v", out, failedIDs(resp))
 	}
-	if w.card("10000001").Balance != -300 || w.card("10000002").Balance != -100 || w.card("10000003").Balance != -200 {
+	if w.Card("10000001").Balance != -300 || w.Card("10000002").Balance != -100 || w.Card("10000003").Balance != -200 {
 		t.Fatal("balances")
 	}
 	w.reconcile()
@@ -266,7 +266,7 @@ func TestFailedGroupIsRetriedInOrder(t *testing.T) {
 	if len(deliveries) < 2 || fmt.Sprint(deliveries[0]) != want || len(responses[0]) != 3 || fmt.Sprint(deliveries[1]) != want {
 		t.Fatalf("deliveries %v, failures %v; want %s failed whole, then %s again", deliveries, responses, want, want)
 	}
-	if w.card(failing).Balance != -101 || w.card(twin).Balance != 10000-102-103 {
+	if w.Card(failing).Balance != -101 || w.Card(twin).Balance != 10000-102-103 {
 		t.Fatal("balances")
 	}
 	w.reconcile()

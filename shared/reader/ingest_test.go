@@ -133,8 +133,8 @@ func TestRecordReasons(t *testing.T) {
 // Payment codes: verified at the record's time, single use online, refused for a card that may not pay.
 func TestPaymentCodes(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13800000101", "CUIK20230001", "011237")
-	w.credit("10000001", 10000, "c1")
+	h := w.Bound("13800000101", "CUIK20230001", "011237")
+	w.Credit("10000001", 10000, "c1")
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 422, "VIRTUAL_CARD_OFF")
 	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
 	var issued struct {
@@ -189,7 +189,7 @@ func TestPaymentCodes(t *testing.T) {
 	if s := statuses(w.post("POS-CANTEEN-01", first)); s != "duplicate" {
 		t.Fatalf("resend: %s", s)
 	}
-	if c := w.card("10000001"); c.Balance != 9200 {
+	if c := w.Card("10000001"); c.Balance != 9200 {
 		t.Fatalf("balance %d", c.Balance)
 	}
 	if hist := w.history("10000001"); len(hist) != 2 || hist[0] != "purchase -800 第一食堂" {
@@ -215,7 +215,7 @@ func TestPaymentCodes(t *testing.T) {
 func TestDailyLimitAcrossBatches(t *testing.T) {
 	w := newWorld(t)
 	w.consume()
-	w.credit("10000003", 100000, "c1")
+	w.Credit("10000003", 100000, "c1")
 	var recs []map[string]any
 	for i := 0; i < 6; i++ {
 		recs = append(recs, w.rec("purchase", 4900, "10000003"))
@@ -224,10 +224,10 @@ func TestDailyLimitAcrossBatches(t *testing.T) {
 		t.Fatalf("first batch: %s", s)
 	}
 	w.waitDone("POS-CANTEEN-01", seqsOf(recs...)...)
-	if c := w.card("10000003"); c.SpentDay != "2026-11-25" || c.SpentFen != 29400 {
+	if c := w.Card("10000003"); c.SpentDay != "2026-11-25" || c.SpentFen != 29400 {
 		t.Fatalf("spent %s %d", c.SpentDay, c.SpentFen)
 	}
-	h := w.student("13800000102", "CUIK20230003", "034322")
+	h := w.Bound("13800000102", "CUIK20230003", "034322")
 	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
 	var issued struct{ PerTxnFen int64 }
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 200, "").Decode(t, &issued)

@@ -25,7 +25,6 @@ import (
 	"onecard/shared/devicesig"
 	"onecard/shared/ledger"
 	"onecard/shared/reader"
-	"onecard/shared/staff"
 	"onecard/shared/store"
 	"onecard/shared/testkit"
 )
@@ -46,37 +45,23 @@ func deviceKey(id string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(s[:])
 }
 
-// world is one test's table, queues, devices and students.
+// world is one test's table, queues, devices and students: testkit's World with the test devices.
 type world struct {
-	*testkit.Env
+	*testkit.World
 	t   *testing.T
 	seq int64
 }
 
 func newWorld(t *testing.T) *world {
-	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	s := testkit.Store(e.Deps)
-	for _, role := range []string{auth.RoleFinance, auth.RoleIT, auth.RoleOps, auth.RoleAdmin} {
-		if err := staff.Put(ctx, s, role+"-user", "staff-password-1", seed.SchoolID, []string{role}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := &world{World: testkit.NewWorld(t), t: t, seq: 1795665600000}
 	for _, reg := range testDevices {
 		reg.PublicKey = base64.StdEncoding.EncodeToString(deviceKey(reg.DeviceID).Public().(ed25519.PublicKey))
-		if _, err := (devices.Repo{S: s}).Put(ctx, reg, seed.SchoolID, e.Clock.Now()); err != nil {
+		if _, err := (devices.Repo{S: testkit.Store(w.Deps)}).Put(context.Background(), reg, seed.SchoolID, w.Clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e.Queues()
-	return &world{Env: e, t: t, seq: 1795665600000}
+	w.Queues()
+	return w
 }
 
 // consume starts the reader consumer on this test's queue with the template's settings.
@@ -195,48 +180,10 @@ func seqsOf(recs ...map[string]any) []int64 {
 	return out
 }
 
-// card reads a card item.
-func (w *world) card(no string) *cards.Card {
-	w.t.Helper()
-	c, err := cards.Repo{S: testkit.Store(w.Deps)}.Get(context.Background(), "kmmc", no)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return c
-}
-
-// credit puts money on a card as a recharge does.
-func (w *world) credit(cardNo string, fen int64, key string) {
-	w.t.Helper()
-	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: ledger.External(ledger.Posting{
-		Account: cards.AccountID("kmmc", cardNo), Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
-		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"})})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-}
-
 // reconcile proves the books through the API.
 func (w *world) reconcile() {
 	w.t.Helper()
-	w.Reconcile(w.staff(auth.RoleFinance)...)
-}
-
-// staff logs in a seeded staff member of role.
-func (w *world) staff(role string) []string {
-	w.t.Helper()
-	var out struct{ Token string }
-	w.Do("POST", "/v1/admin/login", map[string]string{"username": role + "-user", "password": "staff-password-1"}).Expect(w.t, 200, "").Decode(w.t, &out)
-	return testkit.Bearer(out.Token)
-}
-
-// student registers, logs in and binds the card of studentNo.
-func (w *world) student(phone, studentNo, pw string) []string {
-	w.t.Helper()
-	w.Do("POST", "/v1/auth/register", map[string]any{"phone": phone, "password": "password-123", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(w.t, 201, "")
-	h := w.login(phone)
-	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": pw}, h...).Expect(w.t, 200, "")
-	return h
+	w.Reconcile(w.StaffOf(auth.RoleFinance)...)
 }
 
 // login signs a student in again (after the clock moved past the token's life).
