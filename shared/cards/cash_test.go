@@ -32,9 +32,9 @@ type cashReport struct {
 }
 
 func (w *world) cashReport(day string, h []string) cashReport {
-	w.t.Helper()
+	w.T.Helper()
 	var r cashReport
-	w.Do("GET", "/v1/admin/cash?day="+day, nil, h...).Expect(w.t, 200, "").Decode(w.t, &r)
+	w.Do("GET", "/v1/admin/cash?day="+day, nil, h...).Expect(w.T, 200, "").Decode(w.T, &r)
 	return r
 }
 
@@ -99,11 +99,11 @@ func TestCashTopUpAndTheDaysCashPerCashier(t *testing.T) {
 
 // setReplaceFee sets the school's 补卡 fee.
 func (w *world) setReplaceFee(fen int64) {
-	w.t.Helper()
+	w.T.Helper()
 	sch := seed.DemoSchool()
 	sch.ReplaceFeeFen = fen
 	if err := (school.Repo{S: testkit.Store(w.Deps)}).Put(context.Background(), sch); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 }
 

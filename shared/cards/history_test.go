@@ -17,7 +17,7 @@ var cst = time.FixedZone("CST", 8*3600)
 // postAt posts fen (a credit, or a canteen purchase when negative) on cardNo as if posted at `at`,
 // having happened at occurred (at when zero).
 func (w *world) postAt(cardNo string, fen int64, key string, at, occurred time.Time) {
-	w.t.Helper()
+	w.T.Helper()
 	l := ledger.New(store.New(w.Deps.DB, w.Deps.Cfg.Table), func() time.Time { return at })
 	p := ledger.Posting{Account: cards.AccountID("kmmc", cardNo), Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
 		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值", OccurredAt: occurred}
@@ -25,7 +25,7 @@ func (w *world) postAt(cardNo string, fen int64, key string, at, occurred time.T
 		p.Kind, p.Counterparty, p.Merchant = ledger.KindPurchase, "ext:merchant:POS-CANTEEN-01", "食堂一号窗口"
 	}
 	if _, err := l.Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: ledger.External(p)}); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 }
 
@@ -36,12 +36,12 @@ type txnLine struct {
 
 // lines walks GET /v1/card/transactions page by page (limit per page) and returns every line.
 func (w *world) lines(h []string, limit int, month string) []txnLine {
-	w.t.Helper()
+	w.T.Helper()
 	var all []txnLine
 	cursor := ""
 	for pages := 0; ; pages++ {
 		if pages > 20 {
-			w.t.Fatal("paging does not end")
+			w.T.Fatal("paging does not end")
 		}
 		q := url.Values{"limit": {fmt.Sprint(limit)}}
 		if month != "" {
@@ -54,9 +54,9 @@ func (w *world) lines(h []string, limit int, month string) []txnLine {
 			Items      []txnLine
 			NextCursor *string
 		}
-		w.Do("GET", "/v1/card/transactions?"+q.Encode(), nil, h...).Expect(w.t, 200, "").Decode(w.t, &page)
+		w.Do("GET", "/v1/card/transactions?"+q.Encode(), nil, h...).Expect(w.T, 200, "").Decode(w.T, &page)
 		if len(page.Items) > limit {
-			w.t.Fatalf("%d items on a page of %d", len(page.Items), limit)
+			w.T.Fatalf("%d items on a page of %d", len(page.Items), limit)
 		}
 		all = append(all, page.Items...)
 		if page.NextCursor == nil {
@@ -73,13 +73,13 @@ type monthSummary struct {
 }
 
 func (w *world) summary(h []string, month string) monthSummary {
-	w.t.Helper()
+	w.T.Helper()
 	var s monthSummary
 	path := "/v1/card/transactions/summary"
 	if month != "" {
 		path += "?month=" + month
 	}
-	w.Do("GET", path, nil, h...).Expect(w.t, 200, "").Decode(w.t, &s)
+	w.Do("GET", path, nil, h...).Expect(w.T, 200, "").Decode(w.T, &s)
 	return s
 }
 

@@ -18,9 +18,9 @@ type lookupAnswer struct {
 }
 
 func (w *world) lookup(q string) []cards.StudentHit {
-	w.t.Helper()
+	w.T.Helper()
 	var a lookupAnswer
-	w.Do("GET", "/v1/admin/students?q="+url.QueryEscape(q), nil, w.StaffOf("it")...).Expect(w.t, 200, "").Decode(w.t, &a)
+	w.Do("GET", "/v1/admin/students?q="+url.QueryEscape(q), nil, w.StaffOf("it")...).Expect(w.T, 200, "").Decode(w.T, &a)
 	return a.Items
 }
 
@@ -127,11 +127,11 @@ func strPtr(s string) *string { return &s }
 
 // importCSV posts a roster CSV as the card center does and expects every row taken.
 func (w *world) importCSV(csv string) {
-	w.t.Helper()
+	w.T.Helper()
 	var rep cards.ImportReport
 	w.Import("/v1/admin/students/import", csv, &rep, w.StaffOf("it")...)
 	if rep.Rejected != 0 {
-		w.t.Fatalf("import: %+v", rep)
+		w.T.Fatalf("import: %+v", rep)
 	}
 }
 

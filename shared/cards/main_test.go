@@ -10,25 +10,22 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 // world is a test environment with the demo school, students and a staff member per role (testkit's World).
-type world struct {
-	*testkit.World
-	t *testing.T
-}
+type world struct{ *testkit.World }
 
-func newWorld(t *testing.T) *world { return &world{World: testkit.NewWorld(t), t: t} }
+func newWorld(t *testing.T) *world { return &world{testkit.NewWorld(t)} }
 
 // newSerialWorld is newWorld for a test that must not run beside others (it counts this process's
 // secret comparisons); Go runs the parallel tests after the serial ones.
-func newSerialWorld(t *testing.T) *world { return &world{World: testkit.NewSerialWorld(t), t: t} }
+func newSerialWorld(t *testing.T) *world { return &world{testkit.NewSerialWorld(t)} }
 
 // student registers phone, logs in and returns the access token.
 func (w *world) student(phone string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	return w.Student(phone, "kmmc")
 }
 
 // reconcile runs the books check through the API and fails the test on any discrepancy.
 func (w *world) reconcile() map[string]any {
-	w.t.Helper()
+	w.T.Helper()
 	return w.Reconcile(w.StaffOf(auth.RoleFinance)...)
 }

@@ -13,17 +13,17 @@ import (
 
 // cardView reads GET /v1/card.
 func (w *world) cardView(h []string) cards.View {
-	w.t.Helper()
+	w.T.Helper()
 	var v cards.View
-	w.Do("GET", "/v1/card", nil, h...).Expect(w.t, 200, "").Decode(w.t, &v)
+	w.Do("GET", "/v1/card", nil, h...).Expect(w.T, 200, "").Decode(w.T, &v)
 	return v
 }
 
 // login signs phone in again (after the clock moved past its token's life).
 func (w *world) login(phone string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	var pair struct{ AccessToken string }
-	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": testkit.StudentPassword}).Expect(w.t, 200, "").Decode(w.t, &pair)
+	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": testkit.StudentPassword}).Expect(w.T, 200, "").Decode(w.T, &pair)
 	return testkit.Bearer(pair.AccessToken)
 }
 

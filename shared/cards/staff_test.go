@@ -18,24 +18,24 @@ import (
 )
 
 func (w *world) card(no string) *cards.Card {
-	w.t.Helper()
+	w.T.Helper()
 	c, err := (cards.Repo{S: testkit.Store(w.Deps)}).Get(context.Background(), "kmmc", no)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return c
 }
 
 // audited reports whether the audit trail has action on target.
 func (w *world) audited(action, target string) bool {
-	w.t.Helper()
+	w.T.Helper()
 	var audit struct {
 		Items []struct {
 			Action, Target string
 			Details        map[string]any
 		}
 	}
-	w.Do("GET", "/v1/admin/audit", nil, w.StaffOf("admin")...).Expect(w.t, 200, "").Decode(w.t, &audit)
+	w.Do("GET", "/v1/admin/audit", nil, w.StaffOf("admin")...).Expect(w.T, 200, "").Decode(w.T, &audit)
 	for _, a := range audit.Items {
 		if a.Action == action && a.Target == target {
 			return true

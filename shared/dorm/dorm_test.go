@@ -9,65 +9,46 @@ import (
 	"onecard/infra/seed"
 	"onecard/shared/dorm"
 	"onecard/shared/httpapi"
-	"onecard/shared/ledger"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 	"onecard/shared/testkit"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-type world struct {
-	*testkit.Env
-	t *testing.T
-}
+type world struct{ *testkit.Env }
 
 func newWorld(t *testing.T) *world {
 	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	for _, f := range []func(context.Context, *platform.Deps) error{seed.School, seed.StudentsAndCards, seed.Dorms} {
-		if err := f(ctx, e.Deps); err != nil {
-			t.Fatal(err)
-		}
+	auditor := func(ctx context.Context, d *platform.Deps) error {
+		return seed.Staff(ctx, d, seed.StaffLogin{Username: "auditor", Password: "ledger-check-2026"})
 	}
-	if err := seed.Staff(ctx, e.Deps, seed.StaffLogin{Username: "auditor", Password: "ledger-check-2026"}); err != nil {
-		t.Fatal(err)
-	}
-	return &world{Env: e, t: t}
+	return &world{testkit.Seeded(t, seed.Dorms, auditor)}
 }
 
+// student registers phone and binds the card of studentNo (none when empty).
 func (w *world) student(phone, studentNo, pw string) []string {
-	w.t.Helper()
-	h := w.Student(phone, "kmmc")
-	if studentNo != "" {
-		w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": pw}, h...).Expect(w.t, 200, "")
+	w.T.Helper()
+	if studentNo == "" {
+		return w.Student(phone, seed.SchoolID)
 	}
-	return h
+	return w.Bound(phone, studentNo, pw)
 }
 
 func (w *world) creditCard(cardNo string, fen int64) {
-	w.t.Helper()
-	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: "credit-" + cardNo + fmt.Sprint(fen),
-		Postings: ledger.External(ledger.Posting{Account: "card:kmmc:" + cardNo, Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
-			Kind: ledger.KindRecharge, Counterparty: "ext:wechat"})})
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	w.T.Helper()
+	w.Post("test", "credit-"+cardNo+fmt.Sprint(fen), testkit.Recharge(cardNo, fen))
 }
 
 func (w *world) room(h []string, id string) dorm.RoomView {
-	w.t.Helper()
+	w.T.Helper()
 	var v dorm.RoomView
-	w.Do("GET", "/v1/dorms/rooms/"+id, nil, h...).Expect(w.t, 200, "").Decode(w.t, &v)
+	w.Do("GET", "/v1/dorms/rooms/"+id, nil, h...).Expect(w.T, 200, "").Decode(w.T, &v)
 	return v
 }
 
 func (w *world) reconcile() {
-	w.t.Helper()
-	var tok struct{ Token string }
-	w.Do("POST", "/v1/admin/login", map[string]string{"username": "auditor", "password": "ledger-check-2026"}).Expect(w.t, 200, "").Decode(w.t, &tok)
-	w.Reconcile(testkit.Bearer(tok.Token)...)
+	w.T.Helper()
+	w.Reconcile(w.StaffLogin("auditor", "ledger-check-2026")...)
 }
 
 func (w *world) meters() dorm.Meters {
@@ -76,20 +57,20 @@ func (w *world) meters() dorm.Meters {
 }
 
 func (w *world) read(meter string, reading int64, at time.Time) string {
-	w.t.Helper()
+	w.T.Helper()
 	ctx := httpapi.WithLogger(context.Background(), w.Deps.Log)
 	out, errs := w.meters().Apply(ctx, []dorm.Reading{{MeterID: meter, Kind: "elec", Reading: reading, ReadAt: at}})
 	if errs[0] != nil {
-		w.t.Fatal(errs[0])
+		w.T.Fatal(errs[0])
 	}
 	return out[0]
 }
 
 func (w *world) settle() dorm.SettleReport {
-	w.t.Helper()
+	w.T.Helper()
 	rep, err := dorm.NewPower(w.Deps).Settle(context.Background(), "kmmc")
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return rep
 }

@@ -20,11 +20,11 @@ type myRooms struct {
 }
 
 func (w *world) myRooms(h []string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	var m myRooms
-	w.Do("GET", "/v1/me/rooms", nil, h...).Expect(w.t, 200, "").Decode(w.t, &m)
+	w.Do("GET", "/v1/me/rooms", nil, h...).Expect(w.T, 200, "").Decode(w.T, &m)
 	if m.Max != dorm.MaxMyRooms {
-		w.t.Fatalf("max %d", m.Max)
+		w.T.Fatalf("max %d", m.Max)
 	}
 	ids := []string{}
 	for _, v := range m.Items {

@@ -17,20 +17,20 @@ type orderLine struct {
 
 // myOrders walks GET /v1/orders, limit per page.
 func (w *world) myOrders(h []string, limit int) []orderLine {
-	w.t.Helper()
+	w.T.Helper()
 	var all []orderLine
 	path := fmt.Sprintf("/v1/orders?limit=%d", limit)
 	for pages := 0; ; pages++ {
 		if pages > 20 {
-			w.t.Fatal("paging does not end")
+			w.T.Fatal("paging does not end")
 		}
 		var page struct {
 			Items      []orderLine
 			NextCursor *string
 		}
-		w.Do("GET", path, nil, h...).Expect(w.t, 200, "").Decode(w.t, &page)
+		w.Do("GET", path, nil, h...).Expect(w.T, 200, "").Decode(w.T, &page)
 		if len(page.Items) > limit {
-			w.t.Fatalf("%d items on a page of %d", len(page.Items), limit)
+			w.T.Fatalf("%d items on a page of %d", len(page.Items), limit)
 		}
 		all = append(all, page.Items...)
 		if page.NextCursor == nil {

@@ -29,13 +29,10 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 // world is testkit's World with WeChat Pay.
-type world struct {
-	*testkit.World
-	t *testing.T
-}
+type world struct{ *testkit.World }
 
 func newWorld(t *testing.T) *world {
-	w := &world{World: testkit.NewWorld(t), t: t}
+	w := &world{testkit.NewWorld(t)}
 	w.WithWeChat()
 	return w
 }
@@ -43,7 +40,7 @@ func newWorld(t *testing.T) *world {
 // student registers, binds the card of studentNo (none when empty) and WeChat (when wechat), and returns
 // the auth header.
 func (w *world) student(phone, studentNo, cardPw string, wechat bool) []string {
-	w.t.Helper()
+	w.T.Helper()
 	var h []string
 	if studentNo == "" {
 		h = w.Student(phone, seed.SchoolID)
@@ -57,21 +54,21 @@ func (w *world) student(phone, studentNo, cardPw string, wechat bool) []string {
 }
 
 func (w *world) balance(h []string) int64 {
-	w.t.Helper()
+	w.T.Helper()
 	var c struct{ BalanceFen int64 }
-	w.Do("GET", "/v1/card", nil, h...).Expect(w.t, 200, "").Decode(w.t, &c)
+	w.Do("GET", "/v1/card", nil, h...).Expect(w.T, 200, "").Decode(w.T, &c)
 	return c.BalanceFen
 }
 
 func (w *world) order(h []string, no string) string {
-	w.t.Helper()
+	w.T.Helper()
 	var o struct{ Status string }
-	w.Do("GET", "/v1/orders/"+no, nil, h...).Expect(w.t, 200, "").Decode(w.t, &o)
+	w.Do("GET", "/v1/orders/"+no, nil, h...).Expect(w.T, 200, "").Decode(w.T, &o)
 	return o.Status
 }
 
 func (w *world) recharge(h []string, fen int64, key string) string {
-	w.t.Helper()
+	w.T.Helper()
 	hdr := append([]string{}, h...)
 	if key != "" {
 		hdr = append(hdr, "Idempotency-Key", key)
@@ -80,32 +77,32 @@ func (w *world) recharge(h []string, fen int64, key string) string {
 		OrderNo   string
 		PayParams map[string]string
 	}
-	w.Do("POST", "/v1/card/recharge", map[string]int64{"amountFen": fen}, hdr...).Expect(w.t, 201, "").Decode(w.t, &out)
+	w.Do("POST", "/v1/card/recharge", map[string]int64{"amountFen": fen}, hdr...).Expect(w.T, 201, "").Decode(w.T, &out)
 	if out.OrderNo == "" || out.PayParams["package"] == "" || out.PayParams["paySign"] == "" || out.PayParams["signType"] != "RSA" {
-		w.t.Fatalf("recharge answer: %+v", out)
+		w.T.Fatalf("recharge answer: %+v", out)
 	}
 	return out.OrderNo
 }
 
 func (w *world) pay(no string) {
-	w.t.Helper()
+	w.T.Helper()
 	if _, err := w.WX.Sandbox.Pay(no); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
-	w.WX.Idle(w.t)
+	w.WX.Idle(w.T)
 }
 
 func (w *world) reconcile() {
-	w.t.Helper()
+	w.T.Helper()
 	w.Reconcile(w.staff()...)
 }
 
 func (w *world) runReconciler() recharge.ReconcileReport {
-	w.t.Helper()
+	w.T.Helper()
 	ctx := httpapi.WithLogger(context.Background(), w.Deps.Log)
 	rep, err := recharge.NewService(w.Deps).Reconcile(ctx, recharge.ReconcileAfter)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return rep
 }
@@ -271,7 +268,7 @@ func TestIdempotencyKeyAndProviderOutage(t *testing.T) {
 // forged builds a notification for order no signed with key (WeChat Pay's own key, or another), with the
 // given timestamp; the resource is encrypted with the real APIv3 key.
 func (w *world) notification(no string, amount int64, key *rsa.PrivateKey, ts time.Time, sigPrefix string, tamper bool) *http.Request {
-	w.t.Helper()
+	w.T.Helper()
 	cfgJSON, _ := os.ReadFile(filepath.Join(w.WX.KeysDir, "config.json"))
 	var dc struct {
 		MchID          string `json:"mchid"`

@@ -22,33 +22,33 @@ type refundView struct {
 }
 
 func (w *world) refund(orderNo string, fen int64, key string, status int, code string) refundView {
-	w.t.Helper()
+	w.T.Helper()
 	var v refundView
 	r := w.Do("POST", "/v1/admin/orders/"+orderNo+"/refunds", map[string]any{"amountFen": fen, "reason": "学生申请退款"},
-		append(w.staff(), "Idempotency-Key", key)...).Expect(w.t, status, code)
+		append(w.staff(), "Idempotency-Key", key)...).Expect(w.T, status, code)
 	if status == 200 {
-		r.Decode(w.t, &v)
+		r.Decode(w.T, &v)
 	}
 	return v
 }
 
 func (w *world) refundNow(no string) refundView {
-	w.t.Helper()
+	w.T.Helper()
 	var v refundView
-	w.Do("GET", "/v1/admin/refunds/"+no, nil, w.staff()...).Expect(w.t, 200, "").Decode(w.t, &v)
+	w.Do("GET", "/v1/admin/refunds/"+no, nil, w.staff()...).Expect(w.T, 200, "").Decode(w.T, &v)
 	return v
 }
 
 func (w *world) refundedFen(h []string, orderNo string) int64 {
-	w.t.Helper()
+	w.T.Helper()
 	var o struct{ RefundedFen int64 }
-	w.Do("GET", "/v1/orders/"+orderNo, nil, h...).Expect(w.t, 200, "").Decode(w.t, &o)
+	w.Do("GET", "/v1/orders/"+orderNo, nil, h...).Expect(w.T, 200, "").Decode(w.T, &o)
 	return o.RefundedFen
 }
 
 // paidOrder is a paid card recharge of fen.
 func (w *world) paidOrder(h []string, fen int64) string {
-	w.t.Helper()
+	w.T.Helper()
 	no := w.recharge(h, fen, "")
 	w.pay(no)
 	return no
@@ -210,10 +210,10 @@ func TestLostRefundNotificationIsSettledByTheReconciler(t *testing.T) {
 
 // runRefundReconciler is the refunds' half of the scheduled RechargeReconciler.
 func (w *world) runRefundReconciler() recharge.RefundReport {
-	w.t.Helper()
+	w.T.Helper()
 	rep, err := recharge.NewService(w.Deps).ReconcileRefunds(httpapi.WithLogger(context.Background(), w.Deps.Log), recharge.RefundReconcileAfter)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return rep
 }

@@ -31,14 +31,14 @@ const (
 
 // staff signs in the finance member, who replaces cards and refunds orders.
 func (w *world) staff() []string {
-	w.t.Helper()
+	w.T.Helper()
 	return w.StaffOf(auth.RoleFinance)
 }
 
 // replace is 补卡 through the staff API.
 func (w *world) replace(from, to string) {
-	w.t.Helper()
-	w.Do("POST", "/v1/admin/cards/"+from+"/replace", map[string]string{"newCardNo": to}, w.staff()...).Expect(w.t, 200, "")
+	w.T.Helper()
+	w.Do("POST", "/v1/admin/cards/"+from+"/replace", map[string]string{"newCardNo": to}, w.staff()...).Expect(w.T, 200, "")
 }
 
 type orderView struct {
@@ -54,29 +54,29 @@ type orderView struct {
 
 // login signs the student in again (after the clock passed the access token's lifetime).
 func (w *world) login(phone string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	var pair struct{ AccessToken string }
-	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": testkit.StudentPassword}).Expect(w.t, 200, "").Decode(w.t, &pair)
+	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": testkit.StudentPassword}).Expect(w.T, 200, "").Decode(w.T, &pair)
 	return testkit.Bearer(pair.AccessToken)
 }
 
 func (w *world) orderView(h []string, no string) orderView {
-	w.t.Helper()
+	w.T.Helper()
 	var o orderView
-	w.Do("GET", "/v1/orders/"+no, nil, h...).Expect(w.t, 200, "").Decode(w.t, &o)
+	w.Do("GET", "/v1/orders/"+no, nil, h...).Expect(w.T, 200, "").Decode(w.T, &o)
 	return o
 }
 
 // checkRedirected asserts the order was paid to newCard, says so, and nothing sits on the old card.
 func (w *world) checkRedirected(h []string, no string, fen int64) {
-	w.t.Helper()
+	w.T.Helper()
 	o := w.orderView(h, no)
 	if o.Status != "paid" || o.Target.CardNo != oldCard || o.CreditedTo == nil || o.CreditedTo.CardNo != newCard ||
 		o.CreditedTo.Kind != "card" || o.CreditNote != recharge.NoteReplaced {
-		w.t.Fatalf("order view: %+v (credited to %+v)", o, o.CreditedTo)
+		w.T.Fatalf("order view: %+v (credited to %+v)", o, o.CreditedTo)
 	}
 	if old, nc := w.Card(oldCard), w.Card(newCard); old.Balance != 0 || nc.Balance != fen || nc.Status != cards.Active {
-		w.t.Fatalf("old card %s holds %d, new card %s holds %d", old.Status, old.Balance, nc.Status, nc.Balance)
+		w.T.Fatalf("old card %s holds %d, new card %s holds %d", old.Status, old.Balance, nc.Status, nc.Balance)
 	}
 	w.reconcile()
 }

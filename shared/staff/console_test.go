@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"onecard/shared/auth"
 	"onecard/shared/fault"
 	"onecard/shared/staff"
@@ -295,29 +293,15 @@ func TestStaffOfAnotherSchoolAreInvisible(t *testing.T) {
 	}
 }
 
-// racingDB lets another writer change an item just before the next transaction commits.
-type racingDB struct {
-	store.DB
-	before func()
-}
-
-func (r *racingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if f := r.before; f != nil {
-		r.before = nil
-		f()
-	}
-	return r.DB.TransactWriteItems(ctx, in, o...)
-}
-
 // Two admins changing one member: the second finds it moved on and gets 409 rather than recording a
 // "before" that was no longer true.
 func TestConcurrentChangeLoses(t *testing.T) {
 	w := newWorld(t)
 	adm := w.StaffOf("admin")
-	db := &racingDB{DB: w.Deps.DB}
+	db := &testkit.RacingDB{DB: w.Deps.DB}
 	svc := &staff.Service{S: store.New(db, w.Deps.Cfg.Table), Now: w.Deps.Now}
 	p := auth.Principal{Subject: "admin-user", Kind: auth.KindStaff, School: "kmmc", Roles: []string{"admin"}}
-	db.before = func() {
+	db.Before = func() {
 		w.Do("POST", "/v1/admin/staff/it-user/disable", nil, adm...).Expect(t, 204, "")
 	}
 	if _, err := svc.SetRoles(context.Background(), p, "it-user", []string{"it", "ops"}); !fault.Is(err, "STAFF_CHANGED") {
