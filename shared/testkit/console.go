@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"context"
 	"testing"
 
 	"onecard/infra/seed"
@@ -19,10 +18,7 @@ type Console struct{ *Env }
 // NewConsole is a parallel test's Console.
 func NewConsole(t *testing.T) *Console {
 	t.Parallel()
-	c := &Console{New(t)}
-	if err := seed.School(context.Background(), c.Deps); err != nil {
-		t.Fatal(err)
-	}
+	c := &Console{WithSchool(t)}
 	c.putEveryRole()
 	return c
 }

@@ -20,18 +20,24 @@ import (
 // Seed writes demo data into a test's table (seed.School, seed.StudentsAndCards and seed.Dorms are Seeds).
 type Seed = func(context.Context, *platform.Deps) error
 
-// Seeded is New on the demo school with its students and cards, then whatever more writes. It does not
+// WithSchool is New on the demo school alone (no students yet), then whatever more writes. It does not
 // call t.Parallel: that stays the test's choice.
-func Seeded(t testing.TB, more ...Seed) *Env {
+func WithSchool(t testing.TB, more ...Seed) *Env {
 	t.Helper()
 	e := New(t)
 	ctx := context.Background()
-	for _, f := range append([]Seed{seed.School, seed.StudentsAndCards}, more...) {
+	for _, f := range append([]Seed{seed.School}, more...) {
 		if err := f(ctx, e.Deps); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return e
+}
+
+// Seeded is WithSchool with the school's students and cards, then whatever more writes.
+func Seeded(t testing.TB, more ...Seed) *Env {
+	t.Helper()
+	return WithSchool(t, append([]Seed{seed.StudentsAndCards}, more...)...)
 }
 
 // StaffAs writes a staff member straight into the table, signs them in through the API and returns
