@@ -14,12 +14,12 @@ import (
 
 // keep makes a dispute as the consumer does.
 func (w *world) keep(device, cardNo string, fen int64, reason string) int64 {
-	w.t.Helper()
+	w.T.Helper()
 	m := &reader.Message{Type: reader.TypeRecord, DeviceID: device, SchoolID: "kmmc", Merchant: "第一食堂", Seq: w.nextSeq(),
 		OccurredAt: w.Clock.Now().Add(-time.Hour), Kind: "purchase", AmountFen: fen, CardNo: cardNo, ReceivedAt: w.Clock.Now()}
 	kept, err := reader.KeepDispute(context.Background(), testkit.Store(w.Deps), m, reason, w.Clock.Now())
 	if err != nil || !kept {
-		w.t.Fatalf("keep: %v %v", kept, err)
+		w.T.Fatalf("keep: %v %v", kept, err)
 	}
 	w.Clock.Advance(time.Second)
 	return m.Seq
@@ -31,9 +31,9 @@ func (w *world) resolve(seq int64, decision, note string, h []string) *testkit.R
 }
 
 func (w *world) disputes(query string) []reader.DisputeView {
-	w.t.Helper()
+	w.T.Helper()
 	var page reader.DisputePage
-	w.Do("GET", "/v1/admin/disputes"+query, nil, w.StaffOf(auth.RoleFinance)...).Expect(w.t, 200, "").Decode(w.t, &page)
+	w.Do("GET", "/v1/admin/disputes"+query, nil, w.StaffOf(auth.RoleFinance)...).Expect(w.T, 200, "").Decode(w.T, &page)
 	return page.Items
 }
 
@@ -115,7 +115,7 @@ func TestResolvingDisputes(t *testing.T) {
 	if seen["dispute.waive"] != 1 || seen["dispute.charge"] != 2 {
 		t.Fatalf("audit: %+v", audit.Items)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // Finance staff clicking twice, or two of them at once: the record is charged once.
@@ -142,5 +142,5 @@ func TestConcurrentChargesPostOnce(t *testing.T) {
 	if bal := w.Card("10000003").Balance; bal != 700 {
 		t.Fatalf("balance %d, want 700", bal)
 	}
-	w.reconcile()
+	w.Reconciled()
 }

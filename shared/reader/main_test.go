@@ -19,7 +19,6 @@ import (
 
 	"onecard/infra/seed"
 	"onecard/infra/sqsrunner"
-	"onecard/shared/auth"
 	"onecard/shared/cards"
 	"onecard/shared/devices"
 	"onecard/shared/devicesig"
@@ -48,12 +47,11 @@ func deviceKey(id string) ed25519.PrivateKey {
 // world is one test's table, queues, devices and students: testkit's World with the test devices.
 type world struct {
 	*testkit.World
-	t   *testing.T
 	seq int64
 }
 
 func newWorld(t *testing.T) *world {
-	w := &world{World: testkit.NewWorld(t), t: t, seq: 1795665600000}
+	w := &world{World: testkit.NewWorld(t), seq: 1795665600000}
 	for _, reg := range testDevices {
 		reg.PublicKey = base64.StdEncoding.EncodeToString(deviceKey(reg.DeviceID).Public().(ed25519.PublicKey))
 		if _, err := (devices.Repo{S: testkit.Store(w.Deps)}).Put(context.Background(), reg, seed.SchoolID, w.Clock.Now()); err != nil {
@@ -91,23 +89,23 @@ func (w *world) signed(method, path, device string, body []byte, edit func(*http
 }
 
 func (w *world) signedWith(priv ed25519.PrivateKey, method, path, device string, body []byte, at time.Time, edit func(*http.Request)) *testkit.Resp {
-	w.t.Helper()
+	w.T.Helper()
 	req, err := http.NewRequest(method, w.API.URL+path, bytes.NewReader(body))
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	if len(body) > 0 {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if err := devicesig.SignRequest(req, device, priv, body, at); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	if edit != nil {
 		edit(req)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
@@ -122,13 +120,13 @@ type result struct {
 
 // post sends records as device and returns the per-record results (the answer must be 200).
 func (w *world) post(device string, recs ...map[string]any) []result {
-	w.t.Helper()
+	w.T.Helper()
 	body, _ := json.Marshal(map[string]any{"records": recs})
-	r := w.signed("POST", "/v1/reader/transactions", device, body, nil).Expect(w.t, 200, "")
+	r := w.signed("POST", "/v1/reader/transactions", device, body, nil).Expect(w.T, 200, "")
 	var out struct{ Results []result }
-	r.Decode(w.t, &out)
+	r.Decode(w.T, &out)
 	if len(out.Results) != len(recs) {
-		w.t.Fatalf("%d results for %d records", len(out.Results), len(recs))
+		w.T.Fatalf("%d results for %d records", len(out.Results), len(recs))
 	}
 	return out.Results
 }
@@ -150,7 +148,7 @@ func statuses(rs []result) string {
 
 // waitDone waits until every (device, seq) has been posted or disputed.
 func (w *world) waitDone(device string, seqs ...int64) {
-	w.t.Helper()
+	w.T.Helper()
 	s := testkit.Store(w.Deps)
 	keys := make([]store.Key, 0, len(seqs))
 	for _, q := range seqs {
@@ -160,13 +158,13 @@ func (w *world) waitDone(device string, seqs ...int64) {
 	for {
 		got, err := s.BatchGet(context.Background(), keys, "", nil)
 		if err != nil {
-			w.t.Fatal(err)
+			w.T.Fatal(err)
 		}
 		if len(got) == len(keys) {
 			return
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("%s: %d of %d records posted after 30 s", device, len(got), len(keys))
+			w.T.Fatalf("%s: %d of %d records posted after 30 s", device, len(got), len(keys))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -180,34 +178,42 @@ func seqsOf(recs ...map[string]any) []int64 {
 	return out
 }
 
-// reconcile proves the books through the API.
-func (w *world) reconcile() {
-	w.t.Helper()
-	w.Reconcile(w.StaffOf(auth.RoleFinance)...)
+// virtual is Bound with the virtual card (payment codes) switched on.
+func (w *world) virtual(phone, studentNo, pw string) []string {
+	w.T.Helper()
+	h := w.Bound(phone, studentNo, pw)
+	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(w.T, 204, "")
+	return h
+}
+
+// balances are the balances of the demo cards 10000001 to 10000003, as "b1 b2 b3".
+func (w *world) balances() string {
+	w.T.Helper()
+	return fmt.Sprint(w.Card("10000001").Balance, w.Card("10000002").Balance, w.Card("10000003").Balance)
 }
 
 // login signs a student in again (after the clock moved past the token's life).
 func (w *world) login(phone string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	var pair struct{ AccessToken string }
-	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": "password-123"}).Expect(w.t, 200, "").Decode(w.t, &pair)
+	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": "password-123"}).Expect(w.T, 200, "").Decode(w.T, &pair)
 	return testkit.Bearer(pair.AccessToken)
 }
 
 // code asks for a payment code as the student h.
 func (w *world) code(h []string) string {
-	w.t.Helper()
+	w.T.Helper()
 	var out struct{ Code, ExpiresAt string }
-	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(w.t, 200, "").Decode(w.t, &out)
+	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(w.T, 200, "").Decode(w.T, &out)
 	return out.Code
 }
 
 // history returns a card's entries, newest first, as "kind amount merchant status".
 func (w *world) history(no string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	page, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).History(context.Background(), cards.AccountID("kmmc", no), 100, "", "")
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	var out []string
 	for _, it := range page.Items {
@@ -219,14 +225,14 @@ func (w *world) history(no string) []string {
 // take receives n messages off this test's reader queue (no consumer runs), as one SQS event, so a test
 // can hand them to consumers itself.
 func (w *world) take(n int) events.SQSEvent {
-	w.t.Helper()
+	w.T.Helper()
 	url := w.Queues()["ReaderQueue"]
 	var ev events.SQSEvent
 	for len(ev.Records) < n {
 		res, err := w.Deps.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url,
 			MaxNumberOfMessages: int32(n - len(ev.Records)), WaitTimeSeconds: 1})
 		if err != nil {
-			w.t.Fatal(err)
+			w.T.Fatal(err)
 		}
 		ev.Records = append(ev.Records, sqsrunner.Event(res.Messages, "", "").Records...)
 	}

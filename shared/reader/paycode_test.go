@@ -23,12 +23,12 @@ type issued struct {
 }
 
 func (w *world) issue(h []string) issued {
-	w.t.Helper()
+	w.T.Helper()
 	var out issued
-	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(w.t, 200, "").Decode(w.t, &out)
+	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(w.T, 200, "").Decode(w.T, &out)
 	c, err := paycode.Parse(out.Code)
 	if err != nil || c.AmountFen != out.AmountFen {
-		w.t.Fatalf("the code says %d fen, the answer %d (%v)", c.AmountFen, out.AmountFen, err)
+		w.T.Fatalf("the code says %d fen, the answer %d (%v)", c.AmountFen, out.AmountFen, err)
 	}
 	return out
 }
@@ -40,8 +40,7 @@ func (w *world) issue(h []string) issued {
 func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 	w := newWorld(t)
 	w.consume()
-	h := w.Bound("13800000111", "CUIK20230001", "011237")
-	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
+	h := w.virtual("13800000111", "CUIK20230001", "011237")
 	w.Do("PUT", "/v1/card/limits", map[string]any{"perTxnFen": 1000000, "dailyFen": 1000000}, h...).Expect(t, 400, "BAD_LIMITS")
 	w.Do("PUT", "/v1/card/limits", map[string]any{"perTxnFen": 50000, "dailyFen": 200000}, h...).Expect(t, 400, "CARD_PASSWORD_REQUIRED")
 	w.Do("PUT", "/v1/card/limits", map[string]any{"perTxnFen": 50000, "dailyFen": 200000, "cardPassword": "011237"}, h...).Expect(t, 200, "")
@@ -99,7 +98,7 @@ func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 	if code := w.issue(h); code.AmountFen != 3000 {
 		t.Fatalf("code for %d fen, want the school's ceiling 3000", code.AmountFen)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // Two codes issued on one balance (nothing is reserved at issue) and both spent: the ledger posts the
@@ -107,8 +106,7 @@ func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 // its code counts as spent. Finance can charge it only once the balance covers it.
 func TestTwoCodesOnOneBalanceNeverOverdraw(t *testing.T) {
 	w := newWorld(t)
-	h := w.Bound("13800000112", "CUIK20230002", "025620")
-	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
+	h := w.virtual("13800000112", "CUIK20230002", "025620")
 	w.Credit("10000002", 1000, "c1")
 	a, b := w.issue(h), w.issue(h)
 	if a.AmountFen != 1000 || b.AmountFen != 1000 {
@@ -156,15 +154,14 @@ func TestTwoCodesOnOneBalanceNeverOverdraw(t *testing.T) {
 	if c := w.Card("10000002"); c.Balance != 500 || c.Arrears {
 		t.Fatalf("after the charge: %d %v", c.Balance, c.Arrears)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // The same with the two records posted at the same moment by two consumers: whichever the ledger takes
 // first is charged, the other is refused at the balance it re-reads and becomes the dispute.
 func TestTwoCodesSpentAtOnceNeverOverdraw(t *testing.T) {
 	w := newWorld(t)
-	h := w.Bound("13800000113", "CUIK20230003", "034322")
-	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
+	h := w.virtual("13800000113", "CUIK20230003", "034322")
 	w.Credit("10000003", 800, "c1")
 	a, b := w.issue(h), w.issue(h)
 	if s := statuses(w.post("POS-CANTEEN-01", w.codeRec(800, a.Code))); s != "accepted" {
@@ -197,5 +194,5 @@ func TestTwoCodesSpentAtOnceNeverOverdraw(t *testing.T) {
 	if ds := w.disputes("?status=open"); len(ds) != 1 || ds[0].Reason != reader.DisputeCodeOverBalance {
 		t.Fatalf("disputes: %+v", ds)
 	}
-	w.reconcile()
+	w.Reconciled()
 }

@@ -78,7 +78,7 @@ func TestReplaceBetweenTheConsumersReadAndWrite(t *testing.T) {
 	if out, _ := w.consumer(nil).Process(context.Background(), ev); out.Duplicate != 4 {
 		t.Fatalf("redelivery: %+v", out)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // A record of a card replaced while it was lost: dated before the loss report it is the student's and
@@ -101,7 +101,7 @@ func TestRecordsOfAReplacedLostCard(t *testing.T) {
 	if old, nc := w.Card("10000002"), w.Card("20000002"); old.Balance != 0 || nc.Balance != 3000-250 {
 		t.Fatalf("old %d new %d", old.Balance, nc.Balance)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // beforeDisputeWrite runs hook once, just before the first transaction that resolves a dispute.
@@ -145,7 +145,7 @@ func TestDisputeChargeRacingAReplace(t *testing.T) {
 	if old, nc := w.Card("10000003"), w.Card("20000003"); old.Balance != 0 || nc.Balance != 2000-700 {
 		t.Fatalf("old %d new %d", old.Balance, nc.Balance)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // flakyDB fails a share of DynamoDB calls as a throttled or overloaded table does: throttling, server
@@ -270,5 +270,5 @@ func TestTransientFaultsDoNotDeadLetterGoodRecords(t *testing.T) {
 			t.Fatalf("%s: balance %d seq %d, want %d in %d entries", no, c.Balance, c.Seq, bal, entries[no])
 		}
 	}
-	w.reconcile()
+	w.Reconciled()
 }
