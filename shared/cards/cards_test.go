@@ -317,7 +317,7 @@ func TestTransactionsPagingAndMonth(t *testing.T) {
 	w.Do("GET", "/v1/card/transactions?month=11-2026", nil, h...).Expect(t, 400, "BAD_MONTH")
 	w.Do("GET", "/v1/card/transactions?cursor=bm90LWFuLWVudHJ5", nil, h...).Expect(t, 400, "BAD_CURSOR")
 	w.Do("GET", "/v1/card/transactions?limit=0", nil, h...).Expect(t, 400, "BAD_LIMIT")
-	w.reconcile()
+	w.Reconciled()
 }
 
 // A student never reaches another student's card: every card route acts on the caller's own binding.
@@ -432,5 +432,5 @@ func TestReplaceCard(t *testing.T) {
 	if !found {
 		t.Fatalf("replace not audited: %+v", audit.Items)
 	}
-	w.reconcile()
+	w.Reconciled()
 }

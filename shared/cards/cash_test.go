@@ -94,7 +94,7 @@ func TestCashTopUpAndTheDaysCashPerCashier(t *testing.T) {
 	if !w.audited("card.cash_topup", "card:10000001") {
 		t.Fatal("no audit record")
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // setReplaceFee sets the school's 补卡 fee.
@@ -145,7 +145,7 @@ func TestReplaceFeeFromTheBalanceOrInCash(t *testing.T) {
 	if got := replace("10000003", "19990003", map[string]any{}, 200, ""); got["feeFen"] != float64(0) {
 		t.Fatalf("free replace: %v", got)
 	}
-	rep := w.reconcile()
+	rep := w.Reconciled()
 	found := false
 	for _, c := range rep["clearing"].([]any) {
 		if m := c.(map[string]any); m["account"] == "ext:fee:kmmc" && m["fen"] == float64(4000) {

@@ -199,5 +199,5 @@ func TestHistorySpansReplacedCardsWithMonthTotals(t *testing.T) {
 	}
 	w.Do("GET", "/v1/card/transactions?cursor="+*first.NextCursor, nil, b...).Expect(t, 400, "BAD_CURSOR")
 	w.Do("GET", "/v1/card/transactions/summary", nil, w.student("13800000043")...).Expect(t, 422, "CARD_NOT_BOUND")
-	w.reconcile()
+	w.Reconciled()
 }

@@ -101,7 +101,7 @@ func TestStaffCardAndHistoryFollowReplacement(t *testing.T) {
 	}
 	w.Do("GET", "/v1/admin/cards/55555555", nil, w.StaffOf("it")...).Expect(t, 404, "CARD_NOT_FOUND")
 	w.Do("GET", "/v1/admin/cards/10000093/transactions?limit=0", nil, w.StaffOf("it")...).Expect(t, 400, "BAD_LIMIT")
-	w.reconcile()
+	w.Reconciled()
 }
 
 // Roster entries imported before the name lookup existed are indexed when the roster is imported again.

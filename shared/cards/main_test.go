@@ -3,7 +3,6 @@ package cards_test
 import (
 	"testing"
 
-	"onecard/shared/auth"
 	"onecard/shared/testkit"
 )
 
@@ -22,10 +21,4 @@ func newSerialWorld(t *testing.T) *world { return &world{testkit.NewSerialWorld(
 func (w *world) student(phone string) []string {
 	w.T.Helper()
 	return w.Student(phone, "kmmc")
-}
-
-// reconcile runs the books check through the API and fails the test on any discrepancy.
-func (w *world) reconcile() map[string]any {
-	w.T.Helper()
-	return w.Reconcile(w.StaffOf(auth.RoleFinance)...)
 }

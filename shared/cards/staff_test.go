@@ -66,7 +66,7 @@ func TestReplaceDropsTheBindingUnlessKept(t *testing.T) {
 	if v.CardNo != "10000091" {
 		t.Fatalf("%+v", v)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // Card-centre staff unbind a card from an account, with a reason, audited; the account no longer sees
@@ -127,7 +127,7 @@ func TestReplaceMovesWhatLandsDuringTheMove(t *testing.T) {
 	if old, nc := w.card("10000003"), w.card("10000093"); old.Balance != 0 || nc.Balance != 4700 || res.MovedFen != 4700 {
 		t.Fatalf("old %d new %d moved %d", old.Balance, nc.Balance, res.MovedFen)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // Finance move a balance left on a cancelled card (by older code: a credit or a charge posted after its
@@ -169,5 +169,5 @@ func TestMoveBalanceLeftOnACancelledCard(t *testing.T) {
 	if !w.audited("card.move_balance", "card:10000001") {
 		t.Fatal("not audited")
 	}
-	w.reconcile()
+	w.Reconciled()
 }

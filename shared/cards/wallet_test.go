@@ -37,7 +37,7 @@ func TestPutOfAStaleCardKeepsTheWallet(t *testing.T) {
 	if got.Balance != 3500 || got.Seq != 2 || got.HolderName == "改名" {
 		t.Fatalf("balance %d seq %d holder %q after a refused Put, want 3500, 2 and the old name", got.Balance, got.Seq, got.HolderName)
 	}
-	w.reconcile()
+	w.Reconciled()
 
 	// NewItem writes a new card with an empty wallet, whatever the struct held.
 	fresh := *got

@@ -70,7 +70,7 @@ func TestCloseRefundsTheNewestRechargesFirstThenPaysTheRestInCash(t *testing.T) 
 	// The closed card takes no recharge.
 	w.Do("POST", "/v1/card/recharge", map[string]int64{"amountFen": 100}, h...).Expect(t, 422, "CARD_CANCELLED")
 	w.Do("POST", "/v1/admin/cards/99999999/close", map[string]any{}, it...).Expect(t, 404, "CARD_NOT_FOUND")
-	w.Reconcile(w.StaffOf(auth.RoleFinance)...)
+	w.Reconciled()
 }
 
 func TestCloseOnlyWhatTheOrdersCanStillGiveBack(t *testing.T) {
@@ -92,7 +92,7 @@ func TestCloseOnlyWhatTheOrdersCanStillGiveBack(t *testing.T) {
 	if o.RefundedFen != 4000 {
 		t.Fatalf("order refunded %d", o.RefundedFen)
 	}
-	w.Reconcile(w.StaffOf(auth.RoleFinance)...)
+	w.Reconciled()
 }
 
 type batch struct {
@@ -144,7 +144,7 @@ func TestGraduationBatchClosesTheClassMarkedGraduated(t *testing.T) {
 		t.Fatalf("second batch: %+v", rep)
 	}
 	w.Do("POST", "/v1/admin/students/graduate", map[string]any{"status": "active"}, it...).Expect(t, 400, "BAD_STATUS")
-	w.Reconcile(w.StaffOf(auth.RoleFinance)...)
+	w.Reconciled()
 	_ = recharge.RefundSucceeded
 }
 

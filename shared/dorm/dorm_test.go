@@ -25,15 +25,6 @@ func newWorld(t *testing.T) *world {
 	return &world{testkit.Seeded(t, seed.Dorms, auditor)}
 }
 
-// student registers phone and binds the card of studentNo (none when empty).
-func (w *world) student(phone, studentNo, pw string) []string {
-	w.T.Helper()
-	if studentNo == "" {
-		return w.Student(phone, seed.SchoolID)
-	}
-	return w.Bound(phone, studentNo, pw)
-}
-
 func (w *world) creditCard(cardNo string, fen int64) {
 	w.T.Helper()
 	w.Post("test", "credit-"+cardNo+fmt.Sprint(fen), testkit.Recharge(cardNo, fen))
@@ -77,7 +68,7 @@ func (w *world) settle() dorm.SettleReport {
 
 func TestBuildingsRoomsAndSearch(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000001", "", "")
+	h := w.Bound("13600000001", "", "")
 	var bs struct {
 		Items []struct{ Building, Label, AccountMode string }
 	}
@@ -112,7 +103,7 @@ func TestBuildingsRoomsAndSearch(t *testing.T) {
 
 func TestRechargeFromCard(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000002", "CUIK20230001", "011237")
+	h := w.Bound("13600000002", "CUIK20230001", "011237")
 	w.creditCard("10000001", 3000)
 	body := map[string]any{"kind": "elec_water", "amountFen": 1000, "payWith": "card"}
 	var ans struct {
@@ -165,7 +156,7 @@ func TestRechargeFromCard(t *testing.T) {
 func TestRechargeByWeChat(t *testing.T) {
 	w := newWorld(t)
 	wx := w.WithWeChat()
-	h := w.student("13600000003", "", "")
+	h := w.Bound("13600000003", "", "")
 	w.Do("POST", "/v1/me/wechat", map[string]string{"jsCode": "dorm-wx"}, h...).Expect(t, 204, "")
 	var ans struct {
 		OrderNo string
@@ -195,7 +186,7 @@ func TestRechargeByWeChat(t *testing.T) {
 
 func TestMeterReadingsCharge(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000004", "", "")
+	h := w.Bound("13600000004", "", "")
 	t0 := w.Clock.Now().Add(-time.Hour)
 	if got := w.read("E-WH-8D-1006", 100000, t0); got != dorm.Baseline {
 		t.Fatalf("first reading: %s", got)
@@ -238,7 +229,7 @@ func TestMeterReadingsCharge(t *testing.T) {
 // Thousands of small readings, sent in shuffled batches and repeated, charge exactly the total.
 func TestManySmallReadingsRoundExactly(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000005", "", "")
+	h := w.Bound("13600000005", "", "")
 	ctx := httpapi.WithLogger(context.Background(), w.Deps.Log)
 	t0 := w.Clock.Now().Add(-48 * time.Hour)
 	var rs []dorm.Reading
@@ -266,7 +257,7 @@ func TestManySmallReadingsRoundExactly(t *testing.T) {
 
 func TestPowerOffAndOn(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000006", "CUIK20230002", "025620")
+	h := w.Bound("13600000006", "CUIK20230002", "025620")
 	w.creditCard("10000002", 10000)
 	// Noon in Kunming: no night deferral. WH-8D-1225 starts at 0 balance.
 	w.Clock.Set(time.Date(2026, 11, 25, 12, 0, 0, 0, time.FixedZone("CST", 8*3600)))
@@ -339,7 +330,7 @@ func TestNoCutAtNight(t *testing.T) {
 
 func TestLowBalanceMail(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000007", "CUIK20230003", "034322")
+	h := w.Bound("13600000007", "CUIK20230003", "034322")
 	addr := fmt.Sprintf("room-%d@stu.example.cn", time.Now().UnixNano())
 	w.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
 	w.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": testkit.StudentPassword}, h...).Expect(t, 204, "")

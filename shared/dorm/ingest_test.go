@@ -91,7 +91,7 @@ func TestMeterGatewayEndToEnd(t *testing.T) {
 	}
 	// A reader may not post readings.
 	w.signed("POST", "/v1/meter/readings", "POS-CANTEEN-01", batch).Expect(t, 403, "DEVICE_NOT_ALLOWED")
-	h := w.student("13600000010", "", "")
+	h := w.Bound("13600000010", "", "")
 	waitFor(t, func() bool { return w.room(h, "WH-8D-1228").Accounts[0].BalanceFen == -300 })
 	var cmds struct {
 		Items []struct{ CommandID, MeterID, Action string }

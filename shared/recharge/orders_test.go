@@ -97,7 +97,7 @@ func TestMyOrdersListsCardAndDormRecharges(t *testing.T) {
 	if line.OrderNo != second {
 		t.Fatalf("line's order %q, want %s", line.OrderNo, second)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // A pending order is cancelled by its owner: closed at WeChat Pay (it can no longer be paid), then
@@ -155,5 +155,5 @@ func TestCancelPendingOrder(t *testing.T) {
 	if fmt.Sprint(statuses) != "[paid paid closed]" {
 		t.Fatalf("my orders: %v", statuses)
 	}
-	w.reconcile()
+	w.Reconciled()
 }

@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"onecard/infra/seed"
 	"onecard/shared/httpapi"
 	"onecard/shared/recharge"
 	"onecard/shared/testkit"
@@ -41,12 +40,7 @@ func newWorld(t *testing.T) *world {
 // the auth header.
 func (w *world) student(phone, studentNo, cardPw string, wechat bool) []string {
 	w.T.Helper()
-	var h []string
-	if studentNo == "" {
-		h = w.Student(phone, seed.SchoolID)
-	} else {
-		h = w.Bound(phone, studentNo, cardPw)
-	}
+	h := w.Bound(phone, studentNo, cardPw)
 	if wechat {
 		w.BindWeChat(h, phone)
 	}
@@ -90,11 +84,6 @@ func (w *world) pay(no string) {
 		w.T.Fatal(err)
 	}
 	w.WX.Idle(w.T)
-}
-
-func (w *world) reconcile() {
-	w.T.Helper()
-	w.Reconcile(w.staff()...)
 }
 
 func (w *world) runReconciler() recharge.ReconcileReport {
@@ -153,7 +142,7 @@ func TestRechargeIsCreditedOnceOnNotification(t *testing.T) {
 			t.Fatalf("a delivery was answered %d", d.Status)
 		}
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestLostNotificationIsHealedByTheReconciler(t *testing.T) {
@@ -189,7 +178,7 @@ func TestLostNotificationIsHealedByTheReconciler(t *testing.T) {
 	if rep := w.runReconciler(); rep.Checked != 0 || w.balance(h) != 800 {
 		t.Fatalf("second run: %+v, balance %d", rep, w.balance(h))
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestExpiredUnpaidOrderIsClosed(t *testing.T) {
@@ -216,7 +205,7 @@ func TestExpiredUnpaidOrderIsClosed(t *testing.T) {
 	if w.balance(h) != 0 {
 		t.Fatal("closed order credited")
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestRechargeRefusals(t *testing.T) {
@@ -262,7 +251,7 @@ func TestIdempotencyKeyAndProviderOutage(t *testing.T) {
 	if got := w.balance(h); got != 2700 {
 		t.Fatalf("balance %d", got)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // forged builds a notification for order no signed with key (WeChat Pay's own key, or another), with the
@@ -368,5 +357,5 @@ func TestForgedNotificationsCreditNothing(t *testing.T) {
 	if res.StatusCode != 204 || w.balance(h) != 999 {
 		t.Fatalf("genuine: %d, balance %d", res.StatusCode, w.balance(h))
 	}
-	w.reconcile()
+	w.Reconciled()
 }

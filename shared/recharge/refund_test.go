@@ -90,7 +90,7 @@ func TestRefundPartOfARechargeThenTheRest(t *testing.T) {
 			t.Fatalf("a delivery was answered %d: %+v", d.Status, d)
 		}
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestRefundRefusals(t *testing.T) {
@@ -122,7 +122,7 @@ func TestRefundRefusals(t *testing.T) {
 	if len(w.WX.Sandbox.Refunds()) != 0 {
 		t.Fatalf("WeChat Pay was asked: %+v", w.WX.Sandbox.Refunds())
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestAFailedOrClosedRefundGivesTheAmountBack(t *testing.T) {
@@ -158,7 +158,7 @@ func TestAFailedOrClosedRefundGivesTheAmountBack(t *testing.T) {
 			if w.balance(h) != 0 {
 				t.Fatalf("balance %d", w.balance(h))
 			}
-			w.reconcile()
+			w.Reconciled()
 		})
 	}
 }
@@ -173,7 +173,7 @@ func TestRefusedRefundIsReleasedAtOnce(t *testing.T) {
 	if v.Status != recharge.RefundFailed || v.WeChatCode != "RESOURCE_NOT_EXISTS" || w.balance(h) != 1500 {
 		t.Fatalf("refused refund: %+v, balance %d", v, w.balance(h))
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestLostRefundNotificationIsSettledByTheReconciler(t *testing.T) {
@@ -205,7 +205,7 @@ func TestLostRefundNotificationIsSettledByTheReconciler(t *testing.T) {
 	if len(w.WX.Sandbox.Refunds()) != 1 {
 		t.Fatalf("refunds at WeChat Pay: %+v", w.WX.Sandbox.Refunds())
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // runRefundReconciler is the refunds' half of the scheduled RechargeReconciler.
@@ -236,5 +236,5 @@ func TestConcurrentRefundsOfOneOrderNeverExceedIt(t *testing.T) {
 	if got := w.balance(h); got != 3000 || w.refundedFen(h, no) != 5000 {
 		t.Fatalf("balance %d, refunded %d", got, w.refundedFen(h, no))
 	}
-	w.reconcile()
+	w.Reconciled()
 }

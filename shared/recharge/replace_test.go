@@ -78,7 +78,7 @@ func (w *world) checkRedirected(h []string, no string, fen int64) {
 	if old, nc := w.Card(oldCard), w.Card(newCard); old.Balance != 0 || nc.Balance != fen || nc.Status != cards.Active {
 		w.T.Fatalf("old card %s holds %d, new card %s holds %d", old.Status, old.Balance, nc.Status, nc.Balance)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestPaymentConfirmedAfterReplaceLandsOnTheNewCard(t *testing.T) {
@@ -225,7 +225,7 @@ func TestCreditToACardCancelledWithoutReplacement(t *testing.T) {
 	if rec := logs.find("ERROR", "recharge credited to a cancelled card"); rec == nil || rec["orderNo"] != no || rec["cardNo"] != oldCard {
 		t.Fatalf("no error line for finance: %s", logs.buf.String())
 	}
-	w.reconcile()
+	w.Reconciled()
 
 }
 
@@ -302,7 +302,7 @@ func TestReconcilerIgnoresUnverifiedErrorAnswers(t *testing.T) {
 			if err != nil || rep.Failed != 0 || w.order(h, no) != want || w.balance(h) != fen {
 				t.Fatalf("honest run: %+v %v, order %s, balance %d", rep, err, w.order(h, no), w.balance(h))
 			}
-			w.reconcile()
+			w.Reconciled()
 		})
 	}
 }
@@ -326,5 +326,5 @@ func TestPaidNotificationForAnUnknownOrderIsAnError(t *testing.T) {
 	if r == nil || r["orderNo"] != unknown || r["amountFen"] != float64(5000) || r["ourMerchant"] != true {
 		t.Fatalf("no error line: %s", logs.buf.String())
 	}
-	w.reconcile()
+	w.Reconciled()
 }

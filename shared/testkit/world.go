@@ -49,11 +49,13 @@ func (e *Env) StaffAs(username, password, school string, roles ...string) []stri
 }
 
 // Bound registers phone in the demo school (Student), binds the card of studentNo with card password pw
-// and returns the Authorization header pair.
+// (none when studentNo is empty) and returns the Authorization header pair.
 func (e *Env) Bound(phone, studentNo, pw string) []string {
 	e.T.Helper()
 	h := e.Student(phone, seed.SchoolID)
-	e.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": pw}, h...).Expect(e.T, 200, "")
+	if studentNo != "" {
+		e.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": pw}, h...).Expect(e.T, 200, "")
+	}
 	return h
 }
 
@@ -128,6 +130,12 @@ func (w *World) WithWeChat() *WeChat {
 	w.T.Helper()
 	w.WX = w.Env.WithWeChat()
 	return w.WX
+}
+
+// Reconciled proves the books as the World's finance member does (Reconcile) and returns the report.
+func (w *World) Reconciled() map[string]any {
+	w.T.Helper()
+	return w.Reconcile(w.StaffOf(auth.RoleFinance)...)
 }
 
 // Paid makes a paid WeChat recharge of fen to the card the student h has bound (with WeChat), waits for
