@@ -462,10 +462,9 @@ func TestCodeSpentOnceByTheLedger(t *testing.T) {
 	if bal := w.Card("10000001").Balance; bal != 9300 {
 		t.Fatalf("balance %d", bal)
 	}
-	var page reader.DisputePage
-	w.Do("GET", "/v1/admin/disputes", nil, w.StaffOf("finance")...).Expect(t, 200, "").Decode(t, &page)
-	if len(page.Items) != 1 || page.Items[0].Reason != "PAYMENT_CODE_USED" || !page.Items[0].PaidByCode || page.Items[0].AmountFen != 700 {
-		t.Fatalf("disputes: %+v", page.Items)
+	ds := w.disputes("")
+	if len(ds) != 1 || ds[0].Reason != "PAYMENT_CODE_USED" || !ds[0].PaidByCode || ds[0].AmountFen != 700 {
+		t.Fatalf("disputes: %+v", ds)
 	}
 	w.Reconciled()
 }
@@ -495,11 +494,10 @@ func TestRecordsAfterLossAreDisputed(t *testing.T) {
 	if s := statuses(w.post("POS-CANTEEN-02", thief)); s != "duplicate" {
 		t.Fatalf("resend: %s", s)
 	}
-	var page reader.DisputePage
-	w.Do("GET", "/v1/admin/disputes", nil, w.StaffOf("finance")...).Expect(t, 200, "").Decode(t, &page)
-	if len(page.Items) != 1 || page.Items[0].Reason != "CARD_LOST" || page.Items[0].AmountFen != 2000 ||
-		page.Items[0].DeviceID != "POS-CANTEEN-02" || page.Items[0].Seq != thief["seq"].(int64) || page.Items[0].OccurredAt != "2026-11-25T12:02:00+08:00" {
-		t.Fatalf("disputes: %+v", page.Items)
+	ds := w.disputes("")
+	if len(ds) != 1 || ds[0].Reason != "CARD_LOST" || ds[0].AmountFen != 2000 ||
+		ds[0].DeviceID != "POS-CANTEEN-02" || ds[0].Seq != thief["seq"].(int64) || ds[0].OccurredAt != "2026-11-25T12:02:00+08:00" {
+		t.Fatalf("disputes: %+v", ds)
 	}
 	w.Do("GET", "/v1/admin/disputes", nil, w.StaffOf("ops")...).Expect(t, 403, "FORBIDDEN")
 	w.Do("GET", "/v1/admin/disputes?limit=0", nil, w.StaffOf("finance")...).Expect(t, 400, "BAD_LIMIT")

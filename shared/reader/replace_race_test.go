@@ -98,10 +98,16 @@ func TestRecordsOfAReplacedLostCard(t *testing.T) {
 	if len(resp.BatchItemFailures) != 0 || out.Posted != 1 || out.Disputed != 1 {
 		t.Fatalf("%+v", out)
 	}
-	if old, nc := w.Card("10000002"), w.Card("20000002"); old.Balance != 0 || nc.Balance != 3000-250 {
-		t.Fatalf("old %d new %d", old.Balance, nc.Balance)
-	}
+	w.moved("10000002", "20000002", 3000-250)
 	w.Reconciled()
+}
+
+// moved fails the test unless the replaced card from holds nothing and its replacement to holds fen.
+func (w *world) moved(from, to string, fen int64) {
+	w.T.Helper()
+	if old, nc := w.Card(from), w.Card(to); old.Balance != 0 || nc.Balance != fen {
+		w.T.Fatalf("old %d new %d", old.Balance, nc.Balance)
+	}
 }
 
 // beforeDisputeWrite runs hook once, just before the first transaction that resolves a dispute.
@@ -142,9 +148,7 @@ func TestDisputeChargeRacingAReplace(t *testing.T) {
 	if v.Status != reader.DisputeCharged || v.ChargedCard != "20000003" {
 		t.Fatalf("resolved: %+v", v)
 	}
-	if old, nc := w.Card("10000003"), w.Card("20000003"); old.Balance != 0 || nc.Balance != 2000-700 {
-		t.Fatalf("old %d new %d", old.Balance, nc.Balance)
-	}
+	w.moved("10000003", "20000003", 2000-700)
 	w.Reconciled()
 }
 
