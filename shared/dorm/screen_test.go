@@ -12,6 +12,7 @@ import (
 	"onecard/shared/auth"
 	"onecard/shared/dorm"
 	"onecard/shared/httpapi"
+	"onecard/shared/testkit"
 )
 
 type myRooms struct {
@@ -146,32 +147,13 @@ func TestRoomIDsInAnyCase(t *testing.T) {
 func TestRoomListPages(t *testing.T) {
 	w := newWorld(t)
 	h := w.Bound("13600000105", "", "")
-	type page struct {
-		Items      []struct{ RoomID string }
-		NextCursor *string
-	}
 	walk := func(query string, limit int) (ids []string, pages int) {
 		t.Helper()
-		cursor := ""
-		for {
-			q := fmt.Sprintf("/v1/dorms/rooms?%slimit=%d", query, limit)
-			if cursor != "" {
-				q += "&cursor=" + url.QueryEscape(cursor)
-			}
-			var p page
-			w.Do("GET", q, nil, h...).Expect(t, 200, "").Decode(t, &p)
-			pages++
-			if len(p.Items) > limit {
-				t.Fatalf("%d items on a page of %d", len(p.Items), limit)
-			}
-			for _, it := range p.Items {
-				ids = append(ids, it.RoomID)
-			}
-			if p.NextCursor == nil {
-				return ids, pages
-			}
-			cursor = *p.NextCursor
+		rooms, pages := testkit.Pages[struct{ RoomID string }](w.Env, "/v1/dorms/rooms?"+query, limit, h...)
+		for _, r := range rooms {
+			ids = append(ids, r.RoomID)
 		}
+		return ids, pages
 	}
 	all, _ := walk("", 200)
 	if len(all) != 10 || all[0] != "WH-6D-101" || all[9] != "WH-9D-101" {

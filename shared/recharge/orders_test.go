@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"onecard/infra/seed"
+	"onecard/shared/testkit"
 )
 
 type orderLine struct {
@@ -18,26 +19,8 @@ type orderLine struct {
 // myOrders walks GET /v1/orders, limit per page.
 func (w *world) myOrders(h []string, limit int) []orderLine {
 	w.T.Helper()
-	var all []orderLine
-	path := fmt.Sprintf("/v1/orders?limit=%d", limit)
-	for pages := 0; ; pages++ {
-		if pages > 20 {
-			w.T.Fatal("paging does not end")
-		}
-		var page struct {
-			Items      []orderLine
-			NextCursor *string
-		}
-		w.Do("GET", path, nil, h...).Expect(w.T, 200, "").Decode(w.T, &page)
-		if len(page.Items) > limit {
-			w.T.Fatalf("%d items on a page of %d", len(page.Items), limit)
-		}
-		all = append(all, page.Items...)
-		if page.NextCursor == nil {
-			return all
-		}
-		path = fmt.Sprintf("/v1/orders?limit=%d&cursor=%s", limit, *page.NextCursor)
-	}
+	all, _ := testkit.Pages[orderLine](w.Env, "/v1/orders", limit, h...)
+	return all
 }
 
 // My orders lists the WeChat recharges I made, card and dorm, newest first with their status, paged;
