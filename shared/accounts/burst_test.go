@@ -1,25 +1,17 @@
 package accounts_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
-	"onecard/infra/seed"
 	"onecard/shared/secret"
 	"onecard/shared/testkit"
 )
 
 // serialEnv is newEnv for tests that count this process's secret comparisons: it does not run in
 // parallel with the package's other tests (Go runs the parallel ones after the serial ones).
-func serialEnv(t *testing.T) *testkit.Env {
-	e := testkit.New(t)
-	if err := seed.School(context.Background(), e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
+func serialEnv(t *testing.T) *testkit.Env { return testkit.WithSchool(t) }
 
 // A burst of 40 logins, the right password among them, compares at most five wrong passwords, and once
 // five tries stand even the right password is refused without being compared.

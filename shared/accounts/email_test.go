@@ -26,12 +26,20 @@ func uniqueMail(t *testing.T, tag string) string {
 // it returns the session's Authorization header, the refresh token and the address.
 func withEmail(t *testing.T, e *testkit.Env, phone, tag string) ([]string, string, string) {
 	t.Helper()
-	access, rt := signup(t, e, phone, "correct-horse")
-	h := testkit.Bearer(access)
-	addr := uniqueMail(t, tag)
-	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
-	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": "correct-horse"}, h...).Expect(t, 204, "")
+	h, rt, addr, code := emailCode(t, e, phone, tag)
+	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code, "password": "correct-horse"}, h...).Expect(t, 204, "")
 	return h, rt, addr
+}
+
+// emailCode registers phone (password correct-horse) and asks for a code to a fresh address; it returns
+// the session's Authorization header, the refresh token, the address and the code mailed to it.
+func emailCode(t *testing.T, e *testkit.Env, phone, tag string) (h []string, rt, addr, code string) {
+	t.Helper()
+	access, rt := signup(t, e, phone, "correct-horse")
+	h = testkit.Bearer(access)
+	addr = uniqueMail(t, tag)
+	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
+	return h, rt, addr, testkit.LastCode(t, addr)
 }
 
 func TestBindEmail(t *testing.T) {
@@ -71,11 +79,7 @@ func TestBindEmail(t *testing.T) {
 
 func TestEmailCodeExpiresAndTries(t *testing.T) {
 	e := newEnv(t)
-	access, _ := signup(t, e, "13910000003", "correct-horse")
-	h := testkit.Bearer(access)
-	addr := uniqueMail(t, "exp")
-	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
-	code := testkit.LastCode(t, addr)
+	h, _, addr, code := emailCode(t, e, "13910000003", "exp")
 	e.Clock.Advance(11 * time.Minute) // DynamoDB Local never runs TTL: expiry is checked in code.
 	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code, "password": "correct-horse"}, h...).Expect(t, 400, "BAD_CODE")
 
@@ -137,11 +141,7 @@ func TestWeChatBindUnconfigured(t *testing.T) {
 // password resets go.
 func TestEmailChangeAsksPassword(t *testing.T) {
 	e := newEnv(t)
-	access, _ := signup(t, e, "13910000007", "correct-horse")
-	h := testkit.Bearer(access)
-	addr := uniqueMail(t, "pw")
-	e.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
-	code := testkit.LastCode(t, addr)
+	h, _, addr, code := emailCode(t, e, "13910000007", "pw")
 	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code}, h...).Expect(t, 422, "WRONG_PASSWORD")
 	e.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": code, "password": "guess-guess"}, h...).Expect(t, 422, "WRONG_PASSWORD")
 	var me struct{ Email string }
@@ -171,25 +171,23 @@ func TestResetCodeDailyCaps(t *testing.T) {
 	if code == wrong {
 		wrong = "111111"
 	}
-	// Ten wrong codes over several fresh codes, then even the right one waits for tomorrow.
-	for i := range 10 {
-		r := e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910000008", "code": wrong, "newPassword": "new-password-1"})
-		if i < 9 {
-			r.Expect(t, 400, "BAD_CODE")
-		} else {
-			r.Expect(t, 429, "TOO_MANY_ATTEMPTS")
+	// tenWrong tries ten wrong codes for phone: nine are BAD_CODE, the tenth meets the cap.
+	tenWrong := func(phone string) {
+		t.Helper()
+		for i := range 10 {
+			r := e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": phone, "code": wrong, "newPassword": "new-password-1"})
+			if i < 9 {
+				r.Expect(t, 400, "BAD_CODE")
+			} else {
+				r.Expect(t, 429, "TOO_MANY_ATTEMPTS")
+			}
 		}
 	}
+	// Ten wrong codes over several fresh codes, then even the right one waits for tomorrow.
+	tenWrong("13910000008")
 	e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910000008", "code": code, "newPassword": "new-password-1"}).Expect(t, 429, "TOO_MANY_ATTEMPTS")
 	// An unknown phone meets the same cap: the answers do not tell which phones have accounts.
-	for i := range 10 {
-		r := e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910009998", "code": wrong, "newPassword": "new-password-1"})
-		if i < 9 {
-			r.Expect(t, 400, "BAD_CODE")
-		} else {
-			r.Expect(t, 429, "TOO_MANY_ATTEMPTS")
-		}
-	}
+	tenWrong("13910009998")
 	e.Clock.Advance(25 * time.Hour)
 	e.Do("POST", "/v1/auth/password-reset/code", map[string]string{"phone": "13910000008"}).Expect(t, 202, "")
 	e.Do("POST", "/v1/auth/password-reset", map[string]string{"phone": "13910000008", "code": testkit.LastCode(t, addr), "newPassword": "new-password-1"}).Expect(t, 204, "")

@@ -1,7 +1,6 @@
 package accounts_test
 
 import (
-	"context"
 	"testing"
 
 	"onecard/infra/seed"
@@ -13,11 +12,7 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // newEnv is a fresh world with the demo school.
 func newEnv(t *testing.T) *testkit.Env {
 	t.Parallel()
-	e := testkit.New(t)
-	if err := seed.School(context.Background(), e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return testkit.WithSchool(t)
 }
 
 // register and log in a user; returns the access and refresh tokens.

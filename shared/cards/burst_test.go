@@ -12,7 +12,7 @@ import (
 // password after them is refused without a comparison. Today's code compared all 40.
 func TestCardPasswordBurst(t *testing.T) {
 	w := newSerialWorld(t)
-	h := w.bound("13800000201", "CUIK20230003", "034322")
+	h := w.Bound("13800000201", "CUIK20230003", "034322")
 	before := secret.Comparisons()
 	rs := w.Burst(40, func(int) *testkit.Resp {
 		return w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...)
@@ -43,7 +43,7 @@ func TestCardPasswordBurst(t *testing.T) {
 		t.Fatalf("ID burst compared %d: %v", n, testkit.Tally(rs))
 	}
 	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200203034322"}, h...).Expect(t, 429, "TOO_MANY_ATTEMPTS")
-	w.Do("POST", "/v1/admin/cards/10000003/unlock", nil, w.staff("it")...).Expect(t, 204, "")
+	w.Do("POST", "/v1/admin/cards/10000003/unlock", nil, w.StaffOf("it")...).Expect(t, 204, "")
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
 }
 
@@ -84,7 +84,7 @@ func withCheckDigit(d17 string) string {
 // the answers do not tell a right ID with a wrong phone from a wrong ID.
 func TestResetMismatchCounts(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000203", "CUIK20230002", "025620")
+	h := w.Bound("13800000203", "CUIK20230002", "025620")
 	for i := 1; i < 5; i++ {
 		r := w.Do("POST", "/v1/card/password/reset", map[string]string{"phone": "13899999999", "studentNo": "CUIK20230002", "idNumber": "53010220010202562X"}, h...).Expect(t, 422, "BAD_ID_NUMBER")
 		if got := r.JSON()["error"].(map[string]any)["triesLeft"]; got != float64(5-i) {

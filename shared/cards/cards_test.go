@@ -55,7 +55,7 @@ func TestBindPrefixesAndView(t *testing.T) {
 
 func TestPasswordLockoutAndUnlock(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000011", "CUIK20230003", "034322")
+	h := w.Bound("13800000011", "CUIK20230003", "034322")
 	for i := 1; i < 5; i++ {
 		w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...).Expect(t, 422, "BAD_CARD_PASSWORD")
 	}
@@ -82,7 +82,7 @@ func TestPasswordLockoutAndUnlock(t *testing.T) {
 // once unlocked (by the student with the ID number, or by the card center), and readers keep refusing it.
 func TestUnlockKeepsTheLossReport(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000012", "CUIK20230003", "034322")
+	h := w.Bound("13800000012", "CUIK20230003", "034322")
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
 	lockIt := func() {
 		for i := 1; i < 5; i++ {
@@ -96,7 +96,7 @@ func TestUnlockKeepsTheLossReport(t *testing.T) {
 		t.Fatalf("after the student's unlock: %s", c.Status)
 	}
 	lockIt()
-	w.Do("POST", "/v1/admin/cards/10000003/unlock", nil, w.staff("it")...).Expect(t, 204, "")
+	w.Do("POST", "/v1/admin/cards/10000003/unlock", nil, w.StaffOf("it")...).Expect(t, 204, "")
 	if c := w.card("10000003"); c.Status != cards.Lost {
 		t.Fatalf("after the card center's unlock: %s", c.Status)
 	}
@@ -152,7 +152,7 @@ func TestBindFailuresNeverLockTheCard(t *testing.T) {
 
 func TestIDNumberTriesAreLimited(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000013", "CUIK20230001", "011237")
+	h := w.Bound("13800000013", "CUIK20230001", "011237")
 	for i := 0; i < 5; i++ {
 		w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "000000"}, h...)
 	}
@@ -166,7 +166,7 @@ func TestIDNumberTriesAreLimited(t *testing.T) {
 
 func TestLossAndBlacklistLog(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000014", "CUIK20230001", "011237")
+	h := w.Bound("13800000014", "CUIK20230001", "011237")
 	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
 	w.Do("DELETE", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, h...).Expect(t, 409, "NOT_LOST")
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, h...).Expect(t, 204, "")
@@ -188,7 +188,7 @@ func TestLossAndBlacklistLog(t *testing.T) {
 
 func TestCardPasswordChangeAndReset(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000015", "CUIK20230002", "025620")
+	h := w.Bound("13800000015", "CUIK20230002", "025620")
 	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "025620", "newPassword": "12ab56"}, h...).Expect(t, 400, "BAD_CARD_PASSWORD_FORMAT")
 	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "111111", "newPassword": "654321"}, h...).Expect(t, 422, "BAD_CARD_PASSWORD")
 	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "02562x", "newPassword": "654321"}, h...).Expect(t, 204, "")
@@ -202,7 +202,7 @@ func TestCardPasswordChangeAndReset(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000016", "CUIK20230001", "011237")
+	h := w.Bound("13800000016", "CUIK20230001", "011237")
 	for _, bad := range []string{`{"perTxnFen":0,"dailyFen":100}`, `{"perTxnFen":200,"dailyFen":100}`, `{"perTxnFen":-1,"dailyFen":100}`, `{"perTxnFen":100,"dailyFen":100000000}`} {
 		w.Do("PUT", "/v1/card/limits", bad, h...).Expect(t, 400, "BAD_LIMITS")
 	}
@@ -219,7 +219,7 @@ func TestLimits(t *testing.T) {
 // and no limit goes above the school's ceilings, which the student sees and staff set.
 func TestRaisingLimitsTakesTheCardPasswordAndStaysUnderTheCeilings(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000018", "CUIK20230001", "011237")
+	h := w.Bound("13800000018", "CUIK20230001", "011237")
 	var card cards.View
 	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &card)
 	if card.Limits != (cards.Limits{PerTxnFen: 5000, DailyFen: 30000, MaxPerTxnFen: 50000, MaxDailyFen: 200000}) {
@@ -258,7 +258,7 @@ func TestRaisingLimitsTakesTheCardPasswordAndStaysUnderTheCeilings(t *testing.T)
 	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200001011237"}, h...).Expect(t, 204, "")
 
 	// Staff move the ceilings (school settings); the student sees the new ones and may go up to them.
-	adm := w.staff(auth.RoleAdmin)
+	adm := w.StaffOf(auth.RoleAdmin)
 	var s map[string]any
 	w.Do("GET", "/v1/admin/school", nil, adm...).Expect(t, 200, "").Decode(t, &s)
 	s["maxPerTxnFen"], s["maxDailyFen"] = 1000000, 1000000
@@ -271,9 +271,9 @@ func TestRaisingLimitsTakesTheCardPasswordAndStaysUnderTheCeilings(t *testing.T)
 
 func TestTransactionsPagingAndMonth(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000017", "CUIK20230001", "011237")
+	h := w.Bound("13800000017", "CUIK20230001", "011237")
 	for i := 1; i <= 5; i++ {
-		w.credit("10000001", int64(i*100), fmt.Sprintf("page-%d", i))
+		w.Credit("10000001", int64(i*100), fmt.Sprintf("page-%d", i))
 	}
 	var page struct {
 		Items []struct {
@@ -317,15 +317,15 @@ func TestTransactionsPagingAndMonth(t *testing.T) {
 	w.Do("GET", "/v1/card/transactions?month=11-2026", nil, h...).Expect(t, 400, "BAD_MONTH")
 	w.Do("GET", "/v1/card/transactions?cursor=bm90LWFuLWVudHJ5", nil, h...).Expect(t, 400, "BAD_CURSOR")
 	w.Do("GET", "/v1/card/transactions?limit=0", nil, h...).Expect(t, 400, "BAD_LIMIT")
-	w.reconcile()
+	w.Reconciled()
 }
 
 // A student never reaches another student's card: every card route acts on the caller's own binding.
 func TestStudentsOnlyTouchTheirOwnCard(t *testing.T) {
 	w := newWorld(t)
-	a := w.bound("13800000018", "CUIK20230001", "011237")
+	a := w.Bound("13800000018", "CUIK20230001", "011237")
 	b := w.student("13800000019")
-	w.credit("10000001", 999, "own-1")
+	w.Credit("10000001", 999, "own-1")
 	w.Do("GET", "/v1/card", nil, b...).Expect(t, 422, "CARD_NOT_BOUND")
 	w.Do("GET", "/v1/card/transactions", nil, b...).Expect(t, 422, "CARD_NOT_BOUND")
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, b...).Expect(t, 422, "CARD_NOT_BOUND")
@@ -361,7 +361,7 @@ func TestStaffRoutesRefuseStudentsAndOtherRoles(t *testing.T) {
 			if role == r.allowed {
 				continue
 			}
-			w.Do(r.method, r.path, "{}", w.staff(role)...).Expect(t, 403, "FORBIDDEN")
+			w.Do(r.method, r.path, "{}", w.StaffOf(role)...).Expect(t, 403, "FORBIDDEN")
 		}
 	}
 }
@@ -387,9 +387,9 @@ func blacklist(t *testing.T, e *testkit.Env, cardNo string) string {
 
 func TestReplaceCard(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000021", "CUIK20230001", "011237")
-	w.credit("10000001", 4321, "before-replace")
-	fin := w.staff("finance")
+	h := w.Bound("13800000021", "CUIK20230001", "011237")
+	w.Credit("10000001", 4321, "before-replace")
+	fin := w.StaffOf("finance")
 	var res struct {
 		OldCardNo, NewCardNo string
 		MovedFen, BalanceFen int64
@@ -424,7 +424,7 @@ func TestReplaceCard(t *testing.T) {
 	var audit struct {
 		Items []struct{ Action, Target string }
 	}
-	w.Do("GET", "/v1/admin/audit", nil, w.staff("admin")...).Expect(t, 200, "").Decode(t, &audit)
+	w.Do("GET", "/v1/admin/audit", nil, w.StaffOf("admin")...).Expect(t, 200, "").Decode(t, &audit)
 	found := false
 	for _, a := range audit.Items {
 		found = found || a.Action == "card.replace" && a.Target == "card:10000001"
@@ -432,5 +432,5 @@ func TestReplaceCard(t *testing.T) {
 	if !found {
 		t.Fatalf("replace not audited: %+v", audit.Items)
 	}
-	w.reconcile()
+	w.Reconciled()
 }

@@ -32,9 +32,9 @@ type cashReport struct {
 }
 
 func (w *world) cashReport(day string, h []string) cashReport {
-	w.t.Helper()
+	w.T.Helper()
 	var r cashReport
-	w.Do("GET", "/v1/admin/cash?day="+day, nil, h...).Expect(w.t, 200, "").Decode(w.t, &r)
+	w.Do("GET", "/v1/admin/cash?day="+day, nil, h...).Expect(w.T, 200, "").Decode(w.T, &r)
 	return r
 }
 
@@ -44,7 +44,7 @@ func TestCashTopUpAndTheDaysCashPerCashier(t *testing.T) {
 	if err := staff.Put(ctx, store.New(w.Deps.DB, w.Deps.Cfg.Table), "cashier-2", "staff-password-1", seed.SchoolID, []string{auth.RoleFinance}); err != nil {
 		t.Fatal(err)
 	}
-	fin, fin2 := w.staff(auth.RoleFinance), w.StaffLogin("cashier-2", "staff-password-1")
+	fin, fin2 := w.StaffOf(auth.RoleFinance), w.StaffLogin("cashier-2", "staff-password-1")
 	topup := func(h []string, card string, fen int64, receipt string, status int, code string) map[string]any {
 		return w.Do("POST", "/v1/admin/cards/"+card+"/cash-topup", map[string]any{"amountFen": fen, "receiptNo": receipt}, h...).Expect(t, status, code).JSON()
 	}
@@ -65,7 +65,7 @@ func TestCashTopUpAndTheDaysCashPerCashier(t *testing.T) {
 	topup(fin, "10000001", 100001, "XJ-0004", 400, "BAD_AMOUNT")
 	topup(fin, "10000001", 100, "收据1", 400, "BAD_RECEIPT_NO")
 	topup(fin, "99999999", 100, "XJ-0005", 404, "CARD_NOT_FOUND")
-	topup(w.staff(auth.RoleIT), "10000001", 100, "XJ-0006", 403, "FORBIDDEN")
+	topup(w.StaffOf(auth.RoleIT), "10000001", 100, "XJ-0006", 403, "FORBIDDEN")
 
 	day := w.Clock.Now().In(ledger.China).Format(time.DateOnly)
 	r := w.cashReport(day, fin)
@@ -94,24 +94,24 @@ func TestCashTopUpAndTheDaysCashPerCashier(t *testing.T) {
 	if !w.audited("card.cash_topup", "card:10000001") {
 		t.Fatal("no audit record")
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // setReplaceFee sets the school's 补卡 fee.
 func (w *world) setReplaceFee(fen int64) {
-	w.t.Helper()
+	w.T.Helper()
 	sch := seed.DemoSchool()
 	sch.ReplaceFeeFen = fen
 	if err := (school.Repo{S: testkit.Store(w.Deps)}).Put(context.Background(), sch); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 }
 
 func TestReplaceFeeFromTheBalanceOrInCash(t *testing.T) {
 	w := newWorld(t)
 	w.setReplaceFee(2000)
-	fin := w.staff(auth.RoleFinance)
-	w.credit("10000001", 5000, "fee-1")
+	fin := w.StaffOf(auth.RoleFinance)
+	w.Credit("10000001", 5000, "fee-1")
 	replace := func(from, to string, body map[string]any, status int, code string) map[string]any {
 		body["newCardNo"] = to
 		return w.Do("POST", "/v1/admin/cards/"+from+"/replace", body, fin...).Expect(t, status, code).JSON()
@@ -126,7 +126,7 @@ func TestReplaceFeeFromTheBalanceOrInCash(t *testing.T) {
 		t.Fatalf("repeat: %v", again)
 	}
 	// A balance that cannot pay is refused before anything changes; cash is taken instead.
-	w.credit("10000002", 500, "fee-2")
+	w.Credit("10000002", 500, "fee-2")
 	replace("10000002", "19990002", map[string]any{"feeFrom": "balance"}, 422, "INSUFFICIENT_BALANCE")
 	if c := w.card("10000002"); c.Status != "active" || c.Balance != 500 {
 		t.Fatalf("refused replace changed the card: %s %d", c.Status, c.Balance)
@@ -145,7 +145,7 @@ func TestReplaceFeeFromTheBalanceOrInCash(t *testing.T) {
 	if got := replace("10000003", "19990003", map[string]any{}, 200, ""); got["feeFen"] != float64(0) {
 		t.Fatalf("free replace: %v", got)
 	}
-	rep := w.reconcile()
+	rep := w.Reconciled()
 	found := false
 	for _, c := range rep["clearing"].([]any) {
 		if m := c.(map[string]any); m["account"] == "ext:fee:kmmc" && m["fen"] == float64(4000) {

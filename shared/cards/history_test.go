@@ -17,7 +17,7 @@ var cst = time.FixedZone("CST", 8*3600)
 // postAt posts fen (a credit, or a canteen purchase when negative) on cardNo as if posted at `at`,
 // having happened at occurred (at when zero).
 func (w *world) postAt(cardNo string, fen int64, key string, at, occurred time.Time) {
-	w.t.Helper()
+	w.T.Helper()
 	l := ledger.New(store.New(w.Deps.DB, w.Deps.Cfg.Table), func() time.Time { return at })
 	p := ledger.Posting{Account: cards.AccountID("kmmc", cardNo), Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
 		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值", OccurredAt: occurred}
@@ -25,7 +25,7 @@ func (w *world) postAt(cardNo string, fen int64, key string, at, occurred time.T
 		p.Kind, p.Counterparty, p.Merchant = ledger.KindPurchase, "ext:merchant:POS-CANTEEN-01", "食堂一号窗口"
 	}
 	if _, err := l.Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: ledger.External(p)}); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 }
 
@@ -36,12 +36,12 @@ type txnLine struct {
 
 // lines walks GET /v1/card/transactions page by page (limit per page) and returns every line.
 func (w *world) lines(h []string, limit int, month string) []txnLine {
-	w.t.Helper()
+	w.T.Helper()
 	var all []txnLine
 	cursor := ""
 	for pages := 0; ; pages++ {
 		if pages > 20 {
-			w.t.Fatal("paging does not end")
+			w.T.Fatal("paging does not end")
 		}
 		q := url.Values{"limit": {fmt.Sprint(limit)}}
 		if month != "" {
@@ -54,9 +54,9 @@ func (w *world) lines(h []string, limit int, month string) []txnLine {
 			Items      []txnLine
 			NextCursor *string
 		}
-		w.Do("GET", "/v1/card/transactions?"+q.Encode(), nil, h...).Expect(w.t, 200, "").Decode(w.t, &page)
+		w.Do("GET", "/v1/card/transactions?"+q.Encode(), nil, h...).Expect(w.T, 200, "").Decode(w.T, &page)
 		if len(page.Items) > limit {
-			w.t.Fatalf("%d items on a page of %d", len(page.Items), limit)
+			w.T.Fatalf("%d items on a page of %d", len(page.Items), limit)
 		}
 		all = append(all, page.Items...)
 		if page.NextCursor == nil {
@@ -73,13 +73,13 @@ type monthSummary struct {
 }
 
 func (w *world) summary(h []string, month string) monthSummary {
-	w.t.Helper()
+	w.T.Helper()
 	var s monthSummary
 	path := "/v1/card/transactions/summary"
 	if month != "" {
 		path += "?month=" + month
 	}
-	w.Do("GET", path, nil, h...).Expect(w.t, 200, "").Decode(w.t, &s)
+	w.Do("GET", path, nil, h...).Expect(w.T, 200, "").Decode(w.T, &s)
 	return s
 }
 
@@ -88,7 +88,7 @@ func (w *world) summary(h []string, month string) monthSummary {
 // happened (China time), and the totals are the sum of the month's lines.
 func TestHistorySpansReplacedCardsWithMonthTotals(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000041", "CUIK20230001", "011237")
+	h := w.Bound("13800000041", "CUIK20230001", "011237")
 	day := func(d, hh, mm int) time.Time { return time.Date(2026, 11, d, hh, mm, 0, 0, cst) }
 	w.postAt("10000001", 10000, "h1", day(1, 10, 0), time.Time{})
 	w.postAt("10000001", -1250, "h2", day(2, 12, 0), time.Time{})
@@ -96,7 +96,7 @@ func TestHistorySpansReplacedCardsWithMonthTotals(t *testing.T) {
 	w.postAt("10000001", -300, "h3", day(3, 9, 0), time.Date(2026, 10, 31, 23, 59, 0, 0, cst))
 	// 补卡 at the clock's now (25 November, 12:00): 84.50 元 move to the new card.
 	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]any{"newCardNo": "10000099", "keepBinding": true},
-		w.staff("finance")...).Expect(t, 200, "")
+		w.StaffOf("finance")...).Expect(t, 200, "")
 	w.postAt("10000099", 2000, "h4", day(25, 12, 30), time.Time{})
 	w.postAt("10000099", -800, "h5", day(25, 13, 0), time.Time{})
 	w.postAt("10000099", 500, "h6", time.Date(2026, 12, 2, 8, 0, 0, 0, cst), time.Time{})
@@ -180,7 +180,7 @@ func TestHistorySpansReplacedCardsWithMonthTotals(t *testing.T) {
 	}
 
 	// Another student reaches none of it: not a line, not a cursor.
-	b := w.bound("13800000042", "CUIK20230002", "025620")
+	b := w.Bound("13800000042", "CUIK20230002", "025620")
 	w.postAt("10000002", 700, "b1", day(20, 9, 0), time.Time{})
 	w.Do("GET", "/v1/card/transactions/10000001-1", nil, b...).Expect(t, 404, "TXN_NOT_FOUND")
 	w.Do("GET", "/v1/card/transactions/10000099-1", nil, b...).Expect(t, 404, "TXN_NOT_FOUND")
@@ -199,5 +199,5 @@ func TestHistorySpansReplacedCardsWithMonthTotals(t *testing.T) {
 	}
 	w.Do("GET", "/v1/card/transactions?cursor="+*first.NextCursor, nil, b...).Expect(t, 400, "BAD_CURSOR")
 	w.Do("GET", "/v1/card/transactions/summary", nil, w.student("13800000043")...).Expect(t, 422, "CARD_NOT_BOUND")
-	w.reconcile()
+	w.Reconciled()
 }

@@ -18,16 +18,16 @@ type lookupAnswer struct {
 }
 
 func (w *world) lookup(q string) []cards.StudentHit {
-	w.t.Helper()
+	w.T.Helper()
 	var a lookupAnswer
-	w.Do("GET", "/v1/admin/students?q="+url.QueryEscape(q), nil, w.staff("it")...).Expect(w.t, 200, "").Decode(w.t, &a)
+	w.Do("GET", "/v1/admin/students?q="+url.QueryEscape(q), nil, w.StaffOf("it")...).Expect(w.T, 200, "").Decode(w.T, &a)
 	return a.Items
 }
 
 // The card center finds a student by any of the ways a student identifies themself at the counter.
 func TestLookupByStudentNumberNameOrCard(t *testing.T) {
 	w := newWorld(t)
-	w.credit("10000003", 4200, "lookup-1")
+	w.Credit("10000003", 4200, "lookup-1")
 	for _, q := range []string{"CUIK20230003", "cuk20230003", "20230003", "王五", "10000003", " 王五 "} {
 		hits := w.lookup(q)
 		if len(hits) != 1 {
@@ -44,10 +44,10 @@ func TestLookupByStudentNumberNameOrCard(t *testing.T) {
 			t.Fatalf("%q found %+v", q, hits)
 		}
 	}
-	w.Do("GET", "/v1/admin/students?q=", nil, w.staff("finance")...).Expect(t, 400, "BAD_QUERY")
-	w.Do("GET", "/v1/admin/students?q=王五", nil, w.staff("ops")...).Expect(t, 403, "FORBIDDEN")
+	w.Do("GET", "/v1/admin/students?q=", nil, w.StaffOf("finance")...).Expect(t, 400, "BAD_QUERY")
+	w.Do("GET", "/v1/admin/students?q=王五", nil, w.StaffOf("ops")...).Expect(t, 403, "FORBIDDEN")
 	// The answer never carries the ID number or its digest.
-	body := string(w.Do("GET", "/v1/admin/students?q=10000003", nil, w.staff("it")...).Expect(t, 200, "").Body)
+	body := string(w.Do("GET", "/v1/admin/students?q=10000003", nil, w.StaffOf("it")...).Expect(t, 200, "").Body)
 	for _, leak := range []string{"idDigest", "idNumber", "530102", "passwordHash"} {
 		if strings.Contains(body, leak) {
 			t.Fatalf("lookup answer carries %q: %s", leak, body)
@@ -69,27 +69,27 @@ func TestLookupListsNamesakes(t *testing.T) {
 // history read through either number covers both cards.
 func TestStaffCardAndHistoryFollowReplacement(t *testing.T) {
 	w := newWorld(t)
-	w.credit("10000003", 1000, "hist-old")
-	w.Do("POST", "/v1/admin/cards/10000003/replace", map[string]string{"newCardNo": "10000093"}, w.staff("finance")...).Expect(t, 200, "")
-	w.credit("10000093", 300, "hist-new")
+	w.Credit("10000003", 1000, "hist-old")
+	w.Do("POST", "/v1/admin/cards/10000003/replace", map[string]string{"newCardNo": "10000093"}, w.StaffOf("finance")...).Expect(t, 200, "")
+	w.Credit("10000093", 300, "hist-new")
 
 	hits := w.lookup("10000003")
 	if len(hits) != 1 || hits[0].CardNo != "10000093" || hits[0].Card.CardNo != "10000093" {
 		t.Fatalf("%+v", hits)
 	}
 	var old cards.StaffCard
-	w.Do("GET", "/v1/admin/cards/10000003", nil, w.staff("finance")...).Expect(t, 200, "").Decode(t, &old)
+	w.Do("GET", "/v1/admin/cards/10000003", nil, w.StaffOf("finance")...).Expect(t, 200, "").Decode(t, &old)
 	if old.Status != cards.Cancelled || old.ReplacedBy != "10000093" || old.CurrentCardNo != "10000093" {
 		t.Fatalf("old card: %+v", old)
 	}
 	var cur cards.StaffCard
-	w.Do("GET", "/v1/admin/cards/10000093", nil, w.staff("it")...).Expect(t, 200, "").Decode(t, &cur)
+	w.Do("GET", "/v1/admin/cards/10000093", nil, w.StaffOf("it")...).Expect(t, 200, "").Decode(t, &cur)
 	if cur.Status != cards.Active || len(cur.Replaces) != 1 || cur.Replaces[0] != "10000003" || cur.BalanceFen != 1300 {
 		t.Fatalf("new card: %+v", cur)
 	}
 	for _, no := range []string{"10000003", "10000093"} {
 		var page cards.TxnPage
-		w.Do("GET", "/v1/admin/cards/"+no+"/transactions", nil, w.staff("it")...).Expect(t, 200, "").Decode(t, &page)
+		w.Do("GET", "/v1/admin/cards/"+no+"/transactions", nil, w.StaffOf("it")...).Expect(t, 200, "").Decode(t, &page)
 		onCard := map[string]int{}
 		for _, l := range page.Items {
 			onCard[l.CardNo]++
@@ -99,9 +99,9 @@ func TestStaffCardAndHistoryFollowReplacement(t *testing.T) {
 			t.Fatalf("history via %s: %+v", no, page.Items)
 		}
 	}
-	w.Do("GET", "/v1/admin/cards/55555555", nil, w.staff("it")...).Expect(t, 404, "CARD_NOT_FOUND")
-	w.Do("GET", "/v1/admin/cards/10000093/transactions?limit=0", nil, w.staff("it")...).Expect(t, 400, "BAD_LIMIT")
-	w.reconcile()
+	w.Do("GET", "/v1/admin/cards/55555555", nil, w.StaffOf("it")...).Expect(t, 404, "CARD_NOT_FOUND")
+	w.Do("GET", "/v1/admin/cards/10000093/transactions?limit=0", nil, w.StaffOf("it")...).Expect(t, 400, "BAD_LIMIT")
+	w.Reconciled()
 }
 
 // Roster entries imported before the name lookup existed are indexed when the roster is imported again.
@@ -127,11 +127,11 @@ func strPtr(s string) *string { return &s }
 
 // importCSV posts a roster CSV as the card center does and expects every row taken.
 func (w *world) importCSV(csv string) {
-	w.t.Helper()
+	w.T.Helper()
 	var rep cards.ImportReport
-	w.Import("/v1/admin/students/import", csv, &rep, w.staff("it")...)
+	w.Import("/v1/admin/students/import", csv, &rep, w.StaffOf("it")...)
 	if rep.Rejected != 0 {
-		w.t.Fatalf("import: %+v", rep)
+		w.T.Fatalf("import: %+v", rep)
 	}
 }
 
@@ -146,7 +146,7 @@ func TestImportUpdatesTheRoster(t *testing.T) {
 		"CUIK20230003,王五,530102200203034322,10000099,,\n" + // another card: 补卡's job, refused
 		"CUIK20230004,赵六,110101200001010010,10000004,新闻2301,毕业\n" + // new, already graduated
 		"CUIK20230005,钱七,110101200001010010,10000005,,unknown\n" // bad status
-	w.Import("/v1/admin/students/import", csv, &rep, w.staff("it")...)
+	w.Import("/v1/admin/students/import", csv, &rep, w.StaffOf("it")...)
 	if rep.Created != 1 || rep.Updated != 2 || rep.Unchanged != 0 || rep.Rejected != 2 ||
 		rep.Errors[0].Code != "STUDENT_EXISTS" || rep.Errors[1].Code != "BAD_STATUS" {
 		t.Fatalf("%+v", rep)
@@ -162,7 +162,7 @@ func TestImportUpdatesTheRoster(t *testing.T) {
 		t.Fatalf("graduated: %+v", hits)
 	}
 	// the same file again changes nothing
-	w.Import("/v1/admin/students/import", csv, &rep, w.staff("it")...)
+	w.Import("/v1/admin/students/import", csv, &rep, w.StaffOf("it")...)
 	if rep.Created != 0 || rep.Updated != 0 || rep.Unchanged != 3 {
 		t.Fatalf("again: %+v", rep)
 	}

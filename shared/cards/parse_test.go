@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"onecard/shared/fault"
+	"onecard/shared/testkit/csvcheck"
 )
 
 func TestNormalID(t *testing.T) {
@@ -48,17 +49,7 @@ func FuzzParseStudentCSV(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf,,,\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		rows, err := ParseStudentCSV(b)
-		if err != nil {
-			if _, ok := fault.As(err); !ok {
-				t.Fatalf("non-public error %v", err)
-			}
-			return
-		}
-		for _, r := range rows {
-			if r.Line < 1 {
-				t.Fatalf("row without a line number: %+v", r)
-			}
-		}
+		csvcheck.Parsed(t, rows, err, func(r ImportRow) int { return r.Line })
 	})
 }
 

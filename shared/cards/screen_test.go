@@ -13,17 +13,17 @@ import (
 
 // cardView reads GET /v1/card.
 func (w *world) cardView(h []string) cards.View {
-	w.t.Helper()
+	w.T.Helper()
 	var v cards.View
-	w.Do("GET", "/v1/card", nil, h...).Expect(w.t, 200, "").Decode(w.t, &v)
+	w.Do("GET", "/v1/card", nil, h...).Expect(w.T, 200, "").Decode(w.T, &v)
 	return v
 }
 
 // login signs phone in again (after the clock moved past its token's life).
 func (w *world) login(phone string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	var pair struct{ AccessToken string }
-	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": testkit.StudentPassword}).Expect(w.t, 200, "").Decode(w.t, &pair)
+	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": testkit.StudentPassword}).Expect(w.T, 200, "").Decode(w.T, &pair)
 	return testkit.Bearer(pair.AccessToken)
 }
 
@@ -32,7 +32,7 @@ func (w *world) login(phone string) []string {
 // the initial one.
 func TestCardViewForTheCardScreen(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000301", "CUIK20230001", "011237")
+	h := w.Bound("13800000301", "CUIK20230001", "011237")
 	v := w.cardView(h)
 	if v.SpentTodayFen != 0 || !v.PasswordInitial || v.MaxRechargeFen != 100000 ||
 		v.Limits.DailyFen != 30000 || v.Limits.MaxPerTxnFen != 50000 || v.Limits.MaxDailyFen != 200000 {
@@ -89,7 +89,7 @@ func TestCardViewForTheCardScreen(t *testing.T) {
 	w.Do("PUT", "/v1/card/password", map[string]string{"oldPassword": "011237", "newPassword": "135790"}, h...).Expect(t, 204, "")
 	initial(false, "after a second change")
 	w.Do("POST", "/v1/admin/cards/10000001/reset-password", map[string]string{"idNumber": "530102200001011237"},
-		w.staff(auth.RoleIT)...).Expect(t, 204, "")
+		w.StaffOf(auth.RoleIT)...).Expect(t, 204, "")
 	initial(true, "after the card center's reset")
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "011237"}, h...).Expect(t, 204, "")
 }
@@ -97,8 +97,8 @@ func TestCardViewForTheCardScreen(t *testing.T) {
 // The virtual card can be turned off again; payment codes are then refused as before it was opened.
 func TestVirtualCardTurnsOff(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000302", "CUIK20230002", "025620")
-	w.credit("10000002", 1000, "virtual-off")
+	h := w.Bound("13800000302", "CUIK20230002", "025620")
+	w.Credit("10000002", 1000, "virtual-off")
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 422, "VIRTUAL_CARD_OFF")
 	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 200, "")

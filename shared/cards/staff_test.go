@@ -18,24 +18,24 @@ import (
 )
 
 func (w *world) card(no string) *cards.Card {
-	w.t.Helper()
+	w.T.Helper()
 	c, err := (cards.Repo{S: testkit.Store(w.Deps)}).Get(context.Background(), "kmmc", no)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return c
 }
 
 // audited reports whether the audit trail has action on target.
 func (w *world) audited(action, target string) bool {
-	w.t.Helper()
+	w.T.Helper()
 	var audit struct {
 		Items []struct {
 			Action, Target string
 			Details        map[string]any
 		}
 	}
-	w.Do("GET", "/v1/admin/audit", nil, w.staff("admin")...).Expect(w.t, 200, "").Decode(w.t, &audit)
+	w.Do("GET", "/v1/admin/audit", nil, w.StaffOf("admin")...).Expect(w.T, 200, "").Decode(w.T, &audit)
 	for _, a := range audit.Items {
 		if a.Action == action && a.Target == target {
 			return true
@@ -48,9 +48,9 @@ func (w *world) audited(action, target string) bool {
 // the student's own (keepBinding), the binding is removed and the student binds the new card again.
 func TestReplaceDropsTheBindingUnlessKept(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13800000031", "CUIK20230001", "011237")
+	h := w.Bound("13800000031", "CUIK20230001", "011237")
 	var res cards.ReplaceResult
-	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000091"}, w.staff("finance")...).Expect(t, 200, "").Decode(t, &res)
+	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000091"}, w.StaffOf("finance")...).Expect(t, 200, "").Decode(t, &res)
 	if res.KeptBinding {
 		t.Fatalf("%+v", res)
 	}
@@ -59,24 +59,24 @@ func TestReplaceDropsTheBindingUnlessKept(t *testing.T) {
 		t.Fatalf("bound: old %q new %q", old.BoundUser, nc.BoundUser)
 	}
 	// A repeat keeps it so; the student binds the new card with the card password.
-	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000091"}, w.staff("finance")...).Expect(t, 200, "")
+	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000091"}, w.StaffOf("finance")...).Expect(t, 200, "")
 	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": "CUIK20230001", "cardPassword": "011237"}, h...).Expect(t, 200, "")
 	var v cards.View
 	w.Do("GET", "/v1/card", nil, h...).Expect(t, 200, "").Decode(t, &v)
 	if v.CardNo != "10000091" {
 		t.Fatalf("%+v", v)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // Card-centre staff unbind a card from an account, with a reason, audited; the account no longer sees
 // it and the student can bind it again.
 func TestStaffUnbind(t *testing.T) {
 	w := newWorld(t)
-	stranger := w.bound("13800000032", "CUIK20230002", "025620")
-	it := w.staff("it")
+	stranger := w.Bound("13800000032", "CUIK20230002", "025620")
+	it := w.StaffOf("it")
 	w.Do("POST", "/v1/admin/cards/10000002/unbind", map[string]string{"reason": ""}, it...).Expect(t, 400, "BAD_REASON")
-	w.Do("POST", "/v1/admin/cards/10000002/unbind", map[string]string{"reason": "非本人绑定"}, w.staff("finance")...).Expect(t, 403, "FORBIDDEN")
+	w.Do("POST", "/v1/admin/cards/10000002/unbind", map[string]string{"reason": "非本人绑定"}, w.StaffOf("finance")...).Expect(t, 403, "FORBIDDEN")
 	w.Do("POST", "/v1/admin/cards/10000002/unbind", map[string]string{"reason": "非本人绑定，学生持证件办理"}, it...).Expect(t, 204, "")
 	w.Do("GET", "/v1/card", nil, stranger...).Expect(t, 422, "CARD_NOT_BOUND")
 	if c := w.card("10000002"); c.BoundUser != "" {
@@ -114,8 +114,8 @@ func (b *beforeMove) TransactWriteItems(ctx context.Context, in *dynamodb.Transa
 // the old card between the read and the transfer is moved too, nothing is left on the cancelled card.
 func TestReplaceMovesWhatLandsDuringTheMove(t *testing.T) {
 	w := newWorld(t)
-	w.credit("10000003", 4000, "c1")
-	db := &beforeMove{DB: w.Deps.DB, hook: func() { w.credit("10000003", 700, "late-credit") }}
+	w.Credit("10000003", 4000, "c1")
+	db := &beforeMove{DB: w.Deps.DB, hook: func() { w.Credit("10000003", 700, "late-credit") }}
 	s := cards.NewService(store.New(db, w.Deps.Cfg.Table), secret.NewDigester(w.Deps.Cfg.PIIKey), w.Clock.Now)
 	l := ledgerOf(w.Env)
 	l.S = s.S
@@ -127,22 +127,22 @@ func TestReplaceMovesWhatLandsDuringTheMove(t *testing.T) {
 	if old, nc := w.card("10000003"), w.card("10000093"); old.Balance != 0 || nc.Balance != 4700 || res.MovedFen != 4700 {
 		t.Fatalf("old %d new %d moved %d", old.Balance, nc.Balance, res.MovedFen)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // Finance move a balance left on a cancelled card (by older code: a credit or a charge posted after its
 // 补卡) to the student's current card: once, audited, through the ledger.
 func TestMoveBalanceLeftOnACancelledCard(t *testing.T) {
 	w := newWorld(t)
-	fin := w.staff("finance")
-	w.credit("10000001", 1000, "c1")
+	fin := w.StaffOf("finance")
+	w.Credit("10000001", 1000, "c1")
 	w.Do("POST", "/v1/admin/cards/10000001/move-balance", nil, fin...).Expect(t, 409, "CARD_NOT_CANCELLED")
 	w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "10000081"}, fin...).Expect(t, 200, "")
 	w.Do("POST", "/v1/admin/cards/10000081/replace", map[string]string{"newCardNo": "10000082"}, fin...).Expect(t, 200, "")
 	// What older code left: a payment credited to the first, cancelled card.
-	w.credit("10000001", 500, "late-wechat")
+	w.Credit("10000001", 500, "late-wechat")
 	var res cards.MoveResult
-	w.Do("POST", "/v1/admin/cards/10000001/move-balance", nil, w.staff("it")...).Expect(t, 403, "FORBIDDEN")
+	w.Do("POST", "/v1/admin/cards/10000001/move-balance", nil, w.StaffOf("it")...).Expect(t, 403, "FORBIDDEN")
 	w.Do("POST", "/v1/admin/cards/10000001/move-balance", nil, fin...).Expect(t, 200, "").Decode(t, &res)
 	if res.MovedFen != 500 || res.ToCardNo != "10000082" || res.BalanceFen != 1500 {
 		t.Fatalf("%+v", res)
@@ -169,5 +169,5 @@ func TestMoveBalanceLeftOnACancelledCard(t *testing.T) {
 	if !w.audited("card.move_balance", "card:10000001") {
 		t.Fatal("not audited")
 	}
-	w.reconcile()
+	w.Reconciled()
 }

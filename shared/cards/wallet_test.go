@@ -17,12 +17,12 @@ func TestPutOfAStaleCardKeepsTheWallet(t *testing.T) {
 	ctx := context.Background()
 	s := testkit.Store(w.Deps)
 	repo := cards.Repo{S: s}
-	w.credit("10000001", 1000, "w1")
+	w.Credit("10000001", 1000, "w1")
 	stale, err := repo.Get(ctx, "kmmc", "10000001")
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.credit("10000001", 2500, "w2")
+	w.Credit("10000001", 2500, "w2")
 	stale.HolderName = "改名"
 	if err := s.Put(ctx, stale, "", nil); !errors.Is(err, cards.ErrCardPut) {
 		t.Fatalf("Put of a Card: err %v, want ErrCardPut", err)
@@ -37,7 +37,7 @@ func TestPutOfAStaleCardKeepsTheWallet(t *testing.T) {
 	if got.Balance != 3500 || got.Seq != 2 || got.HolderName == "改名" {
 		t.Fatalf("balance %d seq %d holder %q after a refused Put, want 3500, 2 and the old name", got.Balance, got.Seq, got.HolderName)
 	}
-	w.reconcile()
+	w.Reconciled()
 
 	// NewItem writes a new card with an empty wallet, whatever the struct held.
 	fresh := *got

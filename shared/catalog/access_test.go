@@ -1,7 +1,6 @@
 package catalog_test
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -36,30 +35,14 @@ var accessRefusals = []string{"UNAUTHORIZED", "TOKEN_INVALID", "TOKEN_EXPIRED", 
 // the tokens of a session that logged out, and lets a live session through.
 // A route added later is covered without touching this test.
 func TestEveryStaffRouteRefusesEveryoneItShould(t *testing.T) {
-	e := testkit.New(t)
-	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	s := e.Deps.Store()
+	e := testkit.WithSchool(t)
 	const pw = "staff-password-1"
-	login := func(username string) []string {
-		var out struct{ Token string }
-		e.Do("POST", "/v1/admin/login", map[string]string{"username": username, "password": pw}).Expect(t, 200, "").Decode(t, &out)
-		return testkit.Bearer(out.Token)
-	}
 	tokens := map[string][]string{}
 	for _, role := range staff.AllRoles {
-		if err := staff.Put(ctx, s, role+"-user", pw, seed.SchoolID, []string{role}); err != nil {
-			t.Fatal(err)
-		}
-		tokens[role] = login(role + "-user")
+		tokens[role] = e.StaffAs(role+"-user", pw, seed.SchoolID, role)
 	}
 	// A member with every role, disabled after signing in.
-	if err := staff.Put(ctx, s, "gone-user", pw, seed.SchoolID, staff.AllRoles); err != nil {
-		t.Fatal(err)
-	}
-	gone := login("gone-user")
+	gone := e.StaffAs("gone-user", pw, seed.SchoolID, staff.AllRoles...)
 	e.Do("POST", "/v1/admin/staff/gone-user/disable", nil, tokens[auth.RoleAdmin]...).Expect(t, 204, "")
 
 	e.Do("POST", "/v1/auth/register", map[string]any{"phone": "13800000001", "password": "password-123", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(t, 201, "")

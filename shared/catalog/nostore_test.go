@@ -1,7 +1,6 @@
 package catalog_test
 
 import (
-	"context"
 	"testing"
 
 	"onecard/infra/seed"
@@ -13,14 +12,7 @@ import (
 // payment code — and the refusals around them carry Cache-Control: no-store, over HTTP.
 func TestTokenAnswersAreNotStored(t *testing.T) {
 	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
+	e := testkit.Seeded(t)
 	e.PutStaff("admin-user", "staff-password-1", seed.SchoolID, auth.RoleAdmin)
 	noStore := func(what string, r *testkit.Resp) {
 		t.Helper()

@@ -1,14 +1,11 @@
 package closing_test
 
 import (
-	"context"
 	"testing"
 
-	"onecard/infra/seed"
 	"onecard/shared/auth"
 	"onecard/shared/cards"
 	"onecard/shared/recharge"
-	"onecard/shared/staff"
 	"onecard/shared/testkit"
 )
 
@@ -16,65 +13,11 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-type world struct {
-	*testkit.Env
-	wx *testkit.WeChat
-	t  *testing.T
-}
-
-func newWorld(t *testing.T) *world {
-	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	for _, role := range staff.AllRoles {
-		e.PutStaff(role+"-user", testkit.ConsolePassword, seed.SchoolID, role)
-	}
-	return &world{Env: e, wx: e.WithWeChat(), t: t}
-}
-
-func (w *world) staff(role string) []string {
-	w.t.Helper()
-	return w.StaffLogin(role+"-user", testkit.ConsolePassword)
-}
-
-// paid makes a paid WeChat recharge of fen to the card the student h has bound.
-func (w *world) paid(h []string, fen int64) string {
-	w.t.Helper()
-	var out struct{ OrderNo string }
-	w.Do("POST", "/v1/card/recharge", map[string]int64{"amountFen": fen}, h...).Expect(w.t, 201, "").Decode(w.t, &out)
-	if _, err := w.wx.Sandbox.Pay(out.OrderNo); err != nil {
-		w.t.Fatal(err)
-	}
-	w.wx.Idle(w.t)
-	return out.OrderNo
-}
-
-func (w *world) bound(phone, studentNo, pw string) []string {
-	w.t.Helper()
-	h := w.Student(phone, "kmmc")
-	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": pw}, h...).Expect(w.t, 200, "")
-	w.Do("POST", "/v1/me/wechat", map[string]string{"jsCode": "code-" + phone}, h...).Expect(w.t, 204, "")
-	return h
-}
-
-func (w *world) card(no string) *cards.Card {
-	w.t.Helper()
-	c, err := cards.Repo{S: testkit.Store(w.Deps)}.Get(context.Background(), "kmmc", no)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return c
-}
-
-func (w *world) cashTopUp(card string, fen int64, receipt string) {
-	w.t.Helper()
-	w.Do("POST", "/v1/admin/cards/"+card+"/cash-topup", map[string]any{"amountFen": fen, "receiptNo": receipt}, w.staff(auth.RoleFinance)...).Expect(w.t, 200, "")
+// newWorld is testkit's World with WeChat Pay.
+func newWorld(t *testing.T) *testkit.World {
+	w := testkit.NewWorld(t)
+	w.WithWeChat()
+	return w
 }
 
 type closeResult struct {
@@ -89,18 +32,18 @@ type closeResult struct {
 
 func TestCloseRefundsTheNewestRechargesFirstThenPaysTheRestInCash(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13500000001", "CUIK20230001", "011237")
-	older := w.paid(h, 3000)
-	newer := w.paid(h, 2000)
-	w.cashTopUp("10000001", 1000, "XJ-1001")
-	it := w.staff(auth.RoleIT)
+	h := w.Payer("13500000001", "CUIK20230001", "011237")
+	older := w.Paid(h, 3000)
+	newer := w.Paid(h, 2000)
+	w.CashTopUp("10000001", 1000, "XJ-1001")
+	it := w.StaffOf(auth.RoleIT)
 
 	// 1000 came in cash: no recharge can take it back, so a receipt is needed, and nothing changes without.
 	w.Do("POST", "/v1/admin/cards/10000001/close", map[string]any{}, it...).Expect(t, 422, "CASH_RECEIPT_REQUIRED")
-	if c := w.card("10000001"); c.Status != cards.Active || c.Balance != 6000 {
+	if c := w.Card("10000001"); c.Status != cards.Active || c.Balance != 6000 {
 		t.Fatalf("card after a refused close: %s %d", c.Status, c.Balance)
 	}
-	w.Do("POST", "/v1/admin/cards/10000001/close", map[string]any{"receiptNo": "TK-1001"}, w.staff(auth.RoleFinance)...).Expect(t, 403, "FORBIDDEN")
+	w.Do("POST", "/v1/admin/cards/10000001/close", map[string]any{"receiptNo": "TK-1001"}, w.StaffOf(auth.RoleFinance)...).Expect(t, 403, "FORBIDDEN")
 	var res closeResult
 	w.Do("POST", "/v1/admin/cards/10000001/close", map[string]any{"receiptNo": "TK-1001"}, it...).Expect(t, 200, "").Decode(t, &res)
 	if res.Status != cards.Cancelled || len(res.Refunds) != 2 || res.Refunds[0].OrderNo != newer || res.Refunds[0].AmountFen != 2000 ||
@@ -108,48 +51,48 @@ func TestCloseRefundsTheNewestRechargesFirstThenPaysTheRestInCash(t *testing.T) 
 		res.BalanceFen != 0 || res.CashDueFen != 0 {
 		t.Fatalf("close: %+v", res)
 	}
-	w.wx.Idle(t)
-	for _, r := range w.wx.Sandbox.Refunds() {
+	w.WX.Idle(t)
+	for _, r := range w.WX.Sandbox.Refunds() {
 		if r.Status != "SUCCESS" {
 			t.Fatalf("refund at WeChat Pay: %+v", r)
 		}
 	}
-	c := w.card("10000001")
+	c := w.Card("10000001")
 	if c.Status != cards.Cancelled || c.ReplacedBy != "" || c.Balance != 0 {
 		t.Fatalf("closed card: %s %q %d", c.Status, c.ReplacedBy, c.Balance)
 	}
 	// Closing again finds nothing left: no refund, no payout.
 	var again closeResult
 	w.Do("POST", "/v1/admin/cards/10000001/close", map[string]any{}, it...).Expect(t, 200, "").Decode(t, &again)
-	if len(again.Refunds) != 0 || again.CashPayoutFen != 0 || len(w.wx.Sandbox.Refunds()) != 2 {
+	if len(again.Refunds) != 0 || again.CashPayoutFen != 0 || len(w.WX.Sandbox.Refunds()) != 2 {
 		t.Fatalf("second close: %+v", again)
 	}
 	// The closed card takes no recharge.
 	w.Do("POST", "/v1/card/recharge", map[string]int64{"amountFen": 100}, h...).Expect(t, 422, "CARD_CANCELLED")
 	w.Do("POST", "/v1/admin/cards/99999999/close", map[string]any{}, it...).Expect(t, 404, "CARD_NOT_FOUND")
-	w.Reconcile(w.staff(auth.RoleFinance)...)
+	w.Reconciled()
 }
 
 func TestCloseOnlyWhatTheOrdersCanStillGiveBack(t *testing.T) {
 	w := newWorld(t)
-	h := w.bound("13500000002", "CUIK20230001", "011237")
-	no := w.paid(h, 4000)
+	h := w.Payer("13500000002", "CUIK20230001", "011237")
+	no := w.Paid(h, 4000)
 	var rf struct{ RefundNo string }
-	w.Do("POST", "/v1/admin/orders/"+no+"/refunds", map[string]any{"amountFen": 1500}, append(w.staff(auth.RoleFinance), "Idempotency-Key", "part-1")...).
+	w.Do("POST", "/v1/admin/orders/"+no+"/refunds", map[string]any{"amountFen": 1500}, append(w.StaffOf(auth.RoleFinance), "Idempotency-Key", "part-1")...).
 		Expect(t, 200, "").Decode(t, &rf)
-	w.wx.Idle(t)
+	w.WX.Idle(t)
 	var res closeResult
-	w.Do("POST", "/v1/admin/cards/10000001/close", map[string]any{}, w.staff(auth.RoleIT)...).Expect(t, 200, "").Decode(t, &res)
+	w.Do("POST", "/v1/admin/cards/10000001/close", map[string]any{}, w.StaffOf(auth.RoleIT)...).Expect(t, 200, "").Decode(t, &res)
 	if len(res.Refunds) != 1 || res.Refunds[0].AmountFen != 2500 || res.BalanceFen != 0 {
 		t.Fatalf("close: %+v", res)
 	}
-	w.wx.Idle(t)
+	w.WX.Idle(t)
 	var o struct{ RefundedFen int64 }
 	w.Do("GET", "/v1/orders/"+no, nil, h...).Expect(t, 200, "").Decode(t, &o)
 	if o.RefundedFen != 4000 {
 		t.Fatalf("order refunded %d", o.RefundedFen)
 	}
-	w.Reconcile(w.staff(auth.RoleFinance)...)
+	w.Reconciled()
 }
 
 type batch struct {
@@ -164,17 +107,17 @@ type batch struct {
 
 func TestGraduationBatchClosesTheClassMarkedGraduated(t *testing.T) {
 	w := newWorld(t)
-	it := w.staff(auth.RoleIT)
+	it := w.StaffOf(auth.RoleIT)
 	// The roster marks 张三 and 李四 graduated (class 2023级新闻1班); 王五 stays.
 	csv := "studentNo,name,idNumber,cardNo,class,status\n" +
 		"CUIK20230001,张三,530102200001011237,10000001,2023级新闻1班,毕业\n" +
 		"CUIK20230002,李四,53010220010202562X,10000002,2023级新闻1班,graduated\n" +
 		"CUIK20230003,王五,530102200203034322,10000003,2023级新闻1班,在读\n"
 	w.Import("/v1/admin/students/import", csv, nil, it...)
-	h := w.bound("13500000003", "CUIK20230003", "034322") // an active student can still bind; graduates cannot
-	w.paid(h, 100)
-	w.cashTopUp("10000002", 800, "XJ-2001") // cash in: cash out at the counter
-	w.cashTopUp("10000001", 300, "XJ-2002")
+	h := w.Payer("13500000003", "CUIK20230003", "034322") // an active student can still bind; graduates cannot
+	w.Paid(h, 100)
+	w.CashTopUp("10000002", 800, "XJ-2001") // cash in: cash out at the counter
+	w.CashTopUp("10000001", 300, "XJ-2002")
 
 	var rep batch
 	w.Do("POST", "/v1/admin/students/graduate", map[string]any{"class": "2023级新闻1班"}, it...).Expect(t, 200, "").Decode(t, &rep)
@@ -183,11 +126,11 @@ func TestGraduationBatchClosesTheClassMarkedGraduated(t *testing.T) {
 		t.Fatalf("batch: %+v", rep)
 	}
 	for _, no := range []string{"10000001", "10000002"} {
-		if c := w.card(no); c.Status != cards.Cancelled {
+		if c := w.Card(no); c.Status != cards.Cancelled {
 			t.Fatalf("card %s is %s", no, c.Status)
 		}
 	}
-	if c := w.card("10000003"); c.Status != cards.Active || c.Balance != 100 {
+	if c := w.Card("10000003"); c.Status != cards.Active || c.Balance != 100 {
 		t.Fatalf("active student's card: %s %d", c.Status, c.Balance)
 	}
 	// The counter pays 李四 out; he leaves the worklist, 张三 stays on it.
@@ -201,14 +144,14 @@ func TestGraduationBatchClosesTheClassMarkedGraduated(t *testing.T) {
 		t.Fatalf("second batch: %+v", rep)
 	}
 	w.Do("POST", "/v1/admin/students/graduate", map[string]any{"status": "active"}, it...).Expect(t, 400, "BAD_STATUS")
-	w.Reconcile(w.staff(auth.RoleFinance)...)
+	w.Reconciled()
 	_ = recharge.RefundSucceeded
 }
 
 // A batch larger than one chunk goes on with its cursor.
 func TestGraduationBatchContinuesWithItsCursor(t *testing.T) {
 	w := newWorld(t)
-	it := w.staff(auth.RoleIT)
+	it := w.StaffOf(auth.RoleIT)
 	csv := "studentNo,name,idNumber,cardNo,class,status\n"
 	for i := range 30 {
 		csv += "CUIK2019" + pad(i) + ",学生" + pad(i) + ",11010519491231002X," + "2019" + pad(i) + "0,2019级,left\n"

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"onecard/infra/seed"
 	"onecard/shared/auth"
 	"onecard/shared/content"
@@ -16,6 +14,7 @@ import (
 	"onecard/shared/plaintext"
 	"onecard/shared/school"
 	"onecard/shared/store"
+	"onecard/shared/testkit"
 )
 
 type listItem struct {
@@ -29,36 +28,23 @@ type page struct {
 }
 
 func (w *world) create(h []string, kind, title, body string) string {
-	w.t.Helper()
+	w.T.Helper()
 	var v struct{ NewsID, Status, Author string }
-	w.Do("POST", "/v1/admin/news", map[string]any{"kind": kind, "title": title, "body": body}, h...).Expect(w.t, 201, "").Decode(w.t, &v)
+	w.Do("POST", "/v1/admin/news", map[string]any{"kind": kind, "title": title, "body": body}, h...).Expect(w.T, 201, "").Decode(w.T, &v)
 	if v.NewsID == "" || v.Status != "published" {
-		w.t.Fatalf("create answer: %+v", v)
+		w.T.Fatalf("create answer: %+v", v)
 	}
 	w.Clock.Advance(time.Minute)
 	return v.NewsID
 }
 
 func (w *world) list(path string, h []string) (titles []string) {
-	w.t.Helper()
-	cursor := ""
-	for range 20 {
-		var p page
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		w.Do("GET", path+sep+"limit=2"+cursor, nil, h...).Expect(w.t, 200, "").Decode(w.t, &p)
-		for _, it := range p.Items {
-			titles = append(titles, it.Title)
-		}
-		if p.NextCursor == nil {
-			return titles
-		}
-		cursor = "&cursor=" + *p.NextCursor
+	w.T.Helper()
+	items, _ := testkit.Pages[listItem](w.Env, path, 2, h...)
+	for _, it := range items {
+		titles = append(titles, it.Title)
 	}
-	w.t.Fatal("pagination does not end")
-	return nil
+	return titles
 }
 
 func TestNewsAndNoticesListedPinnedFirstThenNewest(t *testing.T) {
@@ -468,30 +454,16 @@ func TestDemoNews(t *testing.T) {
 	}
 }
 
-// racingDB lets another writer change an item just before the next transaction commits.
-type racingDB struct {
-	store.DB
-	before func()
-}
-
-func (r *racingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if f := r.before; f != nil {
-		r.before = nil
-		f()
-	}
-	return r.DB.TransactWriteItems(ctx, in, o...)
-}
-
 // Two staff editing one item: the second write finds the item moved on and gets 409, and the audit
 // trail holds only the change that happened.
 func TestConcurrentEditLoses(t *testing.T) {
 	w := newWorld(t)
 	ops := w.StaffOf("ops")
 	id := w.create(ops, "news", "标题", "正文")
-	db := &racingDB{DB: w.Deps.DB}
+	db := &testkit.RacingDB{DB: w.Deps.DB}
 	svc := content.NewService(store.New(db, w.Deps.Cfg.Table), w.Deps.Now)
 	p := auth.Principal{Subject: "ops-user", Kind: auth.KindStaff, School: "kmmc", Roles: []string{"ops"}}
-	db.before = func() {
+	db.Before = func() {
 		w.Do("PUT", "/v1/admin/news/"+id, map[string]any{"title": "先到的标题", "body": "正文"}, ops...).Expect(t, 200, "")
 	}
 	if _, err := svc.Edit(context.Background(), p, id, "后到的标题", "正文"); !fault.Is(err, "NEWS_CHANGED") {

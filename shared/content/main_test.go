@@ -9,9 +9,6 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 // world is a test's Console: the demo school and a staff member per role.
-type world struct {
-	*testkit.Console
-	t *testing.T
-}
+type world struct{ *testkit.Console }
 
-func newWorld(t *testing.T) *world { return &world{Console: testkit.NewConsole(t), t: t} }
+func newWorld(t *testing.T) *world { return &world{testkit.NewConsole(t)} }

@@ -21,25 +21,11 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	for _, f := range []func() error{
-		func() error { return seed.School(ctx, e.Deps) },
-		func() error { return seed.StudentsAndCards(ctx, e.Deps) },
-		func() error { return seed.Dorms(ctx, e.Deps) },
-	} {
-		if err := f(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e := testkit.Seeded(t, seed.Dorms)
 	const pw = "staff-password-2026"
-	e.PutStaff("fin-a", pw, "kmmc", "finance")
-	e.PutStaff("fin-b", pw, "kmmc", "finance")
-	e.PutStaff("fin-lead", pw, "kmmc", "finance", "finance-lead")
-	e.PutStaff("ops-user", pw, "kmmc", "ops")
-	e.PutStaff("admin-user", pw, "kmmc", "admin")
-	return &world{Env: e, finA: e.StaffLogin("fin-a", pw), finB: e.StaffLogin("fin-b", pw), lead: e.StaffLogin("fin-lead", pw),
-		ops: e.StaffLogin("ops-user", pw), admin: e.StaffLogin("admin-user", pw)}
+	return &world{Env: e, finA: e.StaffAs("fin-a", pw, "kmmc", "finance"), finB: e.StaffAs("fin-b", pw, "kmmc", "finance"),
+		lead: e.StaffAs("fin-lead", pw, "kmmc", "finance", "finance-lead"), ops: e.StaffAs("ops-user", pw, "kmmc", "ops"),
+		admin: e.StaffAs("admin-user", pw, "kmmc", "admin")}
 }
 
 func (w *world) balance(k store.Key) int64 {

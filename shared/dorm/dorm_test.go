@@ -9,65 +9,37 @@ import (
 	"onecard/infra/seed"
 	"onecard/shared/dorm"
 	"onecard/shared/httpapi"
-	"onecard/shared/ledger"
 	"onecard/shared/platform"
-	"onecard/shared/store"
 	"onecard/shared/testkit"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-type world struct {
-	*testkit.Env
-	t *testing.T
-}
+type world struct{ *testkit.Env }
 
 func newWorld(t *testing.T) *world {
 	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	for _, f := range []func(context.Context, *platform.Deps) error{seed.School, seed.StudentsAndCards, seed.Dorms} {
-		if err := f(ctx, e.Deps); err != nil {
-			t.Fatal(err)
-		}
+	auditor := func(ctx context.Context, d *platform.Deps) error {
+		return seed.Staff(ctx, d, seed.StaffLogin{Username: "auditor", Password: "ledger-check-2026"})
 	}
-	if err := seed.Staff(ctx, e.Deps, seed.StaffLogin{Username: "auditor", Password: "ledger-check-2026"}); err != nil {
-		t.Fatal(err)
-	}
-	return &world{Env: e, t: t}
-}
-
-func (w *world) student(phone, studentNo, pw string) []string {
-	w.t.Helper()
-	h := w.Student(phone, "kmmc")
-	if studentNo != "" {
-		w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": pw}, h...).Expect(w.t, 200, "")
-	}
-	return h
+	return &world{testkit.Seeded(t, seed.Dorms, auditor)}
 }
 
 func (w *world) creditCard(cardNo string, fen int64) {
-	w.t.Helper()
-	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: "credit-" + cardNo + fmt.Sprint(fen),
-		Postings: ledger.External(ledger.Posting{Account: "card:kmmc:" + cardNo, Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
-			Kind: ledger.KindRecharge, Counterparty: "ext:wechat"})})
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	w.T.Helper()
+	w.Post("test", "credit-"+cardNo+fmt.Sprint(fen), testkit.Recharge(cardNo, fen))
 }
 
 func (w *world) room(h []string, id string) dorm.RoomView {
-	w.t.Helper()
+	w.T.Helper()
 	var v dorm.RoomView
-	w.Do("GET", "/v1/dorms/rooms/"+id, nil, h...).Expect(w.t, 200, "").Decode(w.t, &v)
+	w.Do("GET", "/v1/dorms/rooms/"+id, nil, h...).Expect(w.T, 200, "").Decode(w.T, &v)
 	return v
 }
 
 func (w *world) reconcile() {
-	w.t.Helper()
-	var tok struct{ Token string }
-	w.Do("POST", "/v1/admin/login", map[string]string{"username": "auditor", "password": "ledger-check-2026"}).Expect(w.t, 200, "").Decode(w.t, &tok)
-	w.Reconcile(testkit.Bearer(tok.Token)...)
+	w.T.Helper()
+	w.Reconcile(w.StaffLogin("auditor", "ledger-check-2026")...)
 }
 
 func (w *world) meters() dorm.Meters {
@@ -76,27 +48,27 @@ func (w *world) meters() dorm.Meters {
 }
 
 func (w *world) read(meter string, reading int64, at time.Time) string {
-	w.t.Helper()
+	w.T.Helper()
 	ctx := httpapi.WithLogger(context.Background(), w.Deps.Log)
 	out, errs := w.meters().Apply(ctx, []dorm.Reading{{MeterID: meter, Kind: "elec", Reading: reading, ReadAt: at}})
 	if errs[0] != nil {
-		w.t.Fatal(errs[0])
+		w.T.Fatal(errs[0])
 	}
 	return out[0]
 }
 
 func (w *world) settle() dorm.SettleReport {
-	w.t.Helper()
+	w.T.Helper()
 	rep, err := dorm.NewPower(w.Deps).Settle(context.Background(), "kmmc")
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return rep
 }
 
 func TestBuildingsRoomsAndSearch(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000001", "", "")
+	h := w.Bound("13600000001", "", "")
 	var bs struct {
 		Items []struct{ Building, Label, AccountMode string }
 	}
@@ -131,7 +103,7 @@ func TestBuildingsRoomsAndSearch(t *testing.T) {
 
 func TestRechargeFromCard(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000002", "CUIK20230001", "011237")
+	h := w.Bound("13600000002", "CUIK20230001", "011237")
 	w.creditCard("10000001", 3000)
 	body := map[string]any{"kind": "elec_water", "amountFen": 1000, "payWith": "card"}
 	var ans struct {
@@ -184,7 +156,7 @@ func TestRechargeFromCard(t *testing.T) {
 func TestRechargeByWeChat(t *testing.T) {
 	w := newWorld(t)
 	wx := w.WithWeChat()
-	h := w.student("13600000003", "", "")
+	h := w.Bound("13600000003", "", "")
 	w.Do("POST", "/v1/me/wechat", map[string]string{"jsCode": "dorm-wx"}, h...).Expect(t, 204, "")
 	var ans struct {
 		OrderNo string
@@ -214,7 +186,7 @@ func TestRechargeByWeChat(t *testing.T) {
 
 func TestMeterReadingsCharge(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000004", "", "")
+	h := w.Bound("13600000004", "", "")
 	t0 := w.Clock.Now().Add(-time.Hour)
 	if got := w.read("E-WH-8D-1006", 100000, t0); got != dorm.Baseline {
 		t.Fatalf("first reading: %s", got)
@@ -257,7 +229,7 @@ func TestMeterReadingsCharge(t *testing.T) {
 // Thousands of small readings, sent in shuffled batches and repeated, charge exactly the total.
 func TestManySmallReadingsRoundExactly(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000005", "", "")
+	h := w.Bound("13600000005", "", "")
 	ctx := httpapi.WithLogger(context.Background(), w.Deps.Log)
 	t0 := w.Clock.Now().Add(-48 * time.Hour)
 	var rs []dorm.Reading
@@ -285,7 +257,7 @@ func TestManySmallReadingsRoundExactly(t *testing.T) {
 
 func TestPowerOffAndOn(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000006", "CUIK20230002", "025620")
+	h := w.Bound("13600000006", "CUIK20230002", "025620")
 	w.creditCard("10000002", 10000)
 	// Noon in Kunming: no night deferral. WH-8D-1225 starts at 0 balance.
 	w.Clock.Set(time.Date(2026, 11, 25, 12, 0, 0, 0, time.FixedZone("CST", 8*3600)))
@@ -358,7 +330,7 @@ func TestNoCutAtNight(t *testing.T) {
 
 func TestLowBalanceMail(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000007", "CUIK20230003", "034322")
+	h := w.Bound("13600000007", "CUIK20230003", "034322")
 	addr := fmt.Sprintf("room-%d@stu.example.cn", time.Now().UnixNano())
 	w.Do("POST", "/v1/me/email/code", map[string]string{"email": addr}, h...).Expect(t, 202, "")
 	w.Do("PUT", "/v1/me/email", map[string]string{"email": addr, "code": testkit.LastCode(t, addr), "password": testkit.StudentPassword}, h...).Expect(t, 204, "")

@@ -23,7 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-func demoKey(t *testing.T, id string) ed25519.PrivateKey {
+func demoKey(t testing.TB, id string) ed25519.PrivateKey {
 	root, _ := localstack.Root()
 	b, err := os.ReadFile(filepath.Join(root, "infra", "local", "demo", "devices.json"))
 	if err != nil {
@@ -39,14 +39,14 @@ func demoKey(t *testing.T, id string) ed25519.PrivateKey {
 }
 
 func (w *world) signed(method, path, device string, body []byte) *testkit.Resp {
-	w.t.Helper()
+	w.T.Helper()
 	req, _ := http.NewRequest(method, w.API.URL+path, bytes.NewReader(body))
-	if err := devicesig.SignRequest(req, device, demoKey(w.t, device), body, w.Clock.Now()); err != nil {
-		w.t.Fatal(err)
+	if err := devicesig.SignRequest(req, device, demoKey(w.T, device), body, w.Clock.Now()); err != nil {
+		w.T.Fatal(err)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	defer res.Body.Close()
 	var buf bytes.Buffer
@@ -91,7 +91,7 @@ func TestMeterGatewayEndToEnd(t *testing.T) {
 	}
 	// A reader may not post readings.
 	w.signed("POST", "/v1/meter/readings", "POS-CANTEEN-01", batch).Expect(t, 403, "DEVICE_NOT_ALLOWED")
-	h := w.student("13600000010", "", "")
+	h := w.Bound("13600000010", "", "")
 	waitFor(t, func() bool { return w.room(h, "WH-8D-1228").Accounts[0].BalanceFen == -300 })
 	var cmds struct {
 		Items []struct{ CommandID, MeterID, Action string }

@@ -12,6 +12,7 @@ import (
 	"onecard/shared/auth"
 	"onecard/shared/dorm"
 	"onecard/shared/httpapi"
+	"onecard/shared/testkit"
 )
 
 type myRooms struct {
@@ -20,11 +21,11 @@ type myRooms struct {
 }
 
 func (w *world) myRooms(h []string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	var m myRooms
-	w.Do("GET", "/v1/me/rooms", nil, h...).Expect(w.t, 200, "").Decode(w.t, &m)
+	w.Do("GET", "/v1/me/rooms", nil, h...).Expect(w.T, 200, "").Decode(w.T, &m)
 	if m.Max != dorm.MaxMyRooms {
-		w.t.Fatalf("max %d", m.Max)
+		w.T.Fatalf("max %d", m.Max)
 	}
 	ids := []string{}
 	for _, v := range m.Items {
@@ -36,7 +37,7 @@ func (w *world) myRooms(h []string) []string {
 // "My rooms": saved on the account, at most five, listed in the order saved with labels and balances.
 func TestMyRooms(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000101", "", "")
+	h := w.Bound("13600000101", "", "")
 	if got := w.myRooms(h); len(got) != 0 {
 		t.Fatalf("a new account has rooms: %v", got)
 	}
@@ -69,7 +70,7 @@ func TestMyRooms(t *testing.T) {
 		t.Fatalf("after remove and add: %s", got)
 	}
 	// Another account has its own list; the routes need a session.
-	if got := w.myRooms(w.student("13600000102", "", "")); len(got) != 0 {
+	if got := w.myRooms(w.Bound("13600000102", "", "")); len(got) != 0 {
 		t.Fatalf("another account sees %v", got)
 	}
 	w.Do("GET", "/v1/me/rooms", nil).Expect(t, 401, "")
@@ -79,7 +80,7 @@ func TestMyRooms(t *testing.T) {
 // Adds racing each other never save more than the cap.
 func TestMyRoomsCapHoldsUnderABurst(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000103", "", "")
+	h := w.Bound("13600000103", "", "")
 	w.Do("PUT", "/v1/me/rooms/WH-8D-1006", nil, h...).Expect(t, 200, "")
 	rooms := []string{"WH-6D-101", "WH-9D-101", "WH-8D-1224", "WH-8D-1225", "WH-8D-1226", "WH-8D-1227", "WH-8D-1228"}
 	statuses := make([]int, len(rooms))
@@ -110,7 +111,7 @@ func TestMyRoomsCapHoldsUnderABurst(t *testing.T) {
 // Room ids are accepted in any case, everywhere.
 func TestRoomIDsInAnyCase(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000104", "CUIK20230001", "011237")
+	h := w.Bound("13600000104", "CUIK20230001", "011237")
 	w.creditCard("10000001", 3000)
 	if v := w.room(h, "wh-8d-1006"); v.RoomID != "WH-8D-1006" || v.Label != "8栋1006宿舍" || v.Accounts[0].BalanceFen != 5000 {
 		t.Fatalf("lower-case room: %+v", v)
@@ -145,33 +146,14 @@ func TestRoomIDsInAnyCase(t *testing.T) {
 // The room list is paged with an opaque cursor; the pages together are the whole list, in order.
 func TestRoomListPages(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000105", "", "")
-	type page struct {
-		Items      []struct{ RoomID string }
-		NextCursor *string
-	}
+	h := w.Bound("13600000105", "", "")
 	walk := func(query string, limit int) (ids []string, pages int) {
 		t.Helper()
-		cursor := ""
-		for {
-			q := fmt.Sprintf("/v1/dorms/rooms?%slimit=%d", query, limit)
-			if cursor != "" {
-				q += "&cursor=" + url.QueryEscape(cursor)
-			}
-			var p page
-			w.Do("GET", q, nil, h...).Expect(t, 200, "").Decode(t, &p)
-			pages++
-			if len(p.Items) > limit {
-				t.Fatalf("%d items on a page of %d", len(p.Items), limit)
-			}
-			for _, it := range p.Items {
-				ids = append(ids, it.RoomID)
-			}
-			if p.NextCursor == nil {
-				return ids, pages
-			}
-			cursor = *p.NextCursor
+		rooms, pages := testkit.Pages[struct{ RoomID string }](w.Env, "/v1/dorms/rooms?"+query, limit, h...)
+		for _, r := range rooms {
+			ids = append(ids, r.RoomID)
 		}
+		return ids, pages
 	}
 	all, _ := walk("", 200)
 	if len(all) != 10 || all[0] != "WH-6D-101" || all[9] != "WH-9D-101" {
@@ -196,7 +178,7 @@ func TestRoomListPages(t *testing.T) {
 // fen is shown with the next charge.
 func TestMeterChargesCarryUsage(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13600000106", "", "")
+	h := w.Bound("13600000106", "", "")
 	ctx := httpapi.WithLogger(context.Background(), w.Deps.Log)
 	t0 := w.Clock.Now().Add(-time.Hour)
 	apply := func(rs ...dorm.Reading) {

@@ -9,6 +9,17 @@ import (
 	"onecard/shared/fault"
 )
 
+// post serves a POST of body with h, as the router does (an error answers through WriteError), and
+// returns the status and body.
+func post(h Handler, body string) (int, string) {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/x", strings.NewReader(body))
+	if err := h(rec, req); err != nil {
+		WriteError(rec, req, err)
+	}
+	return rec.Code, rec.Body.String()
+}
+
 func TestDecodeBytes(t *testing.T) {
 	type in struct {
 		A int64  `json:"a"`
@@ -84,14 +95,7 @@ func TestCommandDecodesCallsAndAnswers204(t *testing.T) {
 		}
 		return nil
 	})
-	run := func(body string) (int, string) {
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", "/x", strings.NewReader(body))
-		if err := h(rec, req); err != nil {
-			WriteError(rec, req, err)
-		}
-		return rec.Code, rec.Body.String()
-	}
+	run := func(body string) (int, string) { return post(h, body) }
 	if code, _ := run(`{"name":"张三"}`); code != 204 || got != "张三" {
 		t.Fatalf("ok body: %d, call saw %q", code, got)
 	}
@@ -118,14 +122,7 @@ func TestMakeAnswers201ThenTheSame200(t *testing.T) {
 		made[in.Name] = true
 		return map[string]string{"name": in.Name}, created, nil
 	})
-	run := func(body string) (int, string) {
-		rec := httptest.NewRecorder()
-		req := httptest.NewRequest("POST", "/x", strings.NewReader(body))
-		if err := h(rec, req); err != nil {
-			WriteError(rec, req, err)
-		}
-		return rec.Code, rec.Body.String()
-	}
+	run := func(body string) (int, string) { return post(h, body) }
 	if code, body := run(`{"name":"一食堂"}`); code != 201 || !strings.Contains(body, `"name":"一食堂"`) {
 		t.Fatalf("first: %d %s", code, body)
 	}

@@ -29,17 +29,9 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	e := testkit.New(t)
-	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	e.PutStaff("it-user", "staff-password-1", seed.SchoolID, auth.RoleIT)
-	e.PutStaff("ops-user", "staff-password-1", seed.SchoolID, auth.RoleOps)
-	w := &world{Env: e, it: e.StaffLogin("it-user", "staff-password-1"), ops: e.StaffLogin("ops-user", "staff-password-1")}
+	e := testkit.Seeded(t)
+	w := &world{Env: e, it: e.StaffAs("it-user", "staff-password-1", seed.SchoolID, auth.RoleIT),
+		ops: e.StaffAs("ops-user", "staff-password-1", seed.SchoolID, auth.RoleOps)}
 	w.Do("PUT", "/v1/admin/dorms/buildings/8", map[string]string{"accountMode": "combined"}, w.ops...).Expect(t, 200, "")
 	return w
 }
@@ -236,11 +228,9 @@ func TestPreviewWritesNothingAndIsWhatTheImportDoes(t *testing.T) {
 // may start its kind, in its school.
 func TestImportRoles(t *testing.T) {
 	w := newWorld(t)
-	w.PutStaff("fin-user", "staff-password-1", seed.SchoolID, auth.RoleFinance)
-	w.PutStaff("admin-user", "staff-password-1", seed.SchoolID, auth.RoleAdmin)
 	w.PutStaff("other-it", "staff-password-1", "other", auth.RoleIT)
-	fin := w.StaffLogin("fin-user", "staff-password-1")
-	admin := w.StaffLogin("admin-user", "staff-password-1")
+	fin := w.StaffAs("fin-user", "staff-password-1", seed.SchoolID, auth.RoleFinance)
+	admin := w.StaffAs("admin-user", "staff-password-1", seed.SchoolID, auth.RoleAdmin)
 	csv := "CUIK20230006,孙八,110101200001010010,10000006\n"
 	w.Do("POST", "/v1/admin/students/import", csv, append(w.ops, "Content-Type", "text/csv")...).Expect(t, 403, "")
 	w.Do("POST", "/v1/admin/students/import?dryRun=true", csv, append(fin, "Content-Type", "text/csv")...).Expect(t, 403, "")

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"onecard/infra/seed"
 	"onecard/shared/cards"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
@@ -30,14 +29,7 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	e := testkit.New(t)
-	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
+	e := testkit.Seeded(t)
 	return &fixture{env: e, l: ledger.New(testkit.Store(e.Deps), e.Deps.Now)}
 }
 

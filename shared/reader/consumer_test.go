@@ -31,7 +31,7 @@ func TestPurchasesPostAndReplayIsHarmless(t *testing.T) {
 	w := newWorld(t)
 	w.consume()
 	for _, no := range []string{"10000001", "10000002", "10000003"} {
-		w.credit(no, 20000, "c-"+no)
+		w.Credit(no, 20000, "c-"+no)
 	}
 	canteen := []map[string]any{w.rec("purchase", 800, "10000001"), w.rec("purchase", 1250, "10000002"),
 		w.rec("purchase", 600, "10000001"), w.rec("purchase", 990, "10000003")}
@@ -48,7 +48,7 @@ func TestPurchasesPostAndReplayIsHarmless(t *testing.T) {
 	check := func() {
 		t.Helper()
 		for no, bal := range want {
-			if c := w.card(no); c.Balance != bal || c.Arrears {
+			if c := w.Card(no); c.Balance != bal || c.Arrears {
 				t.Fatalf("%s: balance %d arrears %v, want %d", no, c.Balance, c.Arrears, bal)
 			}
 		}
@@ -60,7 +60,7 @@ func TestPurchasesPostAndReplayIsHarmless(t *testing.T) {
 		t.Fatalf("history: %v", hist)
 	}
 	// The student sees them with the merchant and kind.
-	h := w.student("13800000201", "CUIK20230002", "025620")
+	h := w.Bound("13800000201", "CUIK20230002", "025620")
 	var page struct {
 		Items []struct {
 			Kind      string
@@ -90,7 +90,7 @@ func TestPurchasesPostAndReplayIsHarmless(t *testing.T) {
 	want["10000003"] -= 100
 	w.waitDone("HOTWATER-8D-01", w.seq)
 	check()
-	w.reconcile()
+	w.Reconciled()
 }
 
 // message is the queue body of a record for the direct consumer tests.
@@ -109,6 +109,16 @@ func (w *world) consumer(db store.DB) *reader.Consumer {
 	return c
 }
 
+// retry hands ev again to c, as SQS redelivers a batch, and fails t unless nothing fails this time,
+// posted records are posted and duplicate ones are found done already.
+func retry(t *testing.T, c *reader.Consumer, ev events.SQSEvent, posted, duplicate int) {
+	t.Helper()
+	out, resp := c.Process(context.Background(), ev)
+	if len(resp.BatchItemFailures) != 0 || out.Posted != posted || out.Duplicate != duplicate {
+		t.Fatalf("retry: %+v %v", out, failedIDs(resp))
+	}
+}
+
 func failedIDs(resp events.SQSEventResponse) []string {
 	ids := []string{}
 	for _, f := range resp.BatchItemFailures {
@@ -120,7 +130,7 @@ func failedIDs(resp events.SQSEventResponse) []string {
 // SQS delivers at least once: the same record twice in one batch, or again in a later batch, posts once.
 func TestDuplicateDeliveries(t *testing.T) {
 	w := newWorld(t)
-	w.credit("10000001", 5000, "c1")
+	w.Credit("10000001", 5000, "c1")
 	c := w.consumer(nil)
 	ctx := context.Background()
 	a, _ := w.message("POS-CANTEEN-01", "10000001", 700, w.Clock.Now())
@@ -135,7 +145,7 @@ func TestDuplicateDeliveries(t *testing.T) {
 	if out.Posted != 0 || out.Duplicate != 2 || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("redelivery: %+v", out)
 	}
-	if bal := w.card("10000001").Balance; bal != 4000 {
+	if bal := w.Card("10000001").Balance; bal != 4000 {
 		t.Fatalf("balance %d", bal)
 	}
 	// Through the queue: the same body sent three times (with three deduplication ids, as when it is sent
@@ -152,10 +162,10 @@ func TestDuplicateDeliveries(t *testing.T) {
 	}
 	w.waitDone("POS-CANTEEN-01", m.Seq)
 	w.drained() // every copy consumed and deleted, not only the first
-	if c := w.card("10000001"); c.Balance != 3750 || c.Seq != 4 {
+	if c := w.Card("10000001"); c.Balance != 3750 || c.Seq != 4 {
 		t.Fatalf("balance %d seq %d", c.Balance, c.Seq)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // A consumer that dies halfway through a batch leaves its messages in the queue; they come back after
@@ -163,7 +173,7 @@ func TestDuplicateDeliveries(t *testing.T) {
 func TestConsumerKilledMidBatch(t *testing.T) {
 	w := newWorld(t)
 	for _, no := range []string{"10000001", "10000002", "10000003"} {
-		w.credit(no, 50000, "c-"+no)
+		w.Credit(no, 50000, "c-"+no)
 	}
 	var crashed atomic.Bool
 	runner := w.consume(func(r *sqsrunner.Runner) {
@@ -203,14 +213,14 @@ func TestConsumerKilledMidBatch(t *testing.T) {
 	}
 	var sum, entries int64
 	for _, no := range []string{"10000001", "10000002", "10000003"} {
-		c := w.card(no)
+		c := w.Card(no)
 		sum += 50000 - c.Balance
 		entries += c.Seq - 1
 	}
 	if sum != total || entries != 40 {
 		t.Fatalf("charged %d in %d entries, want %d in 40", sum, entries, total)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // A message the consumer cannot read fails alone and reaches the dead-letter queue after
@@ -255,23 +265,26 @@ func TestPoisonMessageReachesTheDLQ(t *testing.T) {
 			t.Fatal("poison message never reached the DLQ")
 		}
 	}
-	if bal := w.card("10000001").Balance; bal != -100 {
+	if bal := w.Card("10000001").Balance; bal != -100 {
 		t.Fatalf("balance %d", bal)
 	}
 }
 
-// failingCard fails every transaction that writes one card, as a throttled or broken partition would.
+// failingCard fails every transaction that writes one card (the item of partition key pk), as a
+// throttled or broken partition would: while on is true, or always when on is nil.
 type failingCard struct {
 	store.DB
 	pk string
+	on *atomic.Bool
 }
 
 func (f failingCard) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	for _, it := range in.TransactItems {
-		if it.Update != nil {
-			if pk, ok := it.Update.Key["PK"].(*types.AttributeValueMemberS); ok && pk.Value == f.pk {
-				return nil, errors.New("injected failure")
-			}
+		if it.Update == nil || (f.on != nil && !f.on.Load()) {
+			continue
+		}
+		if pk, ok := it.Update.Key["PK"].(*types.AttributeValueMemberS); ok && pk.Value == f.pk {
+			return nil, errors.New("injected failure")
 		}
 	}
 	return f.DB.TransactWriteItems(ctx, in, opts...)
@@ -295,15 +308,12 @@ func TestOneCardFailingFailsOnlyItsMessages(t *testing.T) {
 	if fmt.Sprint(failedIDs(resp)) != fmt.Sprint(bad) || out.Posted != 6 || out.Failed != 3 {
 		t.Fatalf("failed %v (want %v), %+v", failedIDs(resp), bad, out)
 	}
-	if w.card("10000001").Balance != -300 || w.card("10000002").Balance != 0 || w.card("10000003").Balance != -300 {
-		t.Fatal("balances")
+	if got := w.balances(); got != "-300 0 -300" {
+		t.Fatal("balances:", got)
 	}
 	// The retry, with the card healthy again, finishes the job.
-	out, resp = w.consumer(nil).Process(context.Background(), ev)
-	if len(resp.BatchItemFailures) != 0 || out.Posted != 3 || out.Duplicate != 6 {
-		t.Fatalf("retry: %+v", out)
-	}
-	w.reconcile()
+	retry(t, w.consumer(nil), ev, 3, 6)
+	w.Reconciled()
 }
 
 // A message carries several records (ten from the ingest). When one of its cards fails, the whole
@@ -330,25 +340,22 @@ func TestFailingCardInAPackedMessage(t *testing.T) {
 	if got := fmt.Sprint(failedIDs(resp)); got != "[a c]" || out.Posted != 4 || out.Failed != 3 {
 		t.Fatalf("failed %s, %+v", got, out)
 	}
-	if w.card("10000001").Balance != -200 || w.card("10000002").Balance != 0 || w.card("10000003").Balance != -200 {
-		t.Fatal("balances after the failure")
+	if got := w.balances(); got != "-200 0 -200" {
+		t.Fatal("balances after the failure:", got)
 	}
 	// SQS returns a and c; b was deleted. The retry posts card 2 and finds a's other records done.
 	ev.Records = []events.SQSMessage{ev.Records[0], ev.Records[2]}
-	out, resp = w.consumer(nil).Process(context.Background(), ev)
-	if len(resp.BatchItemFailures) != 0 || out.Posted != 3 || out.Duplicate != 2 {
-		t.Fatalf("retry: %+v %v", out, failedIDs(resp))
+	retry(t, w.consumer(nil), ev, 3, 2)
+	if got := w.balances(); got != "-200 -300 -200" {
+		t.Fatal("balances after the retry:", got)
 	}
-	if w.card("10000001").Balance != -200 || w.card("10000002").Balance != -300 || w.card("10000003").Balance != -200 {
-		t.Fatal("balances after the retry")
-	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // Two readers charging one card at the same moment: both land, in one sequence, nothing lost.
 func TestTwoReadersChargeOneCardAtOnce(t *testing.T) {
 	w := newWorld(t)
-	w.credit("10000001", 100000, "c1")
+	w.Credit("10000001", 100000, "c1")
 	w.consume(func(r *sqsrunner.Runner) { r.Cfg.Pollers = 3 })
 	var wg sync.WaitGroup
 	var seqs [2][]int64
@@ -393,10 +400,10 @@ func TestTwoReadersChargeOneCardAtOnce(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	if c := w.card("10000001"); c.Balance != 100000-40*100-20*10 || c.Seq != 61 {
+	if c := w.Card("10000001"); c.Balance != 100000-40*100-20*10 || c.Seq != 61 {
 		t.Fatalf("balance %d seq %d", c.Balance, c.Seq)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // hidingCodes hides spent payment codes from batch reads, as if the consumer had read just before
@@ -424,9 +431,8 @@ func (h hidingCodes) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItem
 // that were both offline, charge the card once; the other record becomes a dispute.
 func TestCodeSpentOnceByTheLedger(t *testing.T) {
 	w := newWorld(t)
-	w.credit("10000001", 10000, "c1")
-	h := w.student("13800000301", "CUIK20230001", "011237")
-	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
+	w.Credit("10000001", 10000, "c1")
+	h := w.virtual("13800000301", "CUIK20230001", "011237")
 	code := w.code(h)
 	first, second := w.codeRec(700, code), w.codeRec(700, code)
 	// Both readers were offline: each approved the code and uploads later; both are accepted online
@@ -453,15 +459,14 @@ func TestCodeSpentOnceByTheLedger(t *testing.T) {
 	if out, resp := w.consumer(nil).Process(context.Background(), two); out.Disputed != 1 || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("retry: %+v", out)
 	}
-	if bal := w.card("10000001").Balance; bal != 9300 {
+	if bal := w.Card("10000001").Balance; bal != 9300 {
 		t.Fatalf("balance %d", bal)
 	}
-	var page reader.DisputePage
-	w.Do("GET", "/v1/admin/disputes", nil, w.staff("finance")...).Expect(t, 200, "").Decode(t, &page)
-	if len(page.Items) != 1 || page.Items[0].Reason != "PAYMENT_CODE_USED" || !page.Items[0].PaidByCode || page.Items[0].AmountFen != 700 {
-		t.Fatalf("disputes: %+v", page.Items)
+	ds := w.disputes("")
+	if len(ds) != 1 || ds[0].Reason != "PAYMENT_CODE_USED" || !ds[0].PaidByCode || ds[0].AmountFen != 700 {
+		t.Fatalf("disputes: %+v", ds)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // A record dated after the card's loss report is not charged: it is kept for staff. Records from before
@@ -469,8 +474,8 @@ func TestCodeSpentOnceByTheLedger(t *testing.T) {
 func TestRecordsAfterLossAreDisputed(t *testing.T) {
 	w := newWorld(t)
 	w.consume()
-	h := w.student("13800000401", "CUIK20230001", "011237")
-	w.credit("10000001", 5000, "c1")
+	h := w.Bound("13800000401", "CUIK20230001", "011237")
+	w.Credit("10000001", 5000, "c1")
 	before := w.rec("purchase", 500, "10000001")
 	w.post("POS-CANTEEN-01", before)
 	w.waitDone("POS-CANTEEN-01", before["seq"].(int64))
@@ -483,21 +488,20 @@ func TestRecordsAfterLossAreDisputed(t *testing.T) {
 		t.Fatal(s)
 	}
 	w.waitDone("POS-CANTEEN-02", thief["seq"].(int64), lateButBefore["seq"].(int64))
-	if bal := w.card("10000001").Balance; bal != 5000-500-300 {
+	if bal := w.Card("10000001").Balance; bal != 5000-500-300 {
 		t.Fatalf("balance %d", bal)
 	}
 	if s := statuses(w.post("POS-CANTEEN-02", thief)); s != "duplicate" {
 		t.Fatalf("resend: %s", s)
 	}
-	var page reader.DisputePage
-	w.Do("GET", "/v1/admin/disputes", nil, w.staff("finance")...).Expect(t, 200, "").Decode(t, &page)
-	if len(page.Items) != 1 || page.Items[0].Reason != "CARD_LOST" || page.Items[0].AmountFen != 2000 ||
-		page.Items[0].DeviceID != "POS-CANTEEN-02" || page.Items[0].Seq != thief["seq"].(int64) || page.Items[0].OccurredAt != "2026-11-25T12:02:00+08:00" {
-		t.Fatalf("disputes: %+v", page.Items)
+	ds := w.disputes("")
+	if len(ds) != 1 || ds[0].Reason != "CARD_LOST" || ds[0].AmountFen != 2000 ||
+		ds[0].DeviceID != "POS-CANTEEN-02" || ds[0].Seq != thief["seq"].(int64) || ds[0].OccurredAt != "2026-11-25T12:02:00+08:00" {
+		t.Fatalf("disputes: %+v", ds)
 	}
-	w.Do("GET", "/v1/admin/disputes", nil, w.staff("ops")...).Expect(t, 403, "FORBIDDEN")
-	w.Do("GET", "/v1/admin/disputes?limit=0", nil, w.staff("finance")...).Expect(t, 400, "BAD_LIMIT")
-	w.reconcile()
+	w.Do("GET", "/v1/admin/disputes", nil, w.StaffOf("ops")...).Expect(t, 403, "FORBIDDEN")
+	w.Do("GET", "/v1/admin/disputes?limit=0", nil, w.StaffOf("finance")...).Expect(t, 400, "BAD_LIMIT")
+	w.Reconciled()
 }
 
 // Offline approvals may take a card into arrears; it joins the blacklist (incrementally, by version)
@@ -505,9 +509,8 @@ func TestRecordsAfterLossAreDisputed(t *testing.T) {
 func TestArrearsAndTheBlacklist(t *testing.T) {
 	w := newWorld(t)
 	w.consume()
-	h := w.student("13800000501", "CUIK20230002", "025620")
-	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
-	w.credit("10000002", 500, "c1")
+	h := w.virtual("13800000501", "CUIK20230002", "025620")
+	w.Credit("10000002", 500, "c1")
 	bl := func(since int64) reader.BlacklistAnswer {
 		t.Helper()
 		var a reader.BlacklistAnswer
@@ -522,7 +525,7 @@ func TestArrearsAndTheBlacklist(t *testing.T) {
 	r1 := w.rec("purchase", 800, "10000002")
 	w.post("POS-CANTEEN-01", r1)
 	w.waitDone("POS-CANTEEN-01", r1["seq"].(int64))
-	if c := w.card("10000002"); c.Balance != -300 || !c.Arrears {
+	if c := w.Card("10000002"); c.Balance != -300 || !c.Arrears {
 		t.Fatalf("balance %d arrears %v", c.Balance, c.Arrears)
 	}
 	v1 := bl(v0.Version)
@@ -540,8 +543,8 @@ func TestArrearsAndTheBlacklist(t *testing.T) {
 	}
 	w.waitDone("POS-CANTEEN-01", r2["seq"].(int64))
 	w.Clock.Advance(time.Second)
-	w.credit("10000002", 1000, "c2")
-	if c := w.card("10000002"); c.Balance != 500 || c.Arrears {
+	w.Credit("10000002", 1000, "c2")
+	if c := w.Card("10000002"); c.Balance != 500 || c.Arrears {
 		t.Fatalf("after recharge: %d %v", c.Balance, c.Arrears)
 	}
 	// Asked since the version of the first answer (its changes are repeated: the overlap), the card's
@@ -567,7 +570,7 @@ func TestArrearsAndTheBlacklist(t *testing.T) {
 	if v4 := bl(v3.Version); fmt.Sprint(v4.Added) != "[10000002]" {
 		t.Fatalf("late change missed: %+v", v4)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // A posting that read the card before a status change cannot leave the blacklist wrong: cancelling a
@@ -575,7 +578,7 @@ func TestArrearsAndTheBlacklist(t *testing.T) {
 // now active, paid-up card on the list.
 func TestBlacklistStaysRightWhenAPostingRacesAStatusChange(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13800000601", "CUIK20230003", "034322")
+	h := w.Bound("13800000601", "CUIK20230003", "034322")
 	ctx := context.Background()
 	s := testkit.Store(w.Deps)
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "034322"}, h...).Expect(t, 204, "")
@@ -602,7 +605,7 @@ func TestBlacklistStaysRightWhenAPostingRacesAStatusChange(t *testing.T) {
 		Item: store.CardKey("kmmc", "10000003"), AmountFen: 1000, Kind: ledger.KindRecharge, Counterparty: "ext:wechat"})}); err != nil {
 		t.Fatal(err)
 	}
-	c := w.card("10000003")
+	c := w.Card("10000003")
 	if c.Status != "active" || c.Arrears || c.Balance != 500 || c.GSI2PK != "" {
 		t.Fatalf("card %s arrears %v balance %d listed %q", c.Status, c.Arrears, c.Balance, c.GSI2PK)
 	}
@@ -615,5 +618,5 @@ func TestBlacklistStaysRightWhenAPostingRacesAStatusChange(t *testing.T) {
 	if fmt.Sprint(ans.Added, ans.Removed) != "[] [10000003]" {
 		t.Fatalf("changes: %+v", ans)
 	}
-	w.reconcile()
+	w.Reconciled()
 }

@@ -96,7 +96,7 @@ func TestNonceIsSingleUseWithinTheWindow(t *testing.T) {
 
 func TestAdminDevices(t *testing.T) {
 	w := newWorld(t)
-	it := w.staff("it")
+	it := w.StaffOf("it")
 	pub := base64.StdEncoding.EncodeToString(deviceKey("POS-SHOP-07").Public().(ed25519.PublicKey))
 	reg := map[string]string{"deviceId": "POS-SHOP-07", "kind": "reader", "publicKey": pub, "merchant": "学苑超市", "category": "shop"}
 	for _, c := range []struct {
@@ -122,7 +122,7 @@ func TestAdminDevices(t *testing.T) {
 		})
 	}
 	w.Do("POST", "/v1/admin/devices", `{"deviceId":"X","extra":1}`, it...).Expect(t, 400, "UNKNOWN_FIELD")
-	w.Do("POST", "/v1/admin/devices", reg, w.staff("finance")...).Expect(t, 403, "FORBIDDEN")
+	w.Do("POST", "/v1/admin/devices", reg, w.StaffOf("finance")...).Expect(t, 403, "FORBIDDEN")
 	var v map[string]any
 	w.Do("POST", "/v1/admin/devices", reg, it...).Expect(t, 201, "").Decode(t, &v)
 	if v["status"] != "active" || v["merchant"] != "学苑超市" || v["publicKey"] != pub {
@@ -162,7 +162,7 @@ func TestAdminDevices(t *testing.T) {
 	var audit struct {
 		Items []struct{ Action, Target string }
 	}
-	w.Do("GET", "/v1/admin/audit", nil, w.staff("admin")...).Expect(t, 200, "").Decode(t, &audit)
+	w.Do("GET", "/v1/admin/audit", nil, w.StaffOf("admin")...).Expect(t, 200, "").Decode(t, &audit)
 	var actions []string
 	for _, a := range audit.Items {
 		if a.Target == "device:POS-SHOP-07" {

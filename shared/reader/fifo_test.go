@@ -2,7 +2,6 @@ package reader_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/infra/sqsrunner"
 	"onecard/shared/cards"
@@ -45,14 +42,14 @@ func cardsOf(t *testing.T, ev events.SQSEvent) []string {
 
 // addCard writes an active card of the test school with a balance (for cards beyond the seeded three).
 func (w *world) addCard(no string, fen int64) {
-	w.t.Helper()
+	w.T.Helper()
 	c := cards.Card{Key: store.CardKey("kmmc", no), Type: "card", Account: cards.AccountID("kmmc", no), SchoolID: "kmmc", CardNo: no,
 		StudentNo: "CUIK2098" + no, HolderName: "测试", Status: cards.Active, PerTxnFen: 5000, DailyFen: 1_000_000, CreatedAt: w.Clock.Now()}
 	if err := testkit.Store(w.Deps).Put(context.Background(), c.NewItem(), "", nil); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	if fen > 0 {
-		w.credit(no, fen, "c-"+no)
+		w.Credit(no, fen, "c-"+no)
 	}
 }
 
@@ -139,31 +136,12 @@ func TestConcurrentBatchesNeverHoldOneCard(t *testing.T) {
 	}
 	var spent int64 // every card started at 0
 	for _, no := range nos {
-		spent -= w.card(no).Balance
+		spent -= w.Card(no).Balance
 	}
 	if spent != want {
 		t.Fatalf("charged %d, want %d", spent, want)
 	}
-	w.reconcile()
-}
-
-// failingWhile fails every transaction that writes one card while on is set.
-type failingWhile struct {
-	store.DB
-	pk string
-	on *atomic.Bool
-}
-
-func (f failingWhile) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	for _, it := range in.TransactItems {
-		if it.Update == nil || !f.on.Load() {
-			continue
-		}
-		if pk, ok := it.Update.Key["PK"].(*types.AttributeValueMemberS); ok && pk.Value == f.pk {
-			return nil, errors.New("injected failure")
-		}
-	}
-	return f.DB.TransactWriteItems(ctx, in, opts...)
+	w.Reconciled()
 }
 
 // A message that fails holds the later messages of its group in the batch: they are reported failed
@@ -173,7 +151,7 @@ func TestFailedMessageHoldsTheRestOfItsGroup(t *testing.T) {
 	w := newWorld(t)
 	on := &atomic.Bool{}
 	on.Store(true)
-	c := w.consumer(failingWhile{DB: w.Deps.DB, pk: store.CardKey("kmmc", "10000002").PK, on: on})
+	c := w.consumer(failingCard{DB: w.Deps.DB, pk: store.CardKey("kmmc", "10000002").PK, on: on})
 	msg := func(id, group, cardNo string) events.SQSMessage {
 		m, _ := w.message("POS-CANTEEN-01", cardNo, 100, w.Clock.Now())
 		m.MessageId, m.Attributes = id, map[string]string{"MessageGroupId": group}
@@ -195,14 +173,11 @@ func TestFailedMessageHoldsTheRestOfItsGroup(t *testing.T) {
 	}
 	// SQS gives back g2, g3, g4 in order; the card works again.
 	on.Store(false)
-	out, resp = c.Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{ev.Records[1], ev.Records[3], ev.Records[5]}})
-	if len(resp.BatchItemFailures) != 0 || out.Posted != 1 || out.Duplicate != 2 {
-		t.Fatalf("retry: %+v %v", out, failedIDs(resp))
+	retry(t, c, events.SQSEvent{Records: []events.SQSMessage{ev.Records[1], ev.Records[3], ev.Records[5]}}, 1, 2)
+	if got := w.balances(); got != "-300 -100 -200" {
+		t.Fatal("balances:", got)
 	}
-	if w.card("10000001").Balance != -300 || w.card("10000002").Balance != -100 || w.card("10000003").Balance != -200 {
-		t.Fatal("balances")
-	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // End to end on the FIFO queue: a card fails once; its message and every later message of its group
@@ -228,7 +203,7 @@ func TestFailedGroupIsRetriedInOrder(t *testing.T) {
 	}
 	on := &atomic.Bool{}
 	on.Store(true)
-	c := w.consumer(failingWhile{DB: w.Deps.DB, pk: store.CardKey("kmmc", failing).PK, on: on})
+	c := w.consumer(failingCard{DB: w.Deps.DB, pk: store.CardKey("kmmc", failing).PK, on: on})
 	var (
 		mu         sync.Mutex
 		deliveries [][]int64 // per invocation, the seqs of the group's records in the batch's order
@@ -266,8 +241,8 @@ func TestFailedGroupIsRetriedInOrder(t *testing.T) {
 	if len(deliveries) < 2 || fmt.Sprint(deliveries[0]) != want || len(responses[0]) != 3 || fmt.Sprint(deliveries[1]) != want {
 		t.Fatalf("deliveries %v, failures %v; want %s failed whole, then %s again", deliveries, responses, want, want)
 	}
-	if w.card(failing).Balance != -101 || w.card(twin).Balance != 10000-102-103 {
+	if w.Card(failing).Balance != -101 || w.Card(twin).Balance != 10000-102-103 {
 		t.Fatal("balances")
 	}
-	w.reconcile()
+	w.Reconciled()
 }

@@ -133,8 +133,8 @@ func TestRecordReasons(t *testing.T) {
 // Payment codes: verified at the record's time, single use online, refused for a card that may not pay.
 func TestPaymentCodes(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13800000101", "CUIK20230001", "011237")
-	w.credit("10000001", 10000, "c1")
+	h := w.Bound("13800000101", "CUIK20230001", "011237")
+	w.Credit("10000001", 10000, "c1")
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 422, "VIRTUAL_CARD_OFF")
 	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
 	var issued struct {
@@ -189,7 +189,7 @@ func TestPaymentCodes(t *testing.T) {
 	if s := statuses(w.post("POS-CANTEEN-01", first)); s != "duplicate" {
 		t.Fatalf("resend: %s", s)
 	}
-	if c := w.card("10000001"); c.Balance != 9200 {
+	if c := w.Card("10000001"); c.Balance != 9200 {
 		t.Fatalf("balance %d", c.Balance)
 	}
 	if hist := w.history("10000001"); len(hist) != 2 || hist[0] != "purchase -800 第一食堂" {
@@ -207,7 +207,7 @@ func TestPaymentCodes(t *testing.T) {
 	w.Do("POST", "/v1/card/unlock", map[string]string{"idNumber": "530102200001011237"}, h...).Expect(t, 204, "")
 	w.code(h)
 	w.Do("POST", "/v1/card/payment-code", nil).Expect(t, 401, "UNAUTHORIZED")
-	w.reconcile()
+	w.Reconciled()
 }
 
 // The daily limit counts what was posted earlier (kept on the card by the consumer), per China day; a
@@ -215,7 +215,7 @@ func TestPaymentCodes(t *testing.T) {
 func TestDailyLimitAcrossBatches(t *testing.T) {
 	w := newWorld(t)
 	w.consume()
-	w.credit("10000003", 100000, "c1")
+	w.Credit("10000003", 100000, "c1")
 	var recs []map[string]any
 	for i := 0; i < 6; i++ {
 		recs = append(recs, w.rec("purchase", 4900, "10000003"))
@@ -224,11 +224,10 @@ func TestDailyLimitAcrossBatches(t *testing.T) {
 		t.Fatalf("first batch: %s", s)
 	}
 	w.waitDone("POS-CANTEEN-01", seqsOf(recs...)...)
-	if c := w.card("10000003"); c.SpentDay != "2026-11-25" || c.SpentFen != 29400 {
+	if c := w.Card("10000003"); c.SpentDay != "2026-11-25" || c.SpentFen != 29400 {
 		t.Fatalf("spent %s %d", c.SpentDay, c.SpentFen)
 	}
-	h := w.student("13800000102", "CUIK20230003", "034322")
-	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
+	h := w.virtual("13800000102", "CUIK20230003", "034322")
 	var issued struct{ PerTxnFen int64 }
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 200, "").Decode(t, &issued)
 	if issued.PerTxnFen != 600 {
@@ -253,7 +252,7 @@ func TestDailyLimitAcrossBatches(t *testing.T) {
 	if s := statuses(w.post("POS-CANTEEN-01", w.rec("purchase", 4900, "10000003"))); s != "accepted" {
 		t.Fatalf("next day: %s", s)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // flaky fails some entries of SendMessageBatch calls, as SQS may under load.
@@ -354,7 +353,7 @@ func TestEnqueueRetriesAndNeverClaimsWhatItDidNotQueue(t *testing.T) {
 // milliseconds after it took it (it is "delayed" until a zero timer fires), so the count is read until
 // it holds still.
 func (w *world) queued() int {
-	w.t.Helper()
+	w.T.Helper()
 	url := w.Queues()["ReaderQueue"]
 	last := -1
 	for {
@@ -362,7 +361,7 @@ func (w *world) queued() int {
 		res, err := w.Deps.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &url,
 			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages}})
 		if err != nil {
-			w.t.Fatal(err)
+			w.T.Fatal(err)
 		}
 		var n int
 		fmt.Sscan(res.Attributes["ApproximateNumberOfMessages"], &n)
@@ -375,14 +374,14 @@ func (w *world) queued() int {
 
 // receive takes n messages off this test's reader queue (they stay invisible for a minute).
 func (w *world) receive(n int) []string {
-	w.t.Helper()
+	w.T.Helper()
 	url := w.Queues()["ReaderQueue"]
 	var out []string
 	for {
 		res, err := w.Deps.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url,
 			MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 1}) // the emulator waits out a long poll
 		if err != nil {
-			w.t.Fatal(err)
+			w.T.Fatal(err)
 		}
 		for _, m := range res.Messages {
 			out = append(out, aws.ToString(m.Body))
@@ -413,12 +412,12 @@ func TestKeysAndBlacklistParameters(t *testing.T) {
 
 // keysOf fetches GET /v1/reader/keys as a reader would.
 func (w *world) keysOf() map[string]ed25519.PublicKey {
-	w.t.Helper()
+	w.T.Helper()
 	var out struct{ Keys []paycode.KeyInfo }
-	w.signed("GET", "/v1/reader/keys", "POS-CANTEEN-01", nil, nil).Expect(w.t, 200, "").Decode(w.t, &out)
+	w.signed("GET", "/v1/reader/keys", "POS-CANTEEN-01", nil, nil).Expect(w.T, 200, "").Decode(w.T, &out)
 	keys, err := paycode.KeySet(out.Keys)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return keys
 }
@@ -426,14 +425,14 @@ func (w *world) keysOf() map[string]ed25519.PublicKey {
 // drained waits until this test's reader queue holds no message, waiting, in flight or delayed: every
 // copy sent was consumed and deleted.
 func (w *world) drained() {
-	w.t.Helper()
+	w.T.Helper()
 	url := w.Queues()["ReaderQueue"]
 	names := []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
 		sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible, sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		res, err := w.Deps.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: names})
 		if err != nil {
-			w.t.Fatal(err)
+			w.T.Fatal(err)
 		}
 		left := 0
 		for _, n := range names {
@@ -445,7 +444,7 @@ func (w *world) drained() {
 			return
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("reader queue still holds %d messages after 30 s", left)
+			w.T.Fatalf("reader queue still holds %d messages after 30 s", left)
 		}
 	}
 }

@@ -19,13 +19,11 @@ import (
 
 	"onecard/infra/seed"
 	"onecard/infra/sqsrunner"
-	"onecard/shared/auth"
 	"onecard/shared/cards"
 	"onecard/shared/devices"
 	"onecard/shared/devicesig"
 	"onecard/shared/ledger"
 	"onecard/shared/reader"
-	"onecard/shared/staff"
 	"onecard/shared/store"
 	"onecard/shared/testkit"
 )
@@ -46,37 +44,22 @@ func deviceKey(id string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(s[:])
 }
 
-// world is one test's table, queues, devices and students.
+// world is one test's table, queues, devices and students: testkit's World with the test devices.
 type world struct {
-	*testkit.Env
-	t   *testing.T
+	*testkit.World
 	seq int64
 }
 
 func newWorld(t *testing.T) *world {
-	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	s := testkit.Store(e.Deps)
-	for _, role := range []string{auth.RoleFinance, auth.RoleIT, auth.RoleOps, auth.RoleAdmin} {
-		if err := staff.Put(ctx, s, role+"-user", "staff-password-1", seed.SchoolID, []string{role}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := &world{World: testkit.NewWorld(t), seq: 1795665600000}
 	for _, reg := range testDevices {
 		reg.PublicKey = base64.StdEncoding.EncodeToString(deviceKey(reg.DeviceID).Public().(ed25519.PublicKey))
-		if _, err := (devices.Repo{S: s}).Put(ctx, reg, seed.SchoolID, e.Clock.Now()); err != nil {
+		if _, err := (devices.Repo{S: testkit.Store(w.Deps)}).Put(context.Background(), reg, seed.SchoolID, w.Clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	e.Queues()
-	return &world{Env: e, t: t, seq: 1795665600000}
+	w.Queues()
+	return w
 }
 
 // consume starts the reader consumer on this test's queue with the template's settings.
@@ -106,23 +89,23 @@ func (w *world) signed(method, path, device string, body []byte, edit func(*http
 }
 
 func (w *world) signedWith(priv ed25519.PrivateKey, method, path, device string, body []byte, at time.Time, edit func(*http.Request)) *testkit.Resp {
-	w.t.Helper()
+	w.T.Helper()
 	req, err := http.NewRequest(method, w.API.URL+path, bytes.NewReader(body))
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	if len(body) > 0 {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if err := devicesig.SignRequest(req, device, priv, body, at); err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	if edit != nil {
 		edit(req)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
@@ -137,13 +120,13 @@ type result struct {
 
 // post sends records as device and returns the per-record results (the answer must be 200).
 func (w *world) post(device string, recs ...map[string]any) []result {
-	w.t.Helper()
+	w.T.Helper()
 	body, _ := json.Marshal(map[string]any{"records": recs})
-	r := w.signed("POST", "/v1/reader/transactions", device, body, nil).Expect(w.t, 200, "")
+	r := w.signed("POST", "/v1/reader/transactions", device, body, nil).Expect(w.T, 200, "")
 	var out struct{ Results []result }
-	r.Decode(w.t, &out)
+	r.Decode(w.T, &out)
 	if len(out.Results) != len(recs) {
-		w.t.Fatalf("%d results for %d records", len(out.Results), len(recs))
+		w.T.Fatalf("%d results for %d records", len(out.Results), len(recs))
 	}
 	return out.Results
 }
@@ -165,7 +148,7 @@ func statuses(rs []result) string {
 
 // waitDone waits until every (device, seq) has been posted or disputed.
 func (w *world) waitDone(device string, seqs ...int64) {
-	w.t.Helper()
+	w.T.Helper()
 	s := testkit.Store(w.Deps)
 	keys := make([]store.Key, 0, len(seqs))
 	for _, q := range seqs {
@@ -175,13 +158,13 @@ func (w *world) waitDone(device string, seqs ...int64) {
 	for {
 		got, err := s.BatchGet(context.Background(), keys, "", nil)
 		if err != nil {
-			w.t.Fatal(err)
+			w.T.Fatal(err)
 		}
 		if len(got) == len(keys) {
 			return
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("%s: %d of %d records posted after 30 s", device, len(got), len(keys))
+			w.T.Fatalf("%s: %d of %d records posted after 30 s", device, len(got), len(keys))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -195,72 +178,42 @@ func seqsOf(recs ...map[string]any) []int64 {
 	return out
 }
 
-// card reads a card item.
-func (w *world) card(no string) *cards.Card {
-	w.t.Helper()
-	c, err := cards.Repo{S: testkit.Store(w.Deps)}.Get(context.Background(), "kmmc", no)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return c
-}
-
-// credit puts money on a card as a recharge does.
-func (w *world) credit(cardNo string, fen int64, key string) {
-	w.t.Helper()
-	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: key, Postings: ledger.External(ledger.Posting{
-		Account: cards.AccountID("kmmc", cardNo), Item: store.CardKey("kmmc", cardNo), AmountFen: fen,
-		Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值"})})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-}
-
-// reconcile proves the books through the API.
-func (w *world) reconcile() {
-	w.t.Helper()
-	w.Reconcile(w.staff(auth.RoleFinance)...)
-}
-
-// staff logs in a seeded staff member of role.
-func (w *world) staff(role string) []string {
-	w.t.Helper()
-	var out struct{ Token string }
-	w.Do("POST", "/v1/admin/login", map[string]string{"username": role + "-user", "password": "staff-password-1"}).Expect(w.t, 200, "").Decode(w.t, &out)
-	return testkit.Bearer(out.Token)
-}
-
-// student registers, logs in and binds the card of studentNo.
-func (w *world) student(phone, studentNo, pw string) []string {
-	w.t.Helper()
-	w.Do("POST", "/v1/auth/register", map[string]any{"phone": phone, "password": "password-123", "schoolId": "kmmc", "agreementVersion": seed.AgreementVersion}).Expect(w.t, 201, "")
-	h := w.login(phone)
-	w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": pw}, h...).Expect(w.t, 200, "")
+// virtual is Bound with the virtual card (payment codes) switched on.
+func (w *world) virtual(phone, studentNo, pw string) []string {
+	w.T.Helper()
+	h := w.Bound(phone, studentNo, pw)
+	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(w.T, 204, "")
 	return h
+}
+
+// balances are the balances of the demo cards 10000001 to 10000003, as "b1 b2 b3".
+func (w *world) balances() string {
+	w.T.Helper()
+	return fmt.Sprint(w.Card("10000001").Balance, w.Card("10000002").Balance, w.Card("10000003").Balance)
 }
 
 // login signs a student in again (after the clock moved past the token's life).
 func (w *world) login(phone string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	var pair struct{ AccessToken string }
-	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": "password-123"}).Expect(w.t, 200, "").Decode(w.t, &pair)
+	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": "password-123"}).Expect(w.T, 200, "").Decode(w.T, &pair)
 	return testkit.Bearer(pair.AccessToken)
 }
 
 // code asks for a payment code as the student h.
 func (w *world) code(h []string) string {
-	w.t.Helper()
+	w.T.Helper()
 	var out struct{ Code, ExpiresAt string }
-	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(w.t, 200, "").Decode(w.t, &out)
+	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(w.T, 200, "").Decode(w.T, &out)
 	return out.Code
 }
 
 // history returns a card's entries, newest first, as "kind amount merchant status".
 func (w *world) history(no string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	page, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).History(context.Background(), cards.AccountID("kmmc", no), 100, "", "")
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	var out []string
 	for _, it := range page.Items {
@@ -272,14 +225,14 @@ func (w *world) history(no string) []string {
 // take receives n messages off this test's reader queue (no consumer runs), as one SQS event, so a test
 // can hand them to consumers itself.
 func (w *world) take(n int) events.SQSEvent {
-	w.t.Helper()
+	w.T.Helper()
 	url := w.Queues()["ReaderQueue"]
 	var ev events.SQSEvent
 	for len(ev.Records) < n {
 		res, err := w.Deps.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url,
 			MaxNumberOfMessages: int32(n - len(ev.Records)), WaitTimeSeconds: 1})
 		if err != nil {
-			w.t.Fatal(err)
+			w.T.Fatal(err)
 		}
 		ev.Records = append(ev.Records, sqsrunner.Event(res.Messages, "", "").Records...)
 	}

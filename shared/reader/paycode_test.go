@@ -23,12 +23,12 @@ type issued struct {
 }
 
 func (w *world) issue(h []string) issued {
-	w.t.Helper()
+	w.T.Helper()
 	var out issued
-	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(w.t, 200, "").Decode(w.t, &out)
+	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(w.T, 200, "").Decode(w.T, &out)
 	c, err := paycode.Parse(out.Code)
 	if err != nil || c.AmountFen != out.AmountFen {
-		w.t.Fatalf("the code says %d fen, the answer %d (%v)", c.AmountFen, out.AmountFen, err)
+		w.T.Fatalf("the code says %d fen, the answer %d (%v)", c.AmountFen, out.AmountFen, err)
 	}
 	return out
 }
@@ -40,8 +40,7 @@ func (w *world) issue(h []string) issued {
 func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 	w := newWorld(t)
 	w.consume()
-	h := w.student("13800000111", "CUIK20230001", "011237")
-	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
+	h := w.virtual("13800000111", "CUIK20230001", "011237")
 	w.Do("PUT", "/v1/card/limits", map[string]any{"perTxnFen": 1000000, "dailyFen": 1000000}, h...).Expect(t, 400, "BAD_LIMITS")
 	w.Do("PUT", "/v1/card/limits", map[string]any{"perTxnFen": 50000, "dailyFen": 200000}, h...).Expect(t, 400, "CARD_PASSWORD_REQUIRED")
 	w.Do("PUT", "/v1/card/limits", map[string]any{"perTxnFen": 50000, "dailyFen": 200000, "cardPassword": "011237"}, h...).Expect(t, 200, "")
@@ -50,7 +49,7 @@ func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 422, "INSUFFICIENT_BALANCE")
 
 	// The balance bounds the code.
-	w.credit("10000001", 1000, "c1")
+	w.Credit("10000001", 1000, "c1")
 	code := w.issue(h)
 	if code.AmountFen != 1000 {
 		t.Fatalf("code for %d fen on a balance of 1000", code.AmountFen)
@@ -60,7 +59,7 @@ func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 		t.Fatalf("records against a 1000 fen code: %s", s)
 	}
 	w.waitDone("POS-CANTEEN-01", exact["seq"].(int64))
-	if c := w.card("10000001"); c.Balance != 0 || c.Arrears {
+	if c := w.Card("10000001"); c.Balance != 0 || c.Arrears {
 		t.Fatalf("balance %d arrears %v", c.Balance, c.Arrears)
 	}
 	// The card screen shows what was spent today against the daily limit.
@@ -72,7 +71,7 @@ func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 	w.Do("POST", "/v1/card/payment-code", nil, h...).Expect(t, 422, "INSUFFICIENT_BALANCE")
 
 	// The per-transaction limit bounds it, then what is left of the daily limit.
-	w.credit("10000001", 300000, "c2")
+	w.Credit("10000001", 300000, "c2")
 	if code := w.issue(h); code.AmountFen != 50000 {
 		t.Fatalf("code for %d fen, want the per-transaction limit 50000", code.AmountFen)
 	}
@@ -91,7 +90,7 @@ func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 	// A ceiling lowered by staff binds codes at once, whatever the card's own limits say.
 	w.Clock.Advance(24 * time.Hour)
 	h = w.login("13800000111")
-	adm := w.staff(auth.RoleAdmin)
+	adm := w.StaffOf(auth.RoleAdmin)
 	var s map[string]any
 	w.Do("GET", "/v1/admin/school", nil, adm...).Expect(t, 200, "").Decode(t, &s)
 	s["maxPerTxnFen"], s["defaultPerTxnFen"] = 3000, 3000
@@ -99,7 +98,7 @@ func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 	if code := w.issue(h); code.AmountFen != 3000 {
 		t.Fatalf("code for %d fen, want the school's ceiling 3000", code.AmountFen)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // Two codes issued on one balance (nothing is reserved at issue) and both spent: the ledger posts the
@@ -107,9 +106,8 @@ func TestCodeAuthorisesAtMostWhatTheCardCanPay(t *testing.T) {
 // its code counts as spent. Finance can charge it only once the balance covers it.
 func TestTwoCodesOnOneBalanceNeverOverdraw(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13800000112", "CUIK20230002", "025620")
-	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
-	w.credit("10000002", 1000, "c1")
+	h := w.virtual("13800000112", "CUIK20230002", "025620")
+	w.Credit("10000002", 1000, "c1")
 	a, b := w.issue(h), w.issue(h)
 	if a.AmountFen != 1000 || b.AmountFen != 1000 {
 		t.Fatalf("codes for %d and %d fen", a.AmountFen, b.AmountFen)
@@ -124,7 +122,7 @@ func TestTwoCodesOnOneBalanceNeverOverdraw(t *testing.T) {
 	w.consume()
 	w.waitDone("POS-CANTEEN-01", ra["seq"].(int64))
 	w.waitDone("POS-CANTEEN-02", rb["seq"].(int64))
-	if c := w.card("10000002"); c.Balance != 0 || c.Arrears {
+	if c := w.Card("10000002"); c.Balance != 0 || c.Arrears {
 		t.Fatalf("balance %d arrears %v: a code overdrew the card", c.Balance, c.Arrears)
 	}
 	if hist := w.history("10000002"); len(hist) != 2 {
@@ -142,30 +140,29 @@ func TestTwoCodesOnOneBalanceNeverOverdraw(t *testing.T) {
 		t.Fatalf("resend: %s", s)
 	}
 	// Finance cannot charge it into arrears; once the student recharged, they can.
-	fin := w.staff(auth.RoleFinance)
+	fin := w.StaffOf(auth.RoleFinance)
 	seq := rb["seq"].(int64)
 	resolve := func() *testkit.Resp {
 		return w.Do("POST", "/v1/admin/disputes/POS-CANTEEN-02/"+strconv.FormatInt(seq, 10)+"/resolve", map[string]string{"decision": "charge", "note": "学生确认"}, fin...)
 	}
 	resolve().Expect(t, 422, "INSUFFICIENT_BALANCE")
-	if c := w.card("10000002"); c.Balance != 0 {
+	if c := w.Card("10000002"); c.Balance != 0 {
 		t.Fatalf("balance %d after a refused charge", c.Balance)
 	}
-	w.credit("10000002", 1500, "c2")
+	w.Credit("10000002", 1500, "c2")
 	resolve().Expect(t, 200, "")
-	if c := w.card("10000002"); c.Balance != 500 || c.Arrears {
+	if c := w.Card("10000002"); c.Balance != 500 || c.Arrears {
 		t.Fatalf("after the charge: %d %v", c.Balance, c.Arrears)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // The same with the two records posted at the same moment by two consumers: whichever the ledger takes
 // first is charged, the other is refused at the balance it re-reads and becomes the dispute.
 func TestTwoCodesSpentAtOnceNeverOverdraw(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13800000113", "CUIK20230003", "034322")
-	w.Do("POST", "/v1/card/virtual", nil, h...).Expect(t, 204, "")
-	w.credit("10000003", 800, "c1")
+	h := w.virtual("13800000113", "CUIK20230003", "034322")
+	w.Credit("10000003", 800, "c1")
 	a, b := w.issue(h), w.issue(h)
 	if s := statuses(w.post("POS-CANTEEN-01", w.codeRec(800, a.Code))); s != "accepted" {
 		t.Fatal(s)
@@ -191,11 +188,11 @@ func TestTwoCodesSpentAtOnceNeverOverdraw(t *testing.T) {
 		len(resp[0].BatchItemFailures)+len(resp[1].BatchItemFailures) != 0 {
 		t.Fatalf("outcomes %+v %+v", outs, resp)
 	}
-	if c := w.card("10000003"); c.Balance != 0 || c.Arrears {
+	if c := w.Card("10000003"); c.Balance != 0 || c.Arrears {
 		t.Fatalf("balance %d arrears %v", c.Balance, c.Arrears)
 	}
 	if ds := w.disputes("?status=open"); len(ds) != 1 || ds[0].Reason != reader.DisputeCodeOverBalance {
 		t.Fatalf("disputes: %+v", ds)
 	}
-	w.reconcile()
+	w.Reconciled()
 }

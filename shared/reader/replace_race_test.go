@@ -45,7 +45,7 @@ func (a *afterFirstRead) BatchGetItem(ctx context.Context, in *dynamodb.BatchGet
 // blacklist), is kept as a dispute. Nothing is left as a debt on the cancelled card.
 func TestReplaceBetweenTheConsumersReadAndWrite(t *testing.T) {
 	w := newWorld(t)
-	w.credit("10000001", 5000, "c1")
+	w.Credit("10000001", 5000, "c1")
 	t0 := w.Clock.Now()
 	var ev events.SQSEvent
 	for _, fen := range []int64{100, 200, 300} {
@@ -54,7 +54,7 @@ func TestReplaceBetweenTheConsumersReadAndWrite(t *testing.T) {
 	}
 	late, lateMsg := w.message("POS-CANTEEN-01", "10000001", 400, t0.Add(2*time.Minute))
 	ev.Records = append(ev.Records, late)
-	fin := w.staff(auth.RoleFinance)
+	fin := w.StaffOf(auth.RoleFinance)
 	w.Clock.Advance(time.Minute)
 	c := w.consumer(&afterFirstRead{DB: w.Deps.DB, hook: func() {
 		w.Do("POST", "/v1/admin/cards/10000001/replace", map[string]string{"newCardNo": "20000001"}, fin...).Expect(t, 200, "")
@@ -63,7 +63,7 @@ func TestReplaceBetweenTheConsumersReadAndWrite(t *testing.T) {
 	if len(resp.BatchItemFailures) != 0 || out.Posted != 3 || out.Disputed != 1 {
 		t.Fatalf("%+v %v", out, failedIDs(resp))
 	}
-	old, nc := w.card("10000001"), w.card("20000001")
+	old, nc := w.Card("10000001"), w.Card("20000001")
 	if old.Status != cards.Cancelled || old.Balance != 0 || nc.Balance != 5000-600 || nc.Arrears {
 		t.Fatalf("old card %s %d, new card %d", old.Status, old.Balance, nc.Balance)
 	}
@@ -78,30 +78,36 @@ func TestReplaceBetweenTheConsumersReadAndWrite(t *testing.T) {
 	if out, _ := w.consumer(nil).Process(context.Background(), ev); out.Duplicate != 4 {
 		t.Fatalf("redelivery: %+v", out)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // A record of a card replaced while it was lost: dated before the loss report it is the student's and
 // goes to the new card; dated after, it is a dispute (the card's cutoff is its loss report).
 func TestRecordsOfAReplacedLostCard(t *testing.T) {
 	w := newWorld(t)
-	h := w.student("13800000701", "CUIK20230002", "025620")
-	w.credit("10000002", 3000, "c1")
+	h := w.Bound("13800000701", "CUIK20230002", "025620")
+	w.Credit("10000002", 3000, "c1")
 	before, _ := w.message("POS-CANTEEN-01", "10000002", 250, w.Clock.Now())
 	w.Clock.Advance(time.Minute)
 	w.Do("POST", "/v1/card/loss", map[string]string{"cardPassword": "025620"}, h...).Expect(t, 204, "")
 	w.Clock.Advance(time.Minute)
 	thief, _ := w.message("POS-CANTEEN-01", "10000002", 900, w.Clock.Now())
 	w.Clock.Advance(time.Hour)
-	w.Do("POST", "/v1/admin/cards/10000002/replace", map[string]string{"newCardNo": "20000002"}, w.staff(auth.RoleFinance)...).Expect(t, 200, "")
+	w.Do("POST", "/v1/admin/cards/10000002/replace", map[string]string{"newCardNo": "20000002"}, w.StaffOf(auth.RoleFinance)...).Expect(t, 200, "")
 	out, resp := w.consumer(nil).Process(context.Background(), events.SQSEvent{Records: []events.SQSMessage{before, thief}})
 	if len(resp.BatchItemFailures) != 0 || out.Posted != 1 || out.Disputed != 1 {
 		t.Fatalf("%+v", out)
 	}
-	if old, nc := w.card("10000002"), w.card("20000002"); old.Balance != 0 || nc.Balance != 3000-250 {
-		t.Fatalf("old %d new %d", old.Balance, nc.Balance)
+	w.moved("10000002", "20000002", 3000-250)
+	w.Reconciled()
+}
+
+// moved fails the test unless the replaced card from holds nothing and its replacement to holds fen.
+func (w *world) moved(from, to string, fen int64) {
+	w.T.Helper()
+	if old, nc := w.Card(from), w.Card(to); old.Balance != 0 || nc.Balance != fen {
+		w.T.Fatalf("old %d new %d", old.Balance, nc.Balance)
 	}
-	w.reconcile()
 }
 
 // beforeDisputeWrite runs hook once, just before the first transaction that resolves a dispute.
@@ -126,9 +132,9 @@ func (b *beforeDisputeWrite) TransactWriteItems(ctx context.Context, in *dynamod
 // decide again: the charge lands on the new card, not as a debt on the cancelled one.
 func TestDisputeChargeRacingAReplace(t *testing.T) {
 	w := newWorld(t)
-	w.credit("10000003", 2000, "c1")
+	w.Credit("10000003", 2000, "c1")
 	seq := w.keep("POS-CANTEEN-01", "10000003", 700, reader.DisputeCardLost)
-	fin := w.staff(auth.RoleFinance)
+	fin := w.StaffOf(auth.RoleFinance)
 	db := &beforeDisputeWrite{DB: w.Deps.DB, hook: func() {
 		w.Do("POST", "/v1/admin/cards/10000003/replace", map[string]string{"newCardNo": "20000003"}, fin...).Expect(t, 200, "")
 	}}
@@ -142,10 +148,8 @@ func TestDisputeChargeRacingAReplace(t *testing.T) {
 	if v.Status != reader.DisputeCharged || v.ChargedCard != "20000003" {
 		t.Fatalf("resolved: %+v", v)
 	}
-	if old, nc := w.card("10000003"), w.card("20000003"); old.Balance != 0 || nc.Balance != 2000-700 {
-		t.Fatalf("old %d new %d", old.Balance, nc.Balance)
-	}
-	w.reconcile()
+	w.moved("10000003", "20000003", 2000-700)
+	w.Reconciled()
 }
 
 // flakyDB fails a share of DynamoDB calls as a throttled or overloaded table does: throttling, server
@@ -266,9 +270,9 @@ func TestTransientFaultsDoNotDeadLetterGoodRecords(t *testing.T) {
 		t.Fatalf("%d messages in the DLQ", len(res.Messages))
 	}
 	for no, bal := range want {
-		if c := w.card(no); c.Balance != bal || c.Seq != entries[no] {
+		if c := w.Card(no); c.Balance != bal || c.Seq != entries[no] {
 			t.Fatalf("%s: balance %d seq %d, want %d in %d entries", no, c.Balance, c.Seq, bal, entries[no])
 		}
 	}
-	w.reconcile()
+	w.Reconciled()
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"onecard/infra/seed"
+	"onecard/shared/testkit"
 )
 
 type orderLine struct {
@@ -17,27 +18,9 @@ type orderLine struct {
 
 // myOrders walks GET /v1/orders, limit per page.
 func (w *world) myOrders(h []string, limit int) []orderLine {
-	w.t.Helper()
-	var all []orderLine
-	path := fmt.Sprintf("/v1/orders?limit=%d", limit)
-	for pages := 0; ; pages++ {
-		if pages > 20 {
-			w.t.Fatal("paging does not end")
-		}
-		var page struct {
-			Items      []orderLine
-			NextCursor *string
-		}
-		w.Do("GET", path, nil, h...).Expect(w.t, 200, "").Decode(w.t, &page)
-		if len(page.Items) > limit {
-			w.t.Fatalf("%d items on a page of %d", len(page.Items), limit)
-		}
-		all = append(all, page.Items...)
-		if page.NextCursor == nil {
-			return all
-		}
-		path = fmt.Sprintf("/v1/orders?limit=%d&cursor=%s", limit, *page.NextCursor)
-	}
+	w.T.Helper()
+	all, _ := testkit.Pages[orderLine](w.Env, "/v1/orders", limit, h...)
+	return all
 }
 
 // My orders lists the WeChat recharges I made, card and dorm, newest first with their status, paged;
@@ -97,7 +80,7 @@ func TestMyOrdersListsCardAndDormRecharges(t *testing.T) {
 	if line.OrderNo != second {
 		t.Fatalf("line's order %q, want %s", line.OrderNo, second)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // A pending order is cancelled by its owner: closed at WeChat Pay (it can no longer be paid), then
@@ -116,7 +99,7 @@ func TestCancelPendingOrder(t *testing.T) {
 			t.Fatalf("cancel %d: %+v", i, o)
 		}
 	}
-	if _, err := w.wx.Sandbox.Pay(no); err == nil {
+	if _, err := w.WX.Sandbox.Pay(no); err == nil {
 		t.Fatal("WeChat Pay took money for a cancelled order")
 	}
 	if w.order(h, no) != "closed" {
@@ -130,7 +113,7 @@ func TestCancelPendingOrder(t *testing.T) {
 	w.Do("POST", "/v1/orders/not-an-order/cancel", nil, h...).Expect(t, 404, "ORDER_NOT_FOUND")
 
 	// Paid, but the notification never came: the cancel finds out and credits it.
-	if err := w.wx.Sandbox.SetNotifyMode("drop", 0); err != nil {
+	if err := w.WX.Sandbox.SetNotifyMode("drop", 0); err != nil {
 		t.Fatal(err)
 	}
 	w.Clock.Advance(time.Second)
@@ -155,5 +138,5 @@ func TestCancelPendingOrder(t *testing.T) {
 	if fmt.Sprint(statuses) != "[paid paid closed]" {
 		t.Fatalf("my orders: %v", statuses)
 	}
-	w.reconcile()
+	w.Reconciled()
 }

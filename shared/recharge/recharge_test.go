@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"onecard/infra/seed"
 	"onecard/shared/httpapi"
 	"onecard/shared/recharge"
 	"onecard/shared/testkit"
@@ -28,57 +27,42 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-type world struct {
-	*testkit.Env
-	wx *testkit.WeChat
-	t  *testing.T
-}
+// world is testkit's World with WeChat Pay.
+type world struct{ *testkit.World }
 
 func newWorld(t *testing.T) *world {
-	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.Staff(ctx, e.Deps, seed.StaffLogin{Username: "auditor", Password: "ledger-check-2026"}); err != nil {
-		t.Fatal(err)
-	}
-	return &world{Env: e, wx: e.WithWeChat(), t: t}
+	w := &world{testkit.NewWorld(t)}
+	w.WithWeChat()
+	return w
 }
 
-// student registers, binds card cardNo and WeChat, and returns the auth header.
+// student registers, binds the card of studentNo (none when empty) and WeChat (when wechat), and returns
+// the auth header.
 func (w *world) student(phone, studentNo, cardPw string, wechat bool) []string {
-	w.t.Helper()
-	h := w.Student(phone, "kmmc")
-	if studentNo != "" {
-		w.Do("POST", "/v1/card/bind", map[string]string{"studentNo": studentNo, "cardPassword": cardPw}, h...).Expect(w.t, 200, "")
-	}
+	w.T.Helper()
+	h := w.Bound(phone, studentNo, cardPw)
 	if wechat {
-		w.Do("POST", "/v1/me/wechat", map[string]string{"jsCode": "code-" + phone}, h...).Expect(w.t, 204, "")
+		w.BindWeChat(h, phone)
 	}
 	return h
 }
 
 func (w *world) balance(h []string) int64 {
-	w.t.Helper()
+	w.T.Helper()
 	var c struct{ BalanceFen int64 }
-	w.Do("GET", "/v1/card", nil, h...).Expect(w.t, 200, "").Decode(w.t, &c)
+	w.Do("GET", "/v1/card", nil, h...).Expect(w.T, 200, "").Decode(w.T, &c)
 	return c.BalanceFen
 }
 
 func (w *world) order(h []string, no string) string {
-	w.t.Helper()
+	w.T.Helper()
 	var o struct{ Status string }
-	w.Do("GET", "/v1/orders/"+no, nil, h...).Expect(w.t, 200, "").Decode(w.t, &o)
+	w.Do("GET", "/v1/orders/"+no, nil, h...).Expect(w.T, 200, "").Decode(w.T, &o)
 	return o.Status
 }
 
 func (w *world) recharge(h []string, fen int64, key string) string {
-	w.t.Helper()
+	w.T.Helper()
 	hdr := append([]string{}, h...)
 	if key != "" {
 		hdr = append(hdr, "Idempotency-Key", key)
@@ -87,34 +71,27 @@ func (w *world) recharge(h []string, fen int64, key string) string {
 		OrderNo   string
 		PayParams map[string]string
 	}
-	w.Do("POST", "/v1/card/recharge", map[string]int64{"amountFen": fen}, hdr...).Expect(w.t, 201, "").Decode(w.t, &out)
+	w.Do("POST", "/v1/card/recharge", map[string]int64{"amountFen": fen}, hdr...).Expect(w.T, 201, "").Decode(w.T, &out)
 	if out.OrderNo == "" || out.PayParams["package"] == "" || out.PayParams["paySign"] == "" || out.PayParams["signType"] != "RSA" {
-		w.t.Fatalf("recharge answer: %+v", out)
+		w.T.Fatalf("recharge answer: %+v", out)
 	}
 	return out.OrderNo
 }
 
 func (w *world) pay(no string) {
-	w.t.Helper()
-	if _, err := w.wx.Sandbox.Pay(no); err != nil {
-		w.t.Fatal(err)
+	w.T.Helper()
+	if _, err := w.WX.Sandbox.Pay(no); err != nil {
+		w.T.Fatal(err)
 	}
-	w.wx.Idle(w.t)
-}
-
-func (w *world) reconcile() {
-	w.t.Helper()
-	var tok struct{ Token string }
-	w.Do("POST", "/v1/admin/login", map[string]string{"username": "auditor", "password": "ledger-check-2026"}).Expect(w.t, 200, "").Decode(w.t, &tok)
-	w.Reconcile(testkit.Bearer(tok.Token)...)
+	w.WX.Idle(w.T)
 }
 
 func (w *world) runReconciler() recharge.ReconcileReport {
-	w.t.Helper()
+	w.T.Helper()
 	ctx := httpapi.WithLogger(context.Background(), w.Deps.Log)
 	rep, err := recharge.NewService(w.Deps).Reconcile(ctx, recharge.ReconcileAfter)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return rep
 }
@@ -132,20 +109,20 @@ func TestRechargeIsCreditedOnceOnNotification(t *testing.T) {
 	}
 	// WeChat Pay repeats itself: duplicates and resends credit nothing more.
 	for i := 0; i < 3; i++ {
-		if err := w.wx.Sandbox.Resend(no); err != nil {
+		if err := w.WX.Sandbox.Resend(no); err != nil {
 			t.Fatal(err)
 		}
 	}
-	w.wx.Idle(t)
-	if err := w.wx.Sandbox.SetNotifyMode("duplicate", 0); err != nil {
+	w.WX.Idle(t)
+	if err := w.WX.Sandbox.SetNotifyMode("duplicate", 0); err != nil {
 		t.Fatal(err)
 	}
 	no2 := w.recharge(h, 1234, "")
 	w.pay(no2)
-	if err := w.wx.Sandbox.Resend(no2); err != nil {
+	if err := w.WX.Sandbox.Resend(no2); err != nil {
 		t.Fatal(err)
 	}
-	w.wx.Idle(t)
+	w.WX.Idle(t)
 	if got := w.balance(h); got != 6234 {
 		t.Fatalf("balance %d after duplicates", got)
 	}
@@ -160,18 +137,18 @@ func TestRechargeIsCreditedOnceOnNotification(t *testing.T) {
 	if len(hist.Items) != 2 || hist.Items[0].Kind != "recharge" || hist.Items[0].AmountFen != 1234 {
 		t.Fatalf("history: %+v", hist.Items)
 	}
-	for _, d := range w.wx.Sandbox.Deliveries() {
+	for _, d := range w.WX.Sandbox.Deliveries() {
 		if d.Status != http.StatusNoContent {
 			t.Fatalf("a delivery was answered %d", d.Status)
 		}
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestLostNotificationIsHealedByTheReconciler(t *testing.T) {
 	w := newWorld(t)
 	h := w.student("13700000002", "CUIK20230002", "025620", true)
-	if err := w.wx.Sandbox.SetNotifyMode("drop", 0); err != nil {
+	if err := w.WX.Sandbox.SetNotifyMode("drop", 0); err != nil {
 		t.Fatal(err)
 	}
 	no := w.recharge(h, 800, "")
@@ -191,17 +168,17 @@ func TestLostNotificationIsHealedByTheReconciler(t *testing.T) {
 		t.Fatal("reconciler did not credit")
 	}
 	// The late notification, if it ever comes, credits nothing.
-	if err := w.wx.Sandbox.SetNotifyMode("normal", 0); err != nil {
+	if err := w.WX.Sandbox.SetNotifyMode("normal", 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.wx.Sandbox.Resend(no); err != nil {
+	if err := w.WX.Sandbox.Resend(no); err != nil {
 		t.Fatal(err)
 	}
-	w.wx.Idle(t)
+	w.WX.Idle(t)
 	if rep := w.runReconciler(); rep.Checked != 0 || w.balance(h) != 800 {
 		t.Fatalf("second run: %+v, balance %d", rep, w.balance(h))
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestExpiredUnpaidOrderIsClosed(t *testing.T) {
@@ -222,13 +199,13 @@ func TestExpiredUnpaidOrderIsClosed(t *testing.T) {
 	if w.order(h, no) != "closed" {
 		t.Fatal("not closed")
 	}
-	if _, err := w.wx.Sandbox.Pay(no); err == nil {
+	if _, err := w.WX.Sandbox.Pay(no); err == nil {
 		t.Fatal("a closed order was paid")
 	}
 	if w.balance(h) != 0 {
 		t.Fatal("closed order credited")
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestRechargeRefusals(t *testing.T) {
@@ -263,7 +240,7 @@ func TestIdempotencyKeyAndProviderOutage(t *testing.T) {
 	}
 	w.Do("POST", "/v1/card/recharge", map[string]int64{"amountFen": 3000}, append(h, "Idempotency-Key", "key-1")...).Expect(t, 409, "IDEMPOTENCY_KEY_REUSED")
 	// WeChat Pay is down for the first attempt: 503 and the retry with the same key completes the order.
-	w.wx.Sandbox.FailNextAPICalls(1)
+	w.WX.Sandbox.FailNextAPICalls(1)
 	r := w.Do("POST", "/v1/card/recharge", map[string]int64{"amountFen": 700}, append(h, "Idempotency-Key", "key-2")...).Expect(t, 503, "PAYMENT_UNAVAILABLE")
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("503 without Retry-After")
@@ -274,21 +251,21 @@ func TestIdempotencyKeyAndProviderOutage(t *testing.T) {
 	if got := w.balance(h); got != 2700 {
 		t.Fatalf("balance %d", got)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // forged builds a notification for order no signed with key (WeChat Pay's own key, or another), with the
 // given timestamp; the resource is encrypted with the real APIv3 key.
 func (w *world) notification(no string, amount int64, key *rsa.PrivateKey, ts time.Time, sigPrefix string, tamper bool) *http.Request {
-	w.t.Helper()
-	cfgJSON, _ := os.ReadFile(filepath.Join(w.wx.KeysDir, "config.json"))
+	w.T.Helper()
+	cfgJSON, _ := os.ReadFile(filepath.Join(w.WX.KeysDir, "config.json"))
 	var dc struct {
 		MchID          string `json:"mchid"`
 		AppID          string `json:"appid"`
 		PlatformSerial string `json:"platform_serial"`
 	}
 	_ = json.Unmarshal(cfgJSON, &dc)
-	apiv3, _ := os.ReadFile(filepath.Join(w.wx.KeysDir, "apiv3.key"))
+	apiv3, _ := os.ReadFile(filepath.Join(w.WX.KeysDir, "apiv3.key"))
 	plain, _ := json.Marshal(map[string]any{"appid": dc.AppID, "mchid": dc.MchID, "out_trade_no": no, "transaction_id": "4200000000000000000000000001",
 		"trade_type": "JSAPI", "trade_state": "SUCCESS", "trade_state_desc": "支付成功", "success_time": ts.Format(time.RFC3339),
 		"payer": map[string]string{"openid": "o-forger"}, "amount": map[string]any{"total": amount, "payer_total": amount, "currency": "CNY", "payer_currency": "CNY"}})
@@ -330,7 +307,7 @@ func TestForgedNotificationsCreditNothing(t *testing.T) {
 	w := newWorld(t)
 	h := w.student("13700000008", "CUIK20230001", "011237", true)
 	no := w.recharge(h, 999, "")
-	real := platformKey(t, w.wx.KeysDir)
+	real := platformKey(t, w.WX.KeysDir)
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -380,5 +357,5 @@ func TestForgedNotificationsCreditNothing(t *testing.T) {
 	if res.StatusCode != 204 || w.balance(h) != 999 {
 		t.Fatalf("genuine: %d, balance %d", res.StatusCode, w.balance(h))
 	}
-	w.reconcile()
+	w.Reconciled()
 }

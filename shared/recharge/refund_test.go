@@ -22,33 +22,33 @@ type refundView struct {
 }
 
 func (w *world) refund(orderNo string, fen int64, key string, status int, code string) refundView {
-	w.t.Helper()
+	w.T.Helper()
 	var v refundView
 	r := w.Do("POST", "/v1/admin/orders/"+orderNo+"/refunds", map[string]any{"amountFen": fen, "reason": "学生申请退款"},
-		append(w.staff(), "Idempotency-Key", key)...).Expect(w.t, status, code)
+		append(w.staff(), "Idempotency-Key", key)...).Expect(w.T, status, code)
 	if status == 200 {
-		r.Decode(w.t, &v)
+		r.Decode(w.T, &v)
 	}
 	return v
 }
 
 func (w *world) refundNow(no string) refundView {
-	w.t.Helper()
+	w.T.Helper()
 	var v refundView
-	w.Do("GET", "/v1/admin/refunds/"+no, nil, w.staff()...).Expect(w.t, 200, "").Decode(w.t, &v)
+	w.Do("GET", "/v1/admin/refunds/"+no, nil, w.staff()...).Expect(w.T, 200, "").Decode(w.T, &v)
 	return v
 }
 
 func (w *world) refundedFen(h []string, orderNo string) int64 {
-	w.t.Helper()
+	w.T.Helper()
 	var o struct{ RefundedFen int64 }
-	w.Do("GET", "/v1/orders/"+orderNo, nil, h...).Expect(w.t, 200, "").Decode(w.t, &o)
+	w.Do("GET", "/v1/orders/"+orderNo, nil, h...).Expect(w.T, 200, "").Decode(w.T, &o)
 	return o.RefundedFen
 }
 
 // paidOrder is a paid card recharge of fen.
 func (w *world) paidOrder(h []string, fen int64) string {
-	w.t.Helper()
+	w.T.Helper()
 	no := w.recharge(h, fen, "")
 	w.pay(no)
 	return no
@@ -67,30 +67,30 @@ func TestRefundPartOfARechargeThenTheRest(t *testing.T) {
 	if got := w.balance(h); got != 3000 {
 		t.Fatalf("balance %d while the refund is in flight", got)
 	}
-	w.wx.Idle(t)
+	w.WX.Idle(t)
 	if got := w.refundNow(v.RefundNo); got.Status != recharge.RefundSucceeded || got.WeChatState != "SUCCESS" || got.RefundID == "" {
 		t.Fatalf("after the notification: %+v", got)
 	}
 	// The same request again is the same refund: nothing more leaves the card, WeChat Pay is not asked twice.
 	again := w.refund(no, 2000, "r-1", 200, "")
-	if again.RefundNo != v.RefundNo || again.Status != recharge.RefundSucceeded || w.balance(h) != 3000 || len(w.wx.Sandbox.Refunds()) != 1 {
-		t.Fatalf("replay: %+v, balance %d, %d refunds at WeChat Pay", again, w.balance(h), len(w.wx.Sandbox.Refunds()))
+	if again.RefundNo != v.RefundNo || again.Status != recharge.RefundSucceeded || w.balance(h) != 3000 || len(w.WX.Sandbox.Refunds()) != 1 {
+		t.Fatalf("replay: %+v, balance %d, %d refunds at WeChat Pay", again, w.balance(h), len(w.WX.Sandbox.Refunds()))
 	}
 	w.refund(no, 2500, "r-1", 409, "IDEMPOTENCY_KEY_REUSED")
 	// Never more than the payment minus earlier refunds.
 	w.refund(no, 3001, "r-2", 409, "REFUND_EXCEEDS_PAYMENT")
 	w.refund(no, 3000, "r-3", 200, "")
-	w.wx.Idle(t)
+	w.WX.Idle(t)
 	if got := w.balance(h); got != 0 || w.refundedFen(h, no) != 5000 {
 		t.Fatalf("after refunding the rest: balance %d, refunded %d", got, w.refundedFen(h, no))
 	}
 	w.refund(no, 1, "r-4", 409, "REFUND_EXCEEDS_PAYMENT")
-	for _, d := range w.wx.Sandbox.Deliveries() {
+	for _, d := range w.WX.Sandbox.Deliveries() {
 		if d.Status != http.StatusNoContent {
 			t.Fatalf("a delivery was answered %d: %+v", d.Status, d)
 		}
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestRefundRefusals(t *testing.T) {
@@ -119,10 +119,10 @@ func TestRefundRefusals(t *testing.T) {
 	// WeChat Pay's window is a year.
 	w.Clock.Advance(366 * 24 * time.Hour)
 	w.refund(no, 100, "b-7", 422, "REFUND_WINDOW_PASSED")
-	if len(w.wx.Sandbox.Refunds()) != 0 {
-		t.Fatalf("WeChat Pay was asked: %+v", w.wx.Sandbox.Refunds())
+	if len(w.WX.Sandbox.Refunds()) != 0 {
+		t.Fatalf("WeChat Pay was asked: %+v", w.WX.Sandbox.Refunds())
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestAFailedOrClosedRefundGivesTheAmountBack(t *testing.T) {
@@ -131,11 +131,11 @@ func TestAFailedOrClosedRefundGivesTheAmountBack(t *testing.T) {
 			w := newWorld(t)
 			h := w.student("13700000103", "CUIK20230001", "011237", true)
 			no := w.paidOrder(h, 4000)
-			if err := w.wx.Sandbox.SetRefundOutcome(outcome); err != nil {
+			if err := w.WX.Sandbox.SetRefundOutcome(outcome); err != nil {
 				t.Fatal(err)
 			}
 			v := w.refund(no, 4000, "f-1", 200, "")
-			w.wx.Idle(t)
+			w.WX.Idle(t)
 			got := w.refundNow(v.RefundNo)
 			if got.Status != recharge.RefundFailed || got.WeChatState != outcome {
 				t.Fatalf("refund: %+v", got)
@@ -144,21 +144,21 @@ func TestAFailedOrClosedRefundGivesTheAmountBack(t *testing.T) {
 				t.Fatalf("balance %d, refunded %d after a failed refund", w.balance(h), w.refundedFen(h, no))
 			}
 			// A repeated notification gives nothing back twice.
-			if err := w.wx.Sandbox.ResendRefund(v.RefundNo); err != nil {
+			if err := w.WX.Sandbox.ResendRefund(v.RefundNo); err != nil {
 				t.Fatal(err)
 			}
-			w.wx.Idle(t)
+			w.WX.Idle(t)
 			if w.balance(h) != 4000 {
 				t.Fatalf("balance %d after a resent notification", w.balance(h))
 			}
 			// The amount is refundable again.
-			_ = w.wx.Sandbox.SetRefundOutcome(wxsandbox.RefundSuccess)
+			_ = w.WX.Sandbox.SetRefundOutcome(wxsandbox.RefundSuccess)
 			w.refund(no, 4000, "f-2", 200, "")
-			w.wx.Idle(t)
+			w.WX.Idle(t)
 			if w.balance(h) != 0 {
 				t.Fatalf("balance %d", w.balance(h))
 			}
-			w.reconcile()
+			w.Reconciled()
 		})
 	}
 }
@@ -168,30 +168,30 @@ func TestRefusedRefundIsReleasedAtOnce(t *testing.T) {
 	h := w.student("13700000104", "CUIK20230001", "011237", true)
 	no := w.paidOrder(h, 1500)
 	// WeChat Pay forgets the order (as for one paid to another merchant): a signed RESOURCE_NOT_EXISTS.
-	w.wx.Sandbox.Reset()
+	w.WX.Sandbox.Reset()
 	v := w.refund(no, 1500, "x-1", 200, "")
 	if v.Status != recharge.RefundFailed || v.WeChatCode != "RESOURCE_NOT_EXISTS" || w.balance(h) != 1500 {
 		t.Fatalf("refused refund: %+v, balance %d", v, w.balance(h))
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestLostRefundNotificationIsSettledByTheReconciler(t *testing.T) {
 	w := newWorld(t)
 	h := w.student("13700000105", "CUIK20230001", "011237", true)
 	no := w.paidOrder(h, 2000)
-	if err := w.wx.Sandbox.SetNotifyMode(wxsandbox.NotifyDrop, 0); err != nil {
+	if err := w.WX.Sandbox.SetNotifyMode(wxsandbox.NotifyDrop, 0); err != nil {
 		t.Fatal(err)
 	}
 	// WeChat Pay is down when finance asks: the refund is held and waits.
-	w.wx.Sandbox.FailNextAPICalls(1)
+	w.WX.Sandbox.FailNextAPICalls(1)
 	v := w.refund(no, 2000, "l-1", 200, "")
 	if v.Status != recharge.RefundPending || w.balance(h) != 0 {
 		t.Fatalf("refund during an outage: %+v, balance %d", v, w.balance(h))
 	}
 	w.Clock.Advance(recharge.RefundReconcileAfter + time.Second)
 	rep := w.runRefundReconciler()
-	w.wx.Idle(t) // the refund finishes at WeChat Pay; its notification is dropped
+	w.WX.Idle(t) // the refund finishes at WeChat Pay; its notification is dropped
 	if rep.Checked != 1 || rep.StillOpen != 1 {
 		t.Fatalf("reconciler: %+v", rep)
 	}
@@ -202,18 +202,18 @@ func TestLostRefundNotificationIsSettledByTheReconciler(t *testing.T) {
 	if got := w.refundNow(v.RefundNo); got.Status != recharge.RefundSucceeded {
 		t.Fatalf("refund: %+v", got)
 	}
-	if len(w.wx.Sandbox.Refunds()) != 1 {
-		t.Fatalf("refunds at WeChat Pay: %+v", w.wx.Sandbox.Refunds())
+	if len(w.WX.Sandbox.Refunds()) != 1 {
+		t.Fatalf("refunds at WeChat Pay: %+v", w.WX.Sandbox.Refunds())
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 // runRefundReconciler is the refunds' half of the scheduled RechargeReconciler.
 func (w *world) runRefundReconciler() recharge.RefundReport {
-	w.t.Helper()
+	w.T.Helper()
 	rep, err := recharge.NewService(w.Deps).ReconcileRefunds(httpapi.WithLogger(context.Background(), w.Deps.Log), recharge.RefundReconcileAfter)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return rep
 }
@@ -232,9 +232,9 @@ func TestConcurrentRefundsOfOneOrderNeverExceedIt(t *testing.T) {
 	if tally["200 "] != 5 || tally["409 REFUND_EXCEEDS_PAYMENT"] != 3 {
 		t.Fatalf("answers: %v", tally)
 	}
-	w.wx.Idle(t)
+	w.WX.Idle(t)
 	if got := w.balance(h); got != 3000 || w.refundedFen(h, no) != 5000 {
 		t.Fatalf("balance %d, refunded %d", got, w.refundedFen(h, no))
 	}
-	w.reconcile()
+	w.Reconciled()
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"onecard/infra/wxsandbox"
+	"onecard/shared/auth"
 	"onecard/shared/cards"
 	"onecard/shared/httpapi"
 	"onecard/shared/recharge"
@@ -28,27 +29,16 @@ const (
 	newCard = "19990001"
 )
 
+// staff signs in the finance member, who replaces cards and refunds orders.
 func (w *world) staff() []string {
-	w.t.Helper()
-	var tok struct{ Token string }
-	w.Do("POST", "/v1/admin/login", map[string]string{"username": "auditor", "password": "ledger-check-2026"}).Expect(w.t, 200, "").Decode(w.t, &tok)
-	return testkit.Bearer(tok.Token)
+	w.T.Helper()
+	return w.StaffOf(auth.RoleFinance)
 }
 
 // replace is 补卡 through the staff API.
 func (w *world) replace(from, to string) {
-	w.t.Helper()
-	w.Do("POST", "/v1/admin/cards/"+from+"/replace", map[string]string{"newCardNo": to}, w.staff()...).Expect(w.t, 200, "")
-}
-
-// card reads a card straight from the table (the student's own view may follow the binding or not).
-func (w *world) card(cardNo string) *cards.Card {
-	w.t.Helper()
-	c, err := cards.Repo{S: testkit.Store(w.Deps)}.Get(context.Background(), "kmmc", cardNo)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return c
+	w.T.Helper()
+	w.Do("POST", "/v1/admin/cards/"+from+"/replace", map[string]string{"newCardNo": to}, w.staff()...).Expect(w.T, 200, "")
 }
 
 type orderView struct {
@@ -64,31 +54,31 @@ type orderView struct {
 
 // login signs the student in again (after the clock passed the access token's lifetime).
 func (w *world) login(phone string) []string {
-	w.t.Helper()
+	w.T.Helper()
 	var pair struct{ AccessToken string }
-	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": testkit.StudentPassword}).Expect(w.t, 200, "").Decode(w.t, &pair)
+	w.Do("POST", "/v1/auth/login", map[string]string{"phone": phone, "password": testkit.StudentPassword}).Expect(w.T, 200, "").Decode(w.T, &pair)
 	return testkit.Bearer(pair.AccessToken)
 }
 
 func (w *world) orderView(h []string, no string) orderView {
-	w.t.Helper()
+	w.T.Helper()
 	var o orderView
-	w.Do("GET", "/v1/orders/"+no, nil, h...).Expect(w.t, 200, "").Decode(w.t, &o)
+	w.Do("GET", "/v1/orders/"+no, nil, h...).Expect(w.T, 200, "").Decode(w.T, &o)
 	return o
 }
 
 // checkRedirected asserts the order was paid to newCard, says so, and nothing sits on the old card.
 func (w *world) checkRedirected(h []string, no string, fen int64) {
-	w.t.Helper()
+	w.T.Helper()
 	o := w.orderView(h, no)
 	if o.Status != "paid" || o.Target.CardNo != oldCard || o.CreditedTo == nil || o.CreditedTo.CardNo != newCard ||
 		o.CreditedTo.Kind != "card" || o.CreditNote != recharge.NoteReplaced {
-		w.t.Fatalf("order view: %+v (credited to %+v)", o, o.CreditedTo)
+		w.T.Fatalf("order view: %+v (credited to %+v)", o, o.CreditedTo)
 	}
-	if old, nc := w.card(oldCard), w.card(newCard); old.Balance != 0 || nc.Balance != fen || nc.Status != cards.Active {
-		w.t.Fatalf("old card %s holds %d, new card %s holds %d", old.Status, old.Balance, nc.Status, nc.Balance)
+	if old, nc := w.Card(oldCard), w.Card(newCard); old.Balance != 0 || nc.Balance != fen || nc.Status != cards.Active {
+		w.T.Fatalf("old card %s holds %d, new card %s holds %d", old.Status, old.Balance, nc.Status, nc.Balance)
 	}
-	w.reconcile()
+	w.Reconciled()
 }
 
 func TestPaymentConfirmedAfterReplaceLandsOnTheNewCard(t *testing.T) {
@@ -97,17 +87,17 @@ func TestPaymentConfirmedAfterReplaceLandsOnTheNewCard(t *testing.T) {
 	no := w.recharge(h, 5000, "")
 	w.replace(oldCard, newCard) // nothing to move yet
 	w.pay(no)                   // the signed notification follows
-	for _, d := range w.wx.Sandbox.Deliveries() {
+	for _, d := range w.WX.Sandbox.Deliveries() {
 		if d.Status != http.StatusNoContent {
 			t.Fatalf("a delivery was answered %d", d.Status)
 		}
 	}
 	w.checkRedirected(h, no, 5000)
 	// WeChat Pay repeating itself credits nothing more, wherever the first credit went.
-	if err := w.wx.Sandbox.Resend(no); err != nil {
+	if err := w.WX.Sandbox.Resend(no); err != nil {
 		t.Fatal(err)
 	}
-	w.wx.Idle(t)
+	w.WX.Idle(t)
 	w.checkRedirected(h, no, 5000)
 	// An order paid to an unreplaced card says so too.
 	h2 := w.student("13700000012", "CUIK20230002", "025620", true)
@@ -121,7 +111,7 @@ func TestPaymentConfirmedAfterReplaceLandsOnTheNewCard(t *testing.T) {
 func TestReconcilerCreditsAReplacedCardsOrderToTheNewCard(t *testing.T) {
 	w := newWorld(t)
 	h := w.student("13700000013", "CUIK20230001", "011237", true)
-	if err := w.wx.Sandbox.SetNotifyMode("drop", 0); err != nil {
+	if err := w.WX.Sandbox.SetNotifyMode("drop", 0); err != nil {
 		t.Fatal(err)
 	}
 	no := w.recharge(h, 5000, "")
@@ -140,7 +130,7 @@ func TestReconcilerCreditsAReplacedCardsOrderToTheNewCard(t *testing.T) {
 func TestReplaceBetweenReadAndWriteIsDecidedAgain(t *testing.T) {
 	w := newWorld(t)
 	h := w.student("13700000014", "CUIK20230001", "011237", true)
-	if err := w.wx.Sandbox.SetNotifyMode("drop", 0); err != nil {
+	if err := w.WX.Sandbox.SetNotifyMode("drop", 0); err != nil {
 		t.Fatal(err)
 	}
 	no := w.recharge(h, 5000, "")
@@ -157,11 +147,11 @@ func TestReplaceBetweenReadAndWriteIsDecidedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := w.wx.Client.QueryOrder(ctx, no)
+	tx, err := w.WX.Client.QueryOrder(ctx, no)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Credit(ctx, w.wx.Client, o, tx); err != nil {
+	if err := s.Credit(ctx, w.WX.Client, o, tx); err != nil {
 		t.Fatal(err)
 	}
 	if calls != 2 {
@@ -206,7 +196,7 @@ func captureLogs() (*logBuffer, *slog.Logger) {
 func TestCreditToACardCancelledWithoutReplacement(t *testing.T) {
 	w := newWorld(t)
 	h := w.student("13700000015", "CUIK20230001", "011237", true)
-	if err := w.wx.Sandbox.SetNotifyMode("drop", 0); err != nil {
+	if err := w.WX.Sandbox.SetNotifyMode("drop", 0); err != nil {
 		t.Fatal(err)
 	}
 	no := w.recharge(h, 3000, "")
@@ -214,7 +204,7 @@ func TestCreditToACardCancelledWithoutReplacement(t *testing.T) {
 	// Cancelled outright (销户), as a status change does it: status and blv together.
 	ctx := context.Background()
 	st := testkit.Store(w.Deps)
-	c := w.card(oldCard)
+	c := w.Card(oldCard)
 	if err := st.Update(ctx, c.Key, "SET #st = :c, blv = :n", "", map[string]string{"#st": "status"},
 		store.Values{":c": cards.Cancelled, ":n": c.BLV + 1}.AV()); err != nil {
 		t.Fatal(err)
@@ -229,13 +219,13 @@ func TestCreditToACardCancelledWithoutReplacement(t *testing.T) {
 	if o.Status != "paid" || o.CreditedTo == nil || o.CreditedTo.CardNo != oldCard || o.CreditNote != recharge.NoteCardCancelled {
 		t.Fatalf("order: %+v %+v", o, o.CreditedTo)
 	}
-	if got := w.card(oldCard).Balance; got != 3000 {
+	if got := w.Card(oldCard).Balance; got != 3000 {
 		t.Fatalf("cancelled card holds %d", got)
 	}
 	if rec := logs.find("ERROR", "recharge credited to a cancelled card"); rec == nil || rec["orderNo"] != no || rec["cardNo"] != oldCard {
 		t.Fatalf("no error line for finance: %s", logs.buf.String())
 	}
-	w.reconcile()
+	w.Reconciled()
 
 }
 
@@ -244,14 +234,14 @@ func TestCreditToACardCancelledWithoutReplacement(t *testing.T) {
 func TestCreditFollowsTheRosterToTheCurrentCard(t *testing.T) {
 	w := newWorld(t)
 	h := w.student("13700000017", "CUIK20230001", "011237", true)
-	if err := w.wx.Sandbox.SetNotifyMode("drop", 0); err != nil {
+	if err := w.WX.Sandbox.SetNotifyMode("drop", 0); err != nil {
 		t.Fatal(err)
 	}
 	no := w.recharge(h, 1200, "")
 	w.pay(no)
 	w.replace(oldCard, newCard)
 	st := testkit.Store(w.Deps)
-	if err := st.Update(context.Background(), w.card(oldCard).Key, "REMOVE replacedBy", "", nil, nil); err != nil {
+	if err := st.Update(context.Background(), w.Card(oldCard).Key, "REMOVE replacedBy", "", nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.Clock.Advance(6 * time.Minute)
@@ -278,7 +268,7 @@ func TestReconcilerIgnoresUnverifiedErrorAnswers(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			w := newWorld(t)
 			h := w.student("13700000016", "CUIK20230002", "025620", true)
-			if err := w.wx.Sandbox.SetNotifyMode("drop", 0); err != nil {
+			if err := w.WX.Sandbox.SetNotifyMode("drop", 0); err != nil {
 				t.Fatal(err)
 			}
 			no := w.recharge(h, 900, "")
@@ -289,7 +279,7 @@ func TestReconcilerIgnoresUnverifiedErrorAnswers(t *testing.T) {
 			logs, logger := captureLogs()
 			ctx := httpapi.WithLogger(context.Background(), logger)
 			s := recharge.NewService(w.Deps)
-			if err := w.wx.Sandbox.ForgeAPIAnswers(c.forge); err != nil {
+			if err := w.WX.Sandbox.ForgeAPIAnswers(c.forge); err != nil {
 				t.Fatal(err)
 			}
 			rep, err := s.Reconcile(ctx, recharge.ReconcileAfter)
@@ -312,7 +302,7 @@ func TestReconcilerIgnoresUnverifiedErrorAnswers(t *testing.T) {
 			if err != nil || rep.Failed != 0 || w.order(h, no) != want || w.balance(h) != fen {
 				t.Fatalf("honest run: %+v %v, order %s, balance %d", rep, err, w.order(h, no), w.balance(h))
 			}
-			w.reconcile()
+			w.Reconciled()
 		})
 	}
 }
@@ -326,7 +316,7 @@ func TestPaidNotificationForAnUnknownOrderIsAnError(t *testing.T) {
 	d.Log = logger
 	notify := recharge.WeChatNotify.Handler(&d)
 	unknown := "R20261125120000" + "0000000042"
-	req := w.notification(unknown, 5000, platformKey(t, w.wx.KeysDir), w.Clock.Now(), "", false)
+	req := w.notification(unknown, 5000, platformKey(t, w.WX.KeysDir), w.Clock.Now(), "", false)
 	rec := httptest.NewRecorder()
 	notify.ServeHTTP(rec, req)
 	if rec.Code != http.StatusNoContent {
@@ -336,5 +326,5 @@ func TestPaidNotificationForAnUnknownOrderIsAnError(t *testing.T) {
 	if r == nil || r["orderNo"] != unknown || r["amountFen"] != float64(5000) || r["ourMerchant"] != true {
 		t.Fatalf("no error line: %s", logs.buf.String())
 	}
-	w.reconcile()
+	w.Reconciled()
 }

@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"onecard/infra/seed"
-	"onecard/shared/cards"
-	"onecard/shared/ledger"
 	"onecard/shared/reconcile"
 	"onecard/shared/store"
 	"onecard/shared/testkit"
@@ -24,26 +21,14 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	e := testkit.New(t)
-	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
-	return &world{Env: e, fin: e.StaffLogin("fin-user", "finance-pass-2026"), svc: reconcile.NewService(e.Deps)}
+	e := testkit.Seeded(t)
+	return &world{Env: e, fin: e.StaffAs("fin-user", "finance-pass-2026", "kmmc", "finance"), svc: reconcile.NewService(e.Deps)}
 }
 
+// credit posts a WeChat recharge of fen to cardNo in scope "test" with key.
 func (w *world) credit(cardNo string, fen int64, key string) {
 	w.T.Helper()
-	_, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(), ledger.Movement{Scope: "test", Key: key,
-		Postings: ledger.External(ledger.Posting{Account: cards.AccountID("kmmc", cardNo), Item: store.CardKey("kmmc", cardNo),
-			AmountFen: fen, Kind: ledger.KindRecharge, Counterparty: "ext:wechat"})})
-	if err != nil {
-		w.T.Fatal(err)
-	}
+	w.Post("test", key, testkit.Recharge(cardNo, fen))
 }
 
 func (w *world) runDue() *reconcile.Job {

@@ -36,13 +36,18 @@ type world struct {
 	n   int
 }
 
+// newWorld is a parallel test's Env on the demo school (with what more seeds) and its finance member
+// fin-user, signed in.
+func newWorld(t *testing.T, more ...testkit.Seed) *world {
+	t.Parallel()
+	e := testkit.Seeded(t, more...)
+	return &world{Env: e, fin: e.StaffAs("fin-user", "finance-pass-2026", "kmmc", "finance")}
+}
+
 func (w *world) post(p ledger.Posting) {
 	w.T.Helper()
 	w.n++
-	if _, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(),
-		ledger.Movement{Scope: "test", Key: fmt.Sprint(w.n), Postings: ledger.External(p)}); err != nil {
-		w.T.Fatal(err)
-	}
+	w.Post("test", fmt.Sprint(w.n), p)
 }
 
 func card(no string, fen int64, kind, cp string) ledger.Posting {
@@ -59,17 +64,7 @@ func room(id, acct string, fen int64, kind, cp string) ledger.Posting {
 // building from ext:utility, and the cards' outstanding balance at the end of any day from the entries'
 // balanceAfter; each also as an Excel CSV.
 func TestReportsSumTheLedger(t *testing.T) {
-	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	for _, f := range []func() error{func() error { return seed.School(ctx, e.Deps) },
-		func() error { return seed.StudentsAndCards(ctx, e.Deps) }, func() error { return seed.Dorms(ctx, e.Deps) }} {
-		if err := f(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
-	w := &world{Env: e, fin: e.StaffLogin("fin-user", "finance-pass-2026")}
+	w := newWorld(t, seed.Dorms)
 
 	// The 25th: two card recharges, a dorm recharge, a purchase and two meter charges.
 	w.post(card("10000001", 10000, ledger.KindRecharge, "ext:wechat"))
@@ -155,16 +150,8 @@ func TestReportsSumTheLedger(t *testing.T) {
 // WeChat Pay refunds (held against ext:wechat-refund when asked, released there when they fail) are the
 // recharge report's refunds of the WeChat channel, so its net is what WeChat Pay kept.
 func TestRechargeReportCountsWeChatRefunds(t *testing.T) {
-	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	for _, f := range []func() error{func() error { return seed.School(ctx, e.Deps) }, func() error { return seed.StudentsAndCards(ctx, e.Deps) }} {
-		if err := f(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
-	w := &world{Env: e, fin: e.StaffLogin("fin-user", "finance-pass-2026")}
+	w := newWorld(t)
+	e := w.Env
 	w.post(card("10000001", 5000, ledger.KindRecharge, "ext:wechat"))
 	w.post(card("10000001", -1500, "refund", "ext:wechat-refund"))
 	w.post(card("10000001", -800, "refund", "ext:wechat-refund"))
@@ -188,19 +175,9 @@ func TestRechargeReportCountsWeChatRefunds(t *testing.T) {
 // The counter's cash is a channel of the recharge report: the day's top-ups of every cashier's till
 // (ext:cash:<school>:<username>), summed, beside WeChat Pay; as JSON and as CSV.
 func TestCashTopUpsAreAChannel(t *testing.T) {
-	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	for _, f := range []func() error{func() error { return seed.School(ctx, e.Deps) },
-		func() error { return seed.StudentsAndCards(ctx, e.Deps) }} {
-		if err := f(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
-	e.PutStaff("fin-user2", "finance-pass-2026", "kmmc", "finance")
-	fin, fin2 := e.StaffLogin("fin-user", "finance-pass-2026"), e.StaffLogin("fin-user2", "finance-pass-2026")
-	w := &world{Env: e, fin: fin}
+	w := newWorld(t)
+	e := w.Env
+	fin, fin2 := w.fin, e.StaffAs("fin-user2", "finance-pass-2026", "kmmc", "finance")
 	w.post(card("10000001", 10000, ledger.KindRecharge, "ext:wechat"))
 	e.Do("POST", "/v1/admin/cards/10000002/cash-topup", map[string]any{"amountFen": 5000, "receiptNo": "XJ-0001"}, fin...).Expect(t, 200, "")
 	e.Do("POST", "/v1/admin/cards/10000003/cash-topup", map[string]any{"amountFen": 1250, "receiptNo": "XJ-0002"}, fin2...).Expect(t, 200, "")
@@ -269,19 +246,10 @@ func run(t testing.TB, d *platform.Deps) {
 // runs it once and keeps the report, whose total equals the books' balances; a later report of the same
 // date replaces it; jobs are per school; finance only.
 func TestLiabilityIsAJob(t *testing.T) {
-	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	for _, f := range []func() error{func() error { return seed.School(ctx, e.Deps) },
-		func() error { return seed.StudentsAndCards(ctx, e.Deps) }, func() error { return seed.Dorms(ctx, e.Deps) }} {
-		if err := f(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
+	w := newWorld(t, seed.Dorms)
+	e := w.Env
 	e.PutStaff("ops-user", "ops-pass-2026-x", "kmmc", "ops")
 	e.PutStaff("ynu-fin", "finance-pass-2026", "ynu", "finance")
-	w := &world{Env: e, fin: e.StaffLogin("fin-user", "finance-pass-2026")}
 	w.post(card("10000001", 10000, ledger.KindRecharge, "ext:wechat"))
 	today := e.Clock.Now().In(ledger.China).Format(time.DateOnly)
 
@@ -308,7 +276,7 @@ func TestLiabilityIsAJob(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jobs, err := s.RunLiabilityDue(ctx, e.Deps.Log)
+			jobs, err := s.RunLiabilityDue(context.Background(), e.Deps.Log)
 			if err != nil {
 				t.Error(err)
 			}

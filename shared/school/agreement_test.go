@@ -9,6 +9,7 @@ import (
 	"onecard/infra/seed"
 	"onecard/shared/school"
 	"onecard/shared/store"
+	"onecard/shared/testkit"
 )
 
 type agreementView struct {
@@ -17,10 +18,10 @@ type agreementView struct {
 	PublishedAt                  *string
 }
 
-func (w *world) agreement(schoolID string) agreementView {
-	w.t.Helper()
+func agreement(w *testkit.Console, schoolID string) agreementView {
+	w.T.Helper()
 	var a agreementView
-	w.Do("GET", "/v1/agreement?schoolId="+schoolID, nil).Expect(w.t, 200, "").Decode(w.t, &a)
+	w.Do("GET", "/v1/agreement?schoolId="+schoolID, nil).Expect(w.T, 200, "").Decode(w.T, &a)
 	return a
 }
 
@@ -30,7 +31,7 @@ func (w *world) agreement(schoolID string) agreementView {
 func TestAgreementVersions(t *testing.T) {
 	w := newWorld(t)
 	adm := w.StaffOf("admin")
-	a := w.agreement("kmmc")
+	a := agreement(w, "kmmc")
 	if a.SchoolID != "kmmc" || a.Version != seed.AgreementVersion || a.Agreement != seed.AgreementText || a.Privacy != seed.PrivacyText ||
 		a.PublishedAt == nil || !strings.HasSuffix(*a.PublishedAt, "+08:00") {
 		t.Fatalf("demo agreement: %+v", a)
@@ -42,7 +43,7 @@ func TestAgreementVersions(t *testing.T) {
 	if got.Version != 2 || got.Agreement != "新用户协议\n第二条" || got.Privacy != "新隐私政策" {
 		t.Fatalf("after publishing: %+v", got)
 	}
-	if now := w.agreement("kmmc"); now.Version != got.Version || now.Agreement != got.Agreement || now.Privacy != got.Privacy {
+	if now := agreement(w, "kmmc"); now.Version != got.Version || now.Agreement != got.Agreement || now.Privacy != got.Privacy {
 		t.Fatalf("public view %+v, published %+v", now, got)
 	}
 	// An editor who loaded version 1 does not overwrite version 2 unawares.
@@ -56,7 +57,7 @@ func TestAgreementVersions(t *testing.T) {
 	}
 	w.Do("PUT", "/v1/admin/school/agreement", map[string]any{"version": 2, "agreement": "新用户协议\n第二条", "privacy": "第三版隐私政策"}, adm...).
 		Expect(t, 200, "").Decode(t, &got)
-	if got.Version != 3 || w.agreement("kmmc").Privacy != "第三版隐私政策" {
+	if got.Version != 3 || agreement(w, "kmmc").Privacy != "第三版隐私政策" {
 		t.Fatalf("third version: %+v", got)
 	}
 
@@ -72,7 +73,7 @@ func TestAgreementVersions(t *testing.T) {
 	if err := seed.School(context.Background(), w.Deps); err != nil {
 		t.Fatal(err)
 	}
-	if v := w.agreement("kmmc").Version; v != 3 {
+	if v := agreement(w, "kmmc").Version; v != 3 {
 		t.Fatalf("after seeding again: version %d", v)
 	}
 
@@ -113,7 +114,7 @@ func TestAgreementValidation(t *testing.T) {
 	w.Do("PUT", "/v1/admin/school/agreement", map[string]any{"version": 1, "agreement": "a", "privacy": "p"}, w.StaffOf("ops")...).Expect(t, 403, "FORBIDDEN")
 	w.Do("PUT", "/v1/admin/school/agreement", map[string]any{"version": 1, "agreement": "a", "privacy": "p"}, w.Student("13800000021", "kmmc")...).
 		Expect(t, 401, "TOKEN_INVALID")
-	if a := w.agreement("kmmc"); a.Version != 1 || a.Agreement != seed.AgreementText {
+	if a := agreement(w, "kmmc"); a.Version != 1 || a.Agreement != seed.AgreementText {
 		t.Fatalf("a refused save changed the agreement: %+v", a)
 	}
 
@@ -122,15 +123,15 @@ func TestAgreementValidation(t *testing.T) {
 		&school.School{ID: "ynu", Name: "云南大学", Prefixes: []string{"YNU"}}); err != nil {
 		t.Fatal(err)
 	}
-	if a := w.agreement("ynu"); a.Version != 0 || a.Agreement != "" || a.Privacy != "" || a.PublishedAt != nil {
+	if a := agreement(w, "ynu"); a.Version != 0 || a.Agreement != "" || a.Privacy != "" || a.PublishedAt != nil {
 		t.Fatalf("ynu before any: %+v", a)
 	}
 	w.PutConsoleStaff("ynu-admin", "ynu", "admin")
 	w.Do("PUT", "/v1/admin/school/agreement", map[string]any{"version": 0, "agreement": "云大协议", "privacy": "云大政策"}, w.Login("ynu-admin")...).Expect(t, 200, "")
-	if a := w.agreement("ynu"); a.Version != 1 || a.Agreement != "云大协议" {
+	if a := agreement(w, "ynu"); a.Version != 1 || a.Agreement != "云大协议" {
 		t.Fatalf("ynu after its first: %+v", a)
 	}
-	if a := w.agreement("kmmc"); a.Version != 1 {
+	if a := agreement(w, "kmmc"); a.Version != 1 {
 		t.Fatalf("ynu's save moved kmmc to %d", a.Version)
 	}
 }
@@ -161,7 +162,7 @@ func TestAgreementConcurrentPublish(t *testing.T) {
 			t.Fatalf("statuses %v", codes)
 		}
 	}
-	if a := w.agreement("kmmc"); ok != 1 || a.Version != 2 {
+	if a := agreement(w, "kmmc"); ok != 1 || a.Version != 2 {
 		t.Fatalf("statuses %v, version %d", codes, a.Version)
 	}
 }

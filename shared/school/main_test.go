@@ -8,10 +8,5 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// world is a test's Console: the demo school and a staff member per role.
-type world struct {
-	*testkit.Console
-	t *testing.T
-}
-
-func newWorld(t *testing.T) *world { return &world{Console: testkit.NewConsole(t), t: t} }
+// newWorld is a test's Console: the demo school and a staff member per role.
+func newWorld(t *testing.T) *testkit.Console { return testkit.NewConsole(t) }

@@ -8,19 +8,20 @@ import (
 	"time"
 
 	"onecard/infra/seed"
+	"onecard/shared/testkit"
 )
 
-func (w *world) settings() map[string]any {
-	w.t.Helper()
+func settings(w *testkit.Console) map[string]any {
+	w.T.Helper()
 	var s map[string]any
-	w.Do("GET", "/v1/admin/school", nil, w.StaffOf("admin")...).Expect(w.t, 200, "").Decode(w.t, &s)
+	w.Do("GET", "/v1/admin/school", nil, w.StaffOf("admin")...).Expect(w.T, 200, "").Decode(w.T, &s)
 	return s
 }
 
 func TestSettingsReadAndWrite(t *testing.T) {
 	w := newWorld(t)
 	adm := w.StaffOf("admin")
-	s := w.settings()
+	s := settings(w)
 	want := map[string]any{"schoolId": "kmmc", "name": "昆明传媒学院", "timeZone": "Asia/Shanghai", "version": float64(0),
 		"studentNoPrefix": "CUIK", "elecFenPerKWh": float64(60), "waterFenPerM3": float64(350), "nightStart": "23:00",
 		"nightEnd": "07:00", "maxRechargeFen": float64(100000), "lowBalanceFen": float64(1000),
@@ -45,7 +46,7 @@ func TestSettingsReadAndWrite(t *testing.T) {
 	if a, _ := got["studentNoAliases"].([]any); len(a) != 2 || a[0] != "CUK" || a[1] != "KMMC" {
 		t.Fatalf("aliases not normalised: %v", got["studentNoAliases"])
 	}
-	if w.settings()["version"] != float64(1) {
+	if settings(w)["version"] != float64(1) {
 		t.Fatal("version not stored")
 	}
 	stu := w.Student("13800000001", "kmmc")
@@ -92,7 +93,7 @@ func TestAliasesDriveStudentNumbers(t *testing.T) {
 	if err := seed.StudentsAndCards(context.Background(), w.Deps); err != nil {
 		t.Fatal(err)
 	}
-	s := w.settings()
+	s := settings(w)
 	s["studentNoAliases"] = []string{}
 	w.Do("PUT", "/v1/admin/school", s, w.StaffOf("admin")...).Expect(t, 200, "")
 	stu := w.Student("13800000002", "kmmc")
@@ -110,7 +111,7 @@ func TestAliasesDriveStudentNumbers(t *testing.T) {
 func TestSettingsValidation(t *testing.T) {
 	w := newWorld(t)
 	adm := w.StaffOf("admin")
-	base := w.settings()
+	base := settings(w)
 	with := func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for k, v := range base {
@@ -177,7 +178,7 @@ func TestSettingsValidation(t *testing.T) {
 			t.Errorf("%s: %d %s", c.name, r.Status, r.Body)
 		}
 	}
-	if s := w.settings(); s["version"] != float64(0) {
+	if s := settings(w); s["version"] != float64(0) {
 		t.Fatalf("a refused PUT changed the settings: %v", s["version"])
 	}
 	// The edges are accepted; empty help and about are allowed.

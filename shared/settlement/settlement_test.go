@@ -15,6 +15,7 @@ import (
 	"onecard/shared/cards"
 	"onecard/shared/devices"
 	"onecard/shared/ledger"
+	"onecard/shared/platform"
 	"onecard/shared/settlement"
 	"onecard/shared/store"
 	"onecard/shared/testkit"
@@ -30,17 +31,10 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Parallel()
-	e := testkit.New(t)
+	e := testkit.Seeded(t)
 	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
-	e.PutStaff("ops-user", "ops-password-2026", "kmmc", "ops")
-	w := &world{Env: e, fin: e.StaffLogin("fin-user", "finance-pass-2026"), ops: e.StaffLogin("ops-user", "ops-password-2026")}
+	w := &world{Env: e, fin: e.StaffAs("fin-user", "finance-pass-2026", "kmmc", "finance"),
+		ops: e.StaffAs("ops-user", "ops-password-2026", "kmmc", "ops")}
 	for _, id := range []string{"POS-A", "POS-B", "GW-1"} {
 		pub, _, _ := ed25519.GenerateKey(rand.Reader)
 		reg := devices.Registration{DeviceID: id, Kind: devices.KindReader, PublicKey: base64.StdEncoding.EncodeToString(pub),
@@ -53,8 +47,7 @@ func newWorld(t *testing.T) *world {
 		}
 	}
 	for _, no := range []string{"10000001", "10000002"} {
-		w.post(ledger.Posting{Account: cards.AccountID("kmmc", no), Item: store.CardKey("kmmc", no), AmountFen: 50000,
-			Kind: ledger.KindRecharge, Counterparty: "ext:wechat"}, "wechat")
+		w.post(testkit.Recharge(no, 50000), "wechat")
 	}
 	return w
 }
@@ -62,10 +55,7 @@ func newWorld(t *testing.T) *world {
 func (w *world) post(p ledger.Posting, scope string) {
 	w.T.Helper()
 	w.seq++
-	if _, err := ledger.New(testkit.Store(w.Deps), w.Deps.Now).Post(context.Background(),
-		ledger.Movement{Scope: scope, Key: fmt.Sprint(w.seq), Postings: ledger.External(p)}); err != nil {
-		w.T.Fatal(err)
-	}
+	w.Post(scope, fmt.Sprint(w.seq), p)
 }
 
 // sale posts a reader record as the consumer does: the card pays the device's clearing account.
@@ -223,19 +213,9 @@ func TestMerchantDaysSettleFromTheLedgersClearingEntries(t *testing.T) {
 // nothing, and the books reconcile.
 func TestDemoBooksSeed(t *testing.T) {
 	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	for _, f := range []func() error{
-		func() error { return seed.School(ctx, e.Deps) }, func() error { return seed.StudentsAndCards(ctx, e.Deps) },
-		func() error { return seed.Devices(ctx, e.Deps, "../..") },
-		func() error { return seed.Books(ctx, e.Deps) }, func() error { return seed.Books(ctx, e.Deps) },
-	} {
-		if err := f(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
-	fin := e.StaffLogin("fin-user", "finance-pass-2026")
+	devs := func(ctx context.Context, d *platform.Deps) error { return seed.Devices(ctx, d, "../..") }
+	e := testkit.Seeded(t, devs, seed.Books, seed.Books)
+	fin := e.StaffAs("fin-user", "finance-pass-2026", "kmmc", "finance")
 	var d day
 	e.Do("GET", "/v1/admin/merchants/CANTEEN-1/settlements/2026-11-24", nil, fin...).Expect(t, 200, "").Decode(t, &d)
 	if d.Count != 7 || d.NetFen != 450+600+1200+1350+980+1100+850 || len(d.Devices) != 1 || d.Devices[0].DeviceID != "POS-CANTEEN-01" {

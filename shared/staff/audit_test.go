@@ -10,6 +10,7 @@ import (
 	"onecard/infra/seed"
 	"onecard/shared/auth"
 	"onecard/shared/staff"
+	"onecard/shared/testkit"
 )
 
 // The audit trail filters on the server: by actor, by the start of the action, by part of the target and
@@ -36,23 +37,12 @@ func TestAuditTrailFilters(t *testing.T) {
 	}
 	adm := w.StaffOf(auth.RoleAdmin)
 	pages := func(query string, limit int) (got []string, n int) {
-		cursor := ""
-		for n = 1; n < 100; n++ {
-			var out struct {
-				Items      []struct{ Actor, Action, Target, At string }
-				NextCursor *string
-			}
-			w.Do("GET", fmt.Sprintf("/v1/admin/audit?limit=%d&%s&cursor=%s", limit, query, cursor), nil, adm...).Expect(t, 200, "").Decode(t, &out)
-			for _, it := range out.Items {
-				got = append(got, it.Actor+" "+it.Action+" "+it.Target)
-			}
-			if out.NextCursor == nil {
-				return got, n
-			}
-			cursor = *out.NextCursor
+		t.Helper()
+		items, n := testkit.Pages[struct{ Actor, Action, Target, At string }](w.Env, "/v1/admin/audit?"+query, limit, adm...)
+		for _, it := range items {
+			got = append(got, it.Actor+" "+it.Action+" "+it.Target)
 		}
-		t.Fatalf("%s: no end", query)
-		return nil, n
+		return got, n
 	}
 	want := func(keep func(rec) bool) []string {
 		var out []string

@@ -1,7 +1,6 @@
 package staff_test
 
 import (
-	"context"
 	"testing"
 
 	"onecard/infra/seed"
@@ -12,10 +11,7 @@ import (
 // A burst of 40 staff logins compares at most five passwords; after it, the right password is refused
 // without a comparison. Not parallel: it counts this process's comparisons.
 func TestStaffLoginBurst(t *testing.T) {
-	e := testkit.New(t)
-	if err := seed.School(context.Background(), e.Deps); err != nil {
-		t.Fatal(err)
-	}
+	e := testkit.WithSchool(t)
 	e.PutStaff("burst-user", staffPassword, seed.SchoolID, "finance")
 	before := secret.Comparisons()
 	rs := e.Burst(40, func(i int) *testkit.Resp {

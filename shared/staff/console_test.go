@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"onecard/shared/auth"
 	"onecard/shared/fault"
 	"onecard/shared/staff"
@@ -69,21 +67,10 @@ func TestCreateListAndValidate(t *testing.T) {
 	}
 	w.Do("POST", "/v1/admin/staff", map[string]any{"username": "wang.fin", "password": "another password", "roles": []string{"it"}}, adm...).Expect(t, 409, "STAFF_EXISTS")
 
-	var page struct {
-		Items      []member
-		NextCursor *string
-	}
+	members, _ := testkit.Pages[member](w.Env, "/v1/admin/staff", 2, adm...)
 	var names []string
-	cursor := ""
-	for range 10 {
-		w.Do("GET", "/v1/admin/staff?limit=2"+cursor, nil, adm...).Expect(t, 200, "").Decode(t, &page)
-		for _, m := range page.Items {
-			names = append(names, m.Username)
-		}
-		if page.NextCursor == nil {
-			break
-		}
-		cursor = "&cursor=" + *page.NextCursor
+	for _, m := range members {
+		names = append(names, m.Username)
 	}
 	if got := strings.Join(names, ","); got != "admin-user,finance-lead-user,finance-user,it-user,ops-user,wang.fin" {
 		t.Fatalf("list: %s", got)
@@ -295,29 +282,15 @@ func TestStaffOfAnotherSchoolAreInvisible(t *testing.T) {
 	}
 }
 
-// racingDB lets another writer change an item just before the next transaction commits.
-type racingDB struct {
-	store.DB
-	before func()
-}
-
-func (r *racingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if f := r.before; f != nil {
-		r.before = nil
-		f()
-	}
-	return r.DB.TransactWriteItems(ctx, in, o...)
-}
-
 // Two admins changing one member: the second finds it moved on and gets 409 rather than recording a
 // "before" that was no longer true.
 func TestConcurrentChangeLoses(t *testing.T) {
 	w := newWorld(t)
 	adm := w.StaffOf("admin")
-	db := &racingDB{DB: w.Deps.DB}
+	db := &testkit.RacingDB{DB: w.Deps.DB}
 	svc := &staff.Service{S: store.New(db, w.Deps.Cfg.Table), Now: w.Deps.Now}
 	p := auth.Principal{Subject: "admin-user", Kind: auth.KindStaff, School: "kmmc", Roles: []string{"admin"}}
-	db.before = func() {
+	db.Before = func() {
 		w.Do("POST", "/v1/admin/staff/it-user/disable", nil, adm...).Expect(t, 204, "")
 	}
 	if _, err := svc.SetRoles(context.Background(), p, "it-user", []string{"it", "ops"}); !fault.Is(err, "STAFF_CHANGED") {

@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"context"
 	"testing"
 
 	"onecard/infra/seed"
@@ -19,14 +18,17 @@ type Console struct{ *Env }
 // NewConsole is a parallel test's Console.
 func NewConsole(t *testing.T) *Console {
 	t.Parallel()
-	c := &Console{New(t)}
-	if err := seed.School(context.Background(), c.Deps); err != nil {
-		t.Fatal(err)
-	}
+	c := &Console{WithSchool(t)}
+	c.putEveryRole()
+	return c
+}
+
+// putEveryRole writes a staff member of each role, "<role>-user" with ConsolePassword.
+func (c *Console) putEveryRole() {
+	c.T.Helper()
 	for _, role := range staff.AllRoles {
 		c.PutConsoleStaff(role+"-user", seed.SchoolID, role)
 	}
-	return c
 }
 
 // PutConsoleStaff writes a staff member with ConsolePassword.

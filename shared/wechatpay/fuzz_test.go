@@ -3,7 +3,6 @@ package wechatpay
 import (
 	"bytes"
 	"encoding/base64"
-	"net/http"
 	"testing"
 )
 
@@ -11,9 +10,7 @@ import (
 // must never accept anything but the exact signed message: forging an RSA signature is not something a
 // fuzzer can do, so success with different bytes would mean we verified the wrong thing.
 func FuzzParseNotification(f *testing.F) {
-	k := loadTestKeys(f)
-	c := newTestClient(f, k)
-	body := readTestdata(f, "notification.json")
+	_, c, body := notified(f)
 
 	f.Add(body, vecNotifySignature, vecNotifyTimestamp, vecNotifyNonce, testPubKeyID)
 	f.Add(body, "WECHATPAY/SIGNTEST/"+vecNotifySignature, vecNotifyTimestamp, vecNotifyNonce, testPubKeyID)
@@ -22,11 +19,7 @@ func FuzzParseNotification(f *testing.F) {
 	f.Add(body, vecNotifySignature, "-1", vecNotifyNonce, "0")
 
 	f.Fuzz(func(t *testing.T, b []byte, sig, ts, nonce, serial string) {
-		h := http.Header{}
-		h.Set("Wechatpay-Signature", sig)
-		h.Set("Wechatpay-Timestamp", ts)
-		h.Set("Wechatpay-Nonce", nonce)
-		h.Set("Wechatpay-Serial", serial)
+		h := notifyHeader(sig, serial, ts, nonce)
 		tx, err := c.ParseNotification(h, b)
 		if err != nil {
 			if tx != (Transaction{}) {

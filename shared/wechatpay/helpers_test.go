@@ -95,21 +95,31 @@ func signedHeader(t testing.TB, key *rsa.PrivateKey, serial string, ts int64, no
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := http.Header{}
-	h.Set("Wechatpay-Signature", sig)
-	h.Set("Wechatpay-Serial", serial)
-	h.Set("Wechatpay-Timestamp", tsStr)
-	h.Set("Wechatpay-Nonce", nonce)
+	h := notifyHeader(sig, serial, tsStr, nonce)
 	h.Set("Wechatpay-Signature-Type", AuthScheme)
 	return h
 }
 
-func vectorHeader() http.Header {
+// notifyHeader carries a notification's signature, serial, timestamp and nonce, as they are given.
+func notifyHeader(sig, serial, ts, nonce string) http.Header {
 	h := http.Header{}
-	h.Set("Wechatpay-Signature", vecNotifySignature)
-	h.Set("Wechatpay-Serial", testPubKeyID)
-	h.Set("Wechatpay-Timestamp", vecNotifyTimestamp)
-	h.Set("Wechatpay-Nonce", vecNotifyNonce)
+	h.Set("Wechatpay-Signature", sig)
+	h.Set("Wechatpay-Serial", serial)
+	h.Set("Wechatpay-Timestamp", ts)
+	h.Set("Wechatpay-Nonce", nonce)
+	return h
+}
+
+func vectorHeader() http.Header {
+	h := notifyHeader(vecNotifySignature, testPubKeyID, vecNotifyTimestamp, vecNotifyNonce)
 	h.Set("Wechatpay-Signature-Type", AuthScheme)
 	return h
+}
+
+// notified is what a notification test starts from: the test keys, a client on them and the vectors'
+// signed notification body.
+func notified(t testing.TB) (testKeys, *Client, []byte) {
+	t.Helper()
+	k := loadTestKeys(t)
+	return k, newTestClient(t, k), readTestdata(t, "notification.json")
 }

@@ -12,9 +12,7 @@ import (
 )
 
 func TestParseNotificationVector(t *testing.T) {
-	k := loadTestKeys(t)
-	c := newTestClient(t, k)
-	body := readTestdata(t, "notification.json")
+	_, c, body := notified(t)
 	tx, err := c.ParseNotification(vectorHeader(), body)
 	if err != nil {
 		t.Fatal(err)
@@ -100,9 +98,7 @@ func TestParseNotificationRefusals(t *testing.T) {
 
 // Validly signed bodies whose content is wrong: the signature passes, later checks refuse.
 func TestParseNotificationContent(t *testing.T) {
-	k := loadTestKeys(t)
-	c := newTestClient(t, k)
-	good := readTestdata(t, "notification.json")
+	k, c, good := notified(t)
 	replace := func(old, new string) []byte {
 		b := bytes.Replace(good, []byte(old), []byte(new), 1)
 		if bytes.Equal(b, good) {

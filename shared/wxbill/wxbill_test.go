@@ -7,11 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"onecard/infra/seed"
 	"onecard/infra/wxsandbox"
-	"onecard/shared/cards"
-	"onecard/shared/ledger"
-	"onecard/shared/store"
 	"onecard/shared/testkit"
 	"onecard/shared/wechatpay"
 	"onecard/shared/wxbill"
@@ -19,57 +15,58 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// The scheduled matcher downloads yesterday's trade bill from the sandbox (signed request, SHA1-checked
-// file), matches it line by line with the ledger's ext:wechat clearing entries, and staff read what is
-// missing on either side and what differs; a tampered download fails its hash.
-func TestTheTradeBillIsMatchedLineByLine(t *testing.T) {
+// newWorld is a parallel test's Env on the demo school with its finance member fin-user, and WeChat Pay's
+// sandbox delivering no notification (what was paid is known from the bill alone).
+func newWorld(t *testing.T) (*testkit.Env, *testkit.WeChat) {
 	t.Parallel()
-	e := testkit.New(t)
-	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	if err := seed.StudentsAndCards(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
+	e := testkit.Seeded(t)
 	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
 	wx := e.WithWeChat()
 	if err := wx.Sandbox.SetNotifyMode(wxsandbox.NotifyDrop, 0); err != nil {
 		t.Fatal(err)
 	}
-	l := ledger.New(testkit.Store(e.Deps), e.Deps.Now)
-	// pay creates and pays an order at WeChat Pay; credit posts it as the recharge credit does.
-	pay := func(no string, fen int64) wxsandbox.Order {
-		t.Helper()
-		if _, err := wx.Client.CreateJSAPIOrder(ctx, wechatpay.Order{OutTradeNo: no, Description: "一卡通充值", AmountFen: fen, OpenID: "o-student-1"}); err != nil {
-			t.Fatal(err)
-		}
-		o, err := wx.Sandbox.Pay(no)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return o
+	return e, wx
+}
+
+// pay creates and pays an order of fen at WeChat Pay.
+func pay(t *testing.T, wx *testkit.WeChat, no string, fen int64) wxsandbox.Order {
+	t.Helper()
+	if _, err := wx.Client.CreateJSAPIOrder(context.Background(), wechatpay.Order{OutTradeNo: no, Description: "一卡通充值",
+		AmountFen: fen, OpenID: "o-student-1"}); err != nil {
+		t.Fatal(err)
 	}
+	o, err := wx.Sandbox.Pay(no)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// The scheduled matcher downloads yesterday's trade bill from the sandbox (signed request, SHA1-checked
+// file), matches it line by line with the ledger's ext:wechat clearing entries, and staff read what is
+// missing on either side and what differs; a tampered download fails its hash.
+func TestTheTradeBillIsMatchedLineByLine(t *testing.T) {
+	e, wx := newWorld(t)
+	ctx := context.Background()
+	// credit posts an order as the recharge credit does.
 	credit := func(no string, fen int64, at time.Time) {
 		t.Helper()
-		if _, err := l.Post(ctx, ledger.Movement{Scope: "wechat", Key: no, Postings: ledger.External(ledger.Posting{
-			Account: cards.AccountID("kmmc", "10000001"), Item: store.CardKey("kmmc", "10000001"), AmountFen: fen,
-			Kind: ledger.KindRecharge, Counterparty: "ext:wechat", Merchant: "微信充值", OccurredAt: at})}); err != nil {
-			t.Fatal(err)
-		}
+		p := testkit.Recharge("10000001", fen)
+		p.Merchant, p.OccurredAt = "微信充值", at
+		e.Post("wechat", no, p)
 	}
-	a := pay("R20261125A001", 2000)
+	a := pay(t, wx, "R20261125A001", 2000)
 	credit("R20261125A001", 2000, a.SuccessTime) // matches
-	b := pay("R20261125B002", 3000)
+	b := pay(t, wx, "R20261125B002", 3000)
 	credit("R20261125B002", 3000, b.SuccessTime)
 	wx.Sandbox.SetPaidAmount("R20261125B002", 3100) // WeChat Pay says 31.00
-	pay("R20261125C003", 1500)                      // paid, never credited
+	pay(t, wx, "R20261125C003", 1500)               // paid, never credited
 	credit("R20261125D004", 800, e.Clock.Now())     // credited, never paid
 	wx.Sandbox.AddBillOnly("2026-11-25", wxsandbox.Order{OutTradeNo: "OTHER-SYSTEM-9", AmountFen: 990, TransactionID: "4200000001",
 		SuccessTime: e.Clock.Now(), Description: "其他"})
 	// A payment at 23:59 credited after midnight still belongs to the 25th.
 	e.Clock.Set(time.Date(2026, 11, 25, 15, 59, 0, 0, time.UTC))
-	late := pay("R20261125E005", 500)
+	late := pay(t, wx, "R20261125E005", 500)
 	e.Clock.Set(time.Date(2026, 11, 25, 16, 1, 0, 0, time.UTC))
 	credit("R20261125E005", 500, late.SuccessTime)
 
@@ -127,23 +124,9 @@ func TestTheTradeBillIsMatchedLineByLine(t *testing.T) {
 // make dev's schedule (MatchDue) matches yesterday once: at start, and again only when a new day has
 // begun; the staff route then has the day's report.
 func TestMatchDueMatchesYesterdayOnce(t *testing.T) {
-	t.Parallel()
-	e := testkit.New(t)
+	e, wx := newWorld(t)
 	ctx := context.Background()
-	if err := seed.School(ctx, e.Deps); err != nil {
-		t.Fatal(err)
-	}
-	e.PutStaff("fin-user", "finance-pass-2026", "kmmc", "finance")
-	wx := e.WithWeChat()
-	if err := wx.Sandbox.SetNotifyMode(wxsandbox.NotifyDrop, 0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := wx.Client.CreateJSAPIOrder(ctx, wechatpay.Order{OutTradeNo: "R20261125A001", Description: "一卡通充值", AmountFen: 2000, OpenID: "o-student-1"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := wx.Sandbox.Pay("R20261125A001"); err != nil {
-		t.Fatal(err)
-	}
+	pay(t, wx, "R20261125A001", 2000)
 	e.Clock.Set(time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC))
 	s := wxbill.NewService(e.Deps)
 	rep, err := s.MatchDue(ctx)
