@@ -239,7 +239,7 @@ func (s *Service) importRow(ctx context.Context, sch *school.School, row ImportR
 		switch {
 		case st.CardNo != row.CardNo || st.IDDigest != digest:
 			return reject(fault.E(fault.Conflict, "STUDENT_EXISTS", "该学号已存在且卡号或身份证号不同（换卡请走补卡流程）"))
-		case st.Name == row.Name && st.Class == row.Class && st.status() == status && st.NamePK != "":
+		case st.Name == row.Name && st.Class == row.Class && st.status() == status && st.GSI1PK != "":
 			o := jobs.Outcome{Result: jobs.Unchanged}
 			return o, m.rec.Record(ctx, i, o)
 		}
@@ -259,7 +259,7 @@ func (s *Service) importRow(ctx context.Context, sch *school.School, row ImportR
 				m.preview.Updates = append(m.preview.Updates, u)
 			}
 			next := st
-			next.Name, next.Class, next.Status, next.NamePK = row.Name, row.Class, status, "indexed"
+			next.Name, next.Class, next.Status, next.GSI1PK = row.Name, row.Class, status, "indexed"
 			dry.students[bare] = next
 			return o, nil
 		}

@@ -32,8 +32,7 @@ const MaxPasswordFailures = 5
 // Card is a card item.
 type Card struct {
 	store.Key
-	GSI2PK       string    `dynamodbav:"GSI2PK,omitempty"` // BLOCKED#<school> while blocked (sparse)
-	GSI2SK       string    `dynamodbav:"GSI2SK,omitempty"`
+	store.InGSI2           // BlockedPK(school), the card number, while blocked (sparse)
 	Type         string    `dynamodbav:"type"`
 	Account      string    `dynamodbav:"acct"`
 	SchoolID     string    `dynamodbav:"schoolId"`
@@ -135,12 +134,10 @@ type student struct {
 	Status    string `dynamodbav:"status,omitempty"` // StudentActive when empty (entries written before it)
 	// The staff lookup by name (GSI1: store.StudentNamePK / the student number); entries imported before
 	// it existed get it when the roster is imported again.
-	NamePK string `dynamodbav:"GSI1PK,omitempty"`
-	NameSK string `dynamodbav:"GSI1SK,omitempty"`
+	store.InGSI1
 	// The leavers index (GSI2: LeaversPK), while the student is not active and their card not closed
 	// (close.go).
-	LeaverPK string `dynamodbav:"GSI2PK,omitempty"`
-	LeaverSK string `dynamodbav:"GSI2SK,omitempty"`
+	store.InGSI2
 }
 
 func (st *student) status() string {
@@ -153,7 +150,7 @@ func (st *student) status() string {
 // newStudent is the roster entry of a student, indexed by name.
 func newStudent(school, bare, canonical, cardNo, name, idDigest string) student {
 	return student{Key: store.StudentKey(school, bare), SchoolID: school, StudentNo: canonical, CardNo: cardNo,
-		Name: name, IDDigest: idDigest, NamePK: store.StudentNamePK(school, name), NameSK: canonical}
+		Name: name, IDDigest: idDigest, InGSI1: store.InGSI1{GSI1PK: store.StudentNamePK(school, name), GSI1SK: canonical}}
 }
 
 // Errors a student may see.
@@ -208,9 +205,9 @@ func blacklistItem(school, cardNo string, blocked bool, at time.Time, n int64) t
 // blockParts returns the update clauses that keep the sparse BLOCKED index in step.
 func blockParts(school, cardNo string, blocked bool) (set []string, remove []string, vals map[string]any) {
 	if blocked {
-		return []string{"GSI2PK = :bpk", "GSI2SK = :bsk"}, nil, map[string]any{":bpk": "BLOCKED#" + school, ":bsk": cardNo}
+		return store.GSI2Parts("b", store.BlockedPK(school), cardNo)
 	}
-	return nil, []string{"GSI2PK", "GSI2SK"}, map[string]any{}
+	return store.GSI2Parts("b", "", "")
 }
 
 // LedgerHook is the hook of card wallets (account kind "card"). It keeps a card's arrears flag and the

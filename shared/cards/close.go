@@ -5,10 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"onecard/shared/fault"
 	"onecard/shared/store"
 )
@@ -21,9 +17,9 @@ import (
 
 // indexStatus puts a roster entry in the leavers index, or takes it out, by its status.
 func (st *student) indexStatus() {
-	st.LeaverPK, st.LeaverSK = "", ""
+	st.GSI2PK, st.GSI2SK = "", ""
 	if s := st.status(); s != StudentActive {
-		st.LeaverPK, st.LeaverSK = store.LeaversPK(st.SchoolID), s+"#"+st.Class+"#"+st.StudentNo
+		st.GSI2PK, st.GSI2SK = store.LeaversPK(st.SchoolID), s+"#"+st.Class+"#"+st.StudentNo
 	}
 }
 
@@ -72,9 +68,7 @@ func (s *Service) Leavers(ctx context.Context, school, status, class string, lim
 	if class != "" {
 		prefix += class + "#"
 	}
-	in := &dynamodb.QueryInput{TableName: &s.S.Table, IndexName: aws.String(store.GSI2), Limit: aws.Int32(limit),
-		KeyConditionExpression:    aws.String("GSI2PK = :p AND begins_with(GSI2SK, :s)"),
-		ExpressionAttributeValues: store.Values{":p": store.LeaversPK(school), ":s": prefix}.AV()}
+	q := store.Query{Index: store.GSI2, PK: store.LeaversPK(school), Prefix: prefix, Limit: int(limit)}
 	if cursor != "" {
 		if !strings.HasPrefix(cursor, prefix) {
 			return nil, "", fault.Field("BAD_CURSOR", "cursor 无效")
@@ -83,27 +77,18 @@ func (s *Service) Leavers(ctx context.Context, school, status, class string, lim
 		if err != nil {
 			return nil, "", fault.Field("BAD_CURSOR", "cursor 无效")
 		}
-		k := store.StudentKey(school, bare)
-		in.ExclusiveStartKey = map[string]types.AttributeValue{
-			store.AttrPK: &types.AttributeValueMemberS{Value: k.PK}, store.AttrSK: &types.AttributeValueMemberS{Value: k.SK},
-			store.AttrGSI2PK: &types.AttributeValueMemberS{Value: store.LeaversPK(school)}, store.AttrGSI2SK: &types.AttributeValueMemberS{Value: cursor}}
+		start := store.StudentKey(school, bare)
+		q.Start, q.StartSK = &start, cursor
 	}
-	var page []struct {
-		Leaver
-		SK string `dynamodbav:"GSI2SK"`
-	}
-	next, err := s.S.QueryPage(ctx, in, &page)
+	out := []Leaver{}
+	next, err := s.S.Page(ctx, q, &out)
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]Leaver, len(page))
-	for i, p := range page {
-		out[i] = p.Leaver
-	}
-	if next == nil || len(page) == 0 {
+	if next == nil || len(out) == 0 {
 		return out, "", nil
 	}
-	return out, page[len(page)-1].SK, nil
+	return out, next.SK, nil
 }
 
 func (s *Service) bareOf(ctx context.Context, school, studentNo string) (string, error) {

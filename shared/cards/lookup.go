@@ -7,10 +7,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"onecard/shared/auth"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
@@ -163,12 +159,7 @@ func (s *Service) Lookup(ctx context.Context, p auth.Principal, q string) ([]Stu
 
 func (s *Service) studentsNamed(ctx context.Context, school, name string) ([]student, error) {
 	var out []student
-	_, err := s.S.QueryPage(ctx, &dynamodb.QueryInput{
-		IndexName:                 aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: store.StudentNamePK(school, name)}},
-		Limit:                     aws.Int32(maxHits),
-	}, &out)
+	_, err := s.S.Page(ctx, store.Query{Index: store.GSI1, PK: store.StudentNamePK(school, name), Limit: maxHits}, &out)
 	return out, err
 }
 

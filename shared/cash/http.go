@@ -5,9 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"onecard/shared/auth"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
@@ -43,24 +40,15 @@ var AdminCashReport = fn.HTTP{Name: "AdminCashReport", Route: "GET /v1/admin/cas
 // Cashiers lists the usernames of a school's staff, whose tills may hold entries (the school's staff
 // list, store.StaffListPK: one query of a small partition, never a scan).
 func Cashiers(ctx context.Context, s *store.Store, school string) ([]string, error) {
-	in := &dynamodb.QueryInput{TableName: &s.Table, IndexName: aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": store.StaffListPK(school)}.AV()}
-	var out []string
-	for {
-		var page []struct {
-			Username string `dynamodbav:"GSI1SK"`
-		}
-		next, err := s.QueryPage(ctx, in, &page)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range page {
-			out = append(out, m.Username)
-		}
-		if next == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = next
+	members, err := store.All[struct {
+		Username string `dynamodbav:"username"`
+	}](ctx, s, store.Query{Index: store.GSI1, PK: store.StaffListPK(school), Project: []string{"username"}})
+	if err != nil {
+		return nil, err
 	}
+	out := make([]string, 0, len(members))
+	for _, m := range members {
+		out = append(out, m.Username)
+	}
+	return out, nil
 }

@@ -17,8 +17,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/accounts"
@@ -89,19 +87,18 @@ func bodyError(p plaintext.Problem) error {
 // Item is one news item or notice.
 type Item struct {
 	store.Key
-	GSI1PK      string    `dynamodbav:"GSI1PK,omitempty"` // NewsListPK(school, kind) while published
-	GSI1SK      string    `dynamodbav:"GSI1SK,omitempty"` // <1|0>#<publishedAt>#<id>
-	SchoolID    string    `dynamodbav:"schoolId"`
-	ID          string    `dynamodbav:"newsId"`
-	Kind        string    `dynamodbav:"kind"`
-	Title       string    `dynamodbav:"title"`
-	Body        string    `dynamodbav:"body"`
-	Pinned      bool      `dynamodbav:"pinned"`
-	Status      string    `dynamodbav:"status"`
-	PublishedAt time.Time `dynamodbav:"publishedAt"`
-	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
-	Author      string    `dynamodbav:"author"` // staff username; shown to staff only
-	Rev         int64     `dynamodbav:"rev"`
+	store.InGSI1           // NewsListPK(school, kind), <1|0>#<publishedAt>#<id> while published
+	SchoolID     string    `dynamodbav:"schoolId"`
+	ID           string    `dynamodbav:"newsId"`
+	Kind         string    `dynamodbav:"kind"`
+	Title        string    `dynamodbav:"title"`
+	Body         string    `dynamodbav:"body"`
+	Pinned       bool      `dynamodbav:"pinned"`
+	Status       string    `dynamodbav:"status"`
+	PublishedAt  time.Time `dynamodbav:"publishedAt"`
+	UpdatedAt    time.Time `dynamodbav:"updatedAt"`
+	Author       string    `dynamodbav:"author"` // staff username; shown to staff only
+	Rev          int64     `dynamodbav:"rev"`
 }
 
 const skTime = "2006-01-02T15:04:05.000000000Z" // fixed width, so GSI1SK sorts by time
@@ -263,26 +260,17 @@ func (s *Service) get(ctx context.Context, schoolID, id string) (*Item, error) {
 
 // List returns the published items of kind in school sch: pinned first, then newest first.
 func (s *Service) List(ctx context.Context, sch, kind string, limit int, cursor string) (*Page[ListItem], error) {
-	pk := store.NewsListPK(sch, kind)
-	in := &dynamodb.QueryInput{
-		IndexName:                 aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": pk}.AV(),
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit)),
-	}
+	q := store.Query{Index: store.GSI1, PK: store.NewsListPK(sch, kind), Newest: true, Limit: limit}
 	if cursor != "" {
 		sk, id, err := parseListCursor(cursor)
 		if err != nil {
 			return nil, err
 		}
-		k := store.NewsKey(sch, id).AV()
-		k[store.AttrGSI1PK] = &types.AttributeValueMemberS{Value: pk}
-		k[store.AttrGSI1SK] = &types.AttributeValueMemberS{Value: sk}
-		in.ExclusiveStartKey = k
+		start := store.NewsKey(sch, id)
+		q.Start, q.StartSK = &start, sk
 	}
 	var items []Item
-	last, err := s.S.QueryPage(ctx, in, &items)
+	next, err := s.S.Page(ctx, q, &items)
 	if err != nil {
 		return nil, err
 	}
@@ -290,8 +278,8 @@ func (s *Service) List(ctx context.Context, sch, kind string, limit int, cursor 
 	for i := range items {
 		out.Items = append(out.Items, items[i].listItem())
 	}
-	if last != nil && len(items) > 0 {
-		c := base64.RawURLEncoding.EncodeToString([]byte(items[len(items)-1].GSI1SK))
+	if next != nil && len(items) > 0 {
+		c := base64.RawURLEncoding.EncodeToString([]byte(next.SK))
 		out.NextCursor = &c
 	}
 	return out, nil
@@ -495,27 +483,21 @@ func (s *Service) StaffList(ctx context.Context, p auth.Principal, kind string, 
 	if kind != "" && kind != KindNews && kind != KindNotice {
 		return nil, ErrBadKind
 	}
-	pk := store.NewsKey(p.School, "").PK
-	in := &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("PK = :p AND begins_with(SK, :n)"),
-		ExpressionAttributeValues: store.Values{":p": pk, ":n": "N#"}.AV(),
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit)),
-	}
+	all := store.NewsKey(p.School, "") // the school's partition, and the sort keys' prefix
+	q := store.Query{PK: all.PK, Prefix: all.SK, Newest: true, Limit: limit}
 	if kind != "" {
-		in.FilterExpression = aws.String("#k = :k")
-		in.ExpressionAttributeNames = map[string]string{"#k": "kind"}
-		in.ExpressionAttributeValues[":k"] = &types.AttributeValueMemberS{Value: kind}
+		q.Equal = map[string]any{"kind": kind}
 	}
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || !validID(string(b)) {
 			return nil, errBadCursor
 		}
-		in.ExclusiveStartKey = store.NewsKey(p.School, string(b)).AV()
+		start := store.NewsKey(p.School, string(b))
+		q.Start = &start
 	}
 	var items []Item
-	last, err := s.S.QueryPage(ctx, in, &items)
+	next, err := s.S.Page(ctx, q, &items)
 	if err != nil {
 		return nil, err
 	}
@@ -524,8 +506,8 @@ func (s *Service) StaffList(ctx context.Context, p auth.Principal, kind string, 
 		out.Items = append(out.Items, items[i].StaffView())
 	}
 	// With a filter a page may hold fewer items than were read: continue after the last one read.
-	if v, ok := last[store.AttrSK].(*types.AttributeValueMemberS); ok {
-		c := base64.RawURLEncoding.EncodeToString([]byte(strings.TrimPrefix(v.Value, "N#")))
+	if next != nil {
+		c := base64.RawURLEncoding.EncodeToString([]byte(strings.TrimPrefix(next.Key.SK, all.SK)))
 		out.NextCursor = &c
 	}
 	return out, nil

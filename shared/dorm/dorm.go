@@ -11,9 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"onecard/shared/fault"
 	"onecard/shared/store"
 )
@@ -52,17 +49,16 @@ func (b Building) Kinds() []string {
 // Room is one dormitory room.
 type Room struct {
 	store.Key
-	GSI1PK      string `dynamodbav:"GSI1PK"`
-	GSI1SK      string `dynamodbav:"GSI1SK"`
-	Type        string `dynamodbav:"type"`
-	SchoolID    string `dynamodbav:"schoolId"`
-	RoomID      string `dynamodbav:"roomId"`
-	Building    string `dynamodbav:"building"`
-	Room        string `dynamodbav:"room"`
-	Label       string `dynamodbav:"label"`
-	AccountMode string `dynamodbav:"accountMode"`
-	ElecMeterID string `dynamodbav:"elecMeterId"`
-	WaterMeter  string `dynamodbav:"waterMeterId"`
+	store.InGSI1        // RoomsPK(school), sortKey(building, room)
+	Type         string `dynamodbav:"type"`
+	SchoolID     string `dynamodbav:"schoolId"`
+	RoomID       string `dynamodbav:"roomId"`
+	Building     string `dynamodbav:"building"`
+	Room         string `dynamodbav:"room"`
+	Label        string `dynamodbav:"label"`
+	AccountMode  string `dynamodbav:"accountMode"`
+	ElecMeterID  string `dynamodbav:"elecMeterId"`
+	WaterMeter   string `dynamodbav:"waterMeterId"`
 }
 
 // AccountID names a room's account in the ledger.
@@ -73,19 +69,18 @@ func AccountID(school, roomID, kind string) string {
 // Account is a room's utility account; the ledger keeps balance and seq.
 type Account struct {
 	store.Key
-	GSI2PK     string `dynamodbav:"GSI2PK,omitempty"` // POWER#<school> while the meter must be switched
-	GSI2SK     string `dynamodbav:"GSI2SK,omitempty"`
-	Type       string `dynamodbav:"type"`
-	Account    string `dynamodbav:"acct"`
-	SchoolID   string `dynamodbav:"schoolId"`
-	RoomID     string `dynamodbav:"roomId"`
-	Kind       string `dynamodbav:"kind"`
-	Balance    int64  `dynamodbav:"balance"`
-	Seq        int64  `dynamodbav:"seq"`
-	PaysElec   bool   `dynamodbav:"paysElec"`
-	PowerOn    bool   `dynamodbav:"powerOn"`    // what the meter last acknowledged
-	PendingCmd string `dynamodbav:"pendingCmd"` // a command sent and not yet acknowledged
-	LowPending bool   `dynamodbav:"lowPending"` // the balance fell past the threshold: mail due
+	store.InGSI2        // PowerPK(school), <roomId>#<kind> while the meter must be switched
+	Type         string `dynamodbav:"type"`
+	Account      string `dynamodbav:"acct"`
+	SchoolID     string `dynamodbav:"schoolId"`
+	RoomID       string `dynamodbav:"roomId"`
+	Kind         string `dynamodbav:"kind"`
+	Balance      int64  `dynamodbav:"balance"`
+	Seq          int64  `dynamodbav:"seq"`
+	PaysElec     bool   `dynamodbav:"paysElec"`
+	PowerOn      bool   `dynamodbav:"powerOn"`    // what the meter last acknowledged
+	PendingCmd   string `dynamodbav:"pendingCmd"` // a command sent and not yet acknowledged
+	LowPending   bool   `dynamodbav:"lowPending"` // the balance fell past the threshold: mail due
 }
 
 var roomIDRE = regexp.MustCompile(`^WH-(\d{1,3})D-(\d{1,5})$`)
@@ -125,22 +120,12 @@ func sortKey(building, room string) string {
 // Repo reads buildings and rooms.
 type Repo struct{ S *store.Store }
 
-// Buildings lists a school's buildings in order.
+// Buildings lists a school's buildings in order (an empty slice, never nil, for a school without).
 func (r Repo) Buildings(ctx context.Context, school string) ([]Building, error) {
-	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :b)"),
-		ExpressionAttributeValues: store.Values{":pk": "SCHOOL#" + school, ":b": "BUILDING#"}.AV()}
-	var out []Building
-	for {
-		var page []Building
-		last, err := r.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if last == nil {
-			break
-		}
-		in.ExclusiveStartKey = last
+	first := store.BuildingKey(school, "") // the school's partition, and the buildings' sort-key prefix
+	out, err := store.All[Building](ctx, r.S, store.Query{PK: first.PK, Prefix: first.SK})
+	if err != nil {
+		return nil, err
 	}
 	sortBuildings(out)
 	return out, nil
@@ -173,11 +158,8 @@ func (r Repo) Room(ctx context.Context, school, roomID string) (*Room, error) {
 
 // Accounts reads a room's accounts (one query: they share the room's partition).
 func (r Repo) Accounts(ctx context.Context, school, roomID string) ([]Account, error) {
-	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :a)"),
-		ExpressionAttributeValues: store.Values{":pk": store.RoomPK(school, roomID), ":a": "ACCT#"}.AV(), ConsistentRead: aws.Bool(true)}
-	var out []Account
-	_, err := r.S.QueryPage(ctx, in, &out)
-	return out, err
+	first := store.AccountKey(school, roomID, "") // the room's partition, and the accounts' sort-key prefix
+	return store.All[Account](ctx, r.S, store.Query{PK: first.PK, Prefix: first.SK, Consistent: true})
 }
 
 // RoomPage is a page of the room list, in building and room order.
@@ -193,20 +175,17 @@ var ErrBadCursor = fault.Field("BAD_CURSOR", "分页游标无效")
 // of at most limit after cursor. The cursor is opaque to clients: the last room of the previous page.
 func (r Repo) Search(ctx context.Context, school, building, q string, limit int, cursor string) (*RoomPage, error) {
 	q = strings.TrimSpace(q)
-	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": "ROOMS#" + school}.AV()}
+	query := store.Query{Index: store.GSI1, PK: store.RoomsPK(school)}
 	if building != "" {
-		in.KeyConditionExpression = aws.String("GSI1PK = :p AND begins_with(GSI1SK, :b)")
 		b, _ := strconv.Atoi(building)
-		in.ExpressionAttributeValues[":b"] = store.Values{":x": fmt.Sprintf("%03d#", b)}.AV()[":x"]
+		query.Prefix = fmt.Sprintf("%03d#", b)
 	}
 	if q != "" {
-		in.FilterExpression = aws.String("contains(#r, :q) OR contains(roomId, :q)")
-		in.ExpressionAttributeNames = map[string]string{"#r": "room"}
-		in.ExpressionAttributeValues[":q"] = store.Values{":x": strings.ToUpper(q)}.AV()[":x"]
+		query.Filter = "contains(#r, :q) OR contains(#id, :q)"
+		query.FilterNames = map[string]string{"#r": "room", "#id": "roomId"}
+		query.FilterValues = store.Values{":q": strings.ToUpper(q)}
 	} else {
-		in.Limit = aws.Int32(int32(limit + 1)) // one more tells whether a next page exists
+		query.Limit = limit + 1 // one more tells whether a next page exists
 	}
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
@@ -218,13 +197,13 @@ func (r Repo) Search(ctx context.Context, school, building, q string, limit int,
 			return nil, ErrBadCursor
 		}
 		b, rm, _ := ParseRoomID(id)
-		in.ExclusiveStartKey = store.Values{"PK": store.RoomPK(school, id), "SK": "ROOM", "GSI1PK": "ROOMS#" + school,
-			"GSI1SK": sortKey(b, rm)}.AV()
+		start := store.RoomKey(school, id)
+		query.Start, query.StartSK = &start, sortKey(b, rm)
 	}
 	page := &RoomPage{Items: []Room{}}
 	for {
 		var rooms []Room
-		last, err := r.S.QueryPage(ctx, in, &rooms)
+		next, err := r.S.Page(ctx, query, &rooms)
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +216,7 @@ func (r Repo) Search(ctx context.Context, school, building, q string, limit int,
 			}
 			page.Items = append(page.Items, rm)
 		}
-		if last == nil {
+		if next == nil {
 			return page, nil
 		}
 		if len(page.Items) == limit {
@@ -246,6 +225,6 @@ func (r Repo) Search(ctx context.Context, school, building, q string, limit int,
 			page.NextCursor = &c
 			return page, nil
 		}
-		in.ExclusiveStartKey = last
+		query.Start, query.StartSK = &next.Key, next.SK
 	}
 }

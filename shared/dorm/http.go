@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"onecard/shared/accounts"
 	"onecard/shared/auth"
 	"onecard/shared/cards"
@@ -71,9 +68,6 @@ var (
 				bs, err := s.Repo.Buildings(r.Context(), sch)
 				if err != nil {
 					return err
-				}
-				if bs == nil {
-					bs = []Building{}
 				}
 				return httpapi.JSON(w, http.StatusOK, map[string]any{"items": bs})
 			}
@@ -271,12 +265,10 @@ var DormPowerSettle = fn.Event{Name: "DormPowerSettle", Description: "queue powe
 	}}
 
 func schoolIDs(ctx context.Context, s *store.Store) ([]string, error) {
-	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI1), KeyConditionExpression: aws.String("GSI1PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": store.SchoolListPK()}.AV(), ProjectionExpression: aws.String("schoolId")}
-	var out []struct {
+	out, err := store.All[struct {
 		ID string `dynamodbav:"schoolId"`
-	}
-	if _, err := s.QueryPage(ctx, in, &out); err != nil {
+	}](ctx, s, store.Query{Index: store.GSI1, PK: store.SchoolListPK(), Project: []string{"schoolId"}})
+	if err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(out))

@@ -7,8 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/accounts"
@@ -204,10 +202,9 @@ func (m Meters) warnLow(ctx context.Context, mt Meter, sch *school.School, balan
 		return
 	}
 	now := m.Now()
-	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :r)"),
-		ExpressionAttributeValues: store.Values{":pk": store.RoomPK(mt.SchoolID, mt.RoomID), ":r": "RECHARGER#"}.AV()}
-	var rs []Recharger
-	if _, err := m.S.QueryPage(ctx, in, &rs); err != nil {
+	first := store.RechargerKey(mt.SchoolID, mt.RoomID, "") // the room's partition, and the rechargers' sort-key prefix
+	rs, err := store.All[Recharger](ctx, m.S, store.Query{PK: first.PK, Prefix: first.SK})
+	if err != nil {
 		httpapi.Log(ctx).Error("low balance: rechargers", "err", err.Error())
 		return
 	}

@@ -7,11 +7,8 @@ package dorm
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/fault"
@@ -30,18 +27,17 @@ const (
 // Command is a power command for a room's electricity meter.
 type Command struct {
 	store.Key
-	GSI1PK    string    `dynamodbav:"GSI1PK,omitempty"`
-	GSI1SK    string    `dynamodbav:"GSI1SK,omitempty"`
-	Type      string    `dynamodbav:"type"`
-	CommandID string    `dynamodbav:"commandId"`
-	SchoolID  string    `dynamodbav:"schoolId"`
-	RoomID    string    `dynamodbav:"roomId"`
-	Kind      string    `dynamodbav:"kind"`
-	MeterID   string    `dynamodbav:"meterId"`
-	Action    string    `dynamodbav:"action"`
-	Status    string    `dynamodbav:"status"` // pending, acked
-	CreatedAt time.Time `dynamodbav:"createdAt"`
-	AckedAt   time.Time `dynamodbav:"ackedAt,omitempty"`
+	store.InGSI1           // CommandsPK(school), created at, while pending
+	Type         string    `dynamodbav:"type"`
+	CommandID    string    `dynamodbav:"commandId"`
+	SchoolID     string    `dynamodbav:"schoolId"`
+	RoomID       string    `dynamodbav:"roomId"`
+	Kind         string    `dynamodbav:"kind"`
+	MeterID      string    `dynamodbav:"meterId"`
+	Action       string    `dynamodbav:"action"`
+	Status       string    `dynamodbav:"status"` // pending, acked
+	CreatedAt    time.Time `dynamodbav:"createdAt"`
+	AckedAt      time.Time `dynamodbav:"ackedAt,omitempty"`
 }
 
 func init() { ledger.Register(AccountKind, func(func() time.Time) ledger.Hook { return LedgerHook }) }
@@ -55,14 +51,14 @@ const AccountKind = "dorm"
 // It is the hook of dorm accounts (account kind "dorm").
 func LedgerHook(c ledger.Change) ([]types.TransactWriteItem, ledger.UpdateParts) {
 	state, after := c.State, c.After
-	if !strings.HasPrefix(c.Item.PK, "ROOM#") || !boolAttr(state, "paysElec") {
+	if !store.IsRoomPK(c.Item.PK) || !boolAttr(state, "paysElec") {
 		return nil, ledger.UpdateParts{}
 	}
 	if (after > 0) == boolAttr(state, "powerOn") || strAttr(state, "pendingCmd") != "" {
 		return nil, ledger.UpdateParts{}
 	}
-	return nil, ledger.UpdateParts{Set: []string{"GSI2PK = :pwpk", "GSI2SK = :pwsk"},
-		Values: map[string]any{":pwpk": store.PowerPK(strAttr(state, "schoolId")), ":pwsk": strAttr(state, "roomId") + "#" + strAttr(state, "kind")}}
+	set, _, values := store.GSI2Parts("pw", store.PowerPK(strAttr(state, "schoolId")), strAttr(state, "roomId")+"#"+strAttr(state, "kind"))
+	return nil, ledger.UpdateParts{Set: set, Values: values}
 }
 
 func boolAttr(m map[string]types.AttributeValue, k string) bool {
@@ -117,19 +113,12 @@ func (p Power) Settle(ctx context.Context, schoolID string) (SettleReport, error
 	}
 	now := p.Now()
 	night := NightAt(now, sch.NightStart, sch.NightEnd, sch.TimeZone)
-	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI2), KeyConditionExpression: aws.String("GSI2PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": store.PowerPK(schoolID)}.AV()}
-	for {
-		var page []Account
-		last, err := p.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return rep, err
-		}
+	err = store.Each(ctx, p.S, store.Query{Index: store.GSI2, PK: store.PowerPK(schoolID)}, func(page []Account) error {
 		for _, a := range page {
 			var fresh Account
 			ok, err := p.S.Get(ctx, a.Key, &fresh)
 			if err != nil {
-				return rep, err
+				return err
 			}
 			if !ok {
 				continue
@@ -140,7 +129,7 @@ func (p Power) Settle(ctx context.Context, schoolID string) (SettleReport, error
 				continue // the acknowledgement will look again
 			case want == fresh.PowerOn:
 				if err := p.clear(ctx, fresh); err != nil {
-					return rep, err
+					return err
 				}
 				rep.Cleared++
 			case !want && night:
@@ -151,7 +140,7 @@ func (p Power) Settle(ctx context.Context, schoolID string) (SettleReport, error
 					continue // the balance moved: the next settle decides
 				}
 				if err != nil {
-					return rep, err
+					return err
 				}
 				if want {
 					rep.On++
@@ -160,11 +149,9 @@ func (p Power) Settle(ctx context.Context, schoolID string) (SettleReport, error
 				}
 			}
 		}
-		if last == nil {
-			return rep, nil
-		}
-		in.ExclusiveStartKey = last
-	}
+		return nil
+	})
+	return rep, err
 }
 
 var errMoved = errors.New("dorm: account moved")
@@ -192,10 +179,10 @@ func (p Power) queue(ctx context.Context, a Account, on bool, now time.Time) err
 	if on {
 		action = PowerOn
 	}
-	cmd := Command{Key: store.CommandKey("c" + secret.Token(9)), GSI1PK: store.CommandsPK(a.SchoolID), GSI1SK: now.UTC().Format(time.RFC3339Nano),
-		Type: "command", SchoolID: a.SchoolID, RoomID: a.RoomID, Kind: a.Kind, MeterID: room.ElecMeterID,
+	id := "c" + secret.Token(9)
+	cmd := Command{Key: store.CommandKey(id), InGSI1: store.InGSI1{GSI1PK: store.CommandsPK(a.SchoolID), GSI1SK: now.UTC().Format(time.RFC3339Nano)},
+		Type: "command", CommandID: id, SchoolID: a.SchoolID, RoomID: a.RoomID, Kind: a.Kind, MeterID: room.ElecMeterID,
 		Action: action, Status: "pending", CreatedAt: now.UTC()}
-	cmd.CommandID = strings.TrimPrefix(cmd.PK, "CMD#")
 	put, err := store.PutItem(cmd, "attribute_not_exists(PK)", nil)
 	if err != nil {
 		return err
@@ -248,9 +235,7 @@ func (p Power) Ack(ctx context.Context, schoolID, commandID string) error {
 
 // Pending lists a school's unacknowledged commands, oldest first.
 func (p Power) Pending(ctx context.Context, schoolID string, limit int) ([]Command, error) {
-	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI1), KeyConditionExpression: aws.String("GSI1PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": store.CommandsPK(schoolID)}.AV(), Limit: aws.Int32(int32(limit))}
 	var out []Command
-	_, err := p.S.QueryPage(ctx, in, &out)
+	_, err := p.S.Page(ctx, store.Query{Index: store.GSI1, PK: store.CommandsPK(schoolID), Limit: limit}, &out)
 	return out, err
 }

@@ -390,7 +390,7 @@ func (s *Service) importRoom(ctx context.Context, school string, bld Building, r
 		}
 		return false, fault.E(fault.Conflict, "ROOM_EXISTS", "该宿舍已存在且电表、水表不同")
 	}
-	rm := Room{Key: store.RoomKey(school, row.RoomID), GSI1PK: "ROOMS#" + school, GSI1SK: sortKey(row.Building, row.Room),
+	rm := Room{Key: store.RoomKey(school, row.RoomID), InGSI1: store.InGSI1{GSI1PK: store.RoomsPK(school), GSI1SK: sortKey(row.Building, row.Room)},
 		Type: "room", SchoolID: school, RoomID: row.RoomID, Building: row.Building, Room: row.Room,
 		Label: Label(row.Building, row.Room), AccountMode: bld.AccountMode, ElecMeterID: row.ElecMeter, WaterMeter: row.WaterMeter}
 	var items []types.TransactWriteItem

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"onecard/shared/cards"
 	"onecard/shared/fault"
 	"onecard/shared/store"
@@ -109,28 +106,19 @@ func changeNumber(sk string) int64 {
 
 // blockedCards lists the school's blocked cards from the sparse BLOCKED index.
 func blockedCards(ctx context.Context, s *store.Store, school string) ([]string, error) {
-	in := &dynamodb.QueryInput{
-		IndexName:                 aws.String(store.GSI2),
-		KeyConditionExpression:    aws.String("GSI2PK = :pk"),
-		ExpressionAttributeValues: store.Values{":pk": "BLOCKED#" + school}.AV(),
-		ProjectionExpression:      aws.String("cardNo"),
-	}
 	out := []string{}
-	for {
-		var page []struct {
+	err := store.Each(ctx, s, store.Query{Index: store.GSI2, PK: store.BlockedPK(school), Project: []string{"cardNo"}},
+		func(page []struct {
 			CardNo string `dynamodbav:"cardNo"`
-		}
-		last, err := s.QueryPage(ctx, in, &page)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range page {
-			out = append(out, p.CardNo)
-		}
-		if last == nil {
-			sort.Strings(out)
-			return out, nil
-		}
-		in.ExclusiveStartKey = last
+		}) error {
+			for _, p := range page {
+				out = append(out, p.CardNo)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
+	sort.Strings(out)
+	return out, nil
 }

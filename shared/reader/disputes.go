@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/fault"
@@ -20,21 +18,20 @@ import (
 // (the merchant's claim, a thief's purchase on a lost card).
 type Dispute struct {
 	store.Key
-	GSI1PK     string    `dynamodbav:"GSI1PK"`
-	GSI1SK     string    `dynamodbav:"GSI1SK"`
-	Type       string    `dynamodbav:"type"` // "dispute"
-	SchoolID   string    `dynamodbav:"schoolId"`
-	DeviceID   string    `dynamodbav:"deviceId"`
-	Merchant   string    `dynamodbav:"merchant"`
-	Seq        int64     `dynamodbav:"seq"`
-	CardNo     string    `dynamodbav:"cardNo"`
-	Kind       string    `dynamodbav:"kind"`
-	AmountFen  int64     `dynamodbav:"amountFen"`
-	OccurredAt time.Time `dynamodbav:"occurredAt"`
-	PaidByCode bool      `dynamodbav:"paidByCode"`
-	Reason     string    `dynamodbav:"reason"`
-	Status     string    `dynamodbav:"status"` // DisputeOpen, DisputeCharged or DisputeWaived
-	CreatedAt  time.Time `dynamodbav:"createdAt"`
+	store.InGSI1           // DisputeListPK(school), <createdAt>#<deviceId>#<record key>
+	Type         string    `dynamodbav:"type"` // "dispute"
+	SchoolID     string    `dynamodbav:"schoolId"`
+	DeviceID     string    `dynamodbav:"deviceId"`
+	Merchant     string    `dynamodbav:"merchant"`
+	Seq          int64     `dynamodbav:"seq"`
+	CardNo       string    `dynamodbav:"cardNo"`
+	Kind         string    `dynamodbav:"kind"`
+	AmountFen    int64     `dynamodbav:"amountFen"`
+	OccurredAt   time.Time `dynamodbav:"occurredAt"`
+	PaidByCode   bool      `dynamodbav:"paidByCode"`
+	Reason       string    `dynamodbav:"reason"`
+	Status       string    `dynamodbav:"status"` // DisputeOpen, DisputeCharged or DisputeWaived
+	CreatedAt    time.Time `dynamodbav:"createdAt"`
 	// Set when finance staff resolve it (ResolveDispute).
 	ResolvedBy  string `dynamodbav:"resolvedBy,omitempty"`
 	ResolvedAt  string `dynamodbav:"resolvedAt,omitempty"` // RFC 3339, UTC
@@ -69,8 +66,8 @@ func KeepDispute(ctx context.Context, s *store.Store, m *Message, reason string,
 // it does not, the answer is ledger.ErrStale: decide again.
 func keepDispute(ctx context.Context, s *store.Store, m *Message, reason string, now time.Time, check *types.TransactWriteItem, extra ...types.TransactWriteItem) (kept bool, err error) {
 	now = now.UTC()
-	d := Dispute{Key: store.DisputeKey(m.DeviceID, m.Seq), GSI1PK: store.DisputeListPK(m.SchoolID),
-		GSI1SK: now.Format(time.RFC3339Nano) + "#" + m.DeviceID + "#" + m.Key(), Type: "dispute",
+	d := Dispute{Key: store.DisputeKey(m.DeviceID, m.Seq), InGSI1: store.InGSI1{GSI1PK: store.DisputeListPK(m.SchoolID),
+		GSI1SK: now.Format(time.RFC3339Nano) + "#" + m.DeviceID + "#" + m.Key()}, Type: "dispute",
 		SchoolID: m.SchoolID, DeviceID: m.DeviceID, Merchant: m.Merchant, Seq: m.Seq, CardNo: m.CardNo,
 		Kind: m.Kind, AmountFen: m.AmountFen, OccurredAt: m.OccurredAt.UTC(), PaidByCode: m.CodeID != "",
 		Reason: reason, Status: DisputeOpen, CreatedAt: now}
@@ -141,32 +138,25 @@ var errBadStatus = fault.Field("BAD_STATUS", "status 须为 open、charged 或 w
 // Disputes lists a school's disputes, newest first; status, when set, keeps only those in it (a page may
 // then hold fewer than limit items and still have a next cursor).
 func Disputes(ctx context.Context, s *store.Store, school string, limit int, cursor, status string) (*DisputePage, error) {
-	in := &dynamodb.QueryInput{
-		IndexName:                 aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: store.Values{":pk": store.DisputeListPK(school)}.AV(),
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit)),
-	}
+	q := store.Query{Index: store.GSI1, PK: store.DisputeListPK(school), Newest: true, Limit: limit}
 	switch status {
 	case "":
 	case DisputeOpen, DisputeCharged, DisputeWaived:
-		in.FilterExpression = aws.String("#st = :st")
-		in.ExpressionAttributeNames = map[string]string{"#st": "status"}
-		in.ExpressionAttributeValues[":st"] = &types.AttributeValueMemberS{Value: status}
+		q.Equal = map[string]any{"status": status}
 	default:
 		return nil, errBadStatus
 	}
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		pk, sk, ok := strings.Cut(string(b), "|")
-		if err != nil || !ok || !strings.HasPrefix(pk, "DISPUTE#") || len(b) > 200 {
+		start, isDispute := store.DisputeKeyOfPK(pk)
+		if err != nil || !ok || !isDispute || len(b) > 200 {
 			return nil, errBadCursor
 		}
-		in.ExclusiveStartKey = store.Values{"PK": pk, "SK": "DISPUTE", "GSI1PK": store.DisputeListPK(school), "GSI1SK": sk}.AV()
+		q.Start, q.StartSK = &start, sk
 	}
 	var ds []Dispute
-	last, err := s.QueryPage(ctx, in, &ds)
+	next, err := s.Page(ctx, q, &ds)
 	if err != nil {
 		return nil, err
 	}
@@ -174,14 +164,10 @@ func Disputes(ctx context.Context, s *store.Store, school string, limit int, cur
 	for i := range ds {
 		page.Items = append(page.Items, ds[i].view())
 	}
-	if last != nil {
+	if next != nil {
 		// From the last item DynamoDB read, which with a filter need not be the last one returned.
-		pk, _ := last["PK"].(*types.AttributeValueMemberS)
-		sk, _ := last["GSI1SK"].(*types.AttributeValueMemberS)
-		if pk != nil && sk != nil {
-			c := base64.RawURLEncoding.EncodeToString([]byte(pk.Value + "|" + sk.Value))
-			page.NextCursor = &c
-		}
+		c := base64.RawURLEncoding.EncodeToString([]byte(next.Key.PK + "|" + next.SK))
+		page.NextCursor = &c
 	}
 	return page, nil
 }

@@ -6,10 +6,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"onecard/shared/fault"
 	"onecard/shared/store"
 )
@@ -18,11 +14,10 @@ import (
 // aliases (CUK for CUIK).
 type School struct {
 	store.Key
-	GSI1PK   string   `dynamodbav:"GSI1PK"`
-	GSI1SK   string   `dynamodbav:"GSI1SK"`
-	ID       string   `dynamodbav:"schoolId"`
-	Name     string   `dynamodbav:"name"`
-	Prefixes []string `dynamodbav:"prefixes"`
+	store.InGSI1          // SchoolListPK, the school's id
+	ID           string   `dynamodbav:"schoolId"`
+	Name         string   `dynamodbav:"name"`
+	Prefixes     []string `dynamodbav:"prefixes"`
 	// Money settings, in fen.
 	MaxRechargeFen   int64 `dynamodbav:"maxRechargeFen"`
 	LowBalanceFen    int64 `dynamodbav:"lowBalanceFen"`
@@ -111,24 +106,7 @@ func (r Repo) Get(ctx context.Context, id string) (*School, error) {
 
 // List returns every school, ordered by id.
 func (r Repo) List(ctx context.Context) ([]School, error) {
-	var all []School
-	in := &dynamodb.QueryInput{
-		IndexName:                 aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: store.SchoolListPK()}},
-	}
-	for {
-		var page []School
-		last, err := r.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if last == nil {
-			return all, nil
-		}
-		in.ExclusiveStartKey = last
-	}
+	return store.All[School](ctx, r.S, store.Query{Index: store.GSI1, PK: store.SchoolListPK()})
 }
 
 // Put writes a school (seeding and staff settings).

@@ -276,3 +276,40 @@ func RechargerKey(school, roomID, userID string) Key {
 }
 func MeterKey(id string) Key               { return Key{"METER#" + id, "METER"} }
 func MyRoomsKey(userID, school string) Key { return Key{UserKey(userID).PK, "MYROOMS#" + school} }
+
+// Helper q1 (issue 12, queries through store.Query): partitions that domain packages built themselves.
+
+// RoomsPK is the GSI1 partition of a school's rooms, listed in building and room order: GSI1SK is
+// <building, 3 digits>#<room, 5 digits> (dorm's sortKey), so a building's rooms share a prefix.
+func RoomsPK(school string) string { return "ROOMS#" + school }
+
+// IsRoomPK reports whether pk is a room's partition (RoomPK): a room's utility accounts live there.
+func IsRoomPK(pk string) bool { return len(pk) >= len("ROOM#") && pk[:len("ROOM#")] == "ROOM#" }
+
+// BlockedPK is the sparse GSI2 partition of a school's blocked cards (lost, locked, in arrears), GSI2SK
+// the card number: a card item is in it while blocked, and readers' full blacklist is this partition.
+func BlockedPK(school string) string { return "BLOCKED#" + school }
+
+// DisputeKeyOfPK is the key of the dispute whose partition is pk (DisputeKey's PK, which the dispute
+// listing's cursor carries); false when pk is not a dispute's partition.
+func DisputeKeyOfPK(pk string) (Key, bool) {
+	if len(pk) < len("DISPUTE#") || pk[:len("DISPUTE#")] != "DISPUTE#" {
+		return Key{}, false
+	}
+	return Key{pk, "DISPUTE"}, true
+}
+
+// BlacklistAfterSK sorts after every change of version in a blacklist log (BlacklistChangeSK) and before
+// every change of a later version: the changes since version are the ones after it.
+func BlacklistAfterSK(version int64) string { return fmt.Sprintf("V#%016d#~", version) }
+
+// GSI2Parts are the clauses of an update that put an item in GSI2 partition pk at sk or, when pk is "",
+// take it out of GSI2 (a ledger hook's parts: the dorm power flag, the blocked-card index). p prefixes the
+// values' placeholders (":<p>pk", ":<p>sk"), so that parts of several sources can share one update.
+func GSI2Parts(p, pk, sk string) (set, remove []string, values map[string]any) {
+	if pk == "" {
+		return nil, []string{AttrGSI2PK, AttrGSI2SK}, map[string]any{}
+	}
+	return []string{AttrGSI2PK + " = :" + p + "pk", AttrGSI2SK + " = :" + p + "sk"}, nil,
+		map[string]any{":" + p + "pk": pk, ":" + p + "sk": sk}
+}
