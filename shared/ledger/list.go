@@ -68,13 +68,13 @@ func (l *Ledger) History(ctx context.Context, account string, limit int, cursor,
 			return nil, errBadMonth
 		}
 	}
-	q := store.Query{PK: store.LedgerPK(account), Prefix: "E#", Newest: true, Limit: limit}
+	q := store.Query{PK: store.LedgerPK(account), Prefix: store.EntrySKPrefix, Newest: true, Limit: limit}
 	if month != "" {
 		q.Equal = map[string]any{"month": month}
 	}
 	if cursor != "" {
 		sk, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || !strings.HasPrefix(string(sk), "E#") || len(sk) > 40 {
+		if err != nil || !strings.HasPrefix(string(sk), store.EntrySKPrefix) || len(sk) > 40 {
 			return nil, errBadCursor
 		}
 		q.Start = &store.Key{PK: store.LedgerPK(account), SK: string(sk)}

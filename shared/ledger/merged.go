@@ -49,9 +49,9 @@ func (l *Ledger) readEntries(ctx context.Context, account string, bound int64, n
 	if bound == 1 {
 		return nil, true, nil
 	}
-	q := store.Query{PK: store.LedgerPK(account), Prefix: "E#", Newest: true, Limit: n}
+	q := store.Query{PK: store.LedgerPK(account), Prefix: store.EntrySKPrefix, Newest: true, Limit: n}
 	if bound > 1 {
-		q.Prefix, q.From, q.To = "", "E#", store.EntrySK(bound-1)
+		q.Prefix, q.From, q.To = "", store.EntrySKPrefix, store.EntrySK(bound-1)
 	}
 	if month != "" {
 		// The entries of the month, and those posted well before it: the first of these ends the read.

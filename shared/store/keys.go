@@ -268,3 +268,14 @@ func RechargerKey(school, roomID, userID string) Key {
 }
 func MeterKey(id string) Key               { return Key{"METER#" + id, "METER"} }
 func MyRoomsKey(userID, school string) Key { return Key{UserKey(userID).PK, "MYROOMS#" + school} }
+
+// --- wt-q2 (queries through store.Query: ledger, staff, recharge, accounts, merchants, devices,
+// corrections) ---
+
+// RefundsPendingPK is the GSI1 partition of refunds not yet final (recharge's reconciler reads it); a
+// refund leaves it when final.
+const RefundsPendingPK = "REFUNDS#pending"
+
+// EntrySKPrefix begins the sort key of every ledger entry (EntrySK): the entries of a LedgerPK
+// partition, as a history reads them.
+const EntrySKPrefix = "E#"
