@@ -42,7 +42,7 @@ type Merchant struct {
 // From (a China-time day) until the next assignment's From.
 type Assignment struct {
 	store.Key `json:"-"`
-	// MerchantDevicesPK(school, merchantId) / <From>#<deviceId>: the merchant's devices by day.
+	// MerchantDevicesPK(school, merchantId) / MerchantDeviceSK(From, deviceId): the merchant's devices by day.
 	store.InGSI1
 	DeviceID   string    `dynamodbav:"deviceId" json:"deviceId"`
 	MerchantID string    `dynamodbav:"merchantId" json:"merchantId"`
@@ -223,7 +223,7 @@ func (s *Service) Assign(ctx context.Context, p auth.Principal, id string, in As
 		return nil, false, ErrNotReader
 	}
 	now := s.Now().UTC()
-	gsi := store.InGSI1{GSI1PK: store.MerchantDevicesPK(p.School, id), GSI1SK: in.From + "#" + in.DeviceID}
+	gsi := store.InGSI1{GSI1PK: store.MerchantDevicesPK(p.School, id), GSI1SK: store.MerchantDeviceSK(in.From, in.DeviceID)}
 	a := Assignment{Key: store.DeviceOwnerKey(in.DeviceID, in.From), InGSI1: gsi, DeviceID: in.DeviceID,
 		MerchantID: id, SchoolID: p.School, From: in.From, By: staff.Actor(p).ID, At: now, Type: "device_owner"}
 	put, err := store.PutItem(a, "attribute_not_exists(PK)", nil)
@@ -272,7 +272,7 @@ func (s *Service) OwnerOn(ctx context.Context, deviceID, day string) (string, er
 // it on or before day, less those another merchant took over by then.
 func (s *Service) DevicesOn(ctx context.Context, school, id, day string) ([]string, error) {
 	seen := map[string]bool{}
-	q := store.Query{Index: store.GSI1, PK: store.MerchantDevicesPK(school, id), To: day + "#~"}
+	q := store.Query{Index: store.GSI1, PK: store.MerchantDevicesPK(school, id), To: store.MerchantDevicesUpTo(day)}
 	err := store.Each(ctx, s.S, q, func(page []Assignment) error {
 		for _, a := range page {
 			seen[a.DeviceID] = true

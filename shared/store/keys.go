@@ -279,3 +279,9 @@ const RefundsPendingPK = "REFUNDS#pending"
 // EntrySKPrefix begins the sort key of every ledger entry (EntrySK): the entries of a LedgerPK
 // partition, as a history reads them.
 const EntrySKPrefix = "E#"
+
+// MerchantDeviceSK is an owner entry's GSI1SK under MerchantDevicesPK (<day>#<deviceId>, day in China
+// time); MerchantDevicesUpTo(day) sorts after every such key of day and before the next day's, so a
+// query up to it reads the entries from day and before.
+func MerchantDeviceSK(day, deviceID string) string { return day + "#" + deviceID }
+func MerchantDevicesUpTo(day string) string        { return day + "#~" }
