@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/attempts"
@@ -363,19 +362,10 @@ func (s *Service) Logout(ctx context.Context, p auth.Principal) error {
 // revokeAll ends every session of a user but keep ("" for none): after a password reset, every
 // session; after a password change, the other devices' sessions.
 func (s *Service) revokeAll(ctx context.Context, userID, keep string) error {
-	in := &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :s)"),
-		ExpressionAttributeValues: store.Values{":pk": store.UserKey(userID).PK, ":s": "SESSION#"}.AV(),
-		ProjectionExpression:      aws.String("#f"),
-		ConsistentRead:            aws.Bool(true), // sees every session opened before the password changed
-		ExpressionAttributeNames:  map[string]string{"#f": "family"},
-	}
-	for {
-		var page []session
-		last, err := s.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return err
-		}
+	all := store.SessionKey(userID, "") // its SK, "SESSION#", begins every session's
+	q := store.Query{PK: all.PK, Prefix: all.SK, Project: []string{"family"},
+		Consistent: true} // sees every session opened before the password changed
+	return store.Each(ctx, s.S, q, func(page []session) error {
 		for _, ss := range page {
 			if ss.Family == keep {
 				continue
@@ -384,11 +374,8 @@ func (s *Service) revokeAll(ctx context.Context, userID, keep string) error {
 				return err
 			}
 		}
-		if last == nil {
-			return nil
-		}
-		in.ExclusiveStartKey = last
-	}
+		return nil
+	})
 }
 
 // Me returns the caller's account.

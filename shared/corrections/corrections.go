@@ -16,8 +16,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/auth"
@@ -219,27 +217,11 @@ func (s *Service) List(ctx context.Context, school, status string) ([]Correction
 	if status != "" && status != Pending && status != Approved && status != Rejected {
 		return nil, ErrBadStatus
 	}
-	in := &dynamodb.QueryInput{KeyConditionExpression: aws.String("PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": store.CorrectionsPK(school)}.AV()}
+	q := store.Query{PK: store.CorrectionsPK(school)}
 	if status != "" {
-		in.FilterExpression = aws.String("#s = :s")
-		in.ExpressionAttributeNames = map[string]string{"#s": "status"}
-		in.ExpressionAttributeValues = store.Values{":p": store.CorrectionsPK(school), ":s": status}.AV()
+		q.Equal = map[string]any{"status": status}
 	}
-	out := []Correction{}
-	for {
-		var page []Correction
-		next, err := s.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if next == nil {
-			break
-		}
-		in.ExclusiveStartKey = next
-	}
-	return out, nil
+	return store.All[Correction](ctx, s.S, q)
 }
 
 // decidable reads a correction and checks that p may decide it: not the proposer. done is true when

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/auth"
@@ -100,22 +98,17 @@ var ErrConcurrent = fault.E(fault.Conflict, "CONCURRENT_CHANGE", "设备状态�
 
 // List returns a page of the school's devices by id.
 func (s *Service) List(ctx context.Context, school string, limit int, cursor string) ([]View, *string, error) {
-	in := &dynamodb.QueryInput{
-		IndexName:                 aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: store.Values{":pk": store.DeviceListPK(school)}.AV(),
-		Limit:                     aws.Int32(int32(limit)),
-	}
+	q := store.Query{Index: store.GSI1, PK: store.DeviceListPK(school), Limit: limit}
 	if cursor != "" {
 		id, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || !ValidID(string(id)) {
 			return nil, nil, fault.Field("BAD_CURSOR", "分页游标无效")
 		}
-		k := store.DeviceKey(string(id))
-		in.ExclusiveStartKey = store.Values{"PK": k.PK, "SK": k.SK, "GSI1PK": store.DeviceListPK(school), "GSI1SK": string(id)}.AV()
+		start := store.DeviceKey(string(id))
+		q.Start, q.StartSK = &start, string(id)
 	}
 	var ds []Device
-	last, err := s.S.QueryPage(ctx, in, &ds)
+	last, err := s.S.Page(ctx, q, &ds)
 	if err != nil {
 		return nil, nil, err
 	}

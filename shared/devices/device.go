@@ -40,9 +40,9 @@ const (
 // Device is a device item.
 type Device struct {
 	store.Key
-	GSI1PK    string    `dynamodbav:"GSI1PK"` // DEVICES#<school>
-	GSI1SK    string    `dynamodbav:"GSI1SK"` // deviceId
-	Type      string    `dynamodbav:"type"`   // "device"
+	// DeviceListPK(school) / deviceId: the school's devices.
+	store.InGSI1
+	Type      string    `dynamodbav:"type"` // "device"
 	DeviceID  string    `dynamodbav:"deviceId"`
 	SchoolID  string    `dynamodbav:"schoolId"`
 	Kind      string    `dynamodbav:"kind"`
@@ -157,7 +157,7 @@ func (r Repo) Get(ctx context.Context, id string) (*Device, bool, error) {
 // New builds the item of a registration in school at now (no validation; see Register).
 func newDevice(in Registration, pub ed25519.PublicKey, school string, now time.Time) Device {
 	now = now.UTC()
-	return Device{Key: store.DeviceKey(in.DeviceID), GSI1PK: store.DeviceListPK(school), GSI1SK: in.DeviceID,
+	return Device{Key: store.DeviceKey(in.DeviceID), InGSI1: store.InGSI1{GSI1PK: store.DeviceListPK(school), GSI1SK: in.DeviceID},
 		Type: "device", DeviceID: in.DeviceID, SchoolID: school, Kind: in.Kind, PublicKey: pub,
 		Merchant: in.Merchant, Category: in.Category, Status: Active, CreatedAt: now, UpdatedAt: now}
 }

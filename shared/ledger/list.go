@@ -7,10 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"onecard/shared/fault"
 	"onecard/shared/store"
 )
@@ -72,28 +68,21 @@ func (l *Ledger) History(ctx context.Context, account string, limit int, cursor,
 			return nil, errBadMonth
 		}
 	}
-	in := &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :e)"),
-		ExpressionAttributeValues: store.Values{":pk": store.LedgerPK(account), ":e": "E#"}.AV(),
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit)),
-	}
+	q := store.Query{PK: store.LedgerPK(account), Prefix: store.EntrySKPrefix, Newest: true, Limit: limit}
 	if month != "" {
-		in.FilterExpression = aws.String("#m = :m")
-		in.ExpressionAttributeNames = map[string]string{"#m": "month"}
-		in.ExpressionAttributeValues[":m"] = &types.AttributeValueMemberS{Value: month}
+		q.Equal = map[string]any{"month": month}
 	}
 	if cursor != "" {
 		sk, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || !strings.HasPrefix(string(sk), "E#") || len(sk) > 40 {
+		if err != nil || !strings.HasPrefix(string(sk), store.EntrySKPrefix) || len(sk) > 40 {
 			return nil, errBadCursor
 		}
-		in.ExclusiveStartKey = store.Key{PK: store.LedgerPK(account), SK: string(sk)}.AV()
+		q.Start = &store.Key{PK: store.LedgerPK(account), SK: string(sk)}
 	}
 	page := &Page{Items: []TxnView{}}
 	for {
 		var entries []Entry
-		last, err := l.S.QueryPage(ctx, in, &entries)
+		next, err := l.S.Page(ctx, q, &entries)
 		if err != nil {
 			return nil, err
 		}
@@ -107,10 +96,10 @@ func (l *Ledger) History(ctx context.Context, account string, limit int, cursor,
 				return page, nil
 			}
 		}
-		if last == nil {
+		if next == nil {
 			return page, nil
 		}
-		in.ExclusiveStartKey = last
-		in.Limit = aws.Int32(int32(limit - len(page.Items)))
+		q.Start = &next.Key
+		q.Limit = limit - len(page.Items)
 	}
 }

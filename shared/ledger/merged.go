@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"onecard/shared/store"
 )
 
@@ -52,28 +49,20 @@ func (l *Ledger) readEntries(ctx context.Context, account string, bound int64, n
 	if bound == 1 {
 		return nil, true, nil
 	}
-	vals := store.Values{":pk": store.LedgerPK(account), ":lo": "E#"}
-	in := &dynamodb.QueryInput{
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :lo)"),
-		ScanIndexForward:       aws.Bool(false),
-		Limit:                  aws.Int32(int32(n)),
-	}
+	q := store.Query{PK: store.LedgerPK(account), Prefix: store.EntrySKPrefix, Newest: true, Limit: n}
 	if bound > 1 {
-		in.KeyConditionExpression = aws.String("PK = :pk AND SK BETWEEN :lo AND :hi")
-		vals[":hi"] = store.EntrySK(bound - 1)
+		q.Prefix, q.From, q.To = "", store.EntrySKPrefix, store.EntrySK(bound-1)
 	}
 	if month != "" {
 		// The entries of the month, and those posted well before it: the first of these ends the read.
-		in.FilterExpression = aws.String("#m = :m OR postedAt < :floor")
-		in.ExpressionAttributeNames = map[string]string{"#m": "month"}
-		vals[":m"] = month
-		vals[":floor"] = monthStart.Add(-monthSlack).UTC().Format(time.RFC3339Nano)
-		in.Limit = aws.Int32(int32(max(n, 100)))
+		q.Filter = "#m = :m OR postedAt < :floor"
+		q.FilterNames = map[string]string{"#m": "month"}
+		q.FilterValues = store.Values{":m": month, ":floor": monthStart.Add(-monthSlack).UTC().Format(time.RFC3339Nano)}
+		q.Limit = max(n, 100)
 	}
-	in.ExpressionAttributeValues = vals.AV()
 	for {
 		var page []Entry
-		last, err := l.S.QueryPage(ctx, in, &page)
+		next, err := l.S.Page(ctx, q, &page)
 		if err != nil {
 			return nil, false, err
 		}
@@ -86,13 +75,13 @@ func (l *Ledger) readEntries(ctx context.Context, account string, bound int64, n
 			}
 			entries = append(entries, e)
 		}
-		if last == nil {
+		if next == nil {
 			return entries, true, nil
 		}
 		if len(entries) == n {
 			return entries, false, nil
 		}
-		in.ExclusiveStartKey = last
+		q.Start = &next.Key
 	}
 }
 

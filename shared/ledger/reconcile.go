@@ -217,22 +217,15 @@ func (l *Ledger) ClearingDay(ctx context.Context, account, day string) (Clearing
 // read a day through it.
 func (l *Ledger) EachClearing(ctx context.Context, account, day string, f func(*ClearingEntry)) error {
 	for shard := range store.ClearingShards {
-		in := &dynamodb.QueryInput{TableName: &l.S.Table, ConsistentRead: aws.Bool(true),
-			KeyConditionExpression:    aws.String("PK = :p"),
-			ExpressionAttributeValues: store.Values{":p": store.ClearingPK(account, day, shard)}.AV()}
-		for {
-			var page []ClearingEntry
-			next, err := l.S.QueryPage(ctx, in, &page)
-			if err != nil {
-				return err
-			}
+		q := store.Query{PK: store.ClearingPK(account, day, shard), Consistent: true}
+		err := store.Each(ctx, l.S, q, func(page []ClearingEntry) error {
 			for i := range page {
 				f(&page[i])
 			}
-			if next == nil {
-				break
-			}
-			in.ExclusiveStartKey = next
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

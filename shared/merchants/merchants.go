@@ -13,8 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/auth"
@@ -43,9 +41,9 @@ type Merchant struct {
 // Assignment is one entry of a device's ownership history: the device belongs to the merchant from
 // From (a China-time day) until the next assignment's From.
 type Assignment struct {
-	store.Key  `json:"-"`
-	GSI1PK     string    `dynamodbav:"GSI1PK" json:"-"`
-	GSI1SK     string    `dynamodbav:"GSI1SK" json:"-"`
+	store.Key `json:"-"`
+	// MerchantDevicesPK(school, merchantId) / MerchantDeviceSK(From, deviceId): the merchant's devices by day.
+	store.InGSI1
 	DeviceID   string    `dynamodbav:"deviceId" json:"deviceId"`
 	MerchantID string    `dynamodbav:"merchantId" json:"merchantId"`
 	SchoolID   string    `dynamodbav:"schoolId" json:"-"`
@@ -197,21 +195,7 @@ func (s *Service) Get(ctx context.Context, school, id string) (*Merchant, error)
 
 // List returns every merchant of school, by id (a school has tens of them, one partition).
 func (s *Service) List(ctx context.Context, school string) ([]Merchant, error) {
-	in := &dynamodb.QueryInput{TableName: &s.S.Table, KeyConditionExpression: aws.String("PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": store.MerchantsPK(school)}.AV()}
-	out := []Merchant{}
-	for {
-		var page []Merchant
-		next, err := s.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if next == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = next
-	}
+	return store.All[Merchant](ctx, s.S, store.Query{PK: store.MerchantsPK(school)})
 }
 
 // Assign makes merchant id the owner of a reader of the caller's school from day in.From on (China
@@ -239,9 +223,9 @@ func (s *Service) Assign(ctx context.Context, p auth.Principal, id string, in As
 		return nil, false, ErrNotReader
 	}
 	now := s.Now().UTC()
-	a := Assignment{Key: store.DeviceOwnerKey(in.DeviceID, in.From), GSI1PK: store.MerchantDevicesPK(p.School, id),
-		GSI1SK: in.From + "#" + in.DeviceID, DeviceID: in.DeviceID, MerchantID: id, SchoolID: p.School, From: in.From,
-		By: staff.Actor(p).ID, At: now, Type: "device_owner"}
+	gsi := store.InGSI1{GSI1PK: store.MerchantDevicesPK(p.School, id), GSI1SK: store.MerchantDeviceSK(in.From, in.DeviceID)}
+	a := Assignment{Key: store.DeviceOwnerKey(in.DeviceID, in.From), InGSI1: gsi, DeviceID: in.DeviceID,
+		MerchantID: id, SchoolID: p.School, From: in.From, By: staff.Actor(p).ID, At: now, Type: "device_owner"}
 	put, err := store.PutItem(a, "attribute_not_exists(PK)", nil)
 	if err != nil {
 		return nil, false, err
@@ -267,30 +251,15 @@ func (s *Service) Assign(ctx context.Context, p auth.Principal, id string, in As
 
 // History is a device's owners, oldest first.
 func (s *Service) History(ctx context.Context, deviceID string) ([]Assignment, error) {
-	in := &dynamodb.QueryInput{TableName: &s.S.Table, KeyConditionExpression: aws.String("PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": store.DeviceOwnerPK(deviceID)}.AV()}
-	var out []Assignment
-	for {
-		var page []Assignment
-		next, err := s.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if next == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = next
-	}
+	return store.All[Assignment](ctx, s.S, store.Query{PK: store.DeviceOwnerPK(deviceID)})
 }
 
 // OwnerOn is the merchant that owns deviceID on day ("" when none yet).
 func (s *Service) OwnerOn(ctx context.Context, deviceID, day string) (string, error) {
-	in := &dynamodb.QueryInput{TableName: &s.S.Table, KeyConditionExpression: aws.String("PK = :p AND SK <= :d"),
-		ExpressionAttributeValues: store.Values{":p": store.DeviceOwnerPK(deviceID), ":d": "FROM#" + day}.AV(),
-		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(1), ConsistentRead: aws.Bool(true)}
+	q := store.Query{PK: store.DeviceOwnerPK(deviceID), To: store.DeviceOwnerKey(deviceID, day).SK,
+		Newest: true, Limit: 1, Consistent: true}
 	var page []Assignment
-	if _, err := s.S.QueryPage(ctx, in, &page); err != nil {
+	if _, err := s.S.Page(ctx, q, &page); err != nil {
 		return "", err
 	}
 	if len(page) == 0 {
@@ -302,23 +271,16 @@ func (s *Service) OwnerOn(ctx context.Context, deviceID, day string) (string, er
 // DevicesOn is the devices merchant id of school owned on day, sorted: every device ever assigned to
 // it on or before day, less those another merchant took over by then.
 func (s *Service) DevicesOn(ctx context.Context, school, id, day string) ([]string, error) {
-	in := &dynamodb.QueryInput{TableName: &s.S.Table, IndexName: aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :p AND GSI1SK <= :d"),
-		ExpressionAttributeValues: store.Values{":p": store.MerchantDevicesPK(school, id), ":d": day + "#~"}.AV()}
 	seen := map[string]bool{}
-	for {
-		var page []Assignment
-		next, err := s.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return nil, err
-		}
+	q := store.Query{Index: store.GSI1, PK: store.MerchantDevicesPK(school, id), To: store.MerchantDevicesUpTo(day)}
+	err := store.Each(ctx, s.S, q, func(page []Assignment) error {
 		for _, a := range page {
 			seen[a.DeviceID] = true
 		}
-		if next == nil {
-			break
-		}
-		in.ExclusiveStartKey = next
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := []string{}
 	for d := range seen {

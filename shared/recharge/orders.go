@@ -7,10 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"onecard/shared/auth"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
@@ -37,13 +33,7 @@ var (
 // the order items' GSI2 (store.UserOrdersPK). cursor is opaque: the last order's GSI2 sort key.
 func ListOrders(ctx context.Context, s *store.Store, userID string, limit int, cursor string) (*OrderPage, error) {
 	pk := store.UserOrdersPK(userID)
-	in := &dynamodb.QueryInput{
-		IndexName:                 aws.String(store.GSI2),
-		KeyConditionExpression:    aws.String("GSI2PK = :pk"),
-		ExpressionAttributeValues: store.Values{":pk": pk}.AV(),
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit)),
-	}
+	q := store.Query{Index: store.GSI2, PK: pk, Newest: true, Limit: limit}
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		sk := string(b)
@@ -54,11 +44,11 @@ func ListOrders(ctx context.Context, s *store.Store, userID string, limit int, c
 		if _, err := time.Parse("2006-01-02T15:04:05.000000Z", ts); err != nil {
 			return nil, errBadOrderCursor
 		}
-		k := store.OrderKey(no)
-		in.ExclusiveStartKey = store.Values{"PK": k.PK, "SK": k.SK, "GSI2PK": pk, "GSI2SK": sk}.AV()
+		start := store.OrderKey(no)
+		q.Start, q.StartSK = &start, sk
 	}
 	var orders []Order
-	last, err := s.QueryPage(ctx, in, &orders)
+	next, err := s.Page(ctx, q, &orders)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +56,9 @@ func ListOrders(ctx context.Context, s *store.Store, userID string, limit int, c
 	for i := range orders {
 		page.Items = append(page.Items, orders[i].View())
 	}
-	if last != nil {
-		if sk, ok := last["GSI2SK"].(*types.AttributeValueMemberS); ok {
-			c := base64.RawURLEncoding.EncodeToString([]byte(sk.Value))
-			page.NextCursor = &c
-		}
+	if next != nil && next.SK != "" {
+		c := base64.RawURLEncoding.EncodeToString([]byte(next.SK))
+		page.NextCursor = &c
 	}
 	return page, nil
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/cards"
@@ -46,7 +44,7 @@ const (
 )
 
 // RefundsPendingPK is the GSI1 partition of refunds not yet final (the reconciler's worklist).
-const RefundsPendingPK = "REFUNDS#pending"
+const RefundsPendingPK = store.RefundsPendingPK
 
 // RefundReasonRule bounds the reason (WeChat Pay shows it to the payer, at most 80 characters).
 var RefundReasonRule = plaintext.Rule{Max: 80, AllowEmpty: true}
@@ -54,8 +52,8 @@ var RefundReasonRule = plaintext.Rule{Max: 80, AllowEmpty: true}
 // Refund is one refund of a recharge order; RefundNo is WeChat Pay's out_refund_no.
 type Refund struct {
 	store.Key
-	GSI1PK      string    `dynamodbav:"GSI1PK,omitempty" json:"-"`
-	GSI1SK      string    `dynamodbav:"GSI1SK,omitempty" json:"-"`
+	// RefundsPendingPK / created time, until final (the reconciler's worklist).
+	store.InGSI1
 	Type        string    `dynamodbav:"type" json:"-"`
 	RefundNo    string    `dynamodbav:"refundNo" json:"refundNo"`
 	OrderNo     string    `dynamodbav:"orderNo" json:"orderNo"`
@@ -169,7 +167,7 @@ func (s *Service) Refund(ctx context.Context, in RefundInput) (*Refund, error) {
 			return nil, err
 		}
 		now := s.Now().UTC()
-		r := &Refund{Key: store.RefundKey(no), GSI1PK: RefundsPendingPK, GSI1SK: now.Format(time.RFC3339Nano), Type: "refund",
+		r := &Refund{Key: store.RefundKey(no), InGSI1: store.InGSI1{GSI1PK: RefundsPendingPK, GSI1SK: now.Format(time.RFC3339Nano)}, Type: "refund",
 			RefundNo: no, OrderNo: o.OrderNo, SchoolID: o.SchoolID, CardNo: holder.CardNo, Account: holder.Account,
 			PK2: holder.PK, SK2: holder.SK, AmountFen: in.AmountFen, TotalFen: o.AmountFen, Reason: reason, Purpose: in.Purpose,
 			Status: RefundPending, RequestedBy: in.Actor.ID, CreatedAt: now}
@@ -411,15 +409,8 @@ const RefundReconcileAfter = 2 * time.Minute
 // that never got an answer).
 func (s *Service) ReconcileRefunds(ctx context.Context, olderThan time.Duration) (RefundReport, error) {
 	var rep RefundReport
-	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :p AND GSI1SK <= :t"),
-		ExpressionAttributeValues: store.Values{":p": RefundsPendingPK, ":t": s.Now().Add(-olderThan).UTC().Format(time.RFC3339Nano)}.AV()}
-	for {
-		var page []Refund
-		last, err := s.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return rep, err
-		}
+	q := store.Query{Index: store.GSI1, PK: RefundsPendingPK, To: s.Now().Add(-olderThan).UTC().Format(time.RFC3339Nano)}
+	err := store.Each(ctx, s.S, q, func(page []Refund) error {
 		for i := range page {
 			rep.Checked++
 			r, err := s.RefreshRefund(ctx, &page[i])
@@ -435,9 +426,7 @@ func (s *Service) ReconcileRefunds(ctx context.Context, olderThan time.Duration)
 				rep.StillOpen++
 			}
 		}
-		if last == nil {
-			return rep, nil
-		}
-		in.ExclusiveStartKey = last
-	}
+		return nil
+	})
+	return rep, err
 }

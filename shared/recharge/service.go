@@ -10,9 +10,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/accounts"
@@ -381,15 +379,8 @@ func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (Recon
 		return rep, err
 	}
 	now := s.Now()
-	in := &dynamodb.QueryInput{IndexName: aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :p AND GSI1SK <= :t"),
-		ExpressionAttributeValues: store.Values{":p": PendingPK, ":t": now.Add(-olderThan).UTC().Format(time.RFC3339Nano)}.AV()}
-	for {
-		var page []Order
-		last, err := s.S.QueryPage(ctx, in, &page)
-		if err != nil {
-			return rep, err
-		}
+	q := store.Query{Index: store.GSI1, PK: PendingPK, To: now.Add(-olderThan).UTC().Format(time.RFC3339Nano)}
+	err = store.Each(ctx, s.S, q, func(page []Order) error {
 		for i := range page {
 			rep.Checked++
 			switch outcome, err := s.settle(ctx, c, &page[i], now); {
@@ -408,11 +399,9 @@ func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (Recon
 				rep.StillPending++
 			}
 		}
-		if last == nil {
-			return rep, nil
-		}
-		in.ExclusiveStartKey = last
-	}
+		return nil
+	})
+	return rep, err
 }
 
 // settle asks WeChat Pay about one order and acts on the answer. It acts only on what WeChat Pay signed:

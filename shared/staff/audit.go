@@ -7,10 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"onecard/shared/fault"
 	"onecard/shared/store"
 )
@@ -91,13 +87,10 @@ func AuditQuery(ctx context.Context, s *store.Store, school string, f AuditFilte
 		t, _ := time.ParseInLocation(time.DateOnly, f.To, auditTZ)
 		hi = t.AddDate(0, 0, 1).UTC().Format(skTime) // records of the next midnight sort after it ("…Z#id")
 	}
-	in := &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("PK = :pk AND SK BETWEEN :lo AND :hi"),
-		ExpressionAttributeValues: store.Values{":pk": pk, ":lo": lo, ":hi": hi}.AV(),
-		ScanIndexForward:          aws.Bool(false),
-	}
+	q := store.Query{PK: pk, From: lo, To: hi, Newest: true}
 	var conds []string
 	names := map[string]string{}
+	values := store.Values{}
 	if f.Actor != "" {
 		actor := f.Actor
 		if !strings.Contains(actor, ":") {
@@ -105,32 +98,31 @@ func AuditQuery(ctx context.Context, s *store.Store, school string, f AuditFilte
 		}
 		conds = append(conds, "#ac = :actor")
 		names["#ac"] = "actor"
-		in.ExpressionAttributeValues[":actor"] = store.Values{":x": actor}.AV()[":x"]
+		values[":actor"] = actor
 	}
 	if f.Action != "" {
 		conds = append(conds, "begins_with(#an, :action)")
 		names["#an"] = "action"
-		in.ExpressionAttributeValues[":action"] = store.Values{":x": f.Action}.AV()[":x"]
+		values[":action"] = f.Action
 	}
 	if f.Target != "" {
 		conds = append(conds, "contains(#tg, :target)")
 		names["#tg"] = "target"
-		in.ExpressionAttributeValues[":target"] = store.Values{":x": f.Target}.AV()[":x"]
+		values[":target"] = f.Target
 	}
 	filtered := len(conds) > 0
 	if filtered {
-		in.FilterExpression = aws.String(strings.Join(conds, " AND "))
-		in.ExpressionAttributeNames = names
-		in.Limit = aws.Int32(int32(min(200, auditReadCap)))
+		q.Filter, q.FilterNames, q.FilterValues = strings.Join(conds, " AND "), names, values
+		q.Limit = min(200, auditReadCap)
 	} else {
-		in.Limit = aws.Int32(int32(limit + 1)) // one more tells whether a next page exists
+		q.Limit = limit + 1 // one more tells whether a next page exists
 	}
 	if cursor != "" {
 		sk, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(sk) > 64 || string(sk) < lo || string(sk) > hi+"~" {
 			return nil, ErrAuditBadCursor
 		}
-		in.ExclusiveStartKey = store.Key{PK: pk, SK: string(sk)}.AV()
+		q.Start = &store.Key{PK: pk, SK: string(sk)}
 	}
 	page := &AuditPage{Items: []AuditView{}}
 	next := func(sk string) {
@@ -140,7 +132,7 @@ func AuditQuery(ctx context.Context, s *store.Store, school string, f AuditFilte
 	read := 0
 	for {
 		var evs []Event
-		last, err := s.QueryPage(ctx, in, &evs)
+		last, err := s.Page(ctx, q, &evs)
 		if err != nil {
 			return nil, err
 		}
@@ -155,15 +147,11 @@ func AuditQuery(ctx context.Context, s *store.Store, school string, f AuditFilte
 		if last == nil {
 			return page, nil
 		}
-		read += int(aws.ToInt32(in.Limit))
+		read += q.Limit
 		if read >= auditReadCap {
-			sk, ok := last["SK"].(*types.AttributeValueMemberS)
-			if !ok {
-				return nil, ErrAuditBadCursor
-			}
-			next(sk.Value)
+			next(last.Key.SK)
 			return page, nil
 		}
-		in.ExclusiveStartKey = last
+		q.Start = &last.Key
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/auth"
@@ -109,7 +107,7 @@ func newMember(username, password, school string, roles []string, now time.Time)
 	if err != nil {
 		return Member{}, err
 	}
-	return Member{Key: store.StaffKey(username), GSI1PK: store.StaffListPK(school), GSI1SK: username,
+	return Member{Key: store.StaffKey(username), InGSI1: store.InGSI1{GSI1PK: store.StaffListPK(school), GSI1SK: username},
 		Username: username, PasswordHash: hash, Roles: roles, SchoolID: school, CreatedAt: now.UTC()}, nil
 }
 
@@ -324,25 +322,18 @@ type Page struct {
 
 // List returns the caller's school's staff by username.
 func (s *Service) List(ctx context.Context, p auth.Principal, limit int, cursor string) (*Page, error) {
-	in := &dynamodb.QueryInput{
-		IndexName:                 aws.String(store.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :p"),
-		ExpressionAttributeValues: store.Values{":p": store.StaffListPK(p.School)}.AV(),
-		Limit:                     aws.Int32(int32(limit)),
-	}
+	q := store.Query{Index: store.GSI1, PK: store.StaffListPK(p.School), Limit: limit}
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || !ValidUsername(string(b)) {
 			return nil, errBadCursor
 		}
 		u := string(b)
-		k := store.StaffKey(u).AV()
-		k[store.AttrGSI1PK] = &types.AttributeValueMemberS{Value: store.StaffListPK(p.School)}
-		k[store.AttrGSI1SK] = &types.AttributeValueMemberS{Value: u}
-		in.ExclusiveStartKey = k
+		start := store.StaffKey(u)
+		q.Start, q.StartSK = &start, u
 	}
 	var ms []Member
-	last, err := s.S.QueryPage(ctx, in, &ms)
+	last, err := s.S.Page(ctx, q, &ms)
 	if err != nil {
 		return nil, err
 	}

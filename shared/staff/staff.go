@@ -25,8 +25,7 @@ import (
 // Member is a staff account. fn reads roles, schoolId, disabled and tokenGen on every staff request.
 type Member struct {
 	store.Key
-	GSI1PK       string   `dynamodbav:"GSI1PK"` // StaffListPK(school): the school's staff list
-	GSI1SK       string   `dynamodbav:"GSI1SK"` // username
+	store.InGSI1          // StaffListPK(school) / username: the school's staff list
 	Username     string   `dynamodbav:"username"`
 	PasswordHash string   `dynamodbav:"passwordHash"`
 	Roles        []string `dynamodbav:"roles"`

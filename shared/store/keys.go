@@ -277,7 +277,7 @@ func RechargerKey(school, roomID, userID string) Key {
 func MeterKey(id string) Key               { return Key{"METER#" + id, "METER"} }
 func MyRoomsKey(userID, school string) Key { return Key{UserKey(userID).PK, "MYROOMS#" + school} }
 
-// Helper q1 (issue 12, queries through store.Query): partitions that domain packages built themselves.
+// Partitions and sort-key bounds that the listings query (store.Query).
 
 // RoomsPK is the GSI1 partition of a school's rooms, listed in building and room order: GSI1SK is
 // <building, 3 digits>#<room, 5 digits> (dorm's sortKey), so a building's rooms share a prefix.
@@ -313,3 +313,17 @@ func GSI2Parts(p, pk, sk string) (set, remove []string, values map[string]any) {
 	return []string{AttrGSI2PK + " = :" + p + "pk", AttrGSI2SK + " = :" + p + "sk"}, nil,
 		map[string]any{":" + p + "pk": pk, ":" + p + "sk": sk}
 }
+
+// RefundsPendingPK is the GSI1 partition of refunds not yet final (recharge's reconciler reads it); a
+// refund leaves it when final.
+const RefundsPendingPK = "REFUNDS#pending"
+
+// EntrySKPrefix begins the sort key of every ledger entry (EntrySK): the entries of a LedgerPK
+// partition, as a history reads them.
+const EntrySKPrefix = "E#"
+
+// MerchantDeviceSK is an owner entry's GSI1SK under MerchantDevicesPK (<day>#<deviceId>, day in China
+// time); MerchantDevicesUpTo(day) sorts after every such key of day and before the next day's, so a
+// query up to it reads the entries from day and before.
+func MerchantDeviceSK(day, deviceID string) string { return day + "#" + deviceID }
+func MerchantDevicesUpTo(day string) string        { return day + "#~" }
