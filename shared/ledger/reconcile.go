@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/store"
 )
@@ -71,25 +70,20 @@ func (l *Ledger) Reconcile(ctx context.Context) (*Report, error) {
 	days := map[string]int64{} // per day posted, China time
 	clearing := map[string]*ClearingTotal{}
 	rep := &Report{Discrepancies: []Discrepancy{}, Clearing: []ClearingTotal{}}
-	in := &dynamodb.ScanInput{TableName: &l.S.Table, ConsistentRead: aws.Bool(true)}
-	for {
-		res, err := l.S.DB.Scan(ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		for _, raw := range res.Items {
+	err := l.S.ScanEach(ctx, store.Scan{Consistent: true}, func(items []map[string]types.AttributeValue) error {
+		for _, raw := range items {
 			var probe struct {
 				Type string `dynamodbav:"type"`
 				Acct string `dynamodbav:"acct"`
 			}
 			if err := attributevalue.UnmarshalMap(raw, &probe); err != nil {
-				return nil, err
+				return err
 			}
 			switch {
 			case probe.Type == "entry":
 				var e Entry
 				if err := attributevalue.UnmarshalMap(raw, &e); err != nil {
-					return nil, err
+					return err
 				}
 				a := get(e.Account)
 				a.entries = append(a.entries, e)
@@ -106,7 +100,7 @@ func (l *Ledger) Reconcile(ctx context.Context) (*Report, error) {
 			case probe.Type == "clearing":
 				var c ClearingEntry
 				if err := attributevalue.UnmarshalMap(raw, &c); err != nil {
-					return nil, err
+					return err
 				}
 				rep.ClearingEntries++
 				rep.ClearingFen += c.AmountFen
@@ -120,17 +114,17 @@ func (l *Ledger) Reconcile(ctx context.Context) (*Report, error) {
 			case probe.Acct != "":
 				var b Balance
 				if err := attributevalue.UnmarshalMap(raw, &b); err != nil {
-					return nil, err
+					return err
 				}
 				a := get(b.Account)
 				a.balance, a.seq, a.hasItem = b.Balance, b.Seq, true
 				rep.BalancesFen += b.Balance
 			}
 		}
-		if res.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	ids := make([]string, 0, len(accts))
 	for id := range accts {

@@ -7,9 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/cash"
 	"onecard/shared/fault"
@@ -327,19 +326,14 @@ func (s *Service) LiabilityAt(ctx context.Context, school, date string) (*Liabil
 	}
 	latest := map[string]last{}
 	rep := &Liability{Date: date, AsOf: end.Format(time.RFC3339)}
-	in := &dynamodb.ScanInput{TableName: &s.S.Table,
-		FilterExpression:          aws.String("#t = :e AND (begins_with(#a, :c) OR begins_with(#a, :d))"),
-		ProjectionExpression:      aws.String("#a, #s, #b, #p"),
-		ExpressionAttributeNames:  map[string]string{"#t": "type", "#a": "account", "#s": "seq", "#b": "balanceAfter", "#p": "postedAt"},
-		ExpressionAttributeValues: store.Values{":e": "entry", ":c": "card:" + school + ":", ":d": "dorm:" + school + ":"}.AV()}
-	for {
-		res, err := s.S.DB.Scan(ctx, in)
-		if err != nil {
-			return nil, err
-		}
+	sc := store.Scan{Filter: "#t = :e AND (begins_with(#a, :c) OR begins_with(#a, :d))",
+		FilterNames:  map[string]string{"#t": "type", "#a": "account"},
+		FilterValues: store.Values{":e": "entry", ":c": "card:" + school + ":", ":d": "dorm:" + school + ":"},
+		Project:      []string{"account", "seq", "balanceAfter", "postedAt"}}
+	err = s.S.ScanEach(ctx, sc, func(items []map[string]types.AttributeValue) error {
 		var page []ledger.Entry
-		if err := attributevalue.UnmarshalListOfMaps(res.Items, &page); err != nil {
-			return nil, err
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return err
 		}
 		for _, e := range page {
 			rep.Entries++
@@ -350,10 +344,10 @@ func (s *Service) LiabilityAt(ctx context.Context, school, date string) (*Liabil
 				latest[e.Account] = last{e.Seq, e.BalanceAfter}
 			}
 		}
-		if res.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for acct, l := range latest {
 		if strings.HasPrefix(acct, "card:") {

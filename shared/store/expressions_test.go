@@ -105,3 +105,64 @@ func entryOf(rel string) string {
 	}
 	return filepath.ToSlash(filepath.Dir(rel))
 }
+
+// TestReadsLiveInStore keeps the table's reads in this package too: outside it, no Go file (tests
+// aside) builds a query or a scan, names a key condition or carries a page's start key. Domain
+// packages say what to read with Query or Scan; the attribute names and the paging are here.
+func TestReadsLiveInStore(t *testing.T) {
+	root := filepath.Join("..", "..")
+	var found []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			switch {
+			case d.Name() == "node_modules" || d.Name() == ".git" || d.Name() == ".cache" || rel == "shared/store":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, rel, src, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.CompositeLit:
+				if sel, ok := x.Type.(*ast.SelectorExpr); ok && (sel.Sel.Name == "QueryInput" || sel.Sel.Name == "ScanInput") {
+					found = append(found, fset.Position(x.Pos()).String()+": builds a "+sel.Sel.Name)
+				}
+			case *ast.KeyValueExpr:
+				if id, ok := x.Key.(*ast.Ident); ok && (id.Name == "KeyConditionExpression" || id.Name == "ExclusiveStartKey") {
+					found = append(found, fset.Position(x.Pos()).String()+": sets "+id.Name)
+				}
+			case *ast.AssignStmt:
+				for _, l := range x.Lhs {
+					if sel, ok := l.(*ast.SelectorExpr); ok && (sel.Sel.Name == "KeyConditionExpression" || sel.Sel.Name == "ExclusiveStartKey") {
+						found = append(found, fset.Position(l.Pos()).String()+": sets "+sel.Sel.Name)
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) > 0 {
+		t.Errorf("table reads built outside shared/store (use store.Query, store.All/Each, Store.Page or Store.ScanEach):\n\t%s",
+			strings.Join(found, "\n\t"))
+	}
+}

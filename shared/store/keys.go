@@ -1,5 +1,5 @@
 // Package store is the DynamoDB adapter: the one table's key shapes (this file) and the few operations
-// every domain package needs (get, put, transact with bounded conflict retries, query pages).
+// every domain package needs (get, put, transact with bounded conflict retries, queries and scans).
 //
 // Every item has PK and SK. Two sparse GSIs serve the listings. The table and its access patterns are
 // documented in docs/data-model.md; keep both in step.

@@ -48,11 +48,7 @@ func TestFailuresNameTheirOperation(t *testing.T) {
 	var out map[string]any
 	_, getErr := s.Get(ctx, card, &out)
 	var q []map[string]any
-	_, queryErr := s.QueryPage(ctx, &dynamodb.QueryInput{
-		IndexName:                 aws.String("GSI1"),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: StudentNamePK("s1", "张三")}},
-	}, &q)
+	_, queryErr := s.Page(ctx, Query{Index: GSI1, PK: StudentNamePK("s1", "张三")}, &q)
 	cases := []struct {
 		err  error
 		want string
@@ -63,7 +59,8 @@ func TestFailuresNameTheirOperation(t *testing.T) {
 		{s.Put(ctx, map[string]string{AttrPK: "STAFF#li", AttrSK: "STAFF"}, "", nil), "store.Put STAFF/STAFF: connection reset"},
 		{s.Transact(ctx, []types.TransactWriteItem{UpdateItem(card, "SET a = :a", "", nil, nil), DeleteItem(IdemKey("x", "y"), "", nil)}, ""),
 			"store.Transact CARD/CARD+IDEM/IDEM: connection reset"},
-		{queryErr, "store.QueryPage GSI1:STUDENTNAME: connection reset"},
+		{queryErr, "store.Page GSI1:STUDENTNAME: connection reset"},
+		{s.ScanEach(ctx, Scan{}, func([]map[string]types.AttributeValue) error { return nil }), "store.ScanEach: connection reset"},
 	}
 	for _, c := range cases {
 		if c.err == nil || c.err.Error() != c.want {

@@ -30,8 +30,8 @@ type Query struct {
 	// Equal keeps the items whose attributes equal the values (a filter: it runs after the read, so a
 	// page can come back short or empty while more remain).
 	Equal map[string]any
-	// Filter is a filter expression for what Equal cannot say; FilterNames and FilterValues are its
-	// placeholders. Callers use it for the audit log's text search only.
+	// Filter is a filter expression for what Equal cannot say (the audit log's and the room list's text
+	// search, the merged history's month); FilterNames and FilterValues are its placeholders.
 	Filter       string
 	FilterNames  map[string]string
 	FilterValues Values
@@ -229,4 +229,56 @@ func All[T any](ctx context.Context, s *Store, q Query) ([]T, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// Scan reads the whole table: only the reports that must see every item (the books' reconcile, the
+// outstanding balance at a date) scan, and they run as jobs, off the request path (decision 0014).
+type Scan struct {
+	// Filter keeps the items it matches; FilterNames and FilterValues are its placeholders.
+	Filter       string
+	FilterNames  map[string]string
+	FilterValues Values
+	Project      []string // read only these attributes
+	Consistent   bool
+}
+
+// ScanEach reads the table page by page and hands each page's items, undecoded, to f; an error from f
+// stops it.
+func (s *Store) ScanEach(ctx context.Context, sc Scan, f func(items []map[string]types.AttributeValue) error) error {
+	in := &dynamodb.ScanInput{TableName: &s.Table}
+	names := map[string]string{}
+	for k, v := range sc.FilterNames {
+		names[k] = v
+	}
+	if sc.Filter != "" {
+		in.FilterExpression = aws.String(sc.Filter)
+		in.ExpressionAttributeValues = sc.FilterValues.AV()
+	}
+	if len(sc.Project) > 0 {
+		p := make([]string, len(sc.Project))
+		for i, a := range sc.Project {
+			p[i] = "#p" + strconv.Itoa(i)
+			names[p[i]] = a
+		}
+		in.ProjectionExpression = aws.String(strings.Join(p, ", "))
+	}
+	if len(names) > 0 {
+		in.ExpressionAttributeNames = names
+	}
+	if sc.Consistent {
+		in.ConsistentRead = aws.Bool(true)
+	}
+	for {
+		res, err := s.DB.Scan(ctx, in)
+		if err != nil {
+			return fail("store.ScanEach", "", err)
+		}
+		if err := f(res.Items); err != nil {
+			return err
+		}
+		if res.LastEvaluatedKey == nil {
+			return nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
 }

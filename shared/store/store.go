@@ -249,19 +249,6 @@ func (v Values) AV() map[string]types.AttributeValue {
 	return out
 }
 
-// QueryPage runs one query page and unmarshals its items into out (a pointer to a slice).
-func (s *Store) QueryPage(ctx context.Context, in *dynamodb.QueryInput, out any) (map[string]types.AttributeValue, error) {
-	in.TableName = &s.Table
-	res, err := s.DB.Query(ctx, in)
-	if err != nil {
-		return nil, fail("store.QueryPage", queryKind(in), err)
-	}
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, out); err != nil {
-		return nil, fail("store.QueryPage: decoding", queryKind(in), err)
-	}
-	return res.LastEvaluatedKey, nil
-}
-
 // TTL returns the epoch seconds DynamoDB's TTL expects.
 func TTL(t time.Time) int64 { return t.Unix() }
 
