@@ -8,6 +8,7 @@ import { DownloadOutlined, PlayCircleOutlined } from '@ant-design/icons'
 import dayjs, { type Dayjs } from 'dayjs'
 import { api, describe, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
+import { useAction } from '../../components/useAction'
 import { reportOrJob, useJob } from '../../components/useJob'
 import { yuan } from '../../lib/money'
 import { formatTime, ZONE } from '../../lib/time'
@@ -25,8 +26,7 @@ function yesterday(): string {
 export default function Liability() {
   const [date, setDate] = useState(yesterday())
   const [report, setReport] = useState<Report | null>(null)
-  const [loading, setLoading] = useState(false)
-  const [error, setError] = useState('')
+  const { busy: loading, error, setError, run: loadWith } = useAction()
   const current = useRef(date)
   const { job, follow, start, stop } = useJob<Job>({
     poll: (jobId) => ok(api.GET('/v1/admin/reports/liability/jobs/{jobId}', { params: { path: { jobId } } })),
@@ -38,9 +38,7 @@ export default function Liability() {
 
   // The latest report of the date; with none yet the API queues a run (202) and the page follows it.
   async function load(d: string) {
-    setLoading(true)
-    setError('')
-    try {
+    await loadWith(async () => {
       const { accepted, data } = await reportOrJob(api.GET('/v1/admin/reports/liability', { params: { query: { date: d } } }))
       if (d !== current.current) return
       if (accepted) {
@@ -51,11 +49,7 @@ export default function Liability() {
         setReport(r)
         if (r.pending) follow(r.pending)
       }
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setLoading(false)
-    }
+    })
   }
   useEffect(() => {
     current.current = date

@@ -4,8 +4,9 @@
 import { useEffect, useState } from 'react'
 import { Alert, Button, Col, Descriptions, Result, Row, Spin, Statistic, Table, Tag } from 'antd'
 import { PlayCircleOutlined } from '@ant-design/icons'
-import { api, describe, ok, type Schemas } from '../../api/client'
+import { api, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
+import { useAction } from '../../components/useAction'
 import { reportOrJob, useJob } from '../../components/useJob'
 import { yuan } from '../../lib/money'
 import { formatTime } from '../../lib/time'
@@ -24,8 +25,7 @@ const JOB: Record<Job['status'], string> = { queued: '排队中', running: '对�
 
 export default function Reconcile() {
   const [shown, setShown] = useState<Shown | null>(null)
-  const [loading, setLoading] = useState(true)
-  const [error, setError] = useState('')
+  const { busy: loading, error, setError, run: loadWith } = useAction(true)
   const { job, follow, start } = useJob<Job>({
     poll: (jobId) => ok(api.GET('/v1/admin/reconcile/jobs/{jobId}', { params: { path: { jobId } } })),
     onDone: (j) => {
@@ -36,9 +36,7 @@ export default function Reconcile() {
   })
 
   async function latest() {
-    setLoading(true)
-    setError('')
-    try {
+    await loadWith(async () => {
       const { accepted, data } = await reportOrJob(api.GET('/v1/admin/reconcile'))
       if (accepted) follow(data as Job)
       else if (data && 'ok' in data) {
@@ -46,11 +44,7 @@ export default function Reconcile() {
         setShown({ report: r, jobId: r.jobId, finishedAt: r.finishedAt, discrepancyCount: r.discrepancyCount })
         if (r.pending) follow(r.pending)
       }
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setLoading(false)
-    }
+    })
   }
   useEffect(() => {
     latest()
