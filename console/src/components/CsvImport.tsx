@@ -3,6 +3,7 @@
 // rejected, and each refused row with its line and reason).
 import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react'
 import { Alert, Button, Card, Col, Input, Progress, Row, Space, Statistic, Table, Tag, Typography, Upload } from 'antd'
+import type { ColumnsType } from 'antd/es/table'
 import { UploadOutlined } from '@ant-design/icons'
 import { describe, type Schemas } from '../api/client'
 
@@ -72,6 +73,23 @@ function RowErrors(props: { errors: Report['errors']; title: string }) {
         { title: '代码', dataIndex: 'code', width: 180, render: (c: string) => <Tag color="red">{c}</Tag> },
         { title: '原因', dataIndex: 'message' },
       ]}
+      style={{ marginBottom: 16 }}
+    />
+  )
+}
+
+/** A preview's rows of one kind (the students or rooms an import would create or change), by file line. */
+export function PreviewRows<T extends { line: number }>(props: { title: string; rows: T[]; testId: string; columns: ColumnsType<T> }) {
+  if (!props.rows.length) return null
+  return (
+    <Table<T>
+      size="small"
+      rowKey="line"
+      title={() => `${props.title}（${props.rows.length}）`}
+      dataSource={props.rows}
+      pagination={{ pageSize: 10, hideOnSinglePage: true }}
+      data-testid={props.testId}
+      columns={[{ title: '行', dataIndex: 'line', width: 60 }, ...props.columns]}
       style={{ marginBottom: 16 }}
     />
   )

@@ -1,9 +1,10 @@
 // Tables page through the API's cursor: page i is asked for with the nextCursor of page i-1, so going back
 // is a stack of the cursors seen. Filters reset to the first page.
 import { useCallback, useEffect, useRef, useState } from 'react'
-import { Button, Space, Typography } from 'antd'
+import { Button, Space, Table, Typography, type TableProps } from 'antd'
 import { LeftOutlined, RightOutlined } from '@ant-design/icons'
 import { describe } from '../api/client'
+import { ErrorLine } from './common'
 
 export interface Page<T> {
   items: T[]
@@ -99,5 +100,16 @@ export function Pager({ pages }: { pages: Pages<unknown> }) {
         下一页 <RightOutlined />
       </Button>
     </Space>
+  )
+}
+
+/** A table of one page of a cursor list: the list's error line, the rows, and the pager under them. */
+export function PagedTable<T extends object>({ pages, ...props }: { pages: Pages<T> } & Omit<TableProps<T>, 'dataSource' | 'loading' | 'pagination'>) {
+  return (
+    <>
+      <ErrorLine error={pages.error} />
+      <Table<T> loading={pages.loading} dataSource={pages.items} pagination={false} {...props} />
+      <Pager pages={pages} />
+    </>
   )
 }

@@ -1,32 +1,25 @@
 // 修改密码: PUT /v1/admin/password. The change ends every earlier token of the member, this one too; the
 // answer is this session's new token. A wrong old password counts against the sign-in limit.
-import { useState } from 'react'
 import { App, Button, Form, Input } from 'antd'
-import { api, describe, ok } from '../api/client'
+import { api, ok } from '../api/client'
 import { getSession, setToken } from '../auth/session'
 import { ErrorLine, PageCard } from '../components/common'
+import { useAction } from '../components/useAction'
 
 /** forced: the member signs in with a password an admin set and must choose their own before anything else. */
 export default function Password({ forced = false }: { forced?: boolean }) {
   const { message } = App.useApp()
   const [form] = Form.useForm()
-  const [error, setError] = useState('')
-  const [busy, setBusy] = useState(false)
+  const { busy, error, run } = useAction()
   const username = getSession()?.username ?? ''
 
   async function submit(v: { oldPassword: string; newPassword: string }) {
-    setBusy(true)
-    setError('')
-    try {
+    await run(async () => {
       const t = await ok(api.PUT('/v1/admin/password', { body: { oldPassword: v.oldPassword, newPassword: v.newPassword } }))
       setToken(t.token)
       form.resetFields()
       message.success(forced ? '密码已设置，欢迎使用' : '密码已修改，其他设备上的登录已失效')
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   return (

@@ -63,9 +63,14 @@ export default function School() {
   }
 
   const money = (name: MoneyField, label: string, min: number, max: number, extra?: string, suffix?: string) => (
-    <Form.Item name={name} label={label} rules={[yuanRule({ min, max })]} extra={extra}>
+    <Form.Item key={name} name={name} label={label} rules={[yuanRule({ min, max })]} extra={extra}>
       <MoneyInput suffix={suffix} testId={`school-${name}`} />
     </Form.Item>
+  )
+  const moneyRow = (...fields: Parameters<typeof money>[]) => (
+    <Space size="large" wrap>
+      {fields.map((f) => money(...f))}
+    </Space>
   )
 
   return (
@@ -92,10 +97,7 @@ export default function School() {
                 </Form.Item>
               </Card>
               <Card type="inner" title="宿舍水电" style={{ marginBottom: 24 }}>
-                <Space size="large" wrap>
-                  {money('elecFenPerKWh', '电价', 1, 1000, '0.01–10.00 元/度', '元/度')}
-                  {money('waterFenPerM3', '水价', 1, 5000, '0.01–50.00 元/吨', '元/吨')}
-                </Space>
+                {moneyRow(['elecFenPerKWh', '电价', 1, 1000, '0.01–10.00 元/度', '元/度'], ['waterFenPerM3', '水价', 1, 5000, '0.01–50.00 元/吨', '元/吨'])}
                 <Space size="large" wrap>
                   <Form.Item name="nightStart" label="夜间不断电开始" rules={[{ required: true, pattern: HHMM, message: 'HH:MM，如 23:00' }]}>
                     <Input style={{ width: 120 }} placeholder="23:00" />
@@ -116,20 +118,11 @@ export default function School() {
             </Col>
             <Col xs={24} xl={12}>
               <Card type="inner" title="充值与提醒" style={{ marginBottom: 24 }}>
-                <Space size="large" wrap>
-                  {money('maxRechargeFen', '单笔充值上限', 100, 1000000, '1.00–10,000.00 元')}
-                  {money('lowBalanceFen', '余额不足提醒', 1, 100000, '0.01–1,000.00 元')}
-                </Space>
+                {moneyRow(['maxRechargeFen', '单笔充值上限', 100, 1000000, '1.00–10,000.00 元'], ['lowBalanceFen', '余额不足提醒', 1, 100000, '0.01–1,000.00 元'])}
               </Card>
               <Card type="inner" title="消费额度" style={{ marginBottom: 24 }}>
-                <Space size="large" wrap>
-                  {money('maxPerTxnFen', '单笔额度上限', 1, 1000000, '学生可设置的单笔额度最高值')}
-                  {money('maxDailyFen', '日额度上限', 1, 1000000, '学生可设置的日额度最高值')}
-                </Space>
-                <Space size="large" wrap>
-                  {money('defaultPerTxnFen', '新卡单笔额度', 1, 1000000, '不超过单笔额度上限')}
-                  {money('defaultDailyFen', '新卡日额度', 1, 1000000, '不超过日额度上限')}
-                </Space>
+                {moneyRow(['maxPerTxnFen', '单笔额度上限', 1, 1000000, '学生可设置的单笔额度最高值'], ['maxDailyFen', '日额度上限', 1, 1000000, '学生可设置的日额度最高值'])}
+                {moneyRow(['defaultPerTxnFen', '新卡单笔额度', 1, 1000000, '不超过单笔额度上限'], ['defaultDailyFen', '新卡日额度', 1, 1000000, '不超过日额度上限'])}
               </Card>
               <Card type="inner" title="收费与审批" style={{ marginBottom: 24 }}>
                 <Space size="large" wrap>

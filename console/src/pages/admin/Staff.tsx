@@ -2,12 +2,13 @@
 import type { ButtonProps } from 'antd'
 // enabling, and setting a new password handed over in person (which also lifts a lockout).
 import { useState } from 'react'
-import { App, Button, Checkbox, Form, Input, Modal, Space, Table, Tag, Tooltip, Typography } from 'antd'
+import { App, Button, Checkbox, Form, Input, Modal, Space, Tag, Tooltip, Typography } from 'antd'
 import { PlusOutlined, ReloadOutlined } from '@ant-design/icons'
 import { api, describe, ok, type Schemas } from '../../api/client'
 import { getSession, ROLE_NAMES, type Role } from '../../auth/session'
 import { ErrorLine, PageCard } from '../../components/common'
-import { Pager, useCursorPages } from '../../components/paging'
+import { useAction } from '../../components/useAction'
+import { PagedTable, useCursorPages } from '../../components/paging'
 import { formatTime } from '../../lib/time'
 
 type Member = Schemas['StaffMember']
@@ -32,8 +33,7 @@ export default function Staff() {
   const me = getSession()?.username
   const pages = useCursorPages<Member>((cursor) => ok(api.GET('/v1/admin/staff', { params: { query: { cursor, limit: 20 } } })), [])
   const [dialog, setDialog] = useState<{ kind: 'create' | 'roles' | 'password'; member?: Member } | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState('')
+  const { busy, error, setError, run } = useAction()
   const [form] = Form.useForm()
 
   function open(kind: 'create' | 'roles' | 'password', member?: Member) {
@@ -46,9 +46,7 @@ export default function Staff() {
   async function submit() {
     if (!dialog) return
     const v = await form.validateFields()
-    setBusy(true)
-    setError('')
-    try {
+    await run(async () => {
       const m = dialog.member
       if (dialog.kind === 'create') {
         await ok(api.POST('/v1/admin/staff', { body: { username: v.username.trim().toLowerCase(), password: v.password, roles: v.roles } }))
@@ -62,11 +60,7 @@ export default function Staff() {
       }
       setDialog(null)
       pages.reload()
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   function toggle(m: Member) {
@@ -102,12 +96,9 @@ export default function Staff() {
         </Space>
       }
     >
-      <ErrorLine error={pages.error} />
-      <Table<Member>
+      <PagedTable<Member>
+        pages={pages}
         rowKey="username"
-        loading={pages.loading}
-        dataSource={pages.items}
-        pagination={false}
         data-testid="staff-table"
         columns={[
           { title: '用户名', dataIndex: 'username', render: (u: string) => <Typography.Text strong>{u}{u === me ? '（我）' : ''}</Typography.Text> },
@@ -140,7 +131,6 @@ export default function Staff() {
           },
         ]}
       />
-      <Pager pages={pages} />
       <Modal
         open={!!dialog}
         title={dialog?.kind === 'create' ? '添加人员' : dialog?.kind === 'roles' ? `${dialog.member?.username} 的角色` : `重置 ${dialog?.member?.username} 的密码`}

@@ -4,7 +4,7 @@
 // 卡务中心 (it): 解锁, 重置密码, 解除绑定 after checking the holder in person, and 销户 of a graduate or leaver
 // (POST /v1/admin/cards/{cardNo}/close: the balance back to the newest WeChat recharges, the rest in cash
 // under a receipt); 财务处 (finance): 补卡 and moving what is left on a cancelled card.
-import { useState } from 'react'
+import { type ReactNode, useState } from 'react'
 import { Alert, App, Button, Card, Checkbox, DatePicker, Descriptions, Empty, Form, Input, Modal, Radio, Space, Table, Tag, Tooltip, Typography } from 'antd'
 import { ApiOutlined, DisconnectOutlined, KeyOutlined, SearchOutlined, StopOutlined, SwapOutlined, UnlockOutlined } from '@ant-design/icons'
 import type { Dayjs } from 'dayjs'
@@ -57,6 +57,11 @@ const RECEIPT_NO = /^[A-Za-z0-9-]{4,32}$/
 /** The card's status as the counter says it: a card cancelled without a replacement was closed (销户). */
 function statusOf(c: StaffCard): { text: string; color: string } {
   return c.status === 'cancelled' && !c.replacedBy ? { text: '已销户', color: 'default' } : CARD_STATUS[c.status]
+}
+
+/** What an act at the desk did, under the card's actions. */
+function Done({ testId, message }: { testId: string; message: ReactNode }) {
+  return <Alert type="success" showIcon style={{ marginTop: 16 }} data-testid={testId} message={message} />
 }
 
 export default function CardDesk() {
@@ -318,11 +323,8 @@ export default function CardDesk() {
               )}
             </Space>
             {replaced && (
-              <Alert
-                type="success"
-                showIcon
-                style={{ marginTop: 16 }}
-                data-testid="replace-result"
+              <Done
+                testId="replace-result"
                 message={
                   <span>
                     补卡完成：原卡 {replaced.oldCardNo} 已注销，新卡 <Typography.Text strong data-testid="replace-new">{replaced.newCardNo}</Typography.Text>，
@@ -334,11 +336,8 @@ export default function CardDesk() {
             )}
             {closed && <CloseOutcome r={closed} />}
             {moved && (
-              <Alert
-                type="success"
-                showIcon
-                style={{ marginTop: 16 }}
-                data-testid="move-result"
+              <Done
+                testId="move-result"
                 message={`已将旧卡 ${moved.cardNo} 上的 ${yuan(moved.movedFen)} 转入当前卡 ${moved.toCardNo}，当前卡余额 ${yuan(moved.balanceFen)}`}
               />
             )}

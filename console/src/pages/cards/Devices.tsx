@@ -2,12 +2,13 @@
 // with its Ed25519 public key, and disabling / enabling it. A member who also keeps the merchants (finance)
 // sees which merchant each reader belongs to today (GET /v1/admin/merchants; 商户与设备 assigns them).
 import { useEffect, useState } from 'react'
-import { App, Button, Form, Input, Modal, Radio, Select, Space, Table, Tag, Typography } from 'antd'
+import { App, Button, Form, Input, Modal, Radio, Select, Space, Tag, Typography } from 'antd'
 import { PlusOutlined, ReloadOutlined } from '@ant-design/icons'
 import { api, describe, ok, type Schemas } from '../../api/client'
 import { getSession, hasRole } from '../../auth/session'
 import { ErrorLine, PageCard } from '../../components/common'
-import { Pager, useCursorPages } from '../../components/paging'
+import { useAction } from '../../components/useAction'
+import { PagedTable, useCursorPages } from '../../components/paging'
 import { formatTime } from '../../lib/time'
 
 type Device = Schemas['Device']
@@ -18,8 +19,7 @@ export default function Devices() {
   const { modal, message } = App.useApp()
   const pages = useCursorPages<Device>((cursor) => ok(api.GET('/v1/admin/devices', { params: { query: { cursor, limit: 20 } } })), [])
   const [open, setOpen] = useState(false)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState('')
+  const { busy, error, run } = useAction()
   const [form] = Form.useForm()
   const kind = Form.useWatch('kind', form)
   const finance = hasRole(getSession(), 'finance')
@@ -54,9 +54,7 @@ export default function Devices() {
 
   async function register() {
     const v = await form.validateFields()
-    setBusy(true)
-    setError('')
-    try {
+    await run(async () => {
       const body: Schemas['DeviceRegistration'] = { deviceId: v.deviceId.trim(), kind: v.kind, publicKey: v.publicKey.trim() }
       if (v.merchant?.trim()) body.merchant = v.merchant.trim()
       if (v.kind === 'reader') body.category = v.category
@@ -65,11 +63,7 @@ export default function Devices() {
       setOpen(false)
       form.resetFields()
       pages.reload()
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   return (
@@ -83,12 +77,9 @@ export default function Devices() {
         </Space>
       }
     >
-      <ErrorLine error={pages.error} />
-      <Table<Device>
+      <PagedTable<Device>
+        pages={pages}
         rowKey="deviceId"
-        loading={pages.loading}
-        dataSource={pages.items}
-        pagination={false}
         data-testid="devices"
         columns={[
           { title: '设备编号', dataIndex: 'deviceId', render: (t: string) => <Typography.Text code>{t}</Typography.Text> },
@@ -112,7 +103,6 @@ export default function Devices() {
           },
         ]}
       />
-      <Pager pages={pages} />
       <Modal open={open} title="登记设备" okText="登记" confirmLoading={busy} onOk={register} onCancel={() => setOpen(false)} width={560}>
         <ErrorLine error={error} />
         <Form form={form} layout="vertical" initialValues={{ kind: 'reader', category: 'canteen' }}>

@@ -3,10 +3,10 @@
 // each change before → after, the rows it would refuse; nothing written), then confirms: the file becomes
 // an import job, polled (GET /v1/admin/imports/{jobId}) until its report is in. Each new card's password
 // is the last six of the ID number; re-importing the same rows changes nothing.
-import { Table, Tag, Typography } from 'antd'
+import { Tag, Typography } from 'antd'
 import { api, csvBody, ok, type Schemas } from '../../api/client'
 import { PageCard } from '../../components/common'
-import { CsvImport } from '../../components/CsvImport'
+import { CsvImport, PreviewRows } from '../../components/CsvImport'
 
 type Preview = Schemas['StudentImportPreview']
 
@@ -17,51 +17,37 @@ const shown = (field: string, v: string) => (field === 'status' ? STATUS[v] ?? v
 function PreviewDetail({ p }: { p: Preview }) {
   return (
     <>
-      {p.updates.length > 0 && (
-        <Table
-          size="small"
-          rowKey="line"
-          title={() => `将更新的学生（${p.updates.length}）`}
-          dataSource={p.updates}
-          pagination={{ pageSize: 10, hideOnSinglePage: true }}
-          data-testid="roster-preview-updates"
-          columns={[
-            { title: '行', dataIndex: 'line', width: 60 },
-            { title: '学号', dataIndex: 'studentNo', width: 150 },
-            { title: '卡号', dataIndex: 'cardNo', width: 120 },
-            {
-              title: '变更',
-              key: 'changes',
-              render: (_: unknown, u: Preview['updates'][number]) =>
-                u.changes.map((c) => (
-                  <div key={c.field}>
-                    {FIELD[c.field] ?? c.field}：<Typography.Text delete type="secondary">{shown(c.field, c.before)}</Typography.Text> → <Typography.Text strong>{shown(c.field, c.after)}</Typography.Text>
-                  </div>
-                )),
-            },
-          ]}
-          style={{ marginBottom: 16 }}
-        />
-      )}
-      {p.creates.length > 0 && (
-        <Table
-          size="small"
-          rowKey="line"
-          title={() => `将新增的学生与卡（${p.creates.length}）`}
-          dataSource={p.creates}
-          pagination={{ pageSize: 10, hideOnSinglePage: true }}
-          data-testid="roster-preview-creates"
-          columns={[
-            { title: '行', dataIndex: 'line', width: 60 },
-            { title: '学号', dataIndex: 'studentNo', width: 150 },
-            { title: '姓名', dataIndex: 'name' },
-            { title: '卡号', dataIndex: 'cardNo', width: 120 },
-            { title: '班级', dataIndex: 'class', render: (c: string) => c || '—' },
-            { title: '学籍状态', dataIndex: 'status', width: 90, render: (s: string) => <Tag>{STATUS[s] ?? s}</Tag> },
-          ]}
-          style={{ marginBottom: 16 }}
-        />
-      )}
+      <PreviewRows
+        title="将更新的学生"
+        rows={p.updates}
+        testId="roster-preview-updates"
+        columns={[
+          { title: '学号', dataIndex: 'studentNo', width: 150 },
+          { title: '卡号', dataIndex: 'cardNo', width: 120 },
+          {
+            title: '变更',
+            key: 'changes',
+            render: (_: unknown, u: Preview['updates'][number]) =>
+              u.changes.map((c) => (
+                <div key={c.field}>
+                  {FIELD[c.field] ?? c.field}：<Typography.Text delete type="secondary">{shown(c.field, c.before)}</Typography.Text> → <Typography.Text strong>{shown(c.field, c.after)}</Typography.Text>
+                </div>
+              )),
+          },
+        ]}
+      />
+      <PreviewRows
+        title="将新增的学生与卡"
+        rows={p.creates}
+        testId="roster-preview-creates"
+        columns={[
+          { title: '学号', dataIndex: 'studentNo', width: 150 },
+          { title: '姓名', dataIndex: 'name' },
+          { title: '卡号', dataIndex: 'cardNo', width: 120 },
+          { title: '班级', dataIndex: 'class', render: (c: string) => c || '—' },
+          { title: '学籍状态', dataIndex: 'status', width: 90, render: (s: string) => <Tag>{STATUS[s] ?? s}</Tag> },
+        ]}
+      />
     </>
   )
 }

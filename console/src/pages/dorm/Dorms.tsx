@@ -3,32 +3,26 @@
 // import job, polled at GET /v1/admin/imports/{jobId} until its report is in; previewed first with
 // ?dryRun=true: the rooms it would create, the rows it would refuse).
 import { useState } from 'react'
-import { Alert, App, Button, Card, Col, Descriptions, Form, Input, Radio, Row, Table, Tag, Typography } from 'antd'
-import { api, csvBody, describe, ok, type Schemas } from '../../api/client'
+import { Alert, App, Button, Card, Col, Descriptions, Form, Input, Radio, Row, Tag, Typography } from 'antd'
+import { api, csvBody, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
-import { CsvImport } from '../../components/CsvImport'
+import { useAction } from '../../components/useAction'
+import { CsvImport, PreviewRows } from '../../components/CsvImport'
 
 export default function Dorms() {
   const { message } = App.useApp()
   const [form] = Form.useForm()
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState('')
+  const { busy, error, run } = useAction()
   const [saved, setSaved] = useState<Schemas['Building'][]>([])
 
   async function save(v: { building: string; label?: string; accountMode: 'combined' | 'separate' }) {
-    setBusy(true)
-    setError('')
-    try {
+    await run(async () => {
       const body: { accountMode: 'combined' | 'separate'; label?: string } = { accountMode: v.accountMode }
       if (v.label?.trim()) body.label = v.label.trim()
       const b = await ok(api.PUT('/v1/admin/dorms/buildings/{building}', { params: { path: { building: v.building.trim() } }, body }))
       setSaved((s) => [b, ...s.filter((x) => x.building !== b.building)])
       message.success(`${b.label}已保存`)
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   return (
@@ -81,24 +75,18 @@ export default function Dorms() {
               example={'roomId,building,room,elecMeterId,waterMeterId\nWH-8D-1006,8,1006,WH-8D-1006-E,WH-8D-1006-W'}
               preview={{
                 load: (csv) => ok(api.POST('/v1/admin/dorms/import', { body: csv, params: { query: { dryRun: 'true' } }, ...csvBody })) as Promise<Schemas['DormImportPreview']>,
-                render: (p) =>
-                  p.creates.length > 0 && (
-                    <Table
-                      size="small"
-                      rowKey="line"
-                      title={() => `将新增的房间（${p.creates.length}）`}
-                      dataSource={p.creates}
-                      pagination={{ pageSize: 10, hideOnSinglePage: true }}
-                      data-testid="rooms-preview-creates"
-                      columns={[
-                        { title: '行', dataIndex: 'line', width: 60 },
-                        { title: '房间编号', dataIndex: 'roomId' },
-                        { title: '电表', dataIndex: 'elecMeterId' },
-                        { title: '水表', dataIndex: 'waterMeterId' },
-                      ]}
-                      style={{ marginBottom: 16 }}
-                    />
-                  ),
+                render: (p) => (
+                  <PreviewRows
+                    title="将新增的房间"
+                    rows={p.creates}
+                    testId="rooms-preview-creates"
+                    columns={[
+                      { title: '房间编号', dataIndex: 'roomId' },
+                      { title: '电表', dataIndex: 'elecMeterId' },
+                      { title: '水表', dataIndex: 'waterMeterId' },
+                    ]}
+                  />
+                ),
               }}
               send={(csv) => ok(api.POST('/v1/admin/dorms/import', { body: csv, ...csvBody })) as Promise<Schemas['ImportJob']>}
               poll={(jobId) => ok(api.GET('/v1/admin/imports/{jobId}', { params: { path: { jobId } } }))}

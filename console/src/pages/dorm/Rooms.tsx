@@ -8,7 +8,7 @@ import { SearchOutlined } from '@ant-design/icons'
 import dayjs, { type Dayjs } from 'dayjs'
 import { api, describe, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
-import { Pager, skipEmpty, useCursorPages } from '../../components/paging'
+import { PagedTable, skipEmpty, useCursorPages } from '../../components/paging'
 import { yuan } from '../../lib/money'
 import { formatTime, ZONE } from '../../lib/time'
 
@@ -58,13 +58,10 @@ export default function Rooms() {
           </Button>
         </Form.Item>
       </Form>
-      <ErrorLine error={pages.error} />
-      <Table<Item>
+      <PagedTable<Item>
+        pages={pages}
         rowKey="roomId"
         size="middle"
-        loading={pages.loading}
-        dataSource={pages.items}
-        pagination={false}
         data-testid="rooms-table"
         locale={{ emptyText: '没有符合条件的房间' }}
         columns={[
@@ -75,7 +72,6 @@ export default function Rooms() {
           { title: '', key: 'open', width: 100, render: (_, r) => <Button size="small" onClick={() => setOpen(r.roomId)}>查看</Button> },
         ]}
       />
-      <Pager pages={pages} />
       <RoomDrawer roomId={open} onClose={() => setOpen(null)} />
       <ConsumptionByBuilding />
     </PageCard>

@@ -9,6 +9,7 @@ import dayjs from 'dayjs'
 import { api, describe, ok, type Schemas } from '../../api/client'
 import { getSession } from '../../auth/session'
 import { ErrorLine, PageCard } from '../../components/common'
+import { useAction } from '../../components/useAction'
 import { MoneyInput, yuanRule } from '../../components/MoneyInput'
 import { parseYuan, yuan } from '../../lib/money'
 import { formatTime } from '../../lib/time'
@@ -34,8 +35,7 @@ export default function Cash() {
   const session = getSession()
   const [form] = Form.useForm()
   const [receipt, setReceipt] = useState<Receipt | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState('')
+  const { busy, error, run } = useAction()
   const [day, setDay] = useState(todayChina())
   const [report, setReport] = useState<Report | null>(null)
   const [reportError, setReportError] = useState('')
@@ -56,20 +56,14 @@ export default function Cash() {
     const v = await form.validateFields()
     const amountFen = parseYuan(v.amount)
     if (amountFen === null) return
-    setBusy(true)
-    setError('')
-    try {
+    await run(async () => {
       const cardNo = v.cardNo.trim()
       const r = await ok(api.POST('/v1/admin/cards/{cardNo}/cash-topup', { params: { path: { cardNo } }, body: { amountFen, receiptNo: v.receiptNo.trim() } }))
       setReceipt({ ...r, at: new Date().toISOString(), schoolId: session?.schoolId ?? '' })
       message.success(r.replayed ? `收据 ${r.receiptNo} 已入账过，未重复充值` : `已为卡 ${r.cardNo} 充值 ${yuan(r.amountFen)}`)
       form.resetFields()
       setTick((t) => t + 1)
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   const mine = report?.cashiers.find((c) => c.cashier === session?.username)

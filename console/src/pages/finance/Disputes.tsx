@@ -2,10 +2,11 @@
 // status on the server), and the decision on each: 扣款 posts the record to the student's card, 免收
 // moves no money.
 import { useState } from 'react'
-import { App, Button, Form, Input, Modal, Radio, Segmented, Table, Tag, Typography } from 'antd'
-import { api, describe, ok, type Schemas } from '../../api/client'
+import { App, Button, Form, Input, Modal, Radio, Segmented, Tag, Typography } from 'antd'
+import { api, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
-import { Pager, skipEmpty, useCursorPages } from '../../components/paging'
+import { useAction } from '../../components/useAction'
+import { PagedTable, skipEmpty, useCursorPages } from '../../components/paging'
 import { yuan } from '../../lib/money'
 import { formatTime } from '../../lib/time'
 
@@ -32,16 +33,13 @@ export default function Disputes() {
     [status],
   )
   const [target, setTarget] = useState<Dispute | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState('')
+  const { busy, error, setError, run } = useAction()
   const [form] = Form.useForm()
 
   async function resolve() {
     if (!target) return
     const v = await form.validateFields()
-    setBusy(true)
-    setError('')
-    try {
+    await run(async () => {
       const d = await ok(
         api.POST('/v1/admin/disputes/{deviceId}/{seq}/resolve', {
           params: { path: { deviceId: target.deviceId, seq: target.seq } },
@@ -52,11 +50,7 @@ export default function Disputes() {
       setTarget(null)
       form.resetFields()
       pages.reload()
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   return (
@@ -76,12 +70,9 @@ export default function Disputes() {
         style={{ marginBottom: 16 }}
         data-testid="dispute-status"
       />
-      <ErrorLine error={pages.error} />
-      <Table<Dispute>
+      <PagedTable<Dispute>
+        pages={pages}
         rowKey={(d) => `${d.deviceId}/${d.seq}`}
-        loading={pages.loading}
-        dataSource={pages.items}
-        pagination={false}
         data-testid="disputes"
         locale={{ emptyText: '没有记录' }}
         columns={[
@@ -111,7 +102,6 @@ export default function Disputes() {
           },
         ]}
       />
-      <Pager pages={pages} />
       <Modal open={!!target} title="处理争议交易" okText="确定" confirmLoading={busy} onOk={resolve} onCancel={() => { setTarget(null); setError('') }} destroyOnClose>
         {target && (
           <Typography.Paragraph>

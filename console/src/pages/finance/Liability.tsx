@@ -6,15 +6,16 @@ import { useEffect, useRef, useState } from 'react'
 import { Alert, Button, Col, DatePicker, Descriptions, Row, Space, Spin, Statistic, Tag } from 'antd'
 import { DownloadOutlined, PlayCircleOutlined } from '@ant-design/icons'
 import dayjs, { type Dayjs } from 'dayjs'
-import { api, ApiError, describe, ok, type Schemas } from '../../api/client'
+import { api, describe, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
+import { useAction } from '../../components/useAction'
+import { reportOrJob, useJob } from '../../components/useJob'
 import { yuan } from '../../lib/money'
 import { formatTime, ZONE } from '../../lib/time'
 
 type Job = Schemas['LiabilityJob']
 type Report = Schemas['LiabilityReport']
 
-const POLL_MS = 2000
 const JOB: Record<Job['status'], string> = { queued: '排队中', running: '统计中', done: '已完成', failed: '失败' }
 
 /** Yesterday in China time: the last day that is over. */
@@ -25,46 +26,22 @@ function yesterday(): string {
 export default function Liability() {
   const [date, setDate] = useState(yesterday())
   const [report, setReport] = useState<Report | null>(null)
-  const [job, setJob] = useState<Job | null>(null)
-  const [loading, setLoading] = useState(false)
-  const [error, setError] = useState('')
-  const timer = useRef<number>()
+  const { busy: loading, error, setError, run: loadWith } = useAction()
   const current = useRef(date)
-
-  useEffect(() => () => window.clearTimeout(timer.current), [])
-
-  function follow(j: Job) {
-    if (j.date !== current.current) return
-    setJob(j)
-    if (j.status === 'done') {
-      setJob(null)
-      load(j.date)
-      return
-    }
-    if (j.status === 'failed') {
-      setError('本次统计失败，请重新发起')
-      setJob(null)
-      return
-    }
-    timer.current = window.setTimeout(async () => {
-      try {
-        follow(await ok(api.GET('/v1/admin/reports/liability/jobs/{jobId}', { params: { path: { jobId: j.jobId } } })))
-      } catch (e) {
-        setError(describe(e))
-        setJob(null)
-      }
-    }, POLL_MS)
-  }
+  const { job, follow, start, stop } = useJob<Job>({
+    poll: (jobId) => ok(api.GET('/v1/admin/reports/liability/jobs/{jobId}', { params: { path: { jobId } } })),
+    onDone: (j) => load(j.date),
+    failed: '本次统计失败，请重新发起',
+    onError: setError,
+    wanted: (j) => j.date === current.current,
+  })
 
   // The latest report of the date; with none yet the API queues a run (202) and the page follows it.
   async function load(d: string) {
-    setLoading(true)
-    setError('')
-    try {
-      const { data, error: err, response } = await api.GET('/v1/admin/reports/liability', { params: { query: { date: d } } })
-      if (!response.ok) await ok(Promise.resolve({ error: err, response }))
+    await loadWith(async () => {
+      const { accepted, data } = await reportOrJob(api.GET('/v1/admin/reports/liability', { params: { query: { date: d } } }))
       if (d !== current.current) return
-      if (response.status === 202) {
+      if (accepted) {
         setReport(null)
         follow(data as Job)
       } else {
@@ -72,29 +49,17 @@ export default function Liability() {
         setReport(r)
         if (r.pending) follow(r.pending)
       }
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setLoading(false)
-    }
+    })
   }
   useEffect(() => {
     current.current = date
-    window.clearTimeout(timer.current)
-    setJob(null)
+    stop()
     setReport(null)
     load(date)
   }, [date]) // eslint-disable-line react-hooks/exhaustive-deps
 
-  async function run() {
-    setError('')
-    try {
-      window.clearTimeout(timer.current)
-      follow(await ok(api.POST('/v1/admin/reports/liability', { body: { date } })))
-    } catch (e) {
-      setError(describe(e))
-      if (e instanceof ApiError && e.code === 'LIABILITY_BUSY') load(date)
-    }
+  function run() {
+    start(() => ok(api.POST('/v1/admin/reports/liability', { body: { date } })), 'LIABILITY_BUSY', () => load(date))
   }
 
   async function exportCsv() {

@@ -1,11 +1,13 @@
 // 对账报告: the latest report of the books' reconcile (GET /v1/admin/reconcile). The reconcile reads the
 // whole table, so it runs in the scheduled LedgerReconciler, never in a request: "立即对账" asks for a run
 // (POST, 202 with its job) and the page polls the job until it is done (docs/staff-console.md, Reconcile).
-import { useEffect, useRef, useState } from 'react'
+import { useEffect, useState } from 'react'
 import { Alert, Button, Col, Descriptions, Result, Row, Spin, Statistic, Table, Tag } from 'antd'
 import { PlayCircleOutlined } from '@ant-design/icons'
-import { api, ApiError, describe, ok, type Schemas } from '../../api/client'
+import { api, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
+import { useAction } from '../../components/useAction'
+import { reportOrJob, useJob } from '../../components/useJob'
 import { yuan } from '../../lib/money'
 import { formatTime } from '../../lib/time'
 
@@ -19,71 +21,37 @@ interface Shown {
   discrepancyCount: number
 }
 
-const POLL_MS = 2000
 const JOB: Record<Job['status'], string> = { queued: '排队中', running: '对账中', done: '已完成', failed: '失败' }
 
 export default function Reconcile() {
   const [shown, setShown] = useState<Shown | null>(null)
-  const [job, setJob] = useState<Job | null>(null)
-  const [loading, setLoading] = useState(true)
-  const [error, setError] = useState('')
-  const timer = useRef<number>()
-
-  useEffect(() => () => window.clearTimeout(timer.current), [])
-
-  function follow(j: Job) {
-    setJob(j)
-    if (j.status === 'done' && j.report) {
-      setShown({ report: j.report, jobId: j.jobId, requestedBy: j.requestedBy, finishedAt: j.finishedAt, discrepancyCount: j.discrepancyCount })
-      setJob(null)
-      return
-    }
-    if (j.status === 'failed') {
-      setError('本次对账失败，请重新发起')
-      setJob(null)
-      return
-    }
-    timer.current = window.setTimeout(async () => {
-      try {
-        follow(await ok(api.GET('/v1/admin/reconcile/jobs/{jobId}', { params: { path: { jobId: j.jobId } } })))
-      } catch (e) {
-        setError(describe(e))
-        setJob(null)
-      }
-    }, POLL_MS)
-  }
+  const { busy: loading, error, setError, run: loadWith } = useAction(true)
+  const { job, follow, start } = useJob<Job>({
+    poll: (jobId) => ok(api.GET('/v1/admin/reconcile/jobs/{jobId}', { params: { path: { jobId } } })),
+    onDone: (j) => {
+      if (j.report) setShown({ report: j.report, jobId: j.jobId, requestedBy: j.requestedBy, finishedAt: j.finishedAt, discrepancyCount: j.discrepancyCount })
+    },
+    failed: '本次对账失败，请重新发起',
+    onError: setError,
+  })
 
   async function latest() {
-    setLoading(true)
-    setError('')
-    try {
-      const { data, error: err, response } = await api.GET('/v1/admin/reconcile')
-      if (!response.ok) await ok(Promise.resolve({ error: err, response }))
-      if (response.status === 202) follow(data as Job)
+    await loadWith(async () => {
+      const { accepted, data } = await reportOrJob(api.GET('/v1/admin/reconcile'))
+      if (accepted) follow(data as Job)
       else if (data && 'ok' in data) {
         const r = data as Schemas['ReconcileReport']
         setShown({ report: r, jobId: r.jobId, finishedAt: r.finishedAt, discrepancyCount: r.discrepancyCount })
         if (r.pending) follow(r.pending)
       }
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setLoading(false)
-    }
+    })
   }
   useEffect(() => {
     latest()
   }, []) // eslint-disable-line react-hooks/exhaustive-deps
 
-  async function run() {
-    setError('')
-    try {
-      window.clearTimeout(timer.current)
-      follow(await ok(api.POST('/v1/admin/reconcile')))
-    } catch (e) {
-      setError(describe(e))
-      if (e instanceof ApiError && e.code === 'RECONCILE_BUSY') latest()
-    }
+  function run() {
+    start(() => ok(api.POST('/v1/admin/reconcile')), 'RECONCILE_BUSY', latest)
   }
 
   const r = shown?.report

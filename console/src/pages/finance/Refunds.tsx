@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'react'
 import { Alert, App, Button, Card, Col, Descriptions, Form, Input, Row, Space, Tag } from 'antd'
 import { api, describe, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
+import { useAction } from '../../components/useAction'
 import { MoneyInput, yuanRule } from '../../components/MoneyInput'
 import { parseYuan, yuan } from '../../lib/money'
 import { formatTime } from '../../lib/time'
@@ -26,8 +27,7 @@ export default function Refunds() {
   const { message } = App.useApp()
   const [form] = Form.useForm()
   const [refund, setRefund] = useState<Refund | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState('')
+  const { busy, error, setError, run } = useAction()
   const [lookup, setLookup] = useState('')
   const key = useRef(newKey('refund'))
   const timer = useRef<number>()
@@ -51,9 +51,7 @@ export default function Refunds() {
     const v = await form.validateFields()
     const amountFen = parseYuan(v.amount)
     if (amountFen === null) return
-    setBusy(true)
-    setError('')
-    try {
+    await run(async () => {
       const r = await ok(
         api.POST('/v1/admin/orders/{orderNo}/refunds', {
           params: { path: { orderNo: v.orderNo.trim() }, header: { 'Idempotency-Key': key.current } },
@@ -64,11 +62,7 @@ export default function Refunds() {
       key.current = newKey('refund')
       form.resetFields()
       follow(r)
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   async function find() {

@@ -3,11 +3,12 @@ import type { ButtonProps } from 'antd'
 // it at once), editing, unpublishing and publishing again, pinning. Titles and bodies are plain text:
 // the preview shows them as the mini program will.
 import { useState } from 'react'
-import { App, Button, Checkbox, Col, Form, Input, Modal, Radio, Row, Segmented, Space, Table, Tag, Typography } from 'antd'
+import { App, Button, Checkbox, Col, Form, Input, Modal, Radio, Row, Segmented, Space, Tag, Typography } from 'antd'
 import { PlusOutlined, PushpinOutlined } from '@ant-design/icons'
 import { api, describe, ok, type Schemas } from '../../api/client'
 import { ErrorLine, PageCard } from '../../components/common'
-import { Pager, skipEmpty, useCursorPages } from '../../components/paging'
+import { useAction } from '../../components/useAction'
+import { PagedTable, skipEmpty, useCursorPages } from '../../components/paging'
 import { formatTime } from '../../lib/time'
 import { PhonePreview } from './Preview'
 
@@ -22,8 +23,7 @@ export default function News() {
     [kind],
   )
   const [editing, setEditing] = useState<Item | 'new' | null>(null)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState('')
+  const { busy, error, setError, run: submitting } = useAction()
   const [form] = Form.useForm()
   const draft = Form.useWatch([], form) as { kind?: Kind; title?: string; body?: string; pinned?: boolean } | undefined
 
@@ -40,9 +40,7 @@ export default function News() {
 
   async function save() {
     const v = await form.validateFields()
-    setBusy(true)
-    setError('')
-    try {
+    await submitting(async () => {
       if (editing === 'new') {
         await ok(api.POST('/v1/admin/news', { body: { kind: v.kind, title: v.title, body: v.body, pinned: !!v.pinned } }))
         message.success('已发布，学生端稍后即可看到')
@@ -52,11 +50,7 @@ export default function News() {
       }
       setEditing(null)
       pages.reload()
-    } catch (e) {
-      setError(describe(e))
-    } finally {
-      setBusy(false)
-    }
+    })
   }
 
   async function run(what: string, p: Promise<unknown>) {
@@ -83,12 +77,9 @@ export default function News() {
         options={[{ value: 'all', label: '全部' }, { value: 'news', label: '热门新闻' }, { value: 'notice', label: '通知' }]}
         style={{ marginBottom: 16 }}
       />
-      <ErrorLine error={pages.error} />
-      <Table<Item>
+      <PagedTable<Item>
+        pages={pages}
         rowKey="newsId"
-        loading={pages.loading}
-        dataSource={pages.items}
-        pagination={false}
         data-testid="news-table"
         columns={[
           {
@@ -142,7 +133,6 @@ export default function News() {
           },
         ]}
       />
-      <Pager pages={pages} />
       <Modal
         open={editing !== null}
         title={editing === 'new' ? '发布新闻/通知' : '编辑'}
