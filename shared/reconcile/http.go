@@ -102,7 +102,7 @@ var (
 // keeps its report (RunDue). Most runs read one item and stop.
 var LedgerReconciler = fn.Event{Name: "LedgerReconciler", Description: "run the books' reconcile staff asked for (or the daily one) and keep its report",
 	Schedule: "rate(1 minute)", Timeout: 900,
-	Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem, iam.Scan},
+	Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem, iam.Query, iam.Scan},
 	Build: func(d *platform.Deps) any {
 		s := NewService(d)
 		return func(ctx context.Context, _ json.RawMessage) error {
