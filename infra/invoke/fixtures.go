@@ -127,7 +127,7 @@ func (l *Local) account(ctx context.Context, acc *accounts.Service, phone string
 		if err != nil {
 			return "", err
 		}
-		if err := acc.S.Update(ctx, store.UserKey(u.UserID), "SET passwordHash = :h", "attribute_exists(PK)", nil,
+		if err := acc.S.Update(ctx, store.UserKey(u.UserID), "SET passwordHash = :h", store.IfExists, nil,
 			store.Values{":h": hash}.AV()); err != nil {
 			return "", fmt.Errorf("demo account %s: restore password: %w", phone, err)
 		}

@@ -60,7 +60,7 @@ func transactionID(orderNo string) string { return "4200" + orderNo[1:17] }
 // idempotent: every money movement replays under its own key.
 func BackOffice(ctx context.Context, d *platform.Deps, cashier string) error {
 	s := d.Store()
-	if err := s.Update(ctx, store.SchoolKey(SchoolID), "SET replaceFeeFen = :f", "attribute_exists(PK)", nil,
+	if err := s.Update(ctx, store.SchoolKey(SchoolID), "SET replaceFeeFen = :f", store.IfExists, nil,
 		store.Values{":f": DemoReplaceFeeFen}.AV()); err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func paidOrder(ctx context.Context, l *ledger.Ledger, no, cardNo string, fen, re
 	o := recharge.Order{Key: store.OrderKey(no), Type: "order", OrderNo: no, UserID: "seed", SchoolID: SchoolID, Target: t,
 		AmountFen: fen, Status: recharge.Paid, OpenID: "o-seed", Description: "一卡通充值", CreatedAt: paid.Add(-5 * time.Second).UTC(),
 		ExpiresAt: paid.Add(30 * time.Minute).UTC(), PaidAt: paid.UTC(), TransactionID: transactionID(no), CreditedTo: &t, RefundedFen: refunded}
-	put, err := store.PutItem(o, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(o, store.IfAbsent, nil)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func demoRefund(ctx context.Context, l *ledger.Ledger, at time.Time) error {
 		SchoolID: SchoolID, CardNo: "10000001", Account: cards.AccountID(SchoolID, "10000001"), PK2: k.PK, SK2: k.SK,
 		AmountFen: 2000, TotalFen: 5000, Reason: "学生申请退款", Purpose: "staff", Status: recharge.RefundSucceeded,
 		WeChatState: "SUCCESS", RefundID: "50302026112012345678901", RequestedBy: "admin", CreatedAt: at.UTC(), FinishedAt: at.Add(time.Minute).UTC()}
-	put, err := store.PutItem(r, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(r, store.IfAbsent, nil)
 	if err != nil {
 		return err
 	}

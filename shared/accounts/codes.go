@@ -53,7 +53,7 @@ func (s *Service) issueCode(ctx context.Context, purpose, userID, email, subject
 	}
 	item := code{Key: store.CodeKey(userID, purpose), Email: s.Users.EmailDigest(email), Digest: s.codeDigest(purpose, userID, email, c),
 		SentAt: now.UTC(), ExpiresAt: now.Add(CodeTTL).UTC(), TTL: store.TTL(now.Add(CodeTTL + time.Hour))}
-	err = s.S.Put(ctx, item, "attribute_not_exists(PK) OR sentAt <= :cut",
+	err = s.S.Put(ctx, item, store.IfAbsent+" OR sentAt <= :cut",
 		store.Values{":cut": now.Add(-CodeCooldown).UTC()}.AV())
 	if errors.Is(err, store.ErrConditionFailed) {
 		if err := slot.Succeeded(ctx); err != nil {
@@ -166,7 +166,7 @@ func (s *Service) BindEmail(ctx context.Context, p auth.Principal, email, c, pas
 		return err
 	}
 	digest := s.Users.EmailDigest(e)
-	putMarker, err := store.PutItem(marker{store.EmailKey(digest), u.UserID}, "attribute_not_exists(PK) OR userId = :u",
+	putMarker, err := store.PutItem(marker{store.EmailKey(digest), u.UserID}, store.IfAbsent+" OR userId = :u",
 		store.Values{":u": u.UserID}.AV())
 	if err != nil {
 		return err

@@ -131,11 +131,11 @@ func (s *Service) Register(ctx context.Context, phone, password, schoolID string
 	u := User{UserID: "u_" + secret.Token(12), PhoneDigest: s.Users.PhoneDigest(phone), PhoneSealed: s.Digest.Seal(piiPhone, phone),
 		PasswordHash: hash, SchoolID: schoolID, Agreements: map[string]int64{schoolID: current}, CreatedAt: s.Now().UTC()}
 	u.Key = store.UserKey(u.UserID)
-	putUser, err := store.PutItem(u, "attribute_not_exists(PK)", nil)
+	putUser, err := store.PutItem(u, store.IfAbsent, nil)
 	if err != nil {
 		return "", err
 	}
-	putPhone, err := store.PutItem(marker{store.PhoneKey(u.PhoneDigest), u.UserID}, "attribute_not_exists(PK)", nil)
+	putPhone, err := store.PutItem(marker{store.PhoneKey(u.PhoneDigest), u.UserID}, store.IfAbsent, nil)
 	if err != nil {
 		return "", err
 	}
@@ -238,7 +238,7 @@ func (s *Service) openSession(ctx context.Context, u *User) (*TokenPair, error) 
 	sess.TTL = store.TTL(sess.ExpiresAt.Add(24 * time.Hour))
 	refresh := s.refreshToken(u.UserID, family, 1)
 	sess.TokenHash = s.Digest.Digest("refresh", refresh)
-	put, err := store.PutItem(sess, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(sess, store.IfAbsent, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +436,7 @@ func (s *Service) ChangePhone(ctx context.Context, p auth.Principal, newPhone, p
 		return ErrSamePhone
 	}
 	newDigest := s.Users.PhoneDigest(newPhone)
-	putNew, err := store.PutItem(marker{store.PhoneKey(newDigest), u.UserID}, "attribute_not_exists(PK)", nil)
+	putNew, err := store.PutItem(marker{store.PhoneKey(newDigest), u.UserID}, store.IfAbsent, nil)
 	if err != nil {
 		return err
 	}

@@ -298,14 +298,14 @@ func (s *Service) importRow(ctx context.Context, sch *school.School, row ImportR
 	card := Card{Key: store.CardKey(sch.ID, row.CardNo), Type: "card", Account: AccountID(sch.ID, row.CardNo),
 		SchoolID: sch.ID, CardNo: row.CardNo, StudentNo: sch.Canonical(bare), HolderName: row.Name, IDDigest: digest,
 		PasswordHash: hash, Status: Active, PerTxnFen: sch.DefaultPerTxnFen, DailyFen: sch.DefaultDailyFen, CreatedAt: now}
-	putCard, err := store.PutItem(card.NewItem(), "attribute_not_exists(PK)", nil)
+	putCard, err := store.PutItem(card.NewItem(), store.IfAbsent, nil)
 	if err != nil {
 		return jobs.Outcome{}, err
 	}
 	entry := newStudent(sch.ID, bare, card.StudentNo, row.CardNo, row.Name, digest)
 	entry.Class, entry.Status = row.Class, status
 	entry.indexStatus()
-	putStudent, err := store.PutItem(entry, "attribute_not_exists(PK)", nil)
+	putStudent, err := store.PutItem(entry, store.IfAbsent, nil)
 	if err != nil {
 		return jobs.Outcome{}, err
 	}
@@ -333,7 +333,7 @@ func (s *Service) updateStudent(ctx context.Context, st student, name, class, st
 	next := newStudent(st.SchoolID, st.PK[len("STUDENT#"+st.SchoolID+"#"):], st.StudentNo, st.CardNo, name, st.IDDigest)
 	next.Class, next.Status = class, status
 	next.indexStatus()
-	put, err := store.PutItem(next, "attribute_exists(PK) AND cardNo = :c", store.Values{":c": st.CardNo}.AV())
+	put, err := store.PutItem(next, store.IfExists+" AND cardNo = :c", store.Values{":c": st.CardNo}.AV())
 	if err != nil {
 		return err
 	}
@@ -469,7 +469,7 @@ func (s *Service) Replace(ctx context.Context, p auth.Principal, l *ledger.Ledge
 	if !keepBinding {
 		nc.BoundUser = ""
 	}
-	err = s.S.Put(ctx, nc.NewItem(), "attribute_not_exists(PK)", nil)
+	err = s.S.Put(ctx, nc.NewItem(), store.IfAbsent, nil)
 	if errors.Is(err, store.ErrConditionFailed) {
 		// Either an earlier attempt of this replacement created it (carry on: never overwrite a card that
 		// may already hold the moved balance), or the number belongs to someone else.

@@ -376,7 +376,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, d Draft) (*Item,
 	it := &Item{Key: store.NewsKey(p.School, id), SchoolID: p.School, ID: id, Kind: d.Kind, Title: title, Body: body,
 		Pinned: d.Pinned, Status: Published, PublishedAt: now, UpdatedAt: now, Author: p.Subject}
 	it.index()
-	put, err := store.PutItem(it, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(it, store.IfAbsent, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +414,7 @@ func (s *Service) change(ctx context.Context, p auth.Principal, id, action strin
 	now := s.Now().UTC()
 	it.Rev, it.UpdatedAt = rev+1, now
 	it.index()
-	put, err := store.PutItem(it, "attribute_exists(PK) AND rev = :r", store.Values{":r": rev}.AV())
+	put, err := store.PutItem(it, store.IfExists+" AND rev = :r", store.Values{":r": rev}.AV())
 	if err != nil {
 		return nil, err
 	}

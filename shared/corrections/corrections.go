@@ -173,7 +173,7 @@ func (s *Service) Propose(ctx context.Context, p auth.Principal, in Proposal, id
 	c := Correction{Key: store.CorrectionKey(p.School, id), ID: id, SchoolID: p.School, Target: in.Target, CardNo: in.CardNo,
 		RoomID: in.RoomID, AccountKind: in.AccountKind, Account: acct, AmountFen: in.AmountFen, Reason: reason, Status: Pending,
 		ProposedBy: staff.Actor(p).ID, ProposedAt: now, Hash: hash, Type: "correction"}
-	put, err := store.PutItem(c, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(c, store.IfAbsent, nil)
 	if err != nil {
 		return nil, false, err
 	}

@@ -37,7 +37,7 @@ func (s *Service) Register(ctx context.Context, p auth.Principal, in Registratio
 	}
 	now := s.Now()
 	d := newDevice(in, pub, p.School, now)
-	put, err := store.PutItem(d, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(d, store.IfAbsent, nil)
 	if err != nil {
 		return nil, false, err
 	}

@@ -93,7 +93,7 @@ func (a Authenticator) Authenticate(ctx context.Context, r *http.Request, body [
 		return nil, err
 	}
 	_, err = a.S.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &a.S.Table, Item: item,
-		ConditionExpression:       aws.String("attribute_not_exists(PK) OR #ttl < :now"),
+		ConditionExpression:       aws.String(store.IfAbsent + " OR #ttl < :now"),
 		ExpressionAttributeNames:  map[string]string{"#ttl": store.AttrTTL},
 		ExpressionAttributeValues: store.Values{":now": now.Unix()}.AV()})
 	var ccf *types.ConditionalCheckFailedException

@@ -120,7 +120,7 @@ func (s *Service) AddMyRoom(ctx context.Context, p auth.Principal, roomID string
 			next.Rooms[id] = at
 		}
 		// The write holds only on the list as read: two adds at once cannot pass the cap together.
-		cond, vals := "attribute_not_exists(PK)", map[string]types.AttributeValue(nil)
+		cond, vals := store.IfAbsent, map[string]types.AttributeValue(nil)
 		if exists {
 			cond, vals = "ver = :v", store.Values{":v": m.Ver}.AV()
 		}

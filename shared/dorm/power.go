@@ -183,7 +183,7 @@ func (p Power) queue(ctx context.Context, a Account, on bool, now time.Time) err
 	cmd := Command{Key: store.CommandKey(id), InGSI1: store.InGSI1{GSI1PK: store.CommandsPK(a.SchoolID), GSI1SK: now.UTC().Format(time.RFC3339Nano)},
 		Type: "command", CommandID: id, SchoolID: a.SchoolID, RoomID: a.RoomID, Kind: a.Kind, MeterID: room.ElecMeterID,
 		Action: action, Status: "pending", CreatedAt: now.UTC()}
-	put, err := store.PutItem(cmd, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(cmd, store.IfAbsent, nil)
 	if err != nil {
 		return err
 	}

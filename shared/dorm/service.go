@@ -395,7 +395,7 @@ func (s *Service) importRoom(ctx context.Context, school string, bld Building, r
 		Label: Label(row.Building, row.Room), AccountMode: bld.AccountMode, ElecMeterID: row.ElecMeter, WaterMeter: row.WaterMeter}
 	var items []types.TransactWriteItem
 	add := func(v any) error {
-		it, err := store.PutItem(v, "attribute_not_exists(PK)", nil)
+		it, err := store.PutItem(v, store.IfAbsent, nil)
 		items = append(items, it)
 		return err
 	}

@@ -163,10 +163,10 @@ func (s *Service) Submit(ctx context.Context, school, kind, by string, rows []an
 		items = append(items, it)
 		return err
 	}
-	if err := put(j, "attribute_not_exists(PK)"); err != nil {
+	if err := put(j, store.IfAbsent); err != nil {
 		return Job{}, err
 	}
-	if err := put(Entry{Key: store.ImportQueueKey(school, id), JobID: id, SchoolID: school, TTL: ttl}, "attribute_not_exists(PK)"); err != nil {
+	if err := put(Entry{Key: store.ImportQueueKey(school, id), JobID: id, SchoolID: school, TTL: ttl}, store.IfAbsent); err != nil {
 		return Job{}, err
 	}
 	for n, c := range chunks {

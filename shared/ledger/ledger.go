@@ -581,7 +581,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 				c := ClearingEntry{Key: store.ClearingKey(p.Account, day, txn), TxnID: txn, Account: p.Account, Kind: p.Kind,
 					AmountFen: p.AmountFen, Counterparty: p.Counterparty, Merchant: p.Merchant, Status: status,
 					Idem: m.Scope + "#" + m.Key, OccurredAt: occurred.UTC(), PostedAt: now, Day: day, EntityType: "clearing"}
-				put, err := store.PutItem(c, "attribute_not_exists(PK)", nil)
+				put, err := store.PutItem(c, store.IfAbsent, nil)
 				if err != nil {
 					return false, err
 				}
@@ -597,7 +597,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 				AmountFen: p.AmountFen, BalanceAfter: a.bal, Counterparty: p.Counterparty, Merchant: p.Merchant,
 				Status: status, Idem: m.Scope + "#" + m.Key, OccurredAt: occurred.UTC(), PostedAt: now,
 				Month: occurred.In(China).Format("2006-01"), EntityType: "entry", Usage: p.Usage}
-			put, err := store.PutItem(e, "attribute_not_exists(PK)", nil)
+			put, err := store.PutItem(e, store.IfAbsent, nil)
 			if err != nil {
 				return false, err
 			}
@@ -605,7 +605,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 			ers = append(ers, EntryResult{Account: p.Account, Seq: a.seq, BalanceAfterFen: a.bal, BalanceBefore: before})
 		}
 		mk := marker{Key: store.IdemKey(m.Scope, m.Key), Hash: hashes[i], TxnID: txn, Entries: ers, PostedAt: now}
-		put, err := store.PutItem(mk, "attribute_not_exists(PK)", nil)
+		put, err := store.PutItem(mk, store.IfAbsent, nil)
 		if err != nil {
 			return false, err
 		}

@@ -120,7 +120,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in Input) (*Merc
 	now := s.Now().UTC()
 	m := Merchant{Key: store.MerchantKey(p.School, in.MerchantID), MerchantID: in.MerchantID, SchoolID: p.School,
 		Name: in.Name, Category: in.Category, Type: "merchant", CreatedAt: now, UpdatedAt: now}
-	put, err := store.PutItem(m, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(m, store.IfAbsent, nil)
 	if err != nil {
 		return nil, false, err
 	}
@@ -226,7 +226,7 @@ func (s *Service) Assign(ctx context.Context, p auth.Principal, id string, in As
 	gsi := store.InGSI1{GSI1PK: store.MerchantDevicesPK(p.School, id), GSI1SK: store.MerchantDeviceSK(in.From, in.DeviceID)}
 	a := Assignment{Key: store.DeviceOwnerKey(in.DeviceID, in.From), InGSI1: gsi, DeviceID: in.DeviceID,
 		MerchantID: id, SchoolID: p.School, From: in.From, By: staff.Actor(p).ID, At: now, Type: "device_owner"}
-	put, err := store.PutItem(a, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(a, store.IfAbsent, nil)
 	if err != nil {
 		return nil, false, err
 	}

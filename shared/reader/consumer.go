@@ -561,7 +561,7 @@ func (m *Message) Movement() (ledger.Movement, error) {
 // codeSpentItem marks m's payment code spent, on condition that no record spent it before.
 func (m *Message) codeSpentItem() (types.TransactWriteItem, error) {
 	return store.PutItem(codeSpent{Key: store.PayCodeKey(m.CodeID), SpentBy: m.Scope() + "#" + m.Key(),
-		TTL: m.CodeExpiresAt + int64(codeMarkerKeep/time.Second)}, "attribute_not_exists(PK)", nil)
+		TTL: m.CodeExpiresAt + int64(codeMarkerKeep/time.Second)}, store.IfAbsent, nil)
 }
 
 // disputeCode keeps a code record the balance could not cover, and spends its code in the same

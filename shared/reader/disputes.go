@@ -71,12 +71,12 @@ func keepDispute(ctx context.Context, s *store.Store, m *Message, reason string,
 		SchoolID: m.SchoolID, DeviceID: m.DeviceID, Merchant: m.Merchant, Seq: m.Seq, CardNo: m.CardNo,
 		Kind: m.Kind, AmountFen: m.AmountFen, OccurredAt: m.OccurredAt.UTC(), PaidByCode: m.CodeID != "",
 		Reason: reason, Status: DisputeOpen, CreatedAt: now}
-	put, err := store.PutItem(d, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(d, store.IfAbsent, nil)
 	if err != nil {
 		return false, err
 	}
 	mark, err := store.PutItem(disputeMarker{Key: store.IdemKey(m.Scope(), m.Key()), Hash: "dispute:" + reason,
-		Disputed: true, PostedAt: now}, "attribute_not_exists(PK)", nil)
+		Disputed: true, PostedAt: now}, store.IfAbsent, nil)
 	if err != nil {
 		return false, err
 	}

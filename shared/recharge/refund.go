@@ -202,7 +202,7 @@ func (s *Service) Refund(ctx context.Context, in RefundInput) (*Refund, error) {
 // hold posts the refund's debit with the refund item, the order's refundedFen and the audit record in one
 // transaction (a one-shot ledger: any conflict is the caller's to decide again).
 func (s *Service) hold(ctx context.Context, o *Order, r *Refund, actor staff.Who) (ledger.Result, error) {
-	put, err := store.PutItem(r, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(r, store.IfAbsent, nil)
 	if err != nil {
 		return ledger.Result{}, err
 	}

@@ -100,14 +100,14 @@ func (s *Service) Create(ctx context.Context, u *accounts.User, target Target, a
 		CreatedAt: now, ExpiresAt: now.Add(OrderTTL)}
 	o.Key, o.GSI1PK, o.GSI1SK = store.OrderKey(o.OrderNo), PendingPK, now.Format(time.RFC3339Nano)
 	o.GSI2PK, o.GSI2SK = store.UserOrdersPK(u.UserID), userOrderSK(now, o.OrderNo)
-	put, err := store.PutItem(o, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(o, store.IfAbsent, nil)
 	if err != nil {
 		return nil, err
 	}
 	items := []types.TransactWriteItem{put}
 	if marker != nil {
 		marker.OrderNo = o.OrderNo
-		m, err := store.PutItem(marker, "attribute_not_exists(PK)", nil)
+		m, err := store.PutItem(marker, store.IfAbsent, nil)
 		if err != nil {
 			return nil, err
 		}

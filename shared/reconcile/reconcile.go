@@ -91,11 +91,11 @@ func (s *Service) Start(ctx context.Context, by string) (j Job, started bool, er
 		}
 		j = Job{Key: store.ReconcileJobKey(id), JobID: id, Status: StatusQueued, RequestedBy: by, RequestedAt: now,
 			TTL: store.TTL(now.Add(keepJobs))}
-		put, err := store.PutItem(j, "attribute_not_exists(PK)", nil)
+		put, err := store.PutItem(j, store.IfAbsent, nil)
 		if err != nil {
 			return Job{}, false, err
 		}
-		cur, err := store.PutItem(current{Key: store.ReconcileCurrentKey(), JobID: id}, "attribute_not_exists(PK)", nil)
+		cur, err := store.PutItem(current{Key: store.ReconcileCurrentKey(), JobID: id}, store.IfAbsent, nil)
 		if err != nil {
 			return Job{}, false, err
 		}

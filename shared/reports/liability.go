@@ -93,11 +93,11 @@ func (s *Service) StartLiability(ctx context.Context, school, date, by string) (
 		}
 		j = LiabilityJob{Key: store.LiabilityJobKey(school, id), JobID: id, SchoolID: school, Date: date, Status: JobQueued,
 			RequestedBy: by, RequestedAt: now, TTL: store.TTL(now.Add(keepLiabilityJobs))}
-		put, err := store.PutItem(j, "attribute_not_exists(PK)", nil)
+		put, err := store.PutItem(j, store.IfAbsent, nil)
 		if err != nil {
 			return LiabilityJob{}, false, err
 		}
-		pending, err := store.PutItem(liabilityPointer{Key: store.LiabilityPendingKey(school, date), JobID: id}, "attribute_not_exists(PK)", nil)
+		pending, err := store.PutItem(liabilityPointer{Key: store.LiabilityPendingKey(school, date), JobID: id}, store.IfAbsent, nil)
 		if err != nil {
 			return LiabilityJob{}, false, err
 		}

@@ -169,10 +169,10 @@ func (a *Agreement) writes(prev int64) []types.TransactWriteItem {
 	head := agreementHead{Key: store.AgreementKey(a.SchoolID), SchoolID: a.SchoolID, Version: a.Version, PublishedAt: a.PublishedAt}
 	cond, vals := "version = :v", store.Values{":v": prev}.AV()
 	if prev == 0 {
-		cond, vals = "attribute_not_exists(PK)", nil
+		cond, vals = store.IfAbsent, nil
 	}
 	putHead, err1 := store.PutItem(head, cond, vals)
-	putVersion, err2 := store.PutItem(a, "attribute_not_exists(PK)", nil)
+	putVersion, err2 := store.PutItem(a, store.IfAbsent, nil)
 	if err := errors.Join(err1, err2); err != nil {
 		panic(err) // plain structs of strings, numbers and times always marshal
 	}

@@ -318,7 +318,7 @@ func (r Repo) UpdateSettings(ctx context.Context, p auth.Principal, in *Settings
 	}
 	cond, vals := "version = :v", store.Values{":v": cur.Version}
 	if cur.Version == 0 {
-		cond, vals = "attribute_exists(PK) AND attribute_not_exists(version)", nil
+		cond, vals = store.IfExists+" AND attribute_not_exists(version)", nil
 	}
 	var av map[string]types.AttributeValue
 	if vals != nil {

@@ -198,7 +198,7 @@ func (s *Service) Close(ctx context.Context, p auth.Principal, id, day string) (
 		return nil, false, err
 	}
 	d.Key, d.Status, d.ClosedAt, d.ClosedBy = k, Closed, &now, staff.Actor(p).ID
-	put, err := store.PutItem(d, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(d, store.IfAbsent, nil)
 	if err != nil {
 		return nil, false, err
 	}

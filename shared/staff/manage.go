@@ -161,7 +161,7 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, username, passwo
 		return nil, err
 	}
 	m.MustChange = true // the admin chose the password: the member sets their own first
-	put, err := store.PutItem(m, "attribute_not_exists(PK)", nil)
+	put, err := store.PutItem(m, store.IfAbsent, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,13 @@ type Store struct {
 // New returns the store for table.
 func New(db DB, table string) *Store { return &Store{DB: db, Table: table} }
 
+// Conditions on an item's existence, for the puts and updates of every package: IfAbsent writes an
+// item only if it is new, IfExists only over one that is there (either may be joined with " AND ...").
+const (
+	IfAbsent = "attribute_not_exists(" + AttrPK + ")"
+	IfExists = "attribute_exists(" + AttrPK + ")"
+)
+
 // ErrConditionFailed reports that a conditional write found the item in another state.
 var ErrConditionFailed = errors.New("store: condition failed")
 
