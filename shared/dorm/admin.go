@@ -172,18 +172,7 @@ var (
 		Build: func(d *platform.Deps) httpapi.Handler {
 			s := adminService(d)
 			return func(w http.ResponseWriter, r *http.Request) error {
-				limit, err := httpapi.Limit(r, 50, 200)
-				if err != nil {
-					return err
-				}
-				q := r.URL.Query()
-				if b := q.Get("building"); b != "" && !digitsOnly(b, 3) {
-					return ErrBadBuilding
-				}
-				if len(q.Get("q")) > 20 {
-					return ErrBadQuery
-				}
-				page, err := s.Repo.Search(r.Context(), auth.Must(r.Context()).School, q.Get("building"), q.Get("q"), limit, q.Get("cursor"))
+				page, err := s.Repo.search(r, auth.Must(r.Context()).School)
 				if err != nil {
 					return err
 				}

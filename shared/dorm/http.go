@@ -15,6 +15,7 @@ import (
 	"onecard/shared/jobs"
 	"onecard/shared/ledger"
 	"onecard/shared/mail"
+	"onecard/shared/plaintext"
 	"onecard/shared/platform"
 	"onecard/shared/recharge"
 	"onecard/shared/school"
@@ -80,18 +81,7 @@ var (
 				if err != nil {
 					return err
 				}
-				limit, err := httpapi.Limit(r, 50, 200)
-				if err != nil {
-					return err
-				}
-				q := r.URL.Query()
-				if b := q.Get("building"); b != "" && !digitsOnly(b, 3) {
-					return ErrBadBuilding
-				}
-				if len(q.Get("q")) > 20 {
-					return ErrBadQuery
-				}
-				page, err := s.Repo.Search(r.Context(), sch, q.Get("building"), q.Get("q"), limit, q.Get("cursor"))
+				page, err := s.Repo.search(r, sch)
 				if err != nil {
 					return err
 				}
@@ -278,14 +268,19 @@ func schoolIDs(ctx context.Context, s *store.Store) ([]string, error) {
 	return ids, nil
 }
 
-func digitsOnly(s string, max int) bool {
-	if len(s) == 0 || len(s) > max {
-		return false
+// search answers a room-list request (GET /v1/dorms/rooms and its staff twin) for school: the query's
+// building (1–3 digits), text (at most 20 bytes), limit and cursor, checked before the table is read.
+func (r Repo) search(req *http.Request, school string) (*RoomPage, error) {
+	limit, err := httpapi.Limit(req, 50, 200)
+	if err != nil {
+		return nil, err
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
+	q := req.URL.Query()
+	if b := q.Get("building"); b != "" && !plaintext.Digits(b, 1, 3) {
+		return nil, ErrBadBuilding
 	}
-	return true
+	if len(q.Get("q")) > 20 {
+		return nil, ErrBadQuery
+	}
+	return r.Search(req.Context(), school, q.Get("building"), q.Get("q"), limit, q.Get("cursor"))
 }
