@@ -80,11 +80,7 @@ const recentTxns = 20
 
 // AdminRoomDetail reads a room of school with its accounts, meters, pending commands and recent entries.
 func (s *Service) AdminRoomDetail(ctx context.Context, school, roomID string) (*AdminRoom, error) {
-	rm, err := s.Repo.Room(ctx, school, roomID)
-	if err != nil {
-		return nil, err
-	}
-	accts, err := s.Repo.Accounts(ctx, school, rm.RoomID)
+	rm, accts, err := s.Repo.RoomAccounts(ctx, school, roomID)
 	if err != nil {
 		return nil, err
 	}

@@ -156,6 +156,19 @@ func (r Repo) Room(ctx context.Context, school, roomID string) (*Room, error) {
 	return &rm, nil
 }
 
+// RoomAccounts reads a room of school and its accounts.
+func (r Repo) RoomAccounts(ctx context.Context, school, roomID string) (*Room, []Account, error) {
+	rm, err := r.Room(ctx, school, roomID)
+	if err != nil {
+		return nil, nil, err
+	}
+	accts, err := r.Accounts(ctx, school, rm.RoomID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rm, accts, nil
+}
+
 // Accounts reads a room's accounts (one query: they share the room's partition).
 func (r Repo) Accounts(ctx context.Context, school, roomID string) ([]Account, error) {
 	first := store.AccountKey(school, roomID, "") // the room's partition, and the accounts' sort-key prefix

@@ -58,11 +58,7 @@ type AccountView struct {
 
 // View returns a room with its accounts.
 func (s *Service) View(ctx context.Context, school, roomID string) (*RoomView, error) {
-	rm, err := s.Repo.Room(ctx, school, roomID)
-	if err != nil {
-		return nil, err
-	}
-	accts, err := s.Repo.Accounts(ctx, school, rm.RoomID)
+	rm, accts, err := s.Repo.RoomAccounts(ctx, school, roomID)
 	if err != nil {
 		return nil, err
 	}
