@@ -13,7 +13,6 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
 	"onecard/shared/ledger"
-	"onecard/shared/platform"
 )
 
 // A student's transaction history spans every card they held: the bound card and the cards it replaced
@@ -165,8 +164,8 @@ func (s *Service) Summary(ctx context.Context, l *ledger.Ledger, p auth.Principa
 // Transaction routes.
 var (
 	CardTransactions = fn.HTTP{Name: "CardTransactions", Route: "GET /v1/card/transactions", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := newLedger(d)
+		Actions: []string{iam.GetItem, iam.Query}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
+			l := s.Ledger
 			return func(w http.ResponseWriter, r *http.Request) error {
 				limit, err := httpapi.Limit(r, 20, 100)
 				if err != nil {
@@ -182,8 +181,8 @@ var (
 		})}
 
 	CardTransactionGet = fn.HTTP{Name: "CardTransactionGet", Route: "GET /v1/card/transactions/{id}", Access: fn.User,
-		Actions: []string{iam.GetItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := newLedger(d)
+		Actions: []string{iam.GetItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
+			l := s.Ledger
 			return func(w http.ResponseWriter, r *http.Request) error {
 				t, err := s.Transaction(r.Context(), l, auth.Must(r.Context()), r.PathValue("id"))
 				if err != nil {
@@ -194,8 +193,8 @@ var (
 		})}
 
 	CardTransactionsSummary = fn.HTTP{Name: "CardTransactionsSummary", Route: "GET /v1/card/transactions/summary", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.Query}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := newLedger(d)
+		Actions: []string{iam.GetItem, iam.Query}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
+			l := s.Ledger
 			return func(w http.ResponseWriter, r *http.Request) error {
 				sum, err := s.Summary(r.Context(), l, auth.Must(r.Context()), r.URL.Query().Get("month"))
 				if err != nil {

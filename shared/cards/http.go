@@ -63,13 +63,16 @@ func newService(d *platform.Deps) *Service {
 	return NewService(d.Store(), secret.NewDigester(d.Cfg.PIIKey), d.Now)
 }
 
-// newLedger is the ledger of d (ledger.New).
-func newLedger(d *platform.Deps) *ledger.Ledger {
-	return ledger.New(d.Store(), d.Now)
+// routes is what the card routes work with, built once per cold start: the service, the ledger and the
+// function's dependencies (the imports' job store).
+type routes struct {
+	*Service
+	Ledger *ledger.Ledger
+	Deps   *platform.Deps
 }
 
-func handle(h func(*Service, *platform.Deps) httpapi.Handler) func(*platform.Deps) httpapi.Handler {
-	return func(d *platform.Deps) httpapi.Handler { return h(newService(d), d) }
+func newRoutes(d *platform.Deps) routes {
+	return routes{Service: newService(d), Ledger: ledger.New(d.Store(), d.Now), Deps: d}
 }
 
 type passwordBody struct {
@@ -78,7 +81,7 @@ type passwordBody struct {
 
 // MeGet is GET /v1/me: the account and, once bound, its card. It lives here because it shows both.
 var MeGet = fn.HTTP{Name: "MeGet", Route: "GET /v1/me", Access: fn.User,
-	Actions: []string{iam.GetItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+	Actions: []string{iam.GetItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 		return func(w http.ResponseWriter, r *http.Request) error {
 			u, err := s.user(r.Context(), auth.Must(r.Context()))
 			if err != nil {
@@ -102,7 +105,7 @@ var MeGet = fn.HTTP{Name: "MeGet", Route: "GET /v1/me", Access: fn.User,
 // Student card routes.
 var (
 	CardBind = fn.HTTP{Name: "CardBind", Route: "POST /v1/card/bind", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					StudentNo    string `json:"studentNo"`
@@ -120,7 +123,7 @@ var (
 		})}
 
 	CardUnbind = fn.HTTP{Name: "CardUnbind", Route: "DELETE /v1/card/bind", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.Unbind(r.Context(), auth.Must(r.Context())); err != nil {
 					return err
@@ -130,7 +133,7 @@ var (
 		})}
 
 	CardGet = fn.HTTP{Name: "CardGet", Route: "GET /v1/card", Access: fn.User,
-		Actions: []string{iam.GetItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				_, c, err := s.Mine(r.Context(), auth.Must(r.Context()))
 				if err != nil {
@@ -145,7 +148,7 @@ var (
 		})}
 
 	CardVirtual = fn.HTTP{Name: "CardVirtual", Route: "POST /v1/card/virtual", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.OpenVirtual(r.Context(), auth.Must(r.Context())); err != nil {
 					return err
@@ -157,7 +160,7 @@ var (
 	// CardVirtualOff turns the virtual card off again: payment codes are refused (VIRTUAL_CARD_OFF)
 	// until it is turned on.
 	CardVirtualOff = fn.HTTP{Name: "CardVirtualOff", Route: "DELETE /v1/card/virtual", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.CloseVirtual(r.Context(), auth.Must(r.Context())); err != nil {
 					return err
@@ -167,7 +170,7 @@ var (
 		})}
 
 	CardLossReport = fn.HTTP{Name: "CardLossReport", Route: "POST /v1/card/loss", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in passwordBody
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
@@ -181,7 +184,7 @@ var (
 		})}
 
 	CardLossCancel = fn.HTTP{Name: "CardLossCancel", Route: "DELETE /v1/card/loss", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in passwordBody
 				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
@@ -195,7 +198,7 @@ var (
 		})}
 
 	CardUnlock = fn.HTTP{Name: "CardUnlock", Route: "POST /v1/card/unlock", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				IDNumber string `json:"idNumber"`
 			}) error {
@@ -204,7 +207,7 @@ var (
 		})}
 
 	CardPassword = fn.HTTP{Name: "CardPassword", Route: "PUT /v1/card/password", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				OldPassword string `json:"oldPassword"`
 				NewPassword string `json:"newPassword"`
@@ -214,7 +217,7 @@ var (
 		})}
 
 	CardPasswordReset = fn.HTTP{Name: "CardPasswordReset", Route: "POST /v1/card/password/reset", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				Phone     string `json:"phone"`
 				StudentNo string `json:"studentNo"`
@@ -225,7 +228,7 @@ var (
 		})}
 
 	CardLimits = fn.HTTP{Name: "CardLimits", Route: "PUT /v1/card/limits", Access: fn.User,
-		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					PerTxnFen    int64  `json:"perTxnFen"`
@@ -250,14 +253,14 @@ var (
 	// it), or with ?dryRun=true answers what it would change.
 	AdminStudentsImport = fn.HTTP{Name: "AdminStudentsImport", Route: "POST /v1/admin/students/import", Access: fn.Staff,
 		Roles: []string{auth.RoleIT}, MaxBody: httpapi.DeviceBodyLimit,
-		Actions: []string{iam.GetItem, iam.PutItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			return jobs.Upload(d, jobs.KindStudents, ParseStudentCSV, func(r *http.Request, rows []ImportRow) (any, error) {
+		Actions: []string{iam.GetItem, iam.PutItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
+			return jobs.Upload(s.Deps, jobs.KindStudents, ParseStudentCSV, func(r *http.Request, rows []ImportRow) (any, error) {
 				return s.PreviewImport(r.Context(), auth.Must(r.Context()), rows)
 			})
 		})}
 
 	AdminCardUnlock = fn.HTTP{Name: "AdminCardUnlock", Route: "POST /v1/admin/cards/{cardNo}/unlock", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				if err := s.StaffUnlock(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo")); err != nil {
 					return err
@@ -267,7 +270,7 @@ var (
 		})}
 
 	AdminCardResetPassword = fn.HTTP{Name: "AdminCardResetPassword", Route: "POST /v1/admin/cards/{cardNo}/reset-password", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.DeleteItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				IDNumber string `json:"idNumber"`
 			}) error {
@@ -276,8 +279,8 @@ var (
 		})}
 
 	AdminCardReplace = fn.HTTP{Name: "AdminCardReplace", Route: "POST /v1/admin/cards/{cardNo}/replace", Access: fn.Staff,
-		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := newLedger(d)
+		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
+			l := s.Ledger
 			return func(w http.ResponseWriter, r *http.Request) error {
 				var in struct {
 					NewCardNo   string `json:"newCardNo"`
@@ -300,8 +303,8 @@ var (
 	// AdminCardMoveBalance moves what is left on a cancelled card (left there by older code after its
 	// 补卡) to the student's current card.
 	AdminCardMoveBalance = fn.HTTP{Name: "AdminCardMoveBalance", Route: "POST /v1/admin/cards/{cardNo}/move-balance", Access: fn.Staff,
-		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := newLedger(d)
+		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
+			l := s.Ledger
 			return func(w http.ResponseWriter, r *http.Request) error {
 				res, err := s.MoveBalance(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"))
 				if err != nil {
@@ -313,7 +316,7 @@ var (
 
 	// AdminCardUnbind removes a card's binding to an account, with a reason (图文信息中心).
 	AdminCardUnbind = fn.HTTP{Name: "AdminCardUnbind", Route: "POST /v1/admin/cards/{cardNo}/unbind", Access: fn.Staff,
-		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
 				Reason string `json:"reason"`
 			}) error {
@@ -324,8 +327,8 @@ var (
 
 // Cash at the counter (财务处).
 var AdminCardCashTopUp = fn.HTTP{Name: "AdminCardCashTopUp", Route: "POST /v1/admin/cards/{cardNo}/cash-topup", Access: fn.Staff,
-	Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-		l := newLedger(d)
+	Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
+		l := s.Ledger
 		return func(w http.ResponseWriter, r *http.Request) error {
 			var in struct {
 				AmountFen int64  `json:"amountFen"`

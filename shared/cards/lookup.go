@@ -13,7 +13,6 @@ import (
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
 	"onecard/shared/ledger"
-	"onecard/shared/platform"
 	"onecard/shared/store"
 )
 
@@ -193,7 +192,7 @@ func (s *Service) StaffHistory(ctx context.Context, p auth.Principal, l *ledger.
 var (
 	AdminStudentsLookup = fn.HTTP{Name: "AdminStudentsLookup", Route: "GET /v1/admin/students", Access: fn.Staff,
 		Roles: []string{auth.RoleIT, auth.RoleFinance}, Actions: []string{iam.GetItem, iam.Query},
-		Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				hits, err := s.Lookup(r.Context(), auth.Must(r.Context()), r.URL.Query().Get("q"))
 				if err != nil {
@@ -205,7 +204,7 @@ var (
 
 	AdminCardGet = fn.HTTP{Name: "AdminCardGet", Route: "GET /v1/admin/cards/{cardNo}", Access: fn.Staff,
 		Roles: []string{auth.RoleIT, auth.RoleFinance}, Actions: []string{iam.GetItem},
-		Build: handle(func(s *Service, _ *platform.Deps) httpapi.Handler {
+		Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			return func(w http.ResponseWriter, r *http.Request) error {
 				c, err := s.StaffCardGet(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo"))
 				if err != nil {
@@ -217,8 +216,8 @@ var (
 
 	AdminCardTransactions = fn.HTTP{Name: "AdminCardTransactions", Route: "GET /v1/admin/cards/{cardNo}/transactions", Access: fn.Staff,
 		Roles: []string{auth.RoleIT, auth.RoleFinance}, Actions: []string{iam.GetItem, iam.Query},
-		Build: handle(func(s *Service, d *platform.Deps) httpapi.Handler {
-			l := newLedger(d)
+		Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
+			l := s.Ledger
 			return func(w http.ResponseWriter, r *http.Request) error {
 				limit, err := httpapi.Limit(r, 50, 200)
 				if err != nil {
