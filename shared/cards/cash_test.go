@@ -147,12 +147,12 @@ func TestReplaceFeeFromTheBalanceOrInCash(t *testing.T) {
 	}
 	rep := w.Reconciled()
 	found := false
-	for _, c := range rep["clearing"].([]any) {
-		if m := c.(map[string]any); m["account"] == "ext:fee:kmmc" && m["fen"] == float64(4000) {
+	for _, c := range rep.Clearing {
+		if c.Account == "ext:fee:kmmc" && c.Fen == 4000 {
 			found = true
 		}
 	}
 	if !found {
-		t.Fatalf("fees not on ext:fee:kmmc: %v", rep["clearing"])
+		t.Fatalf("fees not on ext:fee:kmmc: %+v", rep.Clearing)
 	}
 }

@@ -154,12 +154,12 @@ func TestCorrectionsNeedASecondPersonAndMoveOnce(t *testing.T) {
 	}
 	rep := w.Reconcile(w.finB...)
 	found := false
-	for _, c := range rep["clearing"].([]any) {
-		if m := c.(map[string]any); m["account"] == "ext:correction" && m["fen"] == float64(-61500) {
+	for _, c := range rep.Clearing {
+		if c.Account == "ext:correction" && c.Fen == -61500 {
 			found = true
 		}
 	}
 	if !found {
-		t.Fatalf("ext:correction: %v", rep["clearing"])
+		t.Fatalf("ext:correction: %+v", rep.Clearing)
 	}
 }

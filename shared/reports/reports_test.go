@@ -136,8 +136,8 @@ func TestReportsSumTheLedger(t *testing.T) {
 	}
 	// The liability today equals the books' balances (reconcile's BalancesFen).
 	rep := w.Reconcile(w.fin...)
-	if rep["balancesFen"] != float64(l26.CardsFen+l26.DormFen) {
-		t.Fatalf("reconcile %v, liability %d", rep["balancesFen"], l26.CardsFen+l26.DormFen)
+	if rep.BalancesFen != l26.CardsFen+l26.DormFen {
+		t.Fatalf("reconcile %d, liability %d", rep.BalancesFen, l26.CardsFen+l26.DormFen)
 	}
 	r = w.Do("GET", "/v1/admin/reports/liability?date=2026-11-26&format=csv", nil, w.fin...).Expect(t, 200, "")
 	if !strings.Contains(string(r.Body), ",3,158.00,0,3,106.30,") {
@@ -296,8 +296,8 @@ func TestLiabilityIsAJob(t *testing.T) {
 	}
 	e.Do("GET", "/v1/admin/reports/liability?date="+today, nil, w.fin...).Expect(t, 200, "").Decode(t, &got)
 	rep := w.Reconcile(w.fin...)
-	if got.JobID != j1.JobID || got.Final || got.Pending != nil || got.CardsFen != 10000 || rep["balancesFen"] != float64(got.CardsFen+got.DormFen) {
-		t.Fatalf("report %+v, books %v", got, rep["balancesFen"])
+	if got.JobID != j1.JobID || got.Final || got.Pending != nil || got.CardsFen != 10000 || rep.BalancesFen != got.CardsFen+got.DormFen {
+		t.Fatalf("report %+v, books %d", got, rep.BalancesFen)
 	}
 	// More money moves; a new run of the same date replaces the report, and the old one shows it pending.
 	w.post(card("10000002", 2500, ledger.KindRecharge, "ext:wechat"))

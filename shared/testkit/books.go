@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"onecard/shared/ledger"
 	"onecard/shared/reconcile"
 )
 
@@ -11,7 +12,7 @@ import (
 // /v1/admin/reconcile, 202), runs the scheduled LedgerReconciler once as its schedule would, and reads the
 // job (GET /v1/admin/reconcile/jobs/{jobId}). It fails the test unless the run is done and the books
 // balance, and returns the report.
-func (e *Env) Reconcile(staff ...string) map[string]any {
+func (e *Env) Reconcile(staff ...string) *ledger.Report {
 	e.T.Helper()
 	var j struct{ JobID string }
 	e.Do("POST", "/v1/admin/reconcile", nil, staff...).Expect(e.T, 202, "").Decode(e.T, &j)
@@ -21,12 +22,12 @@ func (e *Env) Reconcile(staff ...string) map[string]any {
 	r := e.Do("GET", "/v1/admin/reconcile/jobs/"+j.JobID, nil, staff...).Expect(e.T, 200, "")
 	var job struct {
 		Status string
-		Report map[string]any
+		Report *ledger.Report
 	}
 	if err := json.Unmarshal(r.Body, &job); err != nil {
 		e.T.Fatal(err)
 	}
-	if job.Status != reconcile.StatusDone || job.Report["ok"] != true {
+	if job.Status != reconcile.StatusDone || job.Report == nil || !job.Report.OK {
 		e.T.Fatalf("books do not reconcile: %s", r.Body)
 	}
 	return job.Report

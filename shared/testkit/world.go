@@ -133,7 +133,7 @@ func (w *World) WithWeChat() *WeChat {
 }
 
 // Reconciled proves the books as the World's finance member does (Reconcile) and returns the report.
-func (w *World) Reconciled() map[string]any {
+func (w *World) Reconciled() *ledger.Report {
 	w.T.Helper()
 	return w.Reconcile(w.StaffOf(auth.RoleFinance)...)
 }
