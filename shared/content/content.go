@@ -21,6 +21,7 @@ import (
 
 	"onecard/shared/accounts"
 	"onecard/shared/auth"
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/plaintext"
 	"onecard/shared/school"
@@ -133,9 +134,7 @@ func changes(before, after map[string]any) (map[string]any, map[string]any) {
 	return b, a
 }
 
-var cst = time.FixedZone("CST", 8*3600)
-
-func rfc(t time.Time) string { return t.In(cst).Format(time.RFC3339) }
+func rfc(t time.Time) string { return t.In(chinatime.Zone).Format(time.RFC3339) }
 
 // Summary is the start of a body for lists: line breaks become spaces, at most SummaryLen characters.
 func Summary(body string) string {

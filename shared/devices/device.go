@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/store"
 )
@@ -66,13 +67,11 @@ type View struct {
 	UpdatedAt string `json:"updatedAt"`
 }
 
-var china = time.FixedZone("CST", 8*3600)
-
 // View returns the staff view of d.
 func (d *Device) View() View {
 	return View{DeviceID: d.DeviceID, Kind: d.Kind, PublicKey: base64.StdEncoding.EncodeToString(d.PublicKey),
 		Merchant: d.Merchant, Category: d.Category, Status: d.Status,
-		CreatedAt: d.CreatedAt.In(china).Format(time.RFC3339), UpdatedAt: d.UpdatedAt.In(china).Format(time.RFC3339)}
+		CreatedAt: d.CreatedAt.In(chinatime.Zone).Format(time.RFC3339), UpdatedAt: d.UpdatedAt.In(chinatime.Zone).Format(time.RFC3339)}
 }
 
 // Errors.

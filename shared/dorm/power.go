@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/school"
@@ -74,7 +75,7 @@ func NightAt(t time.Time, start, end, tz string) bool {
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		loc = time.FixedZone("CST", 8*3600)
+		loc = chinatime.Zone
 	}
 	hm := t.In(loc).Format("15:04")
 	if start <= end {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/store"
 )
@@ -26,9 +27,6 @@ var (
 	ErrAuditBadCursor = fault.Field("BAD_CURSOR", "分页游标无效")
 )
 
-// auditTZ is the offices' time zone: the days of the filter and the times shown.
-var auditTZ = time.FixedZone("CST", 8*3600)
-
 // ParseAuditFilter reads the filter of GET /v1/admin/audit (actor, action, target, from, to).
 func ParseAuditFilter(q url.Values) (AuditFilter, error) {
 	f := AuditFilter{Actor: strings.TrimSpace(q.Get("actor")), Action: strings.TrimSpace(q.Get("action")),
@@ -42,7 +40,7 @@ func ParseAuditFilter(q url.Values) (AuditFilter, error) {
 		if d == "" {
 			continue
 		}
-		if t, err := time.ParseInLocation(time.DateOnly, d, auditTZ); err != nil || t.Format(time.DateOnly) != d {
+		if t, err := time.ParseInLocation(time.DateOnly, d, chinatime.Zone); err != nil || t.Format(time.DateOnly) != d {
 			return f, ErrAuditBadDate
 		}
 	}
@@ -80,11 +78,11 @@ func AuditQuery(ctx context.Context, s *store.Store, school string, f AuditFilte
 	pk := store.AuditPK(school)
 	lo, hi := "0", "9"
 	if f.From != "" {
-		t, _ := time.ParseInLocation(time.DateOnly, f.From, auditTZ)
+		t, _ := time.ParseInLocation(time.DateOnly, f.From, chinatime.Zone)
 		lo = t.UTC().Format(skTime)
 	}
 	if f.To != "" {
-		t, _ := time.ParseInLocation(time.DateOnly, f.To, auditTZ)
+		t, _ := time.ParseInLocation(time.DateOnly, f.To, chinatime.Zone)
 		hi = t.AddDate(0, 0, 1).UTC().Format(skTime) // records of the next midnight sort after it ("…Z#id")
 	}
 	q := store.Query{PK: pk, From: lo, To: hi, Newest: true}
@@ -142,7 +140,7 @@ func AuditQuery(ctx context.Context, s *store.Store, school string, f AuditFilte
 				next(page.Items[limit-1].SK)
 				return page, nil
 			}
-			page.Items = append(page.Items, AuditView{e, e.At.In(auditTZ).Format(time.RFC3339)})
+			page.Items = append(page.Items, AuditView{e, e.At.In(chinatime.Zone).Format(time.RFC3339)})
 		}
 		if last == nil {
 			return page, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/auth"
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/secret"
 	"onecard/shared/store"
@@ -122,8 +123,6 @@ type View struct {
 	CreatedAt          *string `json:"createdAt"`
 }
 
-var cst = time.FixedZone("CST", 8*3600)
-
 // View returns the console's view of m at now.
 func (m *Member) View(now time.Time) View {
 	v := View{Username: m.Username, Roles: m.Roles, Disabled: m.Disabled, MustChangePassword: m.MustChange}
@@ -131,11 +130,11 @@ func (m *Member) View(now time.Time) View {
 		v.Roles = []string{}
 	}
 	if now.Before(m.LockedUntil) {
-		s := m.LockedUntil.In(cst).Format(time.RFC3339)
+		s := m.LockedUntil.In(chinatime.Zone).Format(time.RFC3339)
 		v.LockedUntil = &s
 	}
 	if !m.CreatedAt.IsZero() {
-		s := m.CreatedAt.In(cst).Format(time.RFC3339)
+		s := m.CreatedAt.In(chinatime.Zone).Format(time.RFC3339)
 		v.CreatedAt = &s
 	}
 	return v
