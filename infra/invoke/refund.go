@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"onecard/infra/seed"
@@ -40,10 +38,5 @@ func (l *Local) signRefundNotification(_ context.Context, event []byte) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range hs {
-		headers[strings.ToLower(k)] = v
-	}
-	headers["content-length"] = strconv.Itoa(len(body))
-	ev["body"] = string(body)
-	return json.MarshalIndent(ev, "", "  ")
+	return signedEvent(ev, headers, body, hs)
 }

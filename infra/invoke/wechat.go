@@ -161,6 +161,12 @@ func (l *Local) signNotification(ctx context.Context, event []byte) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
+	return signedEvent(ev, headers, body, hs)
+}
+
+// signedEvent is ev with body as its body and the notification's headers hs (Wechatpay-*) in headers,
+// as API Gateway hands a WeChat Pay notification to the function.
+func signedEvent(ev, headers map[string]any, body []byte, hs map[string]string) ([]byte, error) {
 	for k, v := range hs {
 		headers[strings.ToLower(k)] = v
 	}
