@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,12 +15,11 @@ import (
 	"onecard/shared/testkit"
 )
 
-var mailSeq = time.Now().UnixNano() % 1000000
+var mailSeq atomic.Int64 // parallel tests take their numbers from it
 
 // uniqueMail gives each test its own address, since the SES emulator is shared by all tests.
 func uniqueMail(t *testing.T, tag string) string {
-	mailSeq++
-	return fmt.Sprintf("%s-%d-%d@stu.example.cn", tag, mailSeq, time.Now().UnixNano()%100000)
+	return fmt.Sprintf("%s-%d-%d@stu.example.cn", tag, mailSeq.Add(1), time.Now().UnixNano()%1000000)
 }
 
 // withEmail registers phone (password correct-horse) and binds a fresh address to it by emailed code;
