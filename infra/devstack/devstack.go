@@ -326,7 +326,7 @@ func runBills(ctx context.Context, d *platform.Deps, every time.Duration) {
 	}
 	// The demo's WeChat Pay day (张三's recharge and its refund) is matched too, so the report has lines.
 	for _, p := range seed.DemoPayments[:1] {
-		if _, err := s.Match(ctx, p.PaidAt.In(chinatime.Zone).Format(time.DateOnly)); err != nil && ctx.Err() == nil {
+		if _, err := s.Match(ctx, chinatime.Day(p.PaidAt)); err != nil && ctx.Err() == nil {
 			d.Log.Error("wechat bill match", "err", err.Error())
 		}
 	}

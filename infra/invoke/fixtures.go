@@ -16,6 +16,7 @@ import (
 	"onecard/shared/accounts"
 	"onecard/shared/auth"
 	"onecard/shared/cards"
+	"onecard/shared/chinatime"
 	"onecard/shared/dorm"
 	"onecard/shared/jobs"
 	"onecard/shared/ledger"
@@ -252,8 +253,8 @@ func (l *Local) MeterCommandID(ctx context.Context) (string, error) {
 	l.fixture.Lock()
 	defer l.fixture.Unlock()
 	s := store.New(l.Deps.DB, l.Table)
-	y, m, d := time.Now().In(ledger.China).Date()
-	p := dorm.Power{S: s, Schools: school.Repo{S: s}, Now: func() time.Time { return time.Date(y, m, d, 12, 0, 0, 0, ledger.China) }}
+	y, m, d := time.Now().In(chinatime.Zone).Date()
+	p := dorm.Power{S: s, Schools: school.Repo{S: s}, Now: func() time.Time { return time.Date(y, m, d, 12, 0, 0, 0, chinatime.Zone) }}
 	if cmds, err := p.Pending(ctx, seed.SchoolID, 1); err != nil || len(cmds) > 0 {
 		if err != nil {
 			return "", err

@@ -9,6 +9,7 @@ import (
 
 	"onecard/shared/auth"
 	"onecard/shared/cards"
+	"onecard/shared/chinatime"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
 	"onecard/shared/recharge"
@@ -49,9 +50,9 @@ type DemoPayment struct {
 // DemoPayments are the demo's WeChat Pay payments.
 var DemoPayments = []DemoPayment{
 	{OrderNo: DemoPaidOrderNo, TransactionID: transactionID(DemoPaidOrderNo), RefundNo: DemoRefundNo, AmountFen: 5000, RefundedFen: 2000,
-		PaidAt: time.Date(2026, 11, 20, 9, 30, 5, 0, ledger.China)},
+		PaidAt: time.Date(2026, 11, 20, 9, 30, 5, 0, chinatime.Zone)},
 	{OrderNo: DemoGradOrderNo, TransactionID: transactionID(DemoGradOrderNo), AmountFen: 3000,
-		PaidAt: time.Date(2026, 6, 1, 8, 0, 3, 0, ledger.China)},
+		PaidAt: time.Date(2026, 6, 1, 8, 0, 3, 0, chinatime.Zone)},
 }
 
 func transactionID(orderNo string) string { return "4200" + orderNo[1:17] }

@@ -10,6 +10,7 @@ import (
 
 	"onecard/shared/auth"
 	"onecard/shared/cards"
+	"onecard/shared/chinatime"
 	"onecard/shared/corrections"
 	"onecard/shared/ledger"
 	"onecard/shared/merchants"
@@ -40,7 +41,7 @@ func Books(ctx context.Context, d *platform.Deps) error {
 	now := d.Now()
 	p := auth.Principal{Subject: "seed", Kind: auth.KindStaff, School: SchoolID, Roles: []string{auth.RoleFinance}}
 	ms := &merchants.Service{S: s, Now: d.Now}
-	from := now.In(ledger.China).Format("2006-01") + "-01"
+	from := now.In(chinatime.Zone).Format("2006-01") + "-01"
 	for _, m := range DemoMerchants {
 		if _, _, err := ms.Create(ctx, p, m.Input); err != nil {
 			return fmt.Errorf("merchant %s: %w", m.MerchantID, err)
@@ -53,8 +54,8 @@ func Books(ctx context.Context, d *platform.Deps) error {
 	// The demo day is yesterday: the ledger posts as it did then (the opening balances at midnight, each
 	// record two seconds after its sale), so the day's clearing entries are yesterday's, as a reader
 	// online all day would have left them.
-	y := now.In(ledger.China).AddDate(0, 0, -1)
-	day := time.Date(y.Year(), y.Month(), y.Day(), 0, 0, 0, 0, ledger.China)
+	y := now.In(chinatime.Zone).AddDate(0, 0, -1)
+	day := time.Date(y.Year(), y.Month(), y.Day(), 0, 0, 0, 0, chinatime.Zone)
 	at := day
 	l := ledger.New(s, func() time.Time { return at })
 	for _, no := range []string{"10000001", "10000002", "10000003"} {

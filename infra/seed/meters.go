@@ -5,9 +5,9 @@ import (
 	"errors"
 	"time"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/dorm"
 	"onecard/shared/httpapi"
-	"onecard/shared/ledger"
 	"onecard/shared/platform"
 )
 
@@ -20,8 +20,8 @@ const DemoMeterRoom = "WH-8D-1226"
 // 123.50 kWh and water 40.00 → 41.20 m³, then runs the power settlement once. Readings are idempotent,
 // so seeding again changes nothing.
 func Meters(ctx context.Context, d *platform.Deps) error {
-	y := d.Now().In(ledger.China).AddDate(0, 0, -1)
-	day := time.Date(y.Year(), y.Month(), y.Day(), 0, 0, 0, 0, ledger.China)
+	y := d.Now().In(chinatime.Zone).AddDate(0, 0, -1)
+	day := time.Date(y.Year(), y.Month(), y.Day(), 0, 0, 0, 0, chinatime.Zone)
 	rs := []dorm.Reading{
 		{MeterID: "E-" + DemoMeterRoom, Kind: "elec", Reading: 12000, ReadAt: day.Add(8 * time.Hour)},
 		{MeterID: "E-" + DemoMeterRoom, Kind: "elec", Reading: 12350, ReadAt: day.Add(20 * time.Hour)},

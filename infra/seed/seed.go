@@ -12,13 +12,12 @@ import (
 
 	"onecard/shared/auth"
 	"onecard/shared/cards"
-	"onecard/shared/ledger"
+	"onecard/shared/chinatime"
+	"onecard/shared/platform"
 	"onecard/shared/reader"
+	"onecard/shared/school"
 	"onecard/shared/secret"
 	"onecard/shared/staff"
-
-	"onecard/shared/platform"
-	"onecard/shared/school"
 )
 
 // SchoolID is the demo school.
@@ -132,9 +131,9 @@ func All(ctx context.Context, d *platform.Deps, root string) error {
 // DemoDispute is the record the demo keeps for finance: 王五's payment code was used at the canteen's
 // reader twice, and this second use was not charged (GET /v1/admin/disputes, then resolve it).
 var DemoDispute = reader.Message{Type: reader.TypeRecord, DeviceID: "POS-CANTEEN-01", SchoolID: SchoolID, Merchant: "第一食堂",
-	Seq: 42, OccurredAt: time.Date(2026, 11, 20, 12, 10, 0, 0, ledger.China), Kind: "purchase", AmountFen: 1250,
+	Seq: 42, OccurredAt: time.Date(2026, 11, 20, 12, 10, 0, 0, chinatime.Zone), Kind: "purchase", AmountFen: 1250,
 	CardNo: "10000003", CodeID: SchoolID + ":10000003:0a1b2c3d4e5f6a7b", CodeExpiresAt: 1795580000,
-	ReceivedAt: time.Date(2026, 11, 20, 12, 10, 2, 0, ledger.China)}
+	ReceivedAt: time.Date(2026, 11, 20, 12, 10, 2, 0, chinatime.Zone)}
 
 // Dispute keeps DemoDispute once; a resolved one stays resolved.
 func Dispute(ctx context.Context, d *platform.Deps) error {

@@ -79,7 +79,7 @@ func (s *Sandbox) TradeBill(day string) []byte {
 	s.mu.Lock()
 	var paid []Order
 	for _, o := range s.orders {
-		if o.TradeState == StateSuccess && o.SuccessTime.In(chinatime.Zone).Format(time.DateOnly) == day {
+		if o.TradeState == StateSuccess && chinatime.Day(o.SuccessTime) == day {
 			paid = append(paid, *o)
 		}
 	}

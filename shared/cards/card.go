@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/store"
@@ -104,7 +105,7 @@ func (c *Card) SpentOn(day string) int64 {
 }
 
 // Day is the China-time date (YYYY-MM-DD) of t: the day of the daily limit.
-func Day(t time.Time) string { return t.In(ledger.China).Format("2006-01-02") }
+func Day(t time.Time) string { return chinatime.Day(t) }
 
 // AccountID names a card's wallet in the ledger.
 func AccountID(school, cardNo string) string { return AccountKind + ":" + school + ":" + cardNo }

@@ -3,11 +3,10 @@ package cards_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"onecard/infra/seed"
 	"onecard/shared/auth"
-	"onecard/shared/ledger"
+	"onecard/shared/chinatime"
 	"onecard/shared/school"
 	"onecard/shared/staff"
 	"onecard/shared/store"
@@ -67,7 +66,7 @@ func TestCashTopUpAndTheDaysCashPerCashier(t *testing.T) {
 	topup(fin, "99999999", 100, "XJ-0005", 404, "CARD_NOT_FOUND")
 	topup(w.StaffOf(auth.RoleIT), "10000001", 100, "XJ-0006", 403, "FORBIDDEN")
 
-	day := w.Clock.Now().In(ledger.China).Format(time.DateOnly)
+	day := chinatime.Day(w.Clock.Now())
 	r := w.cashReport(day, fin)
 	if r.Count != 3 || r.NetFen != 6500 || len(r.Cashiers) != 2 {
 		t.Fatalf("report: %+v", r)
@@ -136,7 +135,7 @@ func TestReplaceFeeFromTheBalanceOrInCash(t *testing.T) {
 	if got["feeFen"] != float64(2000) || got["feeFrom"] != "cash" || got["receiptNo"] != "BK-0001" || got["balanceFen"] != float64(500) {
 		t.Fatalf("replace with fee in cash: %v", got)
 	}
-	day := w.Clock.Now().In(ledger.China).Format(time.DateOnly)
+	day := chinatime.Day(w.Clock.Now())
 	if r := w.cashReport(day, fin); r.Count != 1 || r.NetFen != 2000 || r.Cashiers[0].Receipts[0].ReceiptNo != "BK-0001" {
 		t.Fatalf("cash report: %+v", r)
 	}

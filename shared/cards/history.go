@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"onecard/shared/auth"
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
@@ -121,7 +122,7 @@ func (s *Service) Transaction(ctx context.Context, l *ledger.Ledger, p auth.Prin
 	if !ok {
 		return nil, ErrNoTxn
 	}
-	d := &TxnDetail{TxnView: h.line(e), PostedAt: e.PostedAt.In(ledger.China).Format(time.RFC3339)}
+	d := &TxnDetail{TxnView: h.line(e), PostedAt: e.PostedAt.In(chinatime.Zone).Format(time.RFC3339)}
 	switch cp := e.Counterparty; {
 	case strings.HasPrefix(e.Idem, "wechat#"):
 		d.OrderNo = strings.TrimPrefix(e.Idem, "wechat#")
@@ -148,7 +149,7 @@ type MonthSummary struct {
 // of the lines GET /v1/card/transactions?month= lists.
 func (s *Service) Summary(ctx context.Context, l *ledger.Ledger, p auth.Principal, month string) (*MonthSummary, error) {
 	if month == "" {
-		month = s.Now().In(ledger.China).Format("2006-01")
+		month = s.Now().In(chinatime.Zone).Format("2006-01")
 	}
 	h, err := s.history(ctx, p)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/store"
@@ -98,7 +99,7 @@ type Report struct {
 // each cashier's clearing partition of the day. Cashiers are the school's staff (staff are disabled, never
 // deleted, so a former cashier's day stays readable); members with no entry that day are left out.
 func DayReport(ctx context.Context, s *store.Store, school, day string, cashiers []string) (*Report, error) {
-	if _, err := time.ParseInLocation(time.DateOnly, day, ledger.China); err != nil {
+	if _, err := time.ParseInLocation(time.DateOnly, day, chinatime.Zone); err != nil {
 		return nil, ErrBadDay
 	}
 	rep := &Report{Day: day, Cashiers: []Cashier{}}

@@ -3,13 +3,12 @@ package cash
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"onecard/shared/auth"
+	"onecard/shared/chinatime"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
-	"onecard/shared/ledger"
 	"onecard/shared/platform"
 	"onecard/shared/store"
 )
@@ -23,7 +22,7 @@ var AdminCashReport = fn.HTTP{Name: "AdminCashReport", Route: "GET /v1/admin/cas
 			p := auth.Must(r.Context())
 			day := r.URL.Query().Get("day")
 			if day == "" {
-				day = d.Now().In(ledger.China).Format(time.DateOnly)
+				day = chinatime.Day(d.Now())
 			}
 			who, err := Cashiers(r.Context(), s, p.School)
 			if err != nil {

@@ -577,7 +577,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 				occurred = now
 			}
 			if IsClearing(p.Account) {
-				day := now.In(China).Format(time.DateOnly)
+				day := chinatime.Day(now)
 				c := ClearingEntry{Key: store.ClearingKey(p.Account, day, txn), TxnID: txn, Account: p.Account, Kind: p.Kind,
 					AmountFen: p.AmountFen, Counterparty: p.Counterparty, Merchant: p.Merchant, Status: status,
 					Idem: m.Scope + "#" + m.Key, OccurredAt: occurred.UTC(), PostedAt: now, Day: day, EntityType: "clearing"}
@@ -596,7 +596,7 @@ func (l *Ledger) tryChunk(ctx context.Context, ms []Movement, hashes []string, r
 			e := Entry{Key: store.EntryKey(p.Account, a.seq), TxnID: txn, Account: p.Account, Seq: a.seq, Kind: p.Kind,
 				AmountFen: p.AmountFen, BalanceAfter: a.bal, Counterparty: p.Counterparty, Merchant: p.Merchant,
 				Status: status, Idem: m.Scope + "#" + m.Key, OccurredAt: occurred.UTC(), PostedAt: now,
-				Month: occurred.In(China).Format("2006-01"), EntityType: "entry", Usage: p.Usage}
+				Month: occurred.In(chinatime.Zone).Format("2006-01"), EntityType: "entry", Usage: p.Usage}
 			put, err := store.PutItem(e, store.IfAbsent, nil)
 			if err != nil {
 				return false, err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/store"
 )
 
@@ -36,7 +37,7 @@ func monthRange(month string) (time.Time, time.Time, error) {
 	if month == "" {
 		return time.Time{}, time.Time{}, nil
 	}
-	t, err := time.ParseInLocation("2006-01", month, China)
+	t, err := time.ParseInLocation("2006-01", month, chinatime.Zone)
 	if err != nil {
 		return time.Time{}, time.Time{}, errBadMonth
 	}
@@ -235,5 +236,5 @@ func (l *Ledger) EntryOf(ctx context.Context, account string, seq int64) (*Entry
 // View is the history line of e.
 func (e *Entry) View() TxnView {
 	return TxnView{TxnID: e.TxnID, Kind: e.Kind, AmountFen: e.AmountFen, BalanceAfterFen: e.BalanceAfter,
-		Merchant: e.Merchant, OccurredAt: e.OccurredAt.In(China).Format(time.RFC3339), Status: e.Status, Usage: e.Usage.View()}
+		Merchant: e.Merchant, OccurredAt: e.OccurredAt.In(chinatime.Zone).Format(time.RFC3339), Status: e.Status, Usage: e.Usage.View()}
 }

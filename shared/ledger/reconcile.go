@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/store"
 )
 
@@ -96,7 +96,7 @@ func (l *Ledger) Reconcile(ctx context.Context) (*Report, error) {
 					}
 				}
 				txns[e.TxnID] += e.AmountFen
-				days[e.PostedAt.In(China).Format(time.DateOnly)] += e.AmountFen
+				days[chinatime.Day(e.PostedAt)] += e.AmountFen
 			case probe.Type == "clearing":
 				var c ClearingEntry
 				if err := attributevalue.UnmarshalMap(raw, &c); err != nil {

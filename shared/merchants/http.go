@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"onecard/shared/auth"
+	"onecard/shared/chinatime"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
@@ -43,7 +44,7 @@ var (
 				if err != nil {
 					return nil, err
 				}
-				today := Today(s.Now())
+				today := chinatime.Day(s.Now())
 				out := make([]View, 0, len(ms))
 				for _, m := range ms {
 					ds, err := s.DevicesOn(ctx, school, m.MerchantID, today)

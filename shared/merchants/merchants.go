@@ -18,7 +18,6 @@ import (
 	"onecard/shared/auth"
 	"onecard/shared/devices"
 	"onecard/shared/fault"
-	"onecard/shared/ledger"
 	"onecard/shared/staff"
 	"onecard/shared/store"
 )
@@ -295,6 +294,3 @@ func (s *Service) DevicesOn(ctx context.Context, school, id, day string) ([]stri
 	sort.Strings(out)
 	return out, nil
 }
-
-// Today is the current day in China time.
-func Today(now time.Time) string { return now.In(ledger.China).Format(time.DateOnly) }

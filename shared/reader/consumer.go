@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/cards"
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/queue"
@@ -362,7 +363,7 @@ func (c *Consumer) tryCard(ctx context.Context, g *cardGroup, st map[store.Key]m
 			mv.Postings[0].Account, mv.Postings[0].Item = target.Account, target.Key
 			mv.Postings[1].Counterparty = target.Account // the reader's clearing side names the card charged
 		}
-		day := Day(m.OccurredAt)
+		day := chinatime.Day(m.OccurredAt)
 		if byDay[day] == nil {
 			byDay[day] = &dayPosts{}
 			days = append(days, day)

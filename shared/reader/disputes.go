@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/store"
@@ -116,11 +117,11 @@ type DisputeView struct {
 
 func (d *Dispute) view() DisputeView {
 	v := DisputeView{DeviceID: d.DeviceID, Merchant: d.Merchant, Seq: d.Seq, CardNo: d.CardNo,
-		Kind: d.Kind, AmountFen: d.AmountFen, OccurredAt: d.OccurredAt.In(ledger.China).Format(time.RFC3339),
-		PaidByCode: d.PaidByCode, Reason: d.Reason, Status: d.Status, CreatedAt: d.CreatedAt.In(ledger.China).Format(time.RFC3339),
+		Kind: d.Kind, AmountFen: d.AmountFen, OccurredAt: d.OccurredAt.In(chinatime.Zone).Format(time.RFC3339),
+		PaidByCode: d.PaidByCode, Reason: d.Reason, Status: d.Status, CreatedAt: d.CreatedAt.In(chinatime.Zone).Format(time.RFC3339),
 		ResolvedBy: d.ResolvedBy, Note: d.Note, ChargedCard: d.ChargedCard}
 	if t, err := time.Parse(time.RFC3339Nano, d.ResolvedAt); err == nil {
-		v.ResolvedAt = t.In(ledger.China).Format(time.RFC3339)
+		v.ResolvedAt = t.In(chinatime.Zone).Format(time.RFC3339)
 	}
 	return v
 }

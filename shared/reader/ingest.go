@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/devices"
 	"onecard/shared/fault"
 	"onecard/shared/httpapi"
@@ -66,9 +67,6 @@ type Ingest struct {
 	// SendAttempts bounds the tries per SendMessageBatch entry (default 5).
 	SendAttempts int
 }
-
-// Day is the China-time day of t, the unit of the daily limit.
-func Day(t time.Time) string { return t.In(ledger.China).Format("2006-01-02") }
 
 // pending is a record that passed the checks that need no I/O.
 type pending struct {
@@ -184,7 +182,7 @@ func (in *Ingest) Handle(ctx context.Context, dev *devices.Device, body []byte) 
 			res.Reason = ReasonOverTxnLimit
 			continue
 		}
-		dk := dayKey{p.cardNo, Day(r.OccurredAt)}
+		dk := dayKey{p.cardNo, chinatime.Day(r.OccurredAt)}
 		if c.DailyFen > 0 && c.SpentOn(dk.day)+spent[dk]+r.AmountFen > c.DailyFen {
 			res.Reason = ReasonOverDailyLimit
 			continue

@@ -7,6 +7,7 @@ import (
 
 	"onecard/shared/auth"
 	"onecard/shared/cards"
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/paycode"
@@ -67,7 +68,7 @@ func IssueCode(ctx context.Context, svc *cards.Service, keys *Keys, p auth.Princ
 	if c.DailyFen > 0 {
 		daily = min(daily, c.DailyFen)
 	}
-	left := daily - c.SpentOn(Day(now))
+	left := daily - c.SpentOn(chinatime.Day(now))
 	if left <= 0 {
 		return nil, ErrDailyLimitHit
 	}
@@ -86,5 +87,5 @@ func IssueCode(ctx context.Context, svc *cards.Service, keys *Keys, p auth.Princ
 	if err != nil {
 		return nil, err
 	}
-	return &IssuedCode{Code: code, ExpiresAt: exp.In(ledger.China).Format(time.RFC3339), AmountFen: amount, PerTxnFen: amount}, nil
+	return &IssuedCode{Code: code, ExpiresAt: exp.In(chinatime.Zone).Format(time.RFC3339), AmountFen: amount, PerTxnFen: amount}, nil
 }

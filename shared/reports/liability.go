@@ -8,9 +8,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/jobs"
-	"onecard/shared/ledger"
 	"onecard/shared/store"
 )
 
@@ -72,7 +72,7 @@ var (
 
 // CheckDate validates a report date (YYYY-MM-DD, a China day).
 func CheckDate(date string) error {
-	d, err := time.ParseInLocation(time.DateOnly, date, ledger.China)
+	d, err := time.ParseInLocation(time.DateOnly, date, chinatime.Zone)
 	if err != nil || d.Format(time.DateOnly) != date {
 		return ErrBadDate
 	}

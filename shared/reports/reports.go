@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/cash"
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/store"
@@ -243,7 +244,7 @@ func (s *Service) DormConsumption(ctx context.Context, school, month string) ([]
 	if err != nil {
 		return nil, err
 	}
-	today := s.Now().In(ledger.China).Format(time.DateOnly)
+	today := chinatime.Day(s.Now())
 	byB := map[string]*Building{}
 	for _, day := range days {
 		if day > today {
@@ -316,7 +317,7 @@ type Liability struct {
 // posted before the end of date (China time): the outstanding balance then. It scans the table's ledger
 // entries (docs/staff-console.md, "Reports": cost) — a staff action, never a hot path.
 func (s *Service) LiabilityAt(ctx context.Context, school, date string) (*Liability, error) {
-	d, err := time.ParseInLocation(time.DateOnly, date, ledger.China)
+	d, err := time.ParseInLocation(time.DateOnly, date, chinatime.Zone)
 	if err != nil || d.Format(time.DateOnly) != date {
 		return nil, ErrBadDate
 	}

@@ -12,6 +12,7 @@ import (
 
 	"onecard/infra/seed"
 	"onecard/shared/cards"
+	"onecard/shared/chinatime"
 	"onecard/shared/dorm"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
@@ -156,7 +157,7 @@ func TestRechargeReportCountsWeChatRefunds(t *testing.T) {
 	w.post(card("10000001", -1500, "refund", "ext:wechat-refund"))
 	w.post(card("10000001", -800, "refund", "ext:wechat-refund"))
 	w.post(card("10000001", 800, "refund_release", "ext:wechat-refund")) // the second one failed
-	day := e.Deps.Now().In(ledger.China).Format(time.DateOnly)
+	day := chinatime.Day(e.Deps.Now())
 	var rech struct {
 		Days []struct {
 			NetFen   int64
@@ -181,7 +182,7 @@ func TestCashTopUpsAreAChannel(t *testing.T) {
 	w.post(card("10000001", 10000, ledger.KindRecharge, "ext:wechat"))
 	e.Do("POST", "/v1/admin/cards/10000002/cash-topup", map[string]any{"amountFen": 5000, "receiptNo": "XJ-0001"}, fin...).Expect(t, 200, "")
 	e.Do("POST", "/v1/admin/cards/10000003/cash-topup", map[string]any{"amountFen": 1250, "receiptNo": "XJ-0002"}, fin2...).Expect(t, 200, "")
-	day := e.Clock.Now().In(ledger.China).Format(time.DateOnly)
+	day := chinatime.Day(e.Clock.Now())
 
 	var rech struct {
 		Channels []struct{ ID, Label string }
@@ -251,7 +252,7 @@ func TestLiabilityIsAJob(t *testing.T) {
 	e.PutStaff("ops-user", "ops-pass-2026-x", "kmmc", "ops")
 	e.PutStaff("ynu-fin", "finance-pass-2026", "ynu", "finance")
 	w.post(card("10000001", 10000, ledger.KindRecharge, "ext:wechat"))
-	today := e.Clock.Now().In(ledger.China).Format(time.DateOnly)
+	today := chinatime.Day(e.Clock.Now())
 
 	r := e.Do("GET", "/v1/admin/reports/liability?date="+today, nil, w.fin...).Expect(t, 202, "")
 	var j1, j2 struct{ JobID, Status string }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"onecard/shared/auth"
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/merchants"
@@ -124,7 +125,7 @@ func (s *Service) DeviceFigures(ctx context.Context, deviceID, day string) (Devi
 			dd.RefundsFen -= c.AmountFen
 		}
 		dd.NetFen += c.AmountFen
-		if c.OccurredAt.In(ledger.China).Format(time.DateOnly) < day {
+		if chinatime.Day(c.OccurredAt) < day {
 			dd.Late.Count++
 			dd.Late.Fen += c.AmountFen
 		}
@@ -185,7 +186,7 @@ func (s *Service) Close(ctx context.Context, p auth.Principal, id, day string) (
 		return nil, false, err
 	}
 	now := s.Now().UTC()
-	if day >= merchants.Today(now) {
+	if day >= chinatime.Day(now) {
 		return nil, false, ErrNotOver
 	}
 	k := store.SettlementKey(p.School, id, day)
@@ -220,7 +221,7 @@ func (s *Service) Close(ctx context.Context, p auth.Principal, id, day string) (
 
 // GetMonth is merchant id's month (YYYY-MM): each day up to today as Get answers it, and their sum.
 func (s *Service) GetMonth(ctx context.Context, school, id, month string) (*Month, error) {
-	start, err := time.ParseInLocation("2006-01", month, ledger.China)
+	start, err := time.ParseInLocation("2006-01", month, chinatime.Zone)
 	if err != nil || start.Format("2006-01") != month {
 		return nil, ErrBadPeriod
 	}
@@ -229,7 +230,7 @@ func (s *Service) GetMonth(ctx context.Context, school, id, month string) (*Mont
 		return nil, err
 	}
 	out := &Month{MerchantID: id, Name: m.Name, Month: month, Days: []Day{}}
-	today := merchants.Today(s.Now())
+	today := chinatime.Day(s.Now())
 	for t := start; t.Month() == start.Month(); t = t.AddDate(0, 0, 1) {
 		day := t.Format(time.DateOnly)
 		if day > today {
