@@ -385,19 +385,7 @@ func (s *Service) StaffResetPassword(ctx context.Context, p auth.Principal, card
 	if !s.Digest.Equal(c.IDDigest, "id-number", norm) {
 		return ErrBadID
 	}
-	hash, err := secret.HashPassword(InitialPassword(norm))
-	if err != nil {
-		return err
-	}
-	if err := s.clearTries(ctx, c); err != nil {
-		return err
-	}
-	if c.Status == Locked {
-		err = s.setStatus(ctx, c, Active, "passwordHash = :h, pwChanged = :f", store.Values{":h": hash, ":f": false})
-	} else {
-		err = s.S.ResetCardPassword(ctx, c.Key, hash)
-	}
-	if err != nil {
+	if err := s.resetPassword(ctx, c, norm); err != nil {
 		return err
 	}
 	return staff.Audit(ctx, s.S, staff.Actor(p), "card.reset_password", "card:"+cardNo, nil, s.Now())

@@ -453,6 +453,12 @@ func (s *Service) ResetPassword(ctx context.Context, p auth.Principal, phone, st
 		return err
 	}
 	norm, _ := NormalID(id)
+	return s.resetPassword(ctx, c, norm)
+}
+
+// resetPassword sets c's password back to the initial one of the normalised ID number norm, clears its
+// failed tries and lifts a password lock: what both 重置密码 paths (the student's and staff's) write.
+func (s *Service) resetPassword(ctx context.Context, c *Card, norm string) error {
 	hash, err := secret.HashPassword(InitialPassword(norm))
 	if err != nil {
 		return err

@@ -105,33 +105,28 @@ func (w *walker) array(path string, each func(i int) error) (present bool, err e
 
 // number reads a JSON number (its literal text) or null (present=false).
 func (w *walker) number(path string) (lit string, present bool, err error) {
-	t, err := w.token()
-	if err != nil {
-		return "", false, err
-	}
-	switch v := t.(type) {
-	case nil:
-		return "", false, nil
-	case json.Number:
-		return string(v), true, nil
-	default:
-		return "", false, wrongType(path, "数字")
-	}
+	n, present, err := scalar[json.Number](w, path, "数字")
+	return string(n), present, err
 }
 
 // str reads a JSON string or null (present=false).
 func (w *walker) str(path string) (s string, present bool, err error) {
+	return scalar[string](w, path, "字符串")
+}
+
+// scalar reads a JSON value of type T or null (present=false); any other value is wrongType(path, want).
+func scalar[T json.Number | string](w *walker, path, want string) (v T, present bool, err error) {
 	t, err := w.token()
 	if err != nil {
-		return "", false, err
+		return v, false, err
 	}
-	switch v := t.(type) {
+	switch t := t.(type) {
 	case nil:
-		return "", false, nil
-	case string:
-		return v, true, nil
+		return v, false, nil
+	case T:
+		return t, true, nil
 	default:
-		return "", false, wrongType(path, "字符串")
+		return v, false, wrongType(path, want)
 	}
 }
 

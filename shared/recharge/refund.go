@@ -225,8 +225,14 @@ func (s *Service) holder(ctx context.Context, o *Order) (*cards.Card, error) {
 	if o.CreditedTo != nil {
 		t = *o.CreditedTo
 	}
+	return s.current(ctx, o.SchoolID, t.CardNo)
+}
+
+// current is card cardNo of school or, if it was cancelled and replaced, the card that replaced it
+// (following replacedBy at most maxReplaceHops times).
+func (s *Service) current(ctx context.Context, school, cardNo string) (*cards.Card, error) {
 	repo := cards.Repo{S: s.S}
-	c, err := repo.Get(ctx, o.SchoolID, t.CardNo)
+	c, err := repo.Get(ctx, school, cardNo)
 	if err != nil {
 		return nil, err
 	}
@@ -360,17 +366,7 @@ func (s *Service) settleRefund(ctx context.Context, r *Refund, refundID, wxState
 // releaseTo is the card a failed refund's amount goes back to: the card it was taken from, or the card
 // that replaced it since.
 func (s *Service) releaseTo(ctx context.Context, r *Refund) (*cards.Card, error) {
-	repo := cards.Repo{S: s.S}
-	c, err := repo.Get(ctx, r.SchoolID, r.CardNo)
-	if err != nil {
-		return nil, err
-	}
-	for hops := 0; c.Status == cards.Cancelled && c.ReplacedBy != "" && hops < maxReplaceHops; hops++ {
-		if c, err = repo.Get(ctx, c.SchoolID, c.ReplacedBy); err != nil {
-			return nil, err
-		}
-	}
-	return c, nil
+	return s.current(ctx, r.SchoolID, r.CardNo)
 }
 
 // RefreshRefund asks WeChat Pay about a refund that is not final and settles it on a signed answer: the

@@ -3,7 +3,6 @@ package school
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -12,10 +11,8 @@ import (
 	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
-	"onecard/shared/httpapi"
 	"onecard/shared/iam"
 	"onecard/shared/plaintext"
-	"onecard/shared/platform"
 	"onecard/shared/staff"
 	"onecard/shared/store"
 )
@@ -193,18 +190,11 @@ func (r Repo) SeedAgreement(ctx context.Context, id, agreement, privacy string, 
 // AdminAgreementPut publishes a new version of the school's user agreement and privacy policy (admin,
 // who edits the school's other texts too).
 var AdminAgreementPut = fn.HTTP{Name: "AdminAgreementPut", Route: "PUT /v1/admin/school/agreement", Access: fn.Staff,
-	Roles: []string{auth.RoleAdmin}, Actions: []string{iam.GetItem, iam.PutItem}, MaxBody: 256 << 10,
-	Build: func(d *platform.Deps) httpapi.Handler {
-		repo := Repo{S: d.Store()}
-		return func(w http.ResponseWriter, r *http.Request) error {
-			var in AgreementInput
-			if err := httpapi.Decode(r, 256<<10, &in); err != nil {
-				return err
-			}
-			a, err := repo.PublishAgreement(r.Context(), auth.Must(r.Context()), &in, d.Now())
-			if err != nil {
-				return err
-			}
-			return httpapi.JSON(w, http.StatusOK, a.View())
+	Roles: []string{auth.RoleAdmin}, Actions: []string{iam.GetItem, iam.PutItem}, MaxBody: adminBody,
+	Build: adminPut(func(repo Repo, ctx context.Context, p auth.Principal, in *AgreementInput, now time.Time) (AgreementView, error) {
+		a, err := repo.PublishAgreement(ctx, p, in, now)
+		if err != nil {
+			return AgreementView{}, err
 		}
-	}}
+		return a.View(), nil
+	})}

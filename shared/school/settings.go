@@ -360,18 +360,27 @@ var (
 		}}
 
 	AdminSchoolPut = fn.HTTP{Name: "AdminSchoolPut", Route: "PUT /v1/admin/school", Access: fn.Staff, Roles: []string{auth.RoleAdmin},
-		Actions: []string{iam.GetItem, iam.PutItem}, MaxBody: 256 << 10, Build: func(d *platform.Deps) httpapi.Handler {
-			repo := Repo{S: d.Store()}
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in SettingsInput
-				if err := httpapi.Decode(r, 256<<10, &in); err != nil {
-					return err
-				}
-				s, err := repo.UpdateSettings(r.Context(), auth.Must(r.Context()), &in, d.Now())
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, s)
-			}
-		}}
+		Actions: []string{iam.GetItem, iam.PutItem}, MaxBody: adminBody, Build: adminPut(Repo.UpdateSettings)}
 )
+
+// adminBody is the most an admin PUT of the school's settings or agreement may send (they carry long texts).
+const adminBody = 256 << 10
+
+// adminPut builds the handler of an admin PUT on the caller's school: the body (adminBody at most) decoded
+// into an In, handed to save with the caller and the time, and what save answers sent back as JSON.
+func adminPut[In, Out any](save func(Repo, context.Context, auth.Principal, *In, time.Time) (Out, error)) func(*platform.Deps) httpapi.Handler {
+	return func(d *platform.Deps) httpapi.Handler {
+		repo := Repo{S: d.Store()}
+		return func(w http.ResponseWriter, r *http.Request) error {
+			var in In
+			if err := httpapi.Decode(r, adminBody, &in); err != nil {
+				return err
+			}
+			out, err := save(repo, r.Context(), auth.Must(r.Context()), &in, d.Now())
+			if err != nil {
+				return err
+			}
+			return httpapi.JSON(w, http.StatusOK, out)
+		}
+	}
+}
