@@ -104,9 +104,6 @@ func (c *Card) SpentOn(day string) int64 {
 	return 0
 }
 
-// Day is the China-time date (YYYY-MM-DD) of t: the day of the daily limit.
-func Day(t time.Time) string { return chinatime.Day(t) }
-
 // AccountID names a card's wallet in the ledger.
 func AccountID(school, cardNo string) string { return AccountKind + ":" + school + ":" + cardNo }
 
@@ -243,7 +240,7 @@ func spendParts(parts *ledger.UpdateParts, c ledger.Change) {
 		if !strings.HasPrefix(p.Scope, ReaderScope) || p.AmountFen >= 0 {
 			continue
 		}
-		d := Day(p.OccurredAt)
+		d := chinatime.Day(p.OccurredAt)
 		if d > day {
 			day, spent = d, 0
 		}

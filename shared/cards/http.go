@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"onecard/shared/auth"
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
@@ -56,7 +57,7 @@ func withCeilings(v View, sch *school.School) View {
 func (c *Card) View(now time.Time) View {
 	return View{CardNo: c.CardNo, StudentNo: c.StudentNo, HolderName: MaskName(c.HolderName), Status: c.Status,
 		BalanceFen: c.Balance, Arrears: c.Arrears, Limits: Limits{PerTxnFen: c.PerTxnFen, DailyFen: c.DailyFen}, VirtualCard: c.Virtual,
-		SpentTodayFen: c.SpentOn(Day(now)), PasswordInitial: !c.PwChanged}
+		SpentTodayFen: c.SpentOn(chinatime.Day(now)), PasswordInitial: !c.PwChanged}
 }
 
 func newService(d *platform.Deps) *Service {

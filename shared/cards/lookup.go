@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"onecard/shared/auth"
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
@@ -53,11 +54,11 @@ type StaffCard struct {
 func (s *Service) staffView(ctx context.Context, c *Card) (*StaffCard, error) {
 	v := &StaffCard{CardNo: c.CardNo, StudentNo: c.StudentNo, HolderName: c.HolderName, Status: c.Status,
 		BalanceFen: c.Balance, Arrears: c.Arrears, Limits: Limits{PerTxnFen: c.PerTxnFen, DailyFen: c.DailyFen},
-		SpentTodayFen: c.SpentOn(Day(s.Now())), VirtualCard: c.Virtual, Bound: c.BoundUser != "",
+		SpentTodayFen: c.SpentOn(chinatime.Day(s.Now())), VirtualCard: c.Virtual, Bound: c.BoundUser != "",
 		PasswordInitial: !c.PwChanged, ReplacedBy: c.ReplacedBy, Replaces: append([]string{}, c.Replaces...),
-		CurrentCardNo: c.CardNo, CreatedAt: c.CreatedAt.In(ledger.China)}
+		CurrentCardNo: c.CardNo, CreatedAt: c.CreatedAt.In(chinatime.Zone)}
 	if !c.LostAt.IsZero() {
-		t := c.LostAt.In(ledger.China).Format(time.RFC3339)
+		t := c.LostAt.In(chinatime.Zone).Format(time.RFC3339)
 		v.LostAt = &t
 	}
 	if c.Status == Cancelled && c.ReplacedBy != "" {

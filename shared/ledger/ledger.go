@@ -305,9 +305,6 @@ type UpdateParts struct {
 	Values map[string]any
 }
 
-// China is the time zone of months and days.
-var China = chinatime.Zone
-
 // TxnID is derived from the idempotency key, so a replay names the same transaction.
 func TxnID(scope, key string) string {
 	h := sha256.Sum256([]byte(scope + "\x00" + key))

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"onecard/shared/auth"
+	"onecard/shared/chinatime"
 	"onecard/shared/fn"
 	"onecard/shared/httpapi"
 	"onecard/shared/iam"
-	"onecard/shared/ledger"
 	"onecard/shared/platform"
 )
 
@@ -97,7 +97,7 @@ var (
 			return CSV(w, "卡余额-"+rep.Date+".csv", [][]string{
 				{"日期", "截至（北京时间）", "卡数", "卡余额合计（元）", "欠款卡数", "宿舍账户数", "宿舍账户余额合计（元）", "统计完成于"},
 				{rep.Date, rep.AsOf, strconv.Itoa(rep.Cards), Yuan(rep.CardsFen), strconv.Itoa(rep.Negative), strconv.Itoa(rep.DormAccounts),
-					Yuan(rep.DormFen), rep.FinishedAt.In(ledger.China).Format(time.RFC3339)},
+					Yuan(rep.DormFen), rep.FinishedAt.In(chinatime.Zone).Format(time.RFC3339)},
 			})
 		})}
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/ledger"
 	"onecard/shared/store"
@@ -90,11 +91,11 @@ type ours struct {
 // payment) is a negative clearing entry; money back (a refund) a positive one. A credit posted more than
 // a day late shows as missing on our side until the day is matched again.
 func (s *Service) ourSide(ctx context.Context, day string) (map[string]ours, error) {
-	d, _ := time.ParseInLocation(time.DateOnly, day, ledger.China)
+	d, _ := time.ParseInLocation(time.DateOnly, day, chinatime.Zone)
 	out := map[string]ours{}
 	for _, pd := range []string{day, d.AddDate(0, 0, 1).Format(time.DateOnly)} {
 		err := (&ledger.Ledger{S: s.S}).EachClearing(ctx, "ext:wechat", pd, func(c *ledger.ClearingEntry) {
-			if c.OccurredAt.In(ledger.China).Format(time.DateOnly) != day {
+			if chinatime.Day(c.OccurredAt) != day {
 				return
 			}
 			_, no, _ := strings.Cut(c.Idem, "#")
@@ -191,7 +192,7 @@ func (s *Service) MatchDue(ctx context.Context) (*Report, error) {
 
 // Yesterday is the day before now, China time.
 func Yesterday(now time.Time) string {
-	return now.In(ledger.China).AddDate(0, 0, -1).Format(time.DateOnly)
+	return now.In(chinatime.Zone).AddDate(0, 0, -1).Format(time.DateOnly)
 }
 
 // Get is day's report as a school's staff see it: the bill's totals, and of the lines that did not
