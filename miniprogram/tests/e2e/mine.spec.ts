@@ -103,6 +103,9 @@ test('一卡通安全中心: 挂失 and 解挂, a lock by wrong card passwords a
 
   // 挂失: a wrong card password says how many tries are left; the right one reports the card lost.
   await page.getByTestId('security-loss').click()
+  // the page is ready when it shows the card it acts on (its button waits for it)
+  await expect(page.getByTestId('loss-intro')).toContainText('挂失后')
+  await expect(page.getByTestId('card-status')).toHaveText('正常')
   await input(page, 'loss-password').fill('000000')
   await page.getByTestId('loss-submit').click()
   await expect(page.getByTestId('loss-error')).toContainText('还可尝试 4 次')
@@ -115,6 +118,8 @@ test('一卡通安全中心: 挂失 and 解挂, a lock by wrong card passwords a
 
   // 解挂 with the right password.
   await page.getByTestId('security-unloss').click()
+  await expect(page.getByTestId('loss-intro')).toContainText('解挂后')
+  await expect(page.getByTestId('card-status')).toHaveText('已挂失')
   await input(page, 'loss-password').fill(s.cardPassword)
   await page.getByTestId('loss-submit').click()
   await expect(page.getByTestId('card-status')).toHaveText('正常')
