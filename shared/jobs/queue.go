@@ -51,6 +51,36 @@ type Queue struct {
 	Now    func() time.Time
 }
 
+// Pointer names a kind's one job queued or running (for the books, or for a school's date): at most one
+// exists, so at most one such job waits or runs whoever asks.
+type Pointer struct {
+	store.Key
+	JobID string `dynamodbav:"jobId"`
+}
+
+// Submit stores job (an item with its key, queued), its Entry e in the queue and the pointer at pending,
+// in one transaction. It answers false, storing nothing, when a job is already pending there: the
+// caller answers that one.
+func (q Queue) Submit(ctx context.Context, job any, pending store.Key, e Entry) (bool, error) {
+	items := make([]types.TransactWriteItem, 0, 3)
+	for _, it := range []struct {
+		v    any
+		cond string
+	}{{job, store.IfAbsent}, {Pointer{Key: pending, JobID: e.JobID}, store.IfAbsent}, {e, ""}} {
+		put, err := store.PutItem(it.v, it.cond, nil)
+		if err != nil {
+			return false, err
+		}
+		items = append(items, put)
+	}
+	err := q.S.Transact(ctx, items, "")
+	var tc *store.TxCanceled
+	if errors.As(err, &tc) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Free reads the entries no live run holds (queued, or whose run's lease ran out), oldest job first, at
 // most n of them (0: all).
 func (q Queue) Free(ctx context.Context, n int) ([]Entry, error) {

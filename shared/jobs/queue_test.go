@@ -110,3 +110,38 @@ func TestQueueLeasesEachEntryOnce(t *testing.T) {
 		t.Fatalf("after Done: %+v %v", left, err)
 	}
 }
+
+// Submit stores a job, its entry and its pointer together, or nothing when a job is pending already.
+func TestSubmitKeepsOnePending(t *testing.T) {
+	t.Parallel()
+	d, clock := testkit.Deps(t)
+	s := testkit.Store(d)
+	ctx := context.Background()
+	q := jobs.Queue{S: s, PK: "QTEST#" + testkit.UniqueName(t), Prefix: "QUEUE#", Now: clock.Now}
+	pending := store.Key{PK: q.PK, SK: "PENDING"}
+	submit := func(id string) bool {
+		job := struct {
+			store.Key
+			Status string `dynamodbav:"status"`
+		}{store.Key{PK: q.PK, SK: "JOB#" + id}, jobs.StatusQueued}
+		ok, err := q.Submit(ctx, job, pending, jobs.Entry{Key: store.Key{PK: q.PK, SK: "QUEUE#" + id}, JobID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !submit("a") || submit("b") {
+		t.Fatal("the second job was stored beside the pending one")
+	}
+	var p jobs.Pointer
+	if ok, err := s.Get(ctx, pending, &p); err != nil || !ok || p.JobID != "a" {
+		t.Fatalf("pointer %+v %v %v", p, ok, err)
+	}
+	free, err := q.Free(ctx, 0)
+	if err != nil || len(free) != 1 || free[0].JobID != "a" {
+		t.Fatalf("queue %+v %v", free, err)
+	}
+	if ok, _ := s.Get(ctx, store.Key{PK: q.PK, SK: "JOB#b"}, &p); ok {
+		t.Fatal("the refused job's item was written")
+	}
+}

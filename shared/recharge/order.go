@@ -29,7 +29,7 @@ const OrderTTL = 30 * time.Minute
 
 // PendingPK is the GSI1 partition of orders still waiting for WeChat Pay; the item leaves it when paid
 // or closed (a sparse index, so the reconciler reads only what it must).
-const PendingPK = "ORDERS#pending"
+const PendingPK = store.OrdersPendingPK
 
 // Target is what an order credits.
 type Target struct {
@@ -49,10 +49,8 @@ func (t Target) Item() store.Key { return store.Key{PK: t.PK, SK: t.SK} }
 // Order is a WeChat Pay recharge order; OrderNo is WeChat Pay's out_trade_no.
 type Order struct {
 	store.Key
-	GSI1PK        string               `dynamodbav:"GSI1PK,omitempty"`
-	GSI1SK        string               `dynamodbav:"GSI1SK,omitempty"`
-	GSI2PK        string               `dynamodbav:"GSI2PK,omitempty"` // store.UserOrdersPK(UserID), for life
-	GSI2SK        string               `dynamodbav:"GSI2SK,omitempty"` // userOrderSK
+	store.InGSI1                       // store.OrdersPendingPK while pending
+	store.InGSI2                       // store.UserOrdersPK(UserID) / userOrderSK, for life
 	Type          string               `dynamodbav:"type"`
 	OrderNo       string               `dynamodbav:"orderNo"`
 	UserID        string               `dynamodbav:"userId"`

@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"onecard/shared/fault"
 	"onecard/shared/jobs"
 	"onecard/shared/ledger"
@@ -55,12 +53,8 @@ type Job struct {
 	TTL              int64          `dynamodbav:"ttl,omitempty" json:"-"`
 }
 
-// current is the job queued or running (store.ReconcileCurrentKey); latest the last one done.
-type current struct {
-	store.Key
-	JobID string `dynamodbav:"jobId"`
-}
-
+// latest is the last job done (store.ReconcileLatestKey); the one queued or running is a jobs.Pointer
+// at store.ReconcileCurrentKey.
 type latest struct {
 	store.Key
 	JobID      string    `dynamodbav:"jobId"`
@@ -91,22 +85,9 @@ func (s *Service) Start(ctx context.Context, by string) (j Job, started bool, er
 		}
 		j = Job{Key: store.ReconcileJobKey(id), JobID: id, Status: StatusQueued, RequestedBy: by, RequestedAt: now,
 			TTL: store.TTL(now.Add(keepJobs))}
-		put, err := store.PutItem(j, store.IfAbsent, nil)
-		if err != nil {
-			return Job{}, false, err
-		}
-		cur, err := store.PutItem(current{Key: store.ReconcileCurrentKey(), JobID: id}, store.IfAbsent, nil)
-		if err != nil {
-			return Job{}, false, err
-		}
-		entry, err := store.PutItem(jobs.Entry{Key: store.ReconcileQueueKey(id), JobID: id, TTL: j.TTL}, "", nil)
-		if err != nil {
-			return Job{}, false, err
-		}
-		err = s.S.Transact(ctx, []types.TransactWriteItem{put, cur, entry}, "")
-		var tc *store.TxCanceled
-		if !errors.As(err, &tc) {
-			return j, err == nil, err
+		started, err := s.Queue().Submit(ctx, j, store.ReconcileCurrentKey(), jobs.Entry{Key: store.ReconcileQueueKey(id), JobID: id, TTL: j.TTL})
+		if err != nil || started {
+			return j, started, err
 		}
 		// One is queued or running: answer it (unless it finished in between: try again).
 		if j, ok, err := s.Pending(ctx); err != nil || ok {
@@ -118,7 +99,7 @@ func (s *Service) Start(ctx context.Context, by string) (j Job, started bool, er
 
 // Pending is the job queued or running, if any.
 func (s *Service) Pending(ctx context.Context) (Job, bool, error) {
-	var c current
+	var c jobs.Pointer
 	if ok, err := s.S.Get(ctx, store.ReconcileCurrentKey(), &c); err != nil || !ok {
 		return Job{}, false, err
 	}
@@ -174,7 +155,7 @@ func (s *Service) Queue() jobs.Queue {
 // report. It returns the job it ran, or nil when there was nothing to do (no job, or another run holds
 // it).
 func (s *Service) RunDue(ctx context.Context) (*Job, error) {
-	var c current
+	var c jobs.Pointer
 	ok, err := s.S.Get(ctx, store.ReconcileCurrentKey(), &c)
 	if err != nil {
 		return nil, err

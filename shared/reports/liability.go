@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"onecard/shared/chinatime"
 	"onecard/shared/fault"
 	"onecard/shared/jobs"
@@ -93,22 +91,10 @@ func (s *Service) StartLiability(ctx context.Context, school, date, by string) (
 		}
 		j = LiabilityJob{Key: store.LiabilityJobKey(school, id), JobID: id, SchoolID: school, Date: date, Status: JobQueued,
 			RequestedBy: by, RequestedAt: now, TTL: store.TTL(now.Add(keepLiabilityJobs))}
-		put, err := store.PutItem(j, store.IfAbsent, nil)
-		if err != nil {
-			return LiabilityJob{}, false, err
-		}
-		pending, err := store.PutItem(liabilityPointer{Key: store.LiabilityPendingKey(school, date), JobID: id}, store.IfAbsent, nil)
-		if err != nil {
-			return LiabilityJob{}, false, err
-		}
-		queued, err := store.PutItem(jobs.Entry{Key: store.LiabilityQueueKey(school, id), SchoolID: school, JobID: id, TTL: j.TTL}, "", nil)
-		if err != nil {
-			return LiabilityJob{}, false, err
-		}
-		err = s.S.Transact(ctx, []types.TransactWriteItem{put, pending, queued}, "")
-		var tc *store.TxCanceled
-		if !errors.As(err, &tc) {
-			return j, err == nil, err
+		e := jobs.Entry{Key: store.LiabilityQueueKey(school, id), SchoolID: school, JobID: id, TTL: j.TTL}
+		started, err := s.LiabilityQueue().Submit(ctx, j, store.LiabilityPendingKey(school, date), e)
+		if err != nil || started {
+			return j, started, err
 		}
 		if j, ok, err := s.PendingLiability(ctx, school, date); err != nil || ok {
 			return j, false, err

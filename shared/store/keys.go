@@ -314,6 +314,10 @@ func GSI2Parts(p, pk, sk string) (set, remove []string, values map[string]any) {
 		map[string]any{":" + p + "pk": pk, ":" + p + "sk": sk}
 }
 
+// OrdersPendingPK is the GSI1 partition of recharge orders still waiting for WeChat Pay (GSI1SK: created
+// at); an order leaves it when paid or closed.
+const OrdersPendingPK = "ORDERS#pending"
+
 // RefundsPendingPK is the GSI1 partition of refunds not yet final (recharge's reconciler reads it); a
 // refund leaves it when final.
 const RefundsPendingPK = "REFUNDS#pending"
