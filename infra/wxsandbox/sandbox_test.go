@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,6 +104,7 @@ type env struct {
 	client *wechatpay.Client
 	recv   *receiver
 	opts   wxsandbox.Options
+	ahead  *atomic.Int64 // how far the sandbox's clock runs ahead of the wall clock, in ns
 }
 
 func newEnv(t *testing.T, retry ...time.Duration) *env {
@@ -115,6 +117,8 @@ func newEnv(t *testing.T, retry ...time.Duration) *env {
 		retry = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond}
 	}
 	opts.RetryDelays = retry
+	ahead := new(atomic.Int64)
+	opts.Clock = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 	sb, err := wxsandbox.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +137,7 @@ func newEnv(t *testing.T, retry ...time.Duration) *env {
 		t.Fatal(err)
 	}
 	rc.client = client
-	return &env{sb: sb, srv: srv, client: client, recv: rc, opts: opts}
+	return &env{sb: sb, srv: srv, client: client, recv: rc, opts: opts, ahead: ahead}
 }
 
 func (e *env) order(t *testing.T, no string, fen int64) wechatpay.Order {
@@ -575,8 +579,16 @@ func TestExpiredOrderCannotBePaid(t *testing.T) {
 	if _, err := e.client.CreateJSAPIOrder(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1600 * time.Millisecond)
-	if _, err := e.sb.Pay(o.OutTradeNo); !errors.Is(err, wxsandbox.ErrExpired) {
+	if _, err := e.sb.Pay(o.OutTradeNo); err != nil {
+		t.Fatalf("paid before time_expire: %v", err)
+	}
+	o2 := e.order(t, "R20260101000000015", 100)
+	o2.TimeExpire = time.Now().Add(1500 * time.Millisecond)
+	if _, err := e.client.CreateJSAPIOrder(context.Background(), o2); err != nil {
+		t.Fatal(err)
+	}
+	e.ahead.Store(int64(1600 * time.Millisecond)) // the sandbox's clock passes time_expire
+	if _, err := e.sb.Pay(o2.OutTradeNo); !errors.Is(err, wxsandbox.ErrExpired) {
 		t.Fatal(err)
 	}
 }
