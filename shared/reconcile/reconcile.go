@@ -17,14 +17,6 @@ import (
 	"onecard/shared/store"
 )
 
-// Job states, as every job's (shared/jobs).
-const (
-	StatusQueued  = jobs.StatusQueued
-	StatusRunning = jobs.StatusRunning
-	StatusDone    = jobs.StatusDone
-	StatusFailed  = jobs.StatusFailed
-)
-
 // Every is how old the latest report may grow before the schedule runs a reconcile nobody asked for.
 const Every = 24 * time.Hour
 
@@ -83,7 +75,7 @@ func (s *Service) Start(ctx context.Context, by string) (j Job, started bool, er
 		if err != nil {
 			return Job{}, false, err
 		}
-		j = Job{Key: store.ReconcileJobKey(id), JobID: id, Status: StatusQueued, RequestedBy: by, RequestedAt: now,
+		j = Job{Key: store.ReconcileJobKey(id), JobID: id, Status: jobs.StatusQueued, RequestedBy: by, RequestedAt: now,
 			TTL: store.TTL(now.Add(keepJobs))}
 		started, err := s.Queue().Submit(ctx, j, store.ReconcileCurrentKey(), jobs.Entry{Key: store.ReconcileQueueKey(id), JobID: id, TTL: j.TTL})
 		if err != nil || started {
@@ -187,7 +179,7 @@ func (s *Service) RunDue(ctx context.Context) (*Job, error) {
 	release := store.DeleteItem(store.ReconcileCurrentKey(), "jobId = :id", store.Values{":id": e.JobID}.AV())
 	if rerr != nil {
 		s.Log.Error("books reconcile failed", "job", e.JobID, "err", rerr.Error())
-		failed := store.JobFailedItem(store.ReconcileJobKey(e.JobID), StatusFailed, end)
+		failed := store.JobFailedItem(store.ReconcileJobKey(e.JobID), jobs.StatusFailed, end)
 		if err := s.Queue().Done(context.WithoutCancel(ctx), e, failed, release); err != nil {
 			return nil, errors.Join(rerr, err)
 		}
@@ -200,7 +192,7 @@ func (s *Service) RunDue(ctx context.Context) (*Job, error) {
 	if len(rep.Clearing) > maxListed {
 		rep.Clearing = rep.Clearing[:maxListed]
 	}
-	done := store.ReconcileDoneItem(store.ReconcileJobKey(e.JobID), StatusDone, end, rep, n)
+	done := store.ReconcileDoneItem(store.ReconcileJobKey(e.JobID), jobs.StatusDone, end, rep, n)
 	head, err := store.PutItem(latest{Key: store.ReconcileLatestKey(), JobID: e.JobID, FinishedAt: end}, "", nil)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"onecard/shared/jobs"
 	"onecard/shared/reconcile"
 	"onecard/shared/store"
 	"onecard/shared/testkit"
@@ -60,7 +61,7 @@ func TestReconcileRunsOffTheRequestPath(t *testing.T) {
 	var first jobView
 	r := w.Do("GET", "/v1/admin/reconcile", nil, w.fin...).Expect(t, 202, "")
 	r.Decode(t, &first)
-	if first.Status != reconcile.StatusQueued || first.RequestedBy != "staff:fin-user" || r.Header.Get("Location") != "/v1/admin/reconcile/jobs/"+first.JobID {
+	if first.Status != jobs.StatusQueued || first.RequestedBy != "staff:fin-user" || r.Header.Get("Location") != "/v1/admin/reconcile/jobs/"+first.JobID {
 		t.Fatalf("queued: %s %v", r.Body, r.Header)
 	}
 	// Asking again while it is queued answers the same job.
@@ -71,15 +72,15 @@ func TestReconcileRunsOffTheRequestPath(t *testing.T) {
 	}
 	var polled jobView
 	w.Do("GET", "/v1/admin/reconcile/jobs/"+first.JobID, nil, w.fin...).Expect(t, 200, "").Decode(t, &polled)
-	if polled.Status != reconcile.StatusQueued || polled.Report != nil {
+	if polled.Status != jobs.StatusQueued || polled.Report != nil {
 		t.Fatalf("before the run: %+v", polled)
 	}
 
-	if j := w.runDue(); j == nil || j.JobID != first.JobID || j.Status != reconcile.StatusDone || !j.Report.OK {
+	if j := w.runDue(); j == nil || j.JobID != first.JobID || j.Status != jobs.StatusDone || !j.Report.OK {
 		t.Fatalf("run: %+v", j)
 	}
 	w.Do("GET", "/v1/admin/reconcile/jobs/"+first.JobID, nil, w.fin...).Expect(t, 200, "").Decode(t, &polled)
-	if polled.Status != reconcile.StatusDone || polled.Report == nil || !polled.Report.OK || polled.Report.BalancesFen != 2500 ||
+	if polled.Status != jobs.StatusDone || polled.Report == nil || !polled.Report.OK || polled.Report.BalancesFen != 2500 ||
 		polled.Report.ClearingFen != -2500 {
 		t.Fatalf("after the run: %+v", polled)
 	}
@@ -165,7 +166,7 @@ func TestAJobIsRunOnce(t *testing.T) {
 		t.Fatalf("took a job another run holds: %+v", got)
 	}
 	w.Clock.Advance(reconcile.Lease + time.Second)
-	if got := w.runDue(); got == nil || got.JobID != j2.JobID || got.Status != reconcile.StatusDone {
+	if got := w.runDue(); got == nil || got.JobID != j2.JobID || got.Status != jobs.StatusDone {
 		t.Fatalf("the dead run's job was not taken over: %+v", got)
 	}
 }
@@ -183,7 +184,7 @@ func TestAReportKeepsItsDiscrepancies(t *testing.T) {
 	w.Do("POST", "/v1/admin/reconcile", nil, w.fin...).Expect(t, 202, "").Decode(t, &j)
 	w.runDue()
 	w.Do("GET", "/v1/admin/reconcile/jobs/"+j.JobID, nil, w.fin...).Expect(t, 200, "").Decode(t, &j)
-	if j.Status != reconcile.StatusDone || j.Report == nil || j.Report.OK || j.DiscrepancyCount < 2 {
+	if j.Status != jobs.StatusDone || j.Report == nil || j.Report.OK || j.DiscrepancyCount < 2 {
 		t.Fatalf("tampered books: %+v", j)
 	}
 	w.Do("GET", "/v1/admin/reconcile/jobs/20261125T040000Z-000000", nil, w.fin...).Expect(t, 404, "RECONCILE_JOB_NOT_FOUND")

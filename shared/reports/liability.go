@@ -18,14 +18,6 @@ import (
 // the queued jobs, runs them and keeps each report; staff read the latest report of a date, or poll the
 // job.
 
-// Job states, as every job's (shared/jobs).
-const (
-	JobQueued  = jobs.StatusQueued
-	JobRunning = jobs.StatusRunning
-	JobDone    = jobs.StatusDone
-	JobFailed  = jobs.StatusFailed
-)
-
 // keepLiabilityJobs is how long a job and its report stay (TTL); the latest report of a date stays.
 const keepLiabilityJobs = 90 * 24 * time.Hour
 
@@ -89,7 +81,7 @@ func (s *Service) StartLiability(ctx context.Context, school, date, by string) (
 		if err != nil {
 			return LiabilityJob{}, false, err
 		}
-		j = LiabilityJob{Key: store.LiabilityJobKey(school, id), JobID: id, SchoolID: school, Date: date, Status: JobQueued,
+		j = LiabilityJob{Key: store.LiabilityJobKey(school, id), JobID: id, SchoolID: school, Date: date, Status: jobs.StatusQueued,
 			RequestedBy: by, RequestedAt: now, TTL: store.TTL(now.Add(keepLiabilityJobs))}
 		e := jobs.Entry{Key: store.LiabilityQueueKey(school, id), SchoolID: school, JobID: id, TTL: j.TTL}
 		started, err := s.LiabilityQueue().Submit(ctx, j, store.LiabilityPendingKey(school, date), e)
@@ -196,14 +188,14 @@ func (s *Service) runLiability(ctx context.Context, e jobs.Entry, log *slog.Logg
 	release := store.DeleteItem(store.LiabilityPendingKey(e.SchoolID, j.Date), "jobId = :id", store.Values{":id": j.JobID}.AV())
 	if rerr != nil {
 		log.Error("liability report failed", "school", e.SchoolID, "date", j.Date, "job", j.JobID, "err", rerr.Error())
-		failed := store.JobFailedItem(j.Key, JobFailed, end)
+		failed := store.JobFailedItem(j.Key, jobs.StatusFailed, end)
 		if err := q.Done(context.WithoutCancel(ctx), e, release, failed); err != nil {
 			return nil, errors.Join(rerr, err)
 		}
-		j.Status, j.FinishedAt = JobFailed, &end
+		j.Status, j.FinishedAt = jobs.StatusFailed, &end
 		return &j, rerr
 	}
-	done := store.JobReportItem(j.Key, JobDone, end, rep)
+	done := store.JobReportItem(j.Key, jobs.StatusDone, end, rep)
 	head, err := store.PutItem(liabilityPointer{Key: store.LiabilityDateKey(e.SchoolID, j.Date), JobID: j.JobID, FinishedAt: end}, "", nil)
 	if err != nil {
 		return nil, err
@@ -213,6 +205,6 @@ func (s *Service) runLiability(ctx context.Context, e jobs.Entry, log *slog.Logg
 	}
 	log.Info("liability report", "school", e.SchoolID, "date", j.Date, "job", j.JobID, "cards", rep.Cards,
 		"entries", rep.Entries, "ms", end.Sub(now).Milliseconds())
-	j.Status, j.StartedAt, j.FinishedAt, j.Report = JobDone, &now, &end, rep
+	j.Status, j.StartedAt, j.FinishedAt, j.Report = jobs.StatusDone, &now, &end, rep
 	return &j, nil
 }

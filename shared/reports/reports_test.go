@@ -14,6 +14,7 @@ import (
 	"onecard/shared/cards"
 	"onecard/shared/chinatime"
 	"onecard/shared/dorm"
+	"onecard/shared/jobs"
 	"onecard/shared/ledger"
 	"onecard/shared/platform"
 	"onecard/shared/reports"
@@ -218,7 +219,7 @@ func (w *world) liability(date string) *testkit.Resp {
 	w.T.Helper()
 	var j struct{ JobID, Status, Date string }
 	w.Do("POST", "/v1/admin/reports/liability", map[string]string{"date": date}, w.fin...).Expect(w.T, 202, "").Decode(w.T, &j)
-	if j.Status != reports.JobQueued || j.Date != date {
+	if j.Status != jobs.StatusQueued || j.Date != date {
 		w.T.Fatalf("job: %+v", j)
 	}
 	run(w.T, w.Deps)
@@ -227,7 +228,7 @@ func (w *world) liability(date string) *testkit.Resp {
 		Report *struct{ Date string }
 	}
 	w.Do("GET", "/v1/admin/reports/liability/jobs/"+j.JobID, nil, w.fin...).Expect(w.T, 200, "").Decode(w.T, &done)
-	if done.Status != reports.JobDone || done.Report == nil || done.Report.Date != date {
+	if done.Status != jobs.StatusDone || done.Report == nil || done.Report.Date != date {
 		w.T.Fatalf("job after the run: %+v", done)
 	}
 	return w.Do("GET", "/v1/admin/reports/liability?date="+date, nil, w.fin...).Expect(w.T, 200, "")
@@ -257,7 +258,7 @@ func TestLiabilityIsAJob(t *testing.T) {
 	r := e.Do("GET", "/v1/admin/reports/liability?date="+today, nil, w.fin...).Expect(t, 202, "")
 	var j1, j2 struct{ JobID, Status string }
 	r.Decode(t, &j1)
-	if r.Header.Get("Location") != "/v1/admin/reports/liability/jobs/"+j1.JobID || j1.Status != reports.JobQueued {
+	if r.Header.Get("Location") != "/v1/admin/reports/liability/jobs/"+j1.JobID || j1.Status != jobs.StatusQueued {
 		t.Fatalf("first ask: %s %+v", r.Header.Get("Location"), j1)
 	}
 	e.Do("POST", "/v1/admin/reports/liability", map[string]string{"date": today}, w.fin...).Expect(t, 202, "").Decode(t, &j2)

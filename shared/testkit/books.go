@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"onecard/shared/jobs"
 	"onecard/shared/ledger"
 	"onecard/shared/reconcile"
 )
@@ -27,7 +28,7 @@ func (e *Env) Reconcile(staff ...string) *ledger.Report {
 	if err := json.Unmarshal(r.Body, &job); err != nil {
 		e.T.Fatal(err)
 	}
-	if job.Status != reconcile.StatusDone || job.Report == nil || !job.Report.OK {
+	if job.Status != jobs.StatusDone || job.Report == nil || !job.Report.OK {
 		e.T.Fatalf("books do not reconcile: %s", r.Body)
 	}
 	return job.Report
