@@ -59,57 +59,35 @@ var (
 
 	AuthRegister = fn.HTTP{Name: "AuthRegister", Route: "POST /v1/auth/register", Access: fn.Public,
 		Actions: []string{iam.GetItem, iam.PutItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Phone            string `json:"phone"`
-					Password         string `json:"password"`
-					SchoolID         string `json:"schoolId"`
-					AgreementVersion *int64 `json:"agreementVersion"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
+			return httpapi.Make(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Phone            string `json:"phone"`
+				Password         string `json:"password"`
+				SchoolID         string `json:"schoolId"`
+				AgreementVersion *int64 `json:"agreementVersion"`
+			}) (map[string]string, bool, error) {
+				// Always created (201): a phone registered before is a conflict, not a retry.
 				id, err := s.Register(r.Context(), in.Phone, in.Password, in.SchoolID, in.AgreementVersion)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusCreated, map[string]string{"userId": id})
-			}
+				return map[string]string{"userId": id}, true, err
+			})
 		})}
 
 	AuthLogin = fn.HTTP{Name: "AuthLogin", Route: "POST /v1/auth/login", Access: fn.Public,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.ConditionCheckItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Phone    string `json:"phone"`
-					Password string `json:"password"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				ans, err := s.Login(r.Context(), in.Phone, in.Password)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, ans)
-			}
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Phone    string `json:"phone"`
+				Password string `json:"password"`
+			}) (*LoginAnswer, error) {
+				return s.Login(r.Context(), in.Phone, in.Password)
+			})
 		})}
 
 	AuthRefresh = fn.HTTP{Name: "AuthRefresh", Route: "POST /v1/auth/refresh", Access: fn.Public,
 		Actions: []string{iam.GetItem, iam.UpdateItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					RefreshToken string `json:"refreshToken"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				pair, err := s.Refresh(r.Context(), in.RefreshToken)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, pair)
-			}
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				RefreshToken string `json:"refreshToken"`
+			}) (*TokenPair, error) {
+				return s.Refresh(r.Context(), in.RefreshToken)
+			})
 		})}
 
 	AuthLogout = fn.HTTP{Name: "AuthLogout", Route: "POST /v1/auth/logout", Access: fn.User,

@@ -107,20 +107,16 @@ var MeGet = fn.HTTP{Name: "MeGet", Route: "GET /v1/me", Access: fn.User,
 var (
 	CardBind = fn.HTTP{Name: "CardBind", Route: "POST /v1/card/bind", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					StudentNo    string `json:"studentNo"`
-					CardPassword string `json:"cardPassword"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				StudentNo    string `json:"studentNo"`
+				CardPassword string `json:"cardPassword"`
+			}) (View, error) {
 				c, err := s.Bind(r.Context(), auth.Must(r.Context()), in.StudentNo, in.CardPassword)
 				if err != nil {
-					return err
+					return View{}, err
 				}
-				return httpapi.JSON(w, http.StatusOK, c.View(s.Now()))
-			}
+				return c.View(s.Now()), nil
+			})
 		})}
 
 	CardUnbind = fn.HTTP{Name: "CardUnbind", Route: "DELETE /v1/card/bind", Access: fn.User,
@@ -172,30 +168,16 @@ var (
 
 	CardLossReport = fn.HTTP{Name: "CardLossReport", Route: "POST /v1/card/loss", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in passwordBody
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.ReportLoss(r.Context(), auth.Must(r.Context()), in.CardPassword); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *passwordBody) error {
+				return s.ReportLoss(r.Context(), auth.Must(r.Context()), in.CardPassword)
+			})
 		})}
 
 	CardLossCancel = fn.HTTP{Name: "CardLossCancel", Route: "DELETE /v1/card/loss", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in passwordBody
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				if err := s.CancelLoss(r.Context(), auth.Must(r.Context()), in.CardPassword); err != nil {
-					return err
-				}
-				return httpapi.NoContent(w)
-			}
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *passwordBody) error {
+				return s.CancelLoss(r.Context(), auth.Must(r.Context()), in.CardPassword)
+			})
 		})}
 
 	CardUnlock = fn.HTTP{Name: "CardUnlock", Route: "POST /v1/card/unlock", Access: fn.User,
@@ -230,21 +212,17 @@ var (
 
 	CardLimits = fn.HTTP{Name: "CardLimits", Route: "PUT /v1/card/limits", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					PerTxnFen    int64  `json:"perTxnFen"`
-					DailyFen     int64  `json:"dailyFen"`
-					CardPassword string `json:"cardPassword"` // required to raise either limit
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				PerTxnFen    int64  `json:"perTxnFen"`
+				DailyFen     int64  `json:"dailyFen"`
+				CardPassword string `json:"cardPassword"` // required to raise either limit
+			}) (Limits, error) {
 				c, sch, err := s.SetLimits(r.Context(), auth.Must(r.Context()), in.PerTxnFen, in.DailyFen, in.CardPassword)
 				if err != nil {
-					return err
+					return Limits{}, err
 				}
-				return httpapi.JSON(w, http.StatusOK, withCeilings(c.View(s.Now()), sch).Limits)
-			}
+				return withCeilings(c.View(s.Now()), sch).Limits, nil
+			})
 		})}
 )
 
@@ -282,23 +260,15 @@ var (
 	AdminCardReplace = fn.HTTP{Name: "AdminCardReplace", Route: "POST /v1/admin/cards/{cardNo}/replace", Access: fn.Staff,
 		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 			l := s.Ledger
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					NewCardNo   string `json:"newCardNo"`
-					KeepBinding bool   `json:"keepBinding"`
-					FeeFrom     string `json:"feeFrom"`
-					ReceiptNo   string `json:"receiptNo"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				res, err := s.ReplaceWithFee(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"), in.NewCardNo, in.KeepBinding,
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				NewCardNo   string `json:"newCardNo"`
+				KeepBinding bool   `json:"keepBinding"`
+				FeeFrom     string `json:"feeFrom"`
+				ReceiptNo   string `json:"receiptNo"`
+			}) (*ReplaceResult, error) {
+				return s.ReplaceWithFee(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"), in.NewCardNo, in.KeepBinding,
 					Fee{From: in.FeeFrom, ReceiptNo: in.ReceiptNo})
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, res)
-			}
+			})
 		})}
 
 	// AdminCardMoveBalance moves what is left on a cancelled card (left there by older code after its
@@ -330,18 +300,10 @@ var (
 var AdminCardCashTopUp = fn.HTTP{Name: "AdminCardCashTopUp", Route: "POST /v1/admin/cards/{cardNo}/cash-topup", Access: fn.Staff,
 	Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem}, Build: fn.Using(newRoutes, func(s routes) httpapi.Handler {
 		l := s.Ledger
-		return func(w http.ResponseWriter, r *http.Request) error {
-			var in struct {
-				AmountFen int64  `json:"amountFen"`
-				ReceiptNo string `json:"receiptNo"`
-			}
-			if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-				return err
-			}
-			res, err := s.CashTopUp(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"), in.AmountFen, in.ReceiptNo)
-			if err != nil {
-				return err
-			}
-			return httpapi.JSON(w, http.StatusOK, res)
-		}
+		return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+			AmountFen int64  `json:"amountFen"`
+			ReceiptNo string `json:"receiptNo"`
+		}) (*CashTopUpResult, error) {
+			return s.CashTopUp(r.Context(), auth.Must(r.Context()), l, r.PathValue("cardNo"), in.AmountFen, in.ReceiptNo)
+		})
 	})}

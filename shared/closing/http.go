@@ -107,42 +107,24 @@ func (s *Service) Graduate(ctx context.Context, p auth.Principal, status, class,
 var (
 	AdminCardClose = fn.HTTP{Name: "AdminCardClose", Route: "POST /v1/admin/cards/{cardNo}/close", Access: fn.Staff,
 		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.Query, iam.GetSecretValue},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			s := NewService(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					ReceiptNo string `json:"receiptNo"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				res, err := s.Close(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo"), in.ReceiptNo, false)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, res)
-			}
-		}}
+		Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				ReceiptNo string `json:"receiptNo"`
+			}) (*Result, error) {
+				return s.Close(r.Context(), auth.Must(r.Context()), r.PathValue("cardNo"), in.ReceiptNo, false)
+			})
+		})}
 
 	AdminStudentsGraduate = fn.HTTP{Name: "AdminStudentsGraduate", Route: "POST /v1/admin/students/graduate", Access: fn.Staff,
 		Roles: []string{auth.RoleIT}, Timeout: fn.MaxHTTPTimeout,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.Query, iam.GetSecretValue},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			s := NewService(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Status string `json:"status"`
-					Class  string `json:"class"`
-					Cursor string `json:"cursor"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				rep, err := s.Graduate(r.Context(), auth.Must(r.Context()), in.Status, in.Class, in.Cursor)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, rep)
-			}
-		}}
+		Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Status string `json:"status"`
+				Class  string `json:"class"`
+				Cursor string `json:"cursor"`
+			}) (*BatchReport, error) {
+				return s.Graduate(r.Context(), auth.Must(r.Context()), in.Status, in.Class, in.Cursor)
+			})
+		})}
 )

@@ -140,38 +140,31 @@ var (
 
 	AdminNewsCreate = fn.HTTP{Name: "AdminNewsCreate", Route: "POST /v1/admin/news", Access: fn.Staff, Roles: []string{ops},
 		MaxBody: maxReq, Actions: []string{iam.PutItem}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in draftBody
-				if err := httpapi.Decode(r, maxReq, &in); err != nil {
-					return err
-				}
-				it, err := s.Create(r.Context(), auth.Must(r.Context()), Draft(in))
+			// Always created (201): each POST is a new draft.
+			return httpapi.Make(maxReq, func(r *http.Request, in *draftBody) (StaffView, bool, error) {
+				it, err := s.Create(r.Context(), auth.Must(r.Context()), Draft(*in))
 				if err != nil {
-					return err
+					return StaffView{}, false, err
 				}
-				return httpapi.JSON(w, http.StatusCreated, it.StaffView())
-			}
+				return it.StaffView(), true, nil
+			})
 		})}
 
 	AdminNewsUpdate = fn.HTTP{Name: "AdminNewsUpdate", Route: "PUT /v1/admin/news/{id}", Access: fn.Staff, Roles: []string{ops},
 		MaxBody: maxReq, Actions: []string{iam.GetItem, iam.PutItem}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Title *string `json:"title"`
-					Body  *string `json:"body"`
-				}
-				if err := httpapi.Decode(r, maxReq, &in); err != nil {
-					return err
-				}
+			return httpapi.Act(maxReq, func(r *http.Request, in *struct {
+				Title *string `json:"title"`
+				Body  *string `json:"body"`
+			}) (StaffView, error) {
 				if in.Title == nil || in.Body == nil {
-					return fault.Field("MISSING_FIELD", "须同时提供 title 和 body")
+					return StaffView{}, fault.Field("MISSING_FIELD", "须同时提供 title 和 body")
 				}
 				it, err := s.Edit(r.Context(), auth.Must(r.Context()), r.PathValue("id"), *in.Title, *in.Body)
 				if err != nil {
-					return err
+					return StaffView{}, err
 				}
-				return httpapi.JSON(w, http.StatusOK, it.StaffView())
-			}
+				return it.StaffView(), nil
+			})
 		})}
 
 	AdminNewsUnpublish = fn.HTTP{Name: "AdminNewsUnpublish", Route: "DELETE /v1/admin/news/{id}", Access: fn.Staff, Roles: []string{ops},
@@ -196,21 +189,17 @@ var (
 
 	AdminNewsPin = fn.HTTP{Name: "AdminNewsPin", Route: "PUT /v1/admin/news/{id}/pin", Access: fn.Staff, Roles: []string{ops},
 		Actions: []string{iam.GetItem, iam.PutItem}, Build: fn.Using(service, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Pinned *bool `json:"pinned"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Pinned *bool `json:"pinned"`
+			}) (StaffView, error) {
 				if in.Pinned == nil {
-					return fault.Field("MISSING_FIELD", "缺少字段 pinned")
+					return StaffView{}, fault.Field("MISSING_FIELD", "缺少字段 pinned")
 				}
 				it, err := s.Pin(r.Context(), auth.Must(r.Context()), r.PathValue("id"), *in.Pinned)
 				if err != nil {
-					return err
+					return StaffView{}, err
 				}
-				return httpapi.JSON(w, http.StatusOK, it.StaffView())
-			}
+				return it.StaffView(), nil
+			})
 		})}
 )

@@ -130,24 +130,15 @@ func service(d *platform.Deps) *Service { return &Service{S: d.Store(), Now: d.N
 var (
 	AdminDeviceRegister = fn.HTTP{Name: "AdminDeviceRegister", Route: "POST /v1/admin/devices", Access: fn.Staff,
 		Roles: []string{auth.RoleIT}, Actions: []string{iam.GetItem, iam.PutItem},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			s := service(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in Registration
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				dev, created, err := s.Register(r.Context(), auth.Must(r.Context()), in)
+		Build: fn.Using(service, func(s *Service) httpapi.Handler {
+			return httpapi.Make(httpapi.AppBodyLimit, func(r *http.Request, in *Registration) (View, bool, error) {
+				dev, created, err := s.Register(r.Context(), auth.Must(r.Context()), *in)
 				if err != nil {
-					return err
+					return View{}, false, err
 				}
-				status := http.StatusOK
-				if created {
-					status = http.StatusCreated
-				}
-				return httpapi.JSON(w, status, dev.View())
-			}
-		}}
+				return dev.View(), created, nil
+			})
+		})}
 
 	AdminDevices = fn.HTTP{Name: "AdminDevices", Route: "GET /v1/admin/devices", Access: fn.Staff,
 		Roles: []string{auth.RoleIT}, Actions: []string{iam.Query},

@@ -181,20 +181,12 @@ var (
 
 	AdminDormBuilding = fn.HTTP{Name: "AdminDormBuilding", Route: "PUT /v1/admin/dorms/buildings/{building}", Access: fn.Staff,
 		Roles: []string{auth.RoleOps}, Actions: []string{iam.PutItem}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Label       string `json:"label"`
-					AccountMode string `json:"accountMode"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				b, err := s.PutBuilding(r.Context(), auth.Must(r.Context()), r.PathValue("building"), in.Label, in.AccountMode)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, b)
-			}
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Label       string `json:"label"`
+				AccountMode string `json:"accountMode"`
+			}) (*Building, error) {
+				return s.PutBuilding(r.Context(), auth.Must(r.Context()), r.PathValue("building"), in.Label, in.AccountMode)
+			})
 		})}
 
 	MeterCommands = fn.HTTP{Name: "MeterCommands", Route: "GET /v1/meter/commands", Access: fn.Signed, MaxBody: httpapi.DeviceBodyLimit,

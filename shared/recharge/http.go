@@ -36,35 +36,37 @@ func CardTarget(c *cards.Card) Target {
 	return Target{Kind: "card", Account: c.Account, PK: c.PK, SK: c.SK, CardNo: c.CardNo}
 }
 
+// wechatAccounts is the accounts service with WeChat Pay's client answering code2session.
+func wechatAccounts(d *platform.Deps) *accounts.Service {
+	return accounts.FromDeps(d, NewWeChatSource(d))
+}
+
 // Recharge functions.
 var (
 	CardRecharge = fn.HTTP{Name: "CardRecharge", Route: "POST /v1/card/recharge", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.GetSecretValue}, Build: func(d *platform.Deps) httpapi.Handler {
 			s := NewService(d)
 			cs := cards.NewService(s.S, secret.NewDigester(d.Cfg.PIIKey), d.Now)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					AmountFen int64 `json:"amountFen"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
+			// 201 also on a retry with the same Idempotency-Key: it answers the same order (docs/api/openapi.yaml).
+			return httpapi.Make(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				AmountFen int64 `json:"amountFen"`
+			}) (map[string]any, bool, error) {
 				if err := CheckIdemKey(r.Header.Get("Idempotency-Key")); err != nil {
-					return err
+					return nil, false, err
 				}
 				u, c, err := cs.Mine(r.Context(), auth.Must(r.Context()))
 				if err != nil {
-					return err
+					return nil, false, err
 				}
 				if c.Status == cards.Cancelled {
-					return ErrCardCancelled
+					return nil, false, ErrCardCancelled
 				}
 				o, err := s.Create(r.Context(), u, CardTarget(c), in.AmountFen, "一卡通充值", r.Header.Get("Idempotency-Key"))
 				if err != nil {
-					return err
+					return nil, false, err
 				}
-				return httpapi.JSON(w, http.StatusCreated, map[string]any{"orderNo": o.OrderNo, "payParams": o.PayParams})
-			}
+				return map[string]any{"orderNo": o.OrderNo, "payParams": o.PayParams}, true, nil
+			})
 		}}
 
 	OrderGet = fn.HTTP{Name: "OrderGet", Route: "GET /v1/orders/{orderNo}", Access: fn.User,
@@ -84,15 +86,10 @@ var (
 
 	// MeWechat binds the openid WeChat Pay needs (code2session). It lives here, where the WeChat client is.
 	MeWechat = fn.HTTP{Name: "MeWechat", Route: "POST /v1/me/wechat", Access: fn.User,
-		Actions: []string{iam.UpdateItem, iam.GetSecretValue}, Build: func(d *platform.Deps) httpapi.Handler {
-			acc := accounts.FromDeps(d, NewWeChatSource(d))
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					JSCode string `json:"jsCode"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
+		Actions: []string{iam.UpdateItem, iam.GetSecretValue}, Build: fn.Using(wechatAccounts, func(acc *accounts.Service) httpapi.Handler {
+			return httpapi.Command(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				JSCode string `json:"jsCode"`
+			}) error {
 				if err := acc.BindWeChat(r.Context(), auth.Must(r.Context()), in.JSCode); err != nil {
 					var we *wechatpay.WeixinError
 					if errors.As(err, &we) && we.InvalidCode() {
@@ -103,9 +100,9 @@ var (
 					}
 					return err
 				}
-				return httpapi.NoContent(w)
-			}
-		}}
+				return nil
+			})
+		})}
 
 	// WeChatNotify is WeChat Pay's payment notification. Its answers follow WeChat Pay's convention
 	// (204, or 4xx/5xx with {"code":"FAIL","message":…} so that WeChat Pay retries), not the API's error shape.

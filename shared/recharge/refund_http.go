@@ -19,25 +19,16 @@ var (
 	// AdminOrderRefund refunds part or all of a paid card recharge through WeChat Pay (财务处).
 	AdminOrderRefund = fn.HTTP{Name: "AdminOrderRefund", Route: "POST /v1/admin/orders/{orderNo}/refunds", Access: fn.Staff,
 		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.GetSecretValue},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			s := NewService(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					AmountFen int64  `json:"amountFen"`
-					Reason    string `json:"reason"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
+		Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				AmountFen int64  `json:"amountFen"`
+				Reason    string `json:"reason"`
+			}) (*Refund, error) {
 				p := auth.Must(r.Context())
-				rf, err := s.Refund(r.Context(), RefundInput{School: p.School, Actor: staff.Actor(p), OrderNo: r.PathValue("orderNo"),
+				return s.Refund(r.Context(), RefundInput{School: p.School, Actor: staff.Actor(p), OrderNo: r.PathValue("orderNo"),
 					AmountFen: in.AmountFen, Reason: in.Reason, Key: r.Header.Get("Idempotency-Key")})
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, rf)
-			}
-		}}
+			})
+		})}
 
 	// AdminRefundGet reads a refund; one not final yet is asked about at WeChat Pay first.
 	AdminRefundGet = fn.HTTP{Name: "AdminRefundGet", Route: "GET /v1/admin/refunds/{refundNo}", Access: fn.Staff,

@@ -371,16 +371,8 @@ const adminBody = 256 << 10
 func adminPut[In, Out any](save func(Repo, context.Context, auth.Principal, *In, time.Time) (Out, error)) func(*platform.Deps) httpapi.Handler {
 	return func(d *platform.Deps) httpapi.Handler {
 		repo := Repo{S: d.Store()}
-		return func(w http.ResponseWriter, r *http.Request) error {
-			var in In
-			if err := httpapi.Decode(r, adminBody, &in); err != nil {
-				return err
-			}
-			out, err := save(repo, r.Context(), auth.Must(r.Context()), &in, d.Now())
-			if err != nil {
-				return err
-			}
-			return httpapi.JSON(w, http.StatusOK, out)
-		}
+		return httpapi.Act(adminBody, func(r *http.Request, in *In) (Out, error) {
+			return save(repo, r.Context(), auth.Must(r.Context()), in, d.Now())
+		})
 	}
 }

@@ -41,38 +41,24 @@ var (
 
 	AdminStaffCreate = fn.HTTP{Name: "AdminStaffCreate", Route: "POST /v1/admin/staff", Access: fn.Staff, Roles: admin,
 		Actions: []string{iam.PutItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Username string   `json:"username"`
-					Password string   `json:"password"`
-					Roles    []string `json:"roles"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
+			return httpapi.Make(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Username string   `json:"username"`
+				Password string   `json:"password"`
+				Roles    []string `json:"roles"`
+			}) (*View, bool, error) {
+				// Always created (201): a username taken before is a conflict, not a retry.
 				v, err := s.Create(r.Context(), auth.Must(r.Context()), in.Username, in.Password, in.Roles)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusCreated, v)
-			}
+				return v, true, err
+			})
 		})}
 
 	AdminStaffRoles = fn.HTTP{Name: "AdminStaffRoles", Route: "PUT /v1/admin/staff/{username}/roles", Access: fn.Staff, Roles: admin,
 		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Roles []string `json:"roles"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				v, err := s.SetRoles(r.Context(), auth.Must(r.Context()), r.PathValue("username"), in.Roles)
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, v)
-			}
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Roles []string `json:"roles"`
+			}) (*View, error) {
+				return s.SetRoles(r.Context(), auth.Must(r.Context()), r.PathValue("username"), in.Roles)
+			})
 		})}
 
 	AdminStaffDisable = fn.HTTP{Name: "AdminStaffDisable", Route: "POST /v1/admin/staff/{username}/disable", Access: fn.Staff, Roles: admin,
@@ -107,19 +93,15 @@ var (
 	// AdminPassword is any staff member changing their own password.
 	AdminPassword = fn.HTTP{Name: "AdminPassword", Route: "PUT /v1/admin/password", Access: fn.Staff, Roles: AllRoles, OwnPassword: true,
 		Actions: []string{iam.GetItem, iam.UpdateItem, iam.PutItem}, Build: fn.Using(newService, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					OldPassword string `json:"oldPassword"`
-					NewPassword string `json:"newPassword"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
+			return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				OldPassword string `json:"oldPassword"`
+				NewPassword string `json:"newPassword"`
+			}) (map[string]any, error) {
 				tok, err := s.ChangeOwnPassword(r.Context(), auth.Must(r.Context()), in.OldPassword, in.NewPassword)
 				if err != nil {
-					return err
+					return nil, err
 				}
-				return httpapi.JSON(w, http.StatusOK, map[string]any{"token": tok, "expiresIn": int64(TokenTTL.Seconds())})
-			}
+				return map[string]any{"token": tok, "expiresIn": int64(TokenTTL.Seconds())}, nil
+			})
 		})}
 )

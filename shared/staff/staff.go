@@ -147,21 +147,17 @@ var AdminLogin = fn.HTTP{Name: "AdminLogin", Route: "POST /v1/admin/login", Acce
 	Build: func(d *platform.Deps) httpapi.Handler {
 		s := d.Store()
 		tokens := auth.NewTokens(d.Cfg.JWTKey, TokenTTL, d.Now)
-		return func(w http.ResponseWriter, r *http.Request) error {
-			var in struct {
-				Username string `json:"username"`
-				Password string `json:"password"`
-			}
-			if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-				return err
-			}
+		return httpapi.Act(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		}) (map[string]any, error) {
 			tok, mustChange, err := Login(r.Context(), s, tokens, d.Now(), in.Username, in.Password)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			return httpapi.JSON(w, http.StatusOK, map[string]any{"token": tok, "expiresIn": int64(tokens.TTL().Seconds()),
-				"passwordChangeRequired": mustChange})
-		}
+			return map[string]any{"token": tok, "expiresIn": int64(tokens.TTL().Seconds()),
+				"passwordChangeRequired": mustChange}, nil
+		})
 	}}
 
 // AdminAudit is GET /v1/admin/audit: newest first, cursor paginated, filtered on the server (AuditQuery).
