@@ -116,22 +116,15 @@ var (
 
 	DormRecharge = fn.HTTP{Name: "DormRecharge", Route: "POST /v1/dorms/rooms/{roomId}/recharge", Access: fn.User,
 		Actions: []string{iam.GetItem, iam.PutItem, iam.UpdateItem, iam.Query, iam.GetSecretValue}, Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
-			return func(w http.ResponseWriter, r *http.Request) error {
-				var in struct {
-					Kind      string `json:"kind"`
-					AmountFen int64  `json:"amountFen"`
-					PayWith   string `json:"payWith"`
-				}
-				if err := httpapi.Decode(r, httpapi.AppBodyLimit, &in); err != nil {
-					return err
-				}
-				ans, status, err := s.RechargeRoom(r.Context(), auth.Must(r.Context()), r.PathValue("roomId"), in.Kind, in.AmountFen,
+			// 201 with the WeChat order to pay, 200 with the card payment done.
+			return httpapi.Make(httpapi.AppBodyLimit, func(r *http.Request, in *struct {
+				Kind      string `json:"kind"`
+				AmountFen int64  `json:"amountFen"`
+				PayWith   string `json:"payWith"`
+			}) (*RechargeAnswer, bool, error) {
+				return s.RechargeRoom(r.Context(), auth.Must(r.Context()), r.PathValue("roomId"), in.Kind, in.AmountFen,
 					in.PayWith, r.Header.Get("Idempotency-Key"))
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, status, ans)
-			}
+			})
 		})}
 
 	DormTransactions = fn.HTTP{Name: "DormTransactions", Route: "GET /v1/dorms/rooms/{roomId}/transactions", Access: fn.User,

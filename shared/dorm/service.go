@@ -102,32 +102,33 @@ type RechargeAnswer struct {
 	AmountFen      int64  `json:"amountFen"`
 }
 
-// RechargeRoom tops up a room's account, by WeChat Pay (an order, credited on payment) or from the
-// caller's card (one ledger transaction moving the money). Anyone may recharge any room.
-func (s *Service) RechargeRoom(ctx context.Context, p auth.Principal, roomID, kind string, amountFen int64, payWith, idemKey string) (*RechargeAnswer, int, error) {
+// RechargeRoom tops up a room's account, by WeChat Pay (an order, credited on payment: the bool is true)
+// or from the caller's card (one ledger transaction moving the money: false). Anyone may
+// recharge any room.
+func (s *Service) RechargeRoom(ctx context.Context, p auth.Principal, roomID, kind string, amountFen int64, payWith, idemKey string) (*RechargeAnswer, bool, error) {
 	if payWith != "wechat" && payWith != "card" {
-		return nil, 0, ErrBadPayWith
+		return nil, false, ErrBadPayWith
 	}
 	if err := recharge.CheckIdemKey(idemKey); err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	u, ok, err := s.Cards.Users.Get(ctx, p.Subject)
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	if !ok {
-		return nil, 0, accounts.ErrUserGone
+		return nil, false, accounts.ErrUserGone
 	}
 	sch, err := s.Cards.Schools.Get(ctx, u.SchoolID)
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	rm, a, err := s.account(ctx, u.SchoolID, roomID, kind)
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	if amountFen <= 0 || amountFen > sch.MaxRechargeFen {
-		return nil, 0, ErrBadAmount
+		return nil, false, ErrBadAmount
 	}
 	ans := &RechargeAnswer{RoomID: rm.RoomID, Label: rm.Label, Kind: kind, AmountFen: amountFen}
 	now := s.Now()
@@ -135,20 +136,20 @@ func (s *Service) RechargeRoom(ctx context.Context, p auth.Principal, roomID, ki
 		t := recharge.Target{Kind: "dorm", Account: a.Account, PK: a.PK, SK: a.SK, RoomID: rm.RoomID, AccountKind: kind, Label: rm.Label}
 		o, err := s.Recharge.Create(ctx, u, t, amountFen, rm.Label+accountName(kind)+"充值", idemKey)
 		if err != nil {
-			return nil, 0, err
+			return nil, false, err
 		}
 		if err := s.S.Transact(ctx, []types.TransactWriteItem{RechargerItem(u.SchoolID, rm.RoomID, u.UserID, now)}, ""); err != nil {
-			return nil, 0, err
+			return nil, false, err
 		}
 		ans.OrderNo, ans.PayParams = o.OrderNo, o.PayParams
-		return ans, 201, nil
+		return ans, true, nil
 	}
 	_, c, err := s.Cards.Mine(ctx, p)
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	if c.Status != cards.Active {
-		return nil, 0, ErrCardNotUsable
+		return nil, false, ErrCardNotUsable
 	}
 	key := idemKey
 	if key == "" {
@@ -165,7 +166,7 @@ func (s *Service) RechargeRoom(ctx context.Context, p auth.Principal, roomID, ki
 		Extra: []types.TransactWriteItem{RechargerItem(u.SchoolID, rm.RoomID, u.UserID, now)},
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, false, err
 	}
 	ans.TxnID = res.TxnID
 	if e, ok := res.EntryFor(a.Account); ok {
@@ -178,7 +179,7 @@ func (s *Service) RechargeRoom(ctx context.Context, p auth.Principal, roomID, ki
 		// The flag is set in the ledger transaction; the scheduled settle will queue the command.
 		_ = err
 	}
-	return ans, 200, nil
+	return ans, false, nil
 }
 
 // ImportRow is one row of the dorm CSV: roomId,building,room,elecMeterId,waterMeterId.
