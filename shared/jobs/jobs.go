@@ -83,22 +83,16 @@ type Counts struct {
 
 // Job is one import, as stored and as answered (Report once done).
 type Job struct {
-	store.Key   `json:"-"`
-	JobID       string     `dynamodbav:"jobId" json:"jobId"`
-	Kind        string     `dynamodbav:"kind" json:"kind"`
-	SchoolID    string     `dynamodbav:"schoolId" json:"-"`
-	Status      string     `dynamodbav:"status" json:"status"`
-	RequestedBy string     `dynamodbav:"requestedBy" json:"requestedBy"` // staff username
-	RequestedAt time.Time  `dynamodbav:"requestedAt" json:"requestedAt"`
-	StartedAt   *time.Time `dynamodbav:"startedAt,omitempty" json:"startedAt,omitempty"`
-	FinishedAt  *time.Time `dynamodbav:"finishedAt,omitempty" json:"finishedAt,omitempty"`
-	Rows        int        `dynamodbav:"rows" json:"rows"`
-	Processed   int        `dynamodbav:"processed" json:"processed"`
-	Chunks      int        `dynamodbav:"chunks" json:"-"`
-	Attempts    int        `dynamodbav:"attempts" json:"attempts"`
-	Counts      *Counts    `dynamodbav:"counts,omitempty" json:"-"`
-	Report      *Report    `dynamodbav:"-" json:"report,omitempty"`
-	TTL         int64      `dynamodbav:"ttl,omitempty" json:"-"`
+	store.Key `json:"-"`
+	Meta              // RequestedBy: the staff member's username
+	Kind      string  `dynamodbav:"kind" json:"kind"`
+	SchoolID  string  `dynamodbav:"schoolId" json:"-"`
+	Rows      int     `dynamodbav:"rows" json:"rows"`
+	Processed int     `dynamodbav:"processed" json:"processed"`
+	Chunks    int     `dynamodbav:"chunks" json:"-"`
+	Attempts  int     `dynamodbav:"attempts" json:"attempts"`
+	Counts    *Counts `dynamodbav:"counts,omitempty" json:"-"`
+	Report    *Report `dynamodbav:"-" json:"report,omitempty"`
 }
 
 type chunk struct {
@@ -155,8 +149,8 @@ func (s *Service) Submit(ctx context.Context, school, kind, by string, rows []an
 	if len(cur) > 1 {
 		chunks = append(chunks, string(append(cur[:len(cur)-1], ']')))
 	}
-	j := Job{Key: store.ImportJobKey(school, id), JobID: id, Kind: kind, SchoolID: school, Status: StatusQueued, RequestedBy: by,
-		RequestedAt: now, Rows: len(rows), Chunks: len(chunks), TTL: ttl}
+	j := Job{Key: store.ImportJobKey(school, id), Meta: Queued(id, by, now, keep), Kind: kind, SchoolID: school, Rows: len(rows),
+		Chunks: len(chunks)}
 	var items []types.TransactWriteItem
 	put := func(v any, cond string) error {
 		it, err := store.PutItem(v, cond, nil)

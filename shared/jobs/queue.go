@@ -33,6 +33,23 @@ const (
 // Lease is how long a run holds a job: more than the scheduled functions' 900 s timeout.
 const Lease = 16 * time.Minute
 
+// Meta is what every kind's job item holds, as stored and as answered: its id, its state, who asked and
+// when, when a run started and ended it, and how long the item stays. A kind's job type embeds it.
+type Meta struct {
+	JobID       string     `dynamodbav:"jobId" json:"jobId"`
+	Status      string     `dynamodbav:"status" json:"status"`
+	RequestedBy string     `dynamodbav:"requestedBy" json:"requestedBy"` // "staff:<username>", a username or "schedule"
+	RequestedAt time.Time  `dynamodbav:"requestedAt" json:"requestedAt"`
+	StartedAt   *time.Time `dynamodbav:"startedAt,omitempty" json:"startedAt,omitempty"`
+	FinishedAt  *time.Time `dynamodbav:"finishedAt,omitempty" json:"finishedAt,omitempty"`
+	TTL         int64      `dynamodbav:"ttl,omitempty" json:"-"`
+}
+
+// Queued is the Meta of a job id asked for by by at now, kept for keep.
+func Queued(id, by string, now time.Time, keep time.Duration) Meta {
+	return Meta{JobID: id, Status: StatusQueued, RequestedBy: by, RequestedAt: now, TTL: store.TTL(now.Add(keep))}
+}
+
 // Entry is a job waiting in its queue, or held by the run that took it.
 type Entry struct {
 	store.Key

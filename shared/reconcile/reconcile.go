@@ -33,16 +33,10 @@ const maxListed = 200
 // Job is one reconcile run, as stored and as answered.
 type Job struct {
 	store.Key
-	JobID       string     `dynamodbav:"jobId" json:"jobId"`
-	Status      string     `dynamodbav:"status" json:"status"`
-	RequestedBy string     `dynamodbav:"requestedBy" json:"requestedBy"` // "staff:<username>" or "schedule"
-	RequestedAt time.Time  `dynamodbav:"requestedAt" json:"requestedAt"`
-	StartedAt   *time.Time `dynamodbav:"startedAt,omitempty" json:"startedAt,omitempty"`
-	FinishedAt  *time.Time `dynamodbav:"finishedAt,omitempty" json:"finishedAt,omitempty"`
+	jobs.Meta // RequestedBy: "staff:<username>" or "schedule"
 	// Report is the run's outcome, once done; its discrepancy list holds at most 200 of DiscrepancyCount.
 	Report           *ledger.Report `dynamodbav:"report,omitempty" json:"report,omitempty"`
 	DiscrepancyCount int            `dynamodbav:"discrepancyCount" json:"discrepancyCount"`
-	TTL              int64          `dynamodbav:"ttl,omitempty" json:"-"`
 }
 
 // latest is the last job done (store.ReconcileLatestKey); the one queued or running is a jobs.Pointer
@@ -75,8 +69,7 @@ func (s *Service) Start(ctx context.Context, by string) (j Job, started bool, er
 		if err != nil {
 			return Job{}, false, err
 		}
-		j = Job{Key: store.ReconcileJobKey(id), JobID: id, Status: jobs.StatusQueued, RequestedBy: by, RequestedAt: now,
-			TTL: store.TTL(now.Add(keepJobs))}
+		j = Job{Key: store.ReconcileJobKey(id), Meta: jobs.Queued(id, by, now, keepJobs)}
 		started, err := s.Queue().Submit(ctx, j, store.ReconcileCurrentKey(), jobs.Entry{Key: store.ReconcileQueueKey(id), JobID: id, TTL: j.TTL})
 		if err != nil || started {
 			return j, started, err

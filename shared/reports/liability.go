@@ -23,17 +23,11 @@ const keepLiabilityJobs = 90 * 24 * time.Hour
 
 // LiabilityJob is one run for a school and date, as stored and answered.
 type LiabilityJob struct {
-	store.Key   `json:"-"`
-	JobID       string     `dynamodbav:"jobId" json:"jobId"`
-	SchoolID    string     `dynamodbav:"schoolId" json:"-"`
-	Date        string     `dynamodbav:"date" json:"date"`
-	Status      string     `dynamodbav:"status" json:"status"`
-	RequestedBy string     `dynamodbav:"requestedBy" json:"requestedBy"` // "staff:<username>"
-	RequestedAt time.Time  `dynamodbav:"requestedAt" json:"requestedAt"`
-	StartedAt   *time.Time `dynamodbav:"startedAt,omitempty" json:"startedAt,omitempty"`
-	FinishedAt  *time.Time `dynamodbav:"finishedAt,omitempty" json:"finishedAt,omitempty"`
-	Report      *Liability `dynamodbav:"report,omitempty" json:"report,omitempty"`
-	TTL         int64      `dynamodbav:"ttl,omitempty" json:"-"`
+	store.Key `json:"-"`
+	jobs.Meta            // RequestedBy: "staff:<username>"
+	SchoolID  string     `dynamodbav:"schoolId" json:"-"`
+	Date      string     `dynamodbav:"date" json:"date"`
+	Report    *Liability `dynamodbav:"report,omitempty" json:"report,omitempty"`
 }
 
 // LiabilityReport is GET /v1/admin/reports/liability: the latest report of the date, the job that made it
@@ -81,8 +75,8 @@ func (s *Service) StartLiability(ctx context.Context, school, date, by string) (
 		if err != nil {
 			return LiabilityJob{}, false, err
 		}
-		j = LiabilityJob{Key: store.LiabilityJobKey(school, id), JobID: id, SchoolID: school, Date: date, Status: jobs.StatusQueued,
-			RequestedBy: by, RequestedAt: now, TTL: store.TTL(now.Add(keepLiabilityJobs))}
+		j = LiabilityJob{Key: store.LiabilityJobKey(school, id), Meta: jobs.Queued(id, by, now, keepLiabilityJobs), SchoolID: school,
+			Date: date}
 		e := jobs.Entry{Key: store.LiabilityQueueKey(school, id), SchoolID: school, JobID: id, TTL: j.TTL}
 		started, err := s.LiabilityQueue().Submit(ctx, j, store.LiabilityPendingKey(school, date), e)
 		if err != nil || started {
