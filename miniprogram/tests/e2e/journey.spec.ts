@@ -3,7 +3,7 @@
 // 交易明细 → 宿舍 recharge by card → 挂失 and 解挂 → 绑定邮箱 → 忘记密码 with the emailed code → 登录 with the
 // new password. It binds the demo card 10000001 (张三); no other spec does.
 import { expect, test, type Page } from '@playwright/test'
-import { DEMO, emailedCode, freshPhone, readerTakesCode, signIn } from './kit'
+import { DEMO, emailedCode, freshPhone, readerTakesCode, signIn, openLossPage } from './kit'
 
 const input = (page: Page, id: string) => page.getByTestId(id).locator('input')
 const fenOf = (text: string | null) => Math.round(Number((text ?? '').replace(/[^0-9.-]/g, '')) * 100)
@@ -81,17 +81,12 @@ test('a student: 注册, 绑定, 充值, 付款码 at the canteen, 交易明细,
   await page.goto('/#/pages/mine/index')
   await page.getByTestId('mine-security').click()
   await expect(page.getByTestId('card-status')).toHaveText('正常')
-  await page.getByTestId('security-loss').click()
-  // the page is ready when it shows the card it acts on (its button waits for it)
-  await expect(page.getByTestId('loss-intro')).toContainText('挂失后')
-  await expect(page.getByTestId('card-status')).toHaveText('正常')
+  await openLossPage(page, 'loss')
   await input(page, 'loss-password').fill(demo.cardPassword)
   await page.getByTestId('loss-submit').click()
   await expect(page.getByTestId('card-status')).toHaveText('已挂失')
   // back on 一卡通安全中心, which now offers 解挂
-  await page.getByTestId('security-unloss').click()
-  await expect(page.getByTestId('loss-intro')).toContainText('解挂后')
-  await expect(page.getByTestId('card-status')).toHaveText('已挂失')
+  await openLossPage(page, 'unloss')
   await input(page, 'loss-password').fill(demo.cardPassword)
   await page.getByTestId('loss-submit').click()
   await expect(page.getByTestId('card-status')).toHaveText('正常')

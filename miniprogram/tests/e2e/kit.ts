@@ -92,3 +92,11 @@ export async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true })
   await page.screenshot({ path: join(SHOTS, `${name}.png`) })
 }
+
+/** Opens 挂失 (loss) or 解挂 (unloss) from 一卡通安全中心 and waits until the page shows the card it acts
+ * on, as a student would before typing: its submit button waits for the card. */
+export async function openLossPage(page: Page, which: 'loss' | 'unloss'): Promise<void> {
+  await page.getByTestId(`security-${which}`).click()
+  await expect(page.getByTestId('loss-intro')).toContainText(which === 'loss' ? '挂失后' : '解挂后')
+  await expect(page.getByTestId('card-status')).toHaveText(which === 'loss' ? '正常' : '已挂失')
+}

@@ -2,7 +2,7 @@
 // 忘记密码 with the emailed code, 我的订单, 使用帮助/关于, 切换学校. Each test makes its own student (and, where a
 // card is needed, its own card through the staff roster import), so it shares nothing with other specs.
 import { expect, test, type Page } from '@playwright/test'
-import { apiCall, emailedCode, freshPhone, registerStudent, shot, signIn } from './kit'
+import { apiCall, emailedCode, freshPhone, registerStudent, shot, signIn, openLossPage } from './kit'
 
 const input = (page: Page, id: string) => page.getByTestId(id).locator('input')
 
@@ -102,10 +102,7 @@ test('一卡通安全中心: 挂失 and 解挂, a lock by wrong card passwords a
   await shot(page, 'security')
 
   // 挂失: a wrong card password says how many tries are left; the right one reports the card lost.
-  await page.getByTestId('security-loss').click()
-  // the page is ready when it shows the card it acts on (its button waits for it)
-  await expect(page.getByTestId('loss-intro')).toContainText('挂失后')
-  await expect(page.getByTestId('card-status')).toHaveText('正常')
+  await openLossPage(page, 'loss')
   await input(page, 'loss-password').fill('000000')
   await page.getByTestId('loss-submit').click()
   await expect(page.getByTestId('loss-error')).toContainText('还可尝试 4 次')
@@ -117,9 +114,7 @@ test('一卡通安全中心: 挂失 and 解挂, a lock by wrong card passwords a
   await expect(page.getByTestId('card-status-hint')).toContainText('已挂失')
 
   // 解挂 with the right password.
-  await page.getByTestId('security-unloss').click()
-  await expect(page.getByTestId('loss-intro')).toContainText('解挂后')
-  await expect(page.getByTestId('card-status')).toHaveText('已挂失')
+  await openLossPage(page, 'unloss')
   await input(page, 'loss-password').fill(s.cardPassword)
   await page.getByTestId('loss-submit').click()
   await expect(page.getByTestId('card-status')).toHaveText('正常')
