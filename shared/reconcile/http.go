@@ -86,16 +86,9 @@ var (
 	// AdminReconcileJob is one job, with its report once done.
 	AdminReconcileJob = fn.HTTP{Name: "AdminReconcileJob", Route: "GET /v1/admin/reconcile/jobs/{jobId}", Access: fn.Staff,
 		Roles: []string{auth.RoleFinance}, Actions: []string{iam.GetItem},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			s := NewService(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				j, err := s.Get(r.Context(), r.PathValue("jobId"))
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, j)
-			}
-		}}
+		Build: fn.Using(NewService, func(s *Service) httpapi.Handler {
+			return httpapi.Answer(func(r *http.Request) (Job, error) { return s.Get(r.Context(), r.PathValue("jobId")) })
+		})}
 )
 
 // LedgerReconciler runs every minute: it runs the reconcile staff asked for, or one a day unasked, and

@@ -125,16 +125,11 @@ var (
 	// AdminReportLiabilityJob is one job of the caller's school, with its report once done.
 	AdminReportLiabilityJob = fn.HTTP{Name: "AdminReportLiabilityJob", Route: "GET /v1/admin/reports/liability/jobs/{jobId}",
 		Access: fn.Staff, Roles: roles, Actions: []string{iam.GetItem},
-		Build: func(d *platform.Deps) httpapi.Handler {
-			s := service(d)
-			return func(w http.ResponseWriter, r *http.Request) error {
-				j, err := s.LiabilityJob(r.Context(), auth.Must(r.Context()).School, r.PathValue("jobId"))
-				if err != nil {
-					return err
-				}
-				return httpapi.JSON(w, http.StatusOK, j)
-			}
-		}}
+		Build: fn.Using(service, func(s *Service) httpapi.Handler {
+			return httpapi.Answer(func(r *http.Request) (LiabilityJob, error) {
+				return s.LiabilityJob(r.Context(), auth.Must(r.Context()).School, r.PathValue("jobId"))
+			})
+		})}
 )
 
 // LiabilityReporter runs every minute: it runs the outstanding-balance reports staff asked for and keeps
