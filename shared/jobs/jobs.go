@@ -176,16 +176,9 @@ func (s *Service) Submit(ctx context.Context, school, kind, by string, rows []an
 
 // Get reads one job of school, with its report once done.
 func (s *Service) Get(ctx context.Context, school, id string) (Job, error) {
-	if !ValidID(id) {
-		return Job{}, ErrNoJob
-	}
-	var j Job
-	ok, err := s.S.Get(ctx, store.ImportJobKey(school, id), &j)
+	j, err := Read[Job](ctx, s.S, id, func(id string) store.Key { return store.ImportJobKey(school, id) }, ErrNoJob)
 	if err != nil {
 		return Job{}, err
-	}
-	if !ok {
-		return Job{}, ErrNoJob
 	}
 	if j.Status == StatusDone && j.Counts != nil {
 		rep := &Report{Created: j.Counts.Created, Updated: j.Counts.Updated, Unchanged: j.Counts.Unchanged, Rejected: j.Counts.Rejected,

@@ -151,6 +151,23 @@ func (q Queue) Retry(ctx context.Context, e Entry, job store.Key) error {
 	}, "")
 }
 
+// Read reads the job id of a kind, stored at key(id); an id of another shape than NewID's, or no job
+// there, is notFound (the kind's 404), without reading the table for the former.
+func Read[J any](ctx context.Context, s *store.Store, id string, key func(id string) store.Key, notFound error) (J, error) {
+	var j J
+	if !ValidID(id) {
+		return j, notFound
+	}
+	ok, err := s.Get(ctx, key(id), &j)
+	if err != nil {
+		return j, err
+	}
+	if !ok {
+		return j, notFound
+	}
+	return j, nil
+}
+
 // NewID is a job id: the UTC second and six random hex digits, so ids sort by when they were asked for.
 func NewID(now time.Time) (string, error) {
 	var b [3]byte

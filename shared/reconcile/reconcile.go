@@ -110,16 +110,9 @@ func (s *Service) Latest(ctx context.Context) (Job, bool, error) {
 
 // Get reads one job.
 func (s *Service) Get(ctx context.Context, id string) (Job, error) {
-	if !jobs.ValidID(id) {
-		return Job{}, ErrNoJob
-	}
-	var j Job
-	ok, err := s.S.Get(ctx, store.ReconcileJobKey(id), &j)
+	j, err := jobs.Read[Job](ctx, s.S, id, store.ReconcileJobKey, ErrNoJob)
 	if err != nil {
 		return Job{}, err
-	}
-	if !ok {
-		return Job{}, ErrNoJob
 	}
 	if j.Report != nil && j.Report.Discrepancies == nil {
 		j.Report.Discrepancies = []ledger.Discrepancy{}

@@ -113,18 +113,8 @@ func (s *Service) pointed(ctx context.Context, school string, k store.Key) (Liab
 
 // LiabilityJob reads one job of school.
 func (s *Service) LiabilityJob(ctx context.Context, school, id string) (LiabilityJob, error) {
-	if !jobs.ValidID(id) {
-		return LiabilityJob{}, ErrNoLiabilityJob
-	}
-	var j LiabilityJob
-	ok, err := s.S.Get(ctx, store.LiabilityJobKey(school, id), &j)
-	if err != nil {
-		return LiabilityJob{}, err
-	}
-	if !ok {
-		return LiabilityJob{}, ErrNoLiabilityJob
-	}
-	return j, nil
+	key := func(id string) store.Key { return store.LiabilityJobKey(school, id) }
+	return jobs.Read[LiabilityJob](ctx, s.S, id, key, ErrNoLiabilityJob)
 }
 
 // ReportOf is the answer of the GET route from the latest job of a date.
