@@ -33,35 +33,8 @@ var notMigrated = map[string]int{
 // calls a named operation (SetUserPassword, CardStatusItem, ...) that says what it changes, and only store
 // holds the expression strings and the attribute names they write.
 func TestUpdateExpressionsLiveInStore(t *testing.T) {
-	root := filepath.Join("..", "..")
 	found := map[string][]string{} // allowlist entry (or file) -> literals
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			switch d.Name() {
-			case "node_modules", "testdata", "vendor", ".git":
-				return filepath.SkipDir
-			}
-			if rel == "shared/store" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
-			return nil
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		f, err := parser.ParseFile(token.NewFileSet(), rel, src, parser.SkipObjectResolution)
-		if err != nil {
-			return err
-		}
+	goSources(t, func(rel string, _ *token.FileSet, f *ast.File) {
 		ast.Inspect(f, func(n ast.Node) bool {
 			lit, ok := n.(*ast.BasicLit)
 			if !ok || lit.Kind != token.STRING {
@@ -73,11 +46,7 @@ func TestUpdateExpressionsLiveInStore(t *testing.T) {
 			}
 			return true
 		})
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	entries := make([]string, 0, len(found))
 	for e := range found {
 		entries = append(entries, e)
@@ -110,33 +79,8 @@ func entryOf(rel string) string {
 // aside) builds a query or a scan, names a key condition or carries a page's start key. Domain
 // packages say what to read with Query or Scan; the attribute names and the paging are here.
 func TestReadsLiveInStore(t *testing.T) {
-	root := filepath.Join("..", "..")
 	var found []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			switch {
-			case d.Name() == "node_modules" || d.Name() == ".git" || d.Name() == ".cache" || rel == "shared/store":
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
-			return nil
-		}
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		fset := token.NewFileSet()
-		f, err := parser.ParseFile(fset, rel, src, parser.SkipObjectResolution)
-		if err != nil {
-			return err
-		}
+	goSources(t, func(_ string, fset *token.FileSet, f *ast.File) {
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch x := n.(type) {
 			case *ast.CompositeLit:
@@ -156,13 +100,50 @@ func TestReadsLiveInStore(t *testing.T) {
 			}
 			return true
 		})
+	})
+	if len(found) > 0 {
+		t.Errorf("table reads built outside shared/store (use store.Query, store.All/Each, Store.Page or Store.ScanEach):\n\t%s",
+			strings.Join(found, "\n\t"))
+	}
+}
+
+// goSources parses every Go file of the repository outside this package, tests aside, and hands each
+// to f with its path from the root.
+func goSources(t *testing.T, f func(rel string, fset *token.FileSet, file *ast.File)) {
+	t.Helper()
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			switch d.Name() {
+			case "node_modules", "testdata", "vendor", ".git", ".cache":
+				return filepath.SkipDir
+			}
+			if rel == "shared/store" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(rel, ".go") || strings.HasSuffix(rel, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fset := token.NewFileSet()
+		file, err := parser.ParseFile(fset, rel, src, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		f(rel, fset, file)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(found) > 0 {
-		t.Errorf("table reads built outside shared/store (use store.Query, store.All/Each, Store.Page or Store.ScanEach):\n\t%s",
-			strings.Join(found, "\n\t"))
 	}
 }
