@@ -98,12 +98,14 @@ func (q Queue) Submit(ctx context.Context, job any, pending store.Key, e Entry) 
 	return err == nil, err
 }
 
+// errEnough stops Free's read once it has the entries it was asked for.
+var errEnough = errors.New("jobs: enough entries")
+
 // Free reads the entries no live run holds (queued, or whose run's lease ran out), oldest job first, at
 // most n of them (0: all).
 func (q Queue) Free(ctx context.Context, n int) ([]Entry, error) {
 	now := q.Now().UnixMilli()
 	var out []Entry
-	errEnough := errors.New("enough")
 	err := store.Each(ctx, q.S, store.Query{PK: q.PK, Prefix: q.Prefix, Consistent: true}, func(page []Entry) error {
 		for _, e := range page {
 			if e.LeaseUntil > now {

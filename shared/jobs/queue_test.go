@@ -13,14 +13,18 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
+// newQueue is a queue in a partition of its own on a fresh table, with the test clock.
+func newQueue(t *testing.T) (jobs.Queue, *testkit.Clock) {
+	d, clock := testkit.Deps(t)
+	return jobs.Queue{S: testkit.Store(d), PK: "QTEST#" + testkit.UniqueName(t), Prefix: "QUEUE#", Now: clock.Now}, clock
+}
+
 // A queue of two jobs: concurrent runs take each entry once; a held entry is not free until its lease
 // runs out; Retry frees it at once and queues its job again; Done removes it with the outcome's writes.
 func TestQueueLeasesEachEntryOnce(t *testing.T) {
 	t.Parallel()
-	d, clock := testkit.Deps(t)
-	s := testkit.Store(d)
-	ctx := context.Background()
-	q := jobs.Queue{S: s, PK: "QTEST#" + testkit.UniqueName(t), Prefix: "QUEUE#", Now: clock.Now}
+	q, clock := newQueue(t)
+	s, ctx := q.S, context.Background()
 	type job struct {
 		store.Key
 		Status   string `dynamodbav:"status"`
@@ -114,10 +118,8 @@ func TestQueueLeasesEachEntryOnce(t *testing.T) {
 // Submit stores a job, its entry and its pointer together, or nothing when a job is pending already.
 func TestSubmitKeepsOnePending(t *testing.T) {
 	t.Parallel()
-	d, clock := testkit.Deps(t)
-	s := testkit.Store(d)
-	ctx := context.Background()
-	q := jobs.Queue{S: s, PK: "QTEST#" + testkit.UniqueName(t), Prefix: "QUEUE#", Now: clock.Now}
+	q, _ := newQueue(t)
+	s, ctx := q.S, context.Background()
 	pending := store.Key{PK: q.PK, SK: "PENDING"}
 	submit := func(id string) bool {
 		job := struct {
