@@ -68,11 +68,12 @@ type Queue struct {
 	Now    func() time.Time
 }
 
-// Pointer names a kind's one job queued or running (for the books, or for a school's date): at most one
-// exists, so at most one such job waits or runs whoever asks.
+// Pointer names one job of a kind: the one queued or running (for the books, or for a school's date; at
+// most one exists, so at most one such job waits or runs whoever asks), or the last one done, with when.
 type Pointer struct {
 	store.Key
-	JobID string `dynamodbav:"jobId"`
+	JobID      string    `dynamodbav:"jobId"`
+	FinishedAt time.Time `dynamodbav:"finishedAt,omitempty"` // the last one done
 }
 
 // Submit stores job (an item with its key, queued), its Entry e in the queue and the pointer at pending,

@@ -39,14 +39,6 @@ type Job struct {
 	DiscrepancyCount int            `dynamodbav:"discrepancyCount" json:"discrepancyCount"`
 }
 
-// latest is the last job done (store.ReconcileLatestKey); the one queued or running is a jobs.Pointer
-// at store.ReconcileCurrentKey.
-type latest struct {
-	store.Key
-	JobID      string    `dynamodbav:"jobId"`
-	FinishedAt time.Time `dynamodbav:"finishedAt"`
-}
-
 // ErrNoJob is a job id that names no job; ErrBusy a start that kept meeting jobs finishing under it.
 var (
 	ErrNoJob = fault.E(fault.NotFound, "RECONCILE_JOB_NOT_FOUND", "对账任务不存在")
@@ -97,7 +89,7 @@ func (s *Service) Pending(ctx context.Context) (Job, bool, error) {
 
 // Latest is the last job done, if any.
 func (s *Service) Latest(ctx context.Context) (Job, bool, error) {
-	var l latest
+	var l jobs.Pointer
 	if ok, err := s.S.Get(ctx, store.ReconcileLatestKey(), &l); err != nil || !ok {
 		return Job{}, false, err
 	}
@@ -139,7 +131,7 @@ func (s *Service) RunDue(ctx context.Context) (*Job, error) {
 		return nil, err
 	}
 	if !ok {
-		var l latest
+		var l jobs.Pointer
 		found, err := s.S.Get(ctx, store.ReconcileLatestKey(), &l)
 		if err != nil {
 			return nil, err
@@ -179,7 +171,7 @@ func (s *Service) RunDue(ctx context.Context) (*Job, error) {
 		rep.Clearing = rep.Clearing[:maxListed]
 	}
 	done := store.ReconcileDoneItem(store.ReconcileJobKey(e.JobID), jobs.StatusDone, end, rep, n)
-	head, err := store.PutItem(latest{Key: store.ReconcileLatestKey(), JobID: e.JobID, FinishedAt: end}, "", nil)
+	head, err := store.PutItem(jobs.Pointer{Key: store.ReconcileLatestKey(), JobID: e.JobID, FinishedAt: end}, "", nil)
 	if err != nil {
 		return nil, err
 	}

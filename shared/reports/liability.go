@@ -42,12 +42,6 @@ type LiabilityReport struct {
 	Pending     *LiabilityJob `json:"pending,omitempty"`
 }
 
-type liabilityPointer struct {
-	store.Key
-	JobID      string    `dynamodbav:"jobId"`
-	FinishedAt time.Time `dynamodbav:"finishedAt,omitempty"`
-}
-
 // Errors of the jobs.
 var (
 	ErrNoLiabilityJob = fault.E(fault.NotFound, "LIABILITY_JOB_NOT_FOUND", "余额统计任务不存在")
@@ -100,7 +94,7 @@ func (s *Service) LatestLiability(ctx context.Context, school, date string) (Lia
 }
 
 func (s *Service) pointed(ctx context.Context, school string, k store.Key) (LiabilityJob, bool, error) {
-	var p liabilityPointer
+	var p jobs.Pointer
 	if ok, err := s.S.Get(ctx, k, &p); err != nil || !ok {
 		return LiabilityJob{}, false, err
 	}
@@ -180,7 +174,7 @@ func (s *Service) runLiability(ctx context.Context, e jobs.Entry, log *slog.Logg
 		return &j, rerr
 	}
 	done := store.JobReportItem(j.Key, jobs.StatusDone, end, rep)
-	head, err := store.PutItem(liabilityPointer{Key: store.LiabilityDateKey(e.SchoolID, j.Date), JobID: j.JobID, FinishedAt: end}, "", nil)
+	head, err := store.PutItem(jobs.Pointer{Key: store.LiabilityDateKey(e.SchoolID, j.Date), JobID: j.JobID, FinishedAt: end}, "", nil)
 	if err != nil {
 		return nil, err
 	}
